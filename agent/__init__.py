@@ -1,0 +1,1 @@
+"""Conversation and orchestration: the CLI, the demo, and (soon) the shopping agent."""

@@ -1,0 +1,180 @@
+"""Model benchmark: load time, peak RSS and throughput of every packaged model.
+
+    python benchmarks/bench_models.py            # all rows, markdown table on stdout
+    python benchmarks/bench_models.py --quick    # fewer repeats
+
+Each row runs in its own subprocess so that its peak RSS is its own. Vision rows
+measure images/s with JPEG decoding (from files) and without (pre-decoded,
+pre-resized tensors). LM rows measure greedy decoding of exactly 32 new tokens
+after a 16-token prompt, batch 1 and 8, KV cache on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+SAMPLE = REPO / "samples" / "fashion"
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_vision(name: str, repeats: int) -> dict:
+    import torch
+
+    from adapters.vision import VisionConfig, load_vision_encoder
+
+    start = time.perf_counter()
+    enc = load_vision_encoder(VisionConfig(name=name), "cpu")
+    load_s = time.perf_counter() - start
+    paths = sorted((SAMPLE / "images").glob("*.jpg"))
+    out = {"load_s": load_s}
+    for batch in (1, 16, 64):
+        n = max(batch, 64) * repeats
+        files = [paths[i % len(paths)] for i in range(n)]
+        enc.config.batch_size = batch
+        enc.encode(files[:batch])  # warm-up
+        start = time.perf_counter()
+        enc.encode(files)
+        out[f"img_s_decode_b{batch}"] = n / (time.perf_counter() - start)
+        pixels = enc.preprocess(files[:batch])
+        with torch.inference_mode():
+            enc(pixels)
+            start = time.perf_counter()
+            for _ in range(n // batch):
+                enc(pixels)
+        out[f"img_s_b{batch}"] = n / (time.perf_counter() - start)
+    out["peak_rss_mb"] = _peak_rss_mb()
+    return out
+
+
+def bench_text(repeats: int) -> dict:
+    from adapters.text import TextConfig, load_text_embedder
+
+    start = time.perf_counter()
+    emb = load_text_embedder(TextConfig(), "cpu")
+    load_s = time.perf_counter() - start
+    titles = [json.loads(line)["title"] for line in (SAMPLE / "catalog.jsonl").open()]
+    texts = (titles * (repeats * 2))[: 256 * repeats]
+    emb.embed(texts[:64])
+    start = time.perf_counter()
+    emb.embed(texts)
+    return {
+        "load_s": load_s,
+        "sent_s": len(texts) / (time.perf_counter() - start),
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def bench_lm(quantization: str, dtype: str, repeats: int) -> dict:
+    import torch
+
+    from adapters.lm import LMConfig, load_lm
+
+    start = time.perf_counter()
+    lm = load_lm(LMConfig(quantization=quantization, dtype=dtype), "cpu")
+    load_s = time.perf_counter() - start
+    tok = lm.tokenizer
+    prompt = "A shopper asks for black casual shoes for men. The best item in the catalogue is"
+    ids = tok(prompt, return_tensors="pt")["input_ids"][:, :16]
+    out = {"load_s": load_s, "memory_mb": lm.model.get_memory_footprint() / 2**20}
+    new = 32
+    for batch in (1, 8):
+        inp = ids.repeat(batch, 1)
+        kwargs = dict(max_new_tokens=new, min_new_tokens=new, do_sample=False, pad_token_id=tok.pad_token_id)
+        with torch.inference_mode():
+            lm.model.generate(
+                inp,
+                attention_mask=torch.ones_like(inp),
+                **{**kwargs, "max_new_tokens": 4, "min_new_tokens": 4},
+            )
+            start = time.perf_counter()
+            for _ in range(repeats):
+                lm.model.generate(inp, attention_mask=torch.ones_like(inp), **kwargs)
+        out[f"tok_s_b{batch}"] = batch * new * repeats / (time.perf_counter() - start)
+    out["peak_rss_mb"] = _peak_rss_mb()
+    return out
+
+
+ROWS = {
+    "vision-lite0": lambda r: bench_vision("efficientnet-lite0", r),
+    "vision-lite2": lambda r: bench_vision("efficientnet-lite2", r),
+    "text-minilm": bench_text,
+    "lm-fp32": lambda r: bench_lm("none", "float32", r),
+    "lm-bf16": lambda r: bench_lm("none", "bfloat16", r),
+    "lm-nf4": lambda r: bench_lm("nf4", "float32", r),
+    "lm-nf4-bf16": lambda r: bench_lm("nf4", "bfloat16", r),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--one", choices=list(ROWS), help=argparse.SUPPRESS)
+    parser.add_argument("--rows", nargs="*", choices=list(ROWS), default=list(ROWS))
+    args = parser.parse_args()
+    repeats = 1 if args.quick else 2
+    if args.one:
+        print(json.dumps(ROWS[args.one](repeats)))
+        return
+    results = {}
+    for row in args.rows:
+        cmd = [sys.executable, __file__, "--one", row] + (["--quick"] if args.quick else [])
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(f"{row} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
+            continue
+        results[row] = json.loads(proc.stdout.strip().splitlines()[-1])
+        print(f"{row}: {results[row]}", file=sys.stderr)
+
+    import torch
+
+    print(f"vlrec model benchmark — `python benchmarks/bench_models.py{' --quick' if args.quick else ''}`")
+    print(
+        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}\n"
+    )
+    vis = [r for r in results if r.startswith("vision")]
+    if vis:
+        print(
+            "| vision | load s | peak RSS MB | img/s b1 | img/s b16 | img/s b64 | img/s b1 +JPEG | img/s b16 +JPEG | img/s b64 +JPEG |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|")
+        for r in vis:
+            v = results[r]
+            print(
+                f"| {r} | {v['load_s']:.2f} | {v['peak_rss_mb']:.0f} | {v['img_s_b1']:.1f} | {v['img_s_b16']:.1f} | "
+                f"{v['img_s_b64']:.1f} | {v['img_s_decode_b1']:.1f} | {v['img_s_decode_b16']:.1f} | {v['img_s_decode_b64']:.1f} |"
+            )
+        print()
+    if "text-minilm" in results:
+        v = results["text-minilm"]
+        print("| text | load s | peak RSS MB | sentences/s (batch 64) |")
+        print("|---|---|---|---|")
+        print(f"| all-MiniLM-L6-v2 | {v['load_s']:.2f} | {v['peak_rss_mb']:.0f} | {v['sent_s']:.0f} |")
+        print()
+    lms = [r for r in results if r.startswith("lm")]
+    if lms:
+        print("| LM (Gemma-3-270M) | load s | weights MB | peak RSS MB | greedy tok/s b1 | greedy tok/s b8 |")
+        print("|---|---|---|---|---|---|")
+        for r in lms:
+            v = results[r]
+            print(
+                f"| {r[3:]} | {v['load_s']:.1f} | {v['memory_mb']:.0f} | {v['peak_rss_mb']:.0f} | "
+                f"{v['tok_s_b1']:.1f} | {v['tok_s_b8']:.1f} |"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Retrieval: catalogues, embeddings in Chroma, indexing (soon: fusion and evaluation)."""

@@ -1,0 +1,119 @@
+"""Catalogue files: JSONL or CSV, one item a line, into :class:`CatalogItem`.
+
+Fields: ``id`` and ``title`` (required), ``description`` and ``image`` (optional;
+``image`` is a path relative to the catalogue file); every other field becomes
+metadata. A bad line never stops the read: it comes back as a
+:class:`CatalogProblem` naming the line, the id where known, and the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_FIELD_CHARS = 10_000
+"""Longest accepted title, description or metadata value."""
+
+
+@dataclass
+class CatalogItem:
+    id: str
+    title: str
+    description: str = ""
+    image: Path | None = None
+    metadata: dict[str, str | int | float | bool] = field(default_factory=dict)
+
+    def text(self) -> str:
+        """The item's text as embedded: title, then description."""
+        return f"{self.title}. {self.description}".strip() if self.description else self.title
+
+
+@dataclass
+class CatalogProblem:
+    line: int
+    item_id: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        who = f"item '{self.item_id}'" if self.item_id else "an item"
+        return f"line {self.line}: {who} skipped: {self.reason}"
+
+
+def _rows(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
+    if path.suffix.lower() == ".csv":
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            for row in reader:
+                yield reader.line_num, row, None
+        return
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, None, f"malformed JSON ({exc.msg} at column {exc.colno})"
+                continue
+            if not isinstance(row, dict):
+                yield number, None, "a line must hold a JSON object"
+                continue
+            yield number, row, None
+
+
+def read_catalog(path: str | Path) -> Iterator[CatalogItem | CatalogProblem]:
+    """Yield the items of a JSONL or CSV catalogue, and a problem for each bad line."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"catalogue '{path}' does not exist")
+    seen: set[str] = set()
+    for number, row, error in _rows(path):
+        if error is not None:
+            yield CatalogProblem(number, None, error)
+            continue
+        item_id = row.get("id")
+        item_id = None if item_id is None else str(item_id).strip()
+        if not item_id:
+            yield CatalogProblem(number, None, "missing 'id'")
+            continue
+        if len(item_id) > 256:
+            yield CatalogProblem(number, item_id[:40] + "...", "id longer than 256 characters")
+            continue
+        if item_id in seen:
+            yield CatalogProblem(number, item_id, "duplicate id (the first one is kept)")
+            continue
+        title = row.get("title")
+        if not isinstance(title, str) or not title.strip():
+            yield CatalogProblem(number, item_id, "missing or empty 'title'")
+            continue
+        description = row.get("description") or ""
+        image = row.get("image") or None
+        metadata = {}
+        problem = None
+        for key, value in row.items():
+            if key in ("id", "title", "description", "image"):
+                continue
+            if value is None or value == "":
+                continue
+            if not isinstance(value, (str, int, float, bool)):
+                value = json.dumps(value)
+            if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+                problem = f"field '{key}' longer than {MAX_FIELD_CHARS} characters"
+                break
+            metadata[str(key)] = value
+        if problem is None and (len(title) > MAX_FIELD_CHARS or len(str(description)) > MAX_FIELD_CHARS):
+            problem = f"title or description longer than {MAX_FIELD_CHARS} characters"
+        if problem:
+            yield CatalogProblem(number, item_id, problem)
+            continue
+        seen.add(item_id)
+        yield CatalogItem(
+            id=item_id,
+            title=title.strip(),
+            description=str(description).strip(),
+            image=(path.parent / str(image)) if image else None,
+            metadata=metadata,
+        )

@@ -1,0 +1,183 @@
+"""Chroma vector store: collections keyed by item id, with how their vectors were made.
+
+vlrec always passes its own embeddings (``embedding_function=None``): Chroma's
+default embedder downloads a model and fails offline. Each collection records
+the embedder's name and config in its metadata, and opening it with another
+embedder fails with a clear message rather than returning meaningless hits.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from adapters.config import check
+from adapters.runtime import data_dir
+
+Space = Literal["cosine", "l2", "ip"]
+EMBEDDER_KEY = "vlrec_embedder"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$")
+
+
+@dataclass
+class StoreConfig:
+    """Vector store settings."""
+
+    path: str | None = None
+    """Folder of the embedded Chroma store; null means <user data dir>/vlrec/chroma."""
+    url: str | None = None
+    """http://host:port of a Chroma server; when set, ``path`` is ignored."""
+    space: Space = "cosine"
+    """HNSW distance: cosine, l2 (squared Euclidean) or ip (inner product)."""
+    ef_search: int = 100
+    ef_construction: int = 200
+    max_neighbors: int = 16
+    """HNSW M: links per node."""
+
+    def __post_init__(self) -> None:
+        for key in ("ef_search", "ef_construction", "max_neighbors"):
+            check(getattr(self, key) >= 2, f"store.{key}", "must be >= 2")
+
+    def resolved_path(self) -> Path:
+        return Path(self.path).expanduser() if self.path else data_dir() / "chroma"
+
+
+class StoreError(RuntimeError):
+    """The store refused an operation; the message says why and what to do."""
+
+
+@dataclass
+class Hit:
+    id: str
+    score: float
+    """Higher is closer: 1 - distance for cosine and ip, -distance for l2."""
+    distance: float
+    metadata: dict[str, Any] = field(default_factory=dict)
+    document: str | None = None
+
+
+class Store:
+    """One Chroma client (embedded or HTTP) and the collections in it."""
+
+    def __init__(self, cfg: StoreConfig):
+        import chromadb
+        from chromadb.config import Settings
+
+        self.cfg = cfg
+        settings = Settings(anonymized_telemetry=False)
+        if cfg.url:
+            from urllib.parse import urlparse
+
+            url = urlparse(cfg.url)
+            if url.scheme not in ("http", "https") or not url.hostname:
+                raise StoreError(f"store.url '{cfg.url}' is not an http(s)://host:port URL")
+            self.client = chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=settings,
+            )
+        else:
+            path = cfg.resolved_path()
+            path.mkdir(parents=True, exist_ok=True)
+            self.client = chromadb.PersistentClient(path=str(path), settings=settings)
+        self.max_batch = int(self.client.get_max_batch_size())
+
+    def collection(self, name: str, embedder: dict[str, Any]):
+        """Open or create collection ``name`` for vectors made by ``embedder``.
+
+        Raises:
+            StoreError: The collection exists with vectors from another embedder.
+        """
+        if not _NAME.match(name):
+            raise StoreError(
+                f"collection name '{name}' is not allowed: use 3-512 characters from "
+                "letters, digits, '.', '_' and '-', starting and ending with a letter or digit"
+            )
+        stamp = json.dumps(embedder, sort_keys=True)
+        collection = self.client.get_or_create_collection(
+            name=name,
+            embedding_function=None,
+            metadata={EMBEDDER_KEY: stamp},
+            configuration={
+                "hnsw": {
+                    "space": self.cfg.space,
+                    "ef_search": self.cfg.ef_search,
+                    "ef_construction": self.cfg.ef_construction,
+                    "max_neighbors": self.cfg.max_neighbors,
+                }
+            },
+        )
+        existing = (collection.metadata or {}).get(EMBEDDER_KEY)
+        if existing != stamp:
+            raise StoreError(
+                f"collection '{name}' holds vectors from embedder {existing}, not {stamp}; "
+                "query it with the embedder that built it, or index into a new collection"
+            )
+        return collection
+
+    def existing_ids(self, collection, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), self.max_batch):
+            got = collection.get(ids=list(ids[start : start + self.max_batch]), include=[])
+            found.update(got["ids"])
+        return found
+
+    def upsert(
+        self,
+        collection,
+        ids: Sequence[str],
+        embeddings: np.ndarray,
+        metadatas: Sequence[dict[str, Any]] | None = None,
+        documents: Sequence[str] | None = None,
+    ) -> int:
+        """Write vectors in batches Chroma accepts; returns how many were written."""
+        if len(ids) != len(embeddings):
+            raise ValueError(f"{len(ids)} ids but {len(embeddings)} embeddings")
+        for start in range(0, len(ids), self.max_batch):
+            end = start + self.max_batch
+            collection.upsert(
+                ids=list(ids[start:end]),
+                embeddings=np.asarray(embeddings[start:end], dtype=np.float32),
+                metadatas=list(metadatas[start:end]) if metadatas is not None else None,
+                documents=list(documents[start:end]) if documents is not None else None,
+            )
+        return len(ids)
+
+    def query(
+        self,
+        collection,
+        embedding: np.ndarray,
+        k: int = 10,
+        where: dict[str, Any] | None = None,
+    ) -> list[Hit]:
+        """The ``k`` nearest items to one query vector, best first."""
+        if k < 1:
+            raise ValueError("k must be >= 1")
+        res = collection.query(
+            query_embeddings=np.asarray(embedding, dtype=np.float32).reshape(1, -1),
+            n_results=k,
+            where=where or None,
+            include=["distances", "metadatas", "documents"],
+        )
+        space = (collection.configuration_json or {}).get("hnsw", {}).get("space", self.cfg.space)
+        hits = []
+        for i, item_id in enumerate(res["ids"][0]):
+            distance = float(res["distances"][0][i])
+            score = -distance if space == "l2" else 1.0 - distance
+            hits.append(
+                Hit(
+                    id=item_id,
+                    score=score,
+                    distance=distance,
+                    metadata=dict(res["metadatas"][0][i] or {}),
+                    document=res["documents"][0][i],
+                )
+            )
+        return hits

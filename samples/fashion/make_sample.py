@@ -1,0 +1,43 @@
+"""Rebuild this sample from the full catalogue: python samples/fashion/make_sample.py [SRC_DIR].
+
+Takes up to 6 items of each article type (in file order, seeded shuffle) until
+300 items, plus 4 query photos of items that are not in the sample.
+"""
+
+import json
+import random
+import shutil
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+src = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/fashion")
+out = Path(__file__).parent
+rows = [json.loads(line) for line in (src / "catalog.jsonl").open()]
+random.Random(0).shuffle(rows)
+by_type = defaultdict(list)
+for row in rows:
+    by_type[row["articleType"]].append(row)
+chosen = []
+for rank in range(6):
+    for kind in sorted(by_type):
+        if rank < len(by_type[kind]) and len(chosen) < 300:
+            chosen.append(by_type[kind][rank])
+ids = {r["id"] for r in chosen}
+(out / "images").mkdir(exist_ok=True)
+with (out / "catalog.jsonl").open("w") as handle:
+    for row in chosen:
+        shutil.copy(src / row["image"], out / "images" / Path(row["image"]).name)
+        handle.write(json.dumps(row) + "\n")
+queries = out / "queries"
+queries.mkdir(exist_ok=True)
+wanted = {"Casual Shoes": "black", "Handbags": "brown", "Tshirts": "red", "Watches": "silver"}
+for kind, colour in wanted.items():
+    row = next(
+        r
+        for r in rows
+        if r["id"] not in ids and r["articleType"] == kind and r["baseColour"].lower() == colour
+    )
+    name = f"{kind.lower().replace(' ', '_')}_{colour}_{row['id']}.jpg"
+    shutil.copy(src / row["image"], queries / name)
+print(f"{len(chosen)} items, {len(wanted)} queries -> {out}")

@@ -1,0 +1,59 @@
+import json
+import subprocess
+import sys
+
+from agent.cli import build_parser, main
+
+
+def test_help_lists_every_subcommand_and_imports_nothing_heavy():
+    code = (
+        "import sys, contextlib, io\n"
+        "from agent.cli import main\n"
+        "buf = io.StringIO()\n"
+        "with contextlib.redirect_stdout(buf):\n"
+        "    try:\n"
+        "        main(['--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = [m for m in ('torch', 'transformers', 'chromadb', 'bitsandbytes', 'numpy') if m in sys.modules]\n"
+        "print(repr(heavy)); print(buf.getvalue())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[0] == "[]"
+    commands = build_parser()._subparsers._group_actions[0].choices
+    for name in commands:
+        assert name in out
+    assert {"demo", "config", "generate", "prepare"} <= set(commands)
+
+
+def test_config_command_prints_resolved_yaml(capsys):
+    assert main(["config", "vision.name=efficientnet-lite2"]) == 0
+    out = capsys.readouterr().out
+    assert "name: efficientnet-lite2" in out
+
+
+def test_bad_override_is_a_clear_error_with_exit_code_2(capsys):
+    assert main(["config", "vision.nme=x"]) == 2
+    err = capsys.readouterr().err
+    assert "vision.nme" in err and "Traceback" not in err
+
+
+def test_generate_on_a_tiny_model(tiny_lm_dir, capsys):
+    rc = main(
+        [
+            "generate",
+            "the cat",
+            "--json",
+            "--max-new-tokens",
+            "3",
+            f"lm.path={tiny_lm_dir}",
+            "lm.quantization=none",
+        ]
+    )
+    assert rc == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["prompt"] == "the cat"
+    from adapters.lm import LMConfig, generate_text, load_lm
+
+    lm = load_lm(LMConfig(path=str(tiny_lm_dir), quantization="none"))
+    assert result["completion"] == generate_text(lm, ["the cat"], max_new_tokens=3, stop=[])[0]

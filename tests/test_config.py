@@ -1,0 +1,77 @@
+from pathlib import Path
+
+import pytest
+
+from adapters.config import ConfigError, parse_overrides
+from agent.config import VlrecConfig, load_config
+
+CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml"))
+
+
+def test_there_are_configs():
+    assert len(CONFIGS) >= 3
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(p.parents[1])))
+def test_every_yaml_in_configs_loads(path):
+    cfg = load_config(path)
+    assert isinstance(cfg, VlrecConfig)
+
+
+def test_yaml_values_reach_the_typed_config():
+    cfg = load_config(Path(__file__).resolve().parents[1] / "configs/models/vision_lite2.yaml")
+    assert cfg.vision.name == "efficientnet-lite2"
+    assert cfg.vision.batch_size == 8
+    assert cfg.lm.quantization == "nf4"  # untouched defaults fill the rest
+
+
+def test_overrides_are_typed_and_win_over_the_file(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("vision:\n  batch_size: 4\n")
+    cfg = load_config(f, ["vision.batch_size=32", "lm.quantization=none", "store.url=null", "demo.k=3"])
+    assert cfg.vision.batch_size == 32
+    assert cfg.lm.quantization == "none"
+    assert cfg.store.url is None
+    assert cfg.demo.k == 3
+
+
+def test_override_parsing_nests_and_types():
+    assert parse_overrides(["a.b=1", "a.c=true", "d=x y", "e=[1, 2]"]) == {
+        "a": {"b": 1, "c": True},
+        "d": "x y",
+        "e": [1, 2],
+    }
+
+
+def test_unknown_key_names_the_key_and_the_allowed_ones(tmp_path):
+    f = tmp_path / "bad.yaml"
+    f.write_text("lm:\n  quantisation: nf4\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(f)
+    msg = str(err.value)
+    assert "lm.quantisation" in msg and "quantization" in msg and str(f) in msg
+
+
+def test_bad_choice_names_the_key_and_the_allowed_values():
+    with pytest.raises(ConfigError) as err:
+        load_config(None, ["lm.quantization=int3"])
+    msg = str(err.value)
+    assert "lm.quantization" in msg
+    for allowed in ("'none'", "'nf4'", "'int8'"):
+        assert allowed in msg
+
+
+def test_bad_type_and_bad_range_fail_at_load():
+    with pytest.raises(ConfigError, match=r"vision\.batch_size.*integer"):
+        load_config(None, ["vision.batch_size=big"])
+    with pytest.raises(ConfigError, match=r"vision\.batch_size.*>= 1"):
+        load_config(None, ["vision.batch_size=0"])
+    with pytest.raises(ConfigError, match=r"vision\.pretrained.*true or false"):
+        load_config(None, ["vision.pretrained=yes please"])
+
+
+def test_malformed_override_and_missing_file():
+    with pytest.raises(ConfigError, match="key=value"):
+        load_config(None, ["vision.batch_size"])
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config("/nonexistent/vlrec.yaml")

@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from adapters.images import ImageError
+from adapters.vision import VisionConfig, load_vision_encoder
+from tests.conftest import SAMPLE
+
+CAT_CLASSES = range(281, 286)  # ImageNet: tabby, tiger cat, Persian, Siamese, Egyptian cat
+
+
+def _photos(n):
+    return sorted((SAMPLE / "images").glob("*.jpg"))[:n]
+
+
+@pytest.mark.parametrize(
+    "name, size, patches", [("efficientnet-lite0", 224, 49), ("efficientnet-lite2", 260, 81)]
+)
+def test_random_encoder_shapes_follow_the_variant(name, size, patches):
+    enc = load_vision_encoder(VisionConfig(name=name, pretrained=False, batch_size=2), "cpu")
+    assert enc.image_size == size and enc.num_patches == patches and enc.feature_dim == 1280
+    assert not enc.training and not any(p.requires_grad for p in enc.parameters())
+    feats = enc.encode(_photos(3))
+    assert feats.patches.shape == (3, patches, 1280)
+    assert feats.pooled.shape == (3, 1280)
+    torch.testing.assert_close(feats.pooled, feats.patches.mean(1))
+
+
+def test_preprocess_resizes_any_shape_to_the_variant_size():
+    enc = load_vision_encoder(VisionConfig(pretrained=False), "cpu")
+    wide = Image.new("RGB", (640, 100), (255, 0, 0))
+    tall = Image.new("L", (30, 500), 200)
+    pixels = enc.preprocess([wide, tall])
+    assert pixels.shape == (2, 3, 224, 224)
+    # (255/255 - 127/255) / (128/255) = 1.0 for a saturated red channel.
+    assert torch.allclose(pixels[0, 0], torch.ones(224, 224))
+
+
+def test_batching_does_not_change_features():
+    enc = load_vision_encoder(VisionConfig(pretrained=False, batch_size=4), "cpu")
+    photos = _photos(5)
+    together = enc.encode(photos).pooled
+    alone = torch.cat([enc.encode([p]).pooled for p in photos])
+    torch.testing.assert_close(together, alone, atol=1e-4, rtol=1e-4)
+
+
+def test_bad_image_names_the_file(tmp_path):
+    enc = load_vision_encoder(VisionConfig(pretrained=False), "cpu")
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff garbage")
+    with pytest.raises(ImageError, match="broken.jpg"):
+        enc.encode([bad])
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", ["efficientnet-lite0", "efficientnet-lite2"])
+def test_packaged_weights_see_a_cat(name):
+    from skimage import data
+
+    enc = load_vision_encoder(VisionConfig(name=name), "cpu")
+    logits = enc.classify([Image.fromarray(data.chelsea())])
+    assert logits.shape == (1, 1000)
+    assert int(logits.argmax()) in CAT_CLASSES
+    probs = logits.softmax(-1)[0]
+    assert float(probs[list(CAT_CLASSES)].sum()) > 0.5
+
+
+@pytest.mark.integration
+def test_pretrained_features_put_same_kind_products_together():
+    import json
+
+    rows = [json.loads(line) for line in (SAMPLE / "catalog.jsonl").open()]
+    by_type = {}
+    for row in rows:
+        by_type.setdefault(row["articleType"], []).append(SAMPLE / row["image"])
+    kinds = ["Watches", "Sunglasses", "Flip Flops", "Belts"]
+    paths = [p for k in kinds for p in by_type[k][:4]]
+    labels = np.repeat(np.arange(len(kinds)), 4)
+    enc = load_vision_encoder(VisionConfig(), "cpu")
+    x = torch.nn.functional.normalize(enc.encode(paths).pooled, dim=-1)
+    sim = (x @ x.T).numpy()
+    same = sim[labels[:, None] == labels[None, :]].mean()
+    diff = sim[labels[:, None] != labels[None, :]].mean()
+    assert same > diff + 0.1
