@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.vlrec-installed
 
-.PHONY: demo test test-fast lint format bench install clean
+.PHONY: demo test test-fast test-chroma-server lint format bench bench-rec recbole-env install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# The store, indexer and search tests again, against a Chroma server on localhost.
+CHROMA_PORT ?= 8765
+test-chroma-server: $(STAMP)
+	@dir=$$(mktemp -d); \
+	$(VENV)/bin/chroma run --path $$dir --port $(CHROMA_PORT) > $$dir/chroma.log 2>&1 & pid=$$!; \
+	trap "kill $$pid 2>/dev/null; rm -rf $$dir" EXIT; \
+	for i in $$(seq 60); do $(PY) -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$(CHROMA_PORT)/api/v2/heartbeat', timeout=1)" 2>/dev/null && break; sleep 1; done; \
+	VLREC_TEST_CHROMA_URL=http://127.0.0.1:$(CHROMA_PORT) $(PY) -m pytest -q tests/test_store.py tests/test_indexer.py tests/test_search.py
+
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not integration"
 
@@ -37,6 +46,17 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_models.py
+
+# RecBole lives in its own environment: it is a benchmark peer, never a vlrec dependency.
+.venv-recbole/.installed:
+	$(PYTHON) -m venv .venv-recbole
+	.venv-recbole/bin/pip install -q "$(TORCH_SPEC)" recbole==1.2.1 "numpy<2" "pandas<2.3" "scipy<1.14" "setuptools<70"
+	touch $@
+
+recbole-env: .venv-recbole/.installed
+
+bench-rec: $(STAMP) .venv-recbole/.installed
+	$(PY) benchmarks/bench_rec.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -47,6 +47,9 @@ class VisionConfig:
     crop_pct: float = 1.0
     """Centre crop: resize the short side to size/crop_pct, crop size. 1.0 keeps the whole square."""
     channels_last: bool = True
+    fold_batchnorm: bool = True
+    """Fold each BatchNorm into its conv and turn symmetric 'same' padding into conv padding:
+    the same function, about a third less CPU time (the encoder is always frozen)."""
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "float32"
     """Weight dtype; ``auto`` defers to the runtime choice."""
 
@@ -68,7 +71,7 @@ class VisionEncoder(nn.Module):
         self.net = net
         self.config = config
         self.image_size = _VARIANTS[config.name][0]
-        self.feature_dim = net._bn1.num_features
+        self.feature_dim = net._conv_head.out_channels
         side = net.feature_output_image_size
         side = side[0] if isinstance(side, (list, tuple)) else side
         self.num_patches = int(side) * int(side)
@@ -89,11 +92,12 @@ class VisionEncoder(nn.Module):
         for img in images:
             img = load_image(img)
             w, h = img.size
-            scale = resize_to / min(w, h)
-            new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
-            img = img.resize((new_w, new_h), Image.Resampling.BICUBIC)
-            left, top = (new_w - size) // 2, (new_h - size) // 2
-            img = img.crop((left, top, left + size, top + size))
+            if (w, h) != (size, size) or resize_to != size:
+                scale = resize_to / min(w, h)
+                new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
+                img = img.resize((new_w, new_h), Image.Resampling.BICUBIC)
+                left, top = (new_w - size) // 2, (new_h - size) // 2
+                img = img.crop((left, top, left + size, top + size))
             arrays.append(np.asarray(img, dtype=np.uint8))
         batch = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)  # [B, 3, H, W] uint8
         batch = (batch.float() / 255.0 - _MEAN) / _STD
@@ -140,6 +144,38 @@ def weights_path(name: str) -> str:
     return getattr(module, class_name).get_model_file_path()
 
 
+def fold_for_inference(net: nn.Module) -> int:
+    """Fold BatchNorm layers into the preceding convolutions of an EfficientNet-Lite, in place.
+
+    Also moves symmetric static 'same' padding into the convolution itself, saving a
+    padded copy of the activations. Returns the number of folded BatchNorms.
+    """
+    pairs = [(net._conv_stem, "_bn0", net), (net._conv_head, "_bn1", net)]
+    for block in net._blocks:
+        if hasattr(block, "_expand_conv"):
+            pairs.append((block._expand_conv, "_bn0", block))
+        pairs.append((block._depthwise_conv, "_bn1", block))
+        pairs.append((block._project_conv, "_bn2", block))
+    with torch.no_grad():
+        for conv, bn_name, owner in pairs:
+            bn = getattr(owner, bn_name)
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # [C_out]
+            bias = bn.bias - bn.running_mean * scale
+            if conv.bias is not None:
+                bias = bias + conv.bias * scale
+            conv.weight.mul_(scale.view(-1, 1, 1, 1))
+            conv.bias = nn.Parameter(bias)
+            setattr(owner, bn_name, nn.Identity())
+    for module in net.modules():
+        pad = getattr(module, "static_padding", None)
+        if isinstance(pad, nn.ZeroPad2d):
+            left, right, top, bottom = pad.padding
+            if left == right and top == bottom:
+                module.padding = (top, left)
+                module.static_padding = nn.Identity()
+    return len(pairs)
+
+
 def load_vision_encoder(cfg: VisionConfig, device: str = "auto") -> VisionEncoder:
     """Build the configured EfficientNet-Lite in eval mode with frozen weights.
 
@@ -153,6 +189,9 @@ def load_vision_encoder(cfg: VisionConfig, device: str = "auto") -> VisionEncode
     if cfg.pretrained:
         state = torch.load(weights_path(cfg.name), map_location="cpu", weights_only=True)
         net.load_state_dict(state, strict=True)
+    net.eval()
+    if cfg.fold_batchnorm:
+        fold_for_inference(net)
     dev = resolve_device(device)
     net = net.to(dev, resolve_dtype(cfg.dtype, dev))
     if cfg.channels_last:

@@ -74,6 +74,152 @@ def cmd_generate(args) -> int:
     return 0
 
 
+def cmd_train_align(args) -> int:
+    from retrieval.train_align import train_align
+
+    folder = train_align(_load(args))
+    print(f"alignment head written to {folder}")
+    print((folder / "metrics.json").read_text())
+    return 0
+
+
+def _catalog_name(path: str, name: str | None) -> str:
+    from pathlib import Path
+
+    if name:
+        return name
+    p = Path(path)
+    base = p.parent.name if p.stem in ("catalog", "catalogue", "items") else p.stem
+    return re.sub(r"[^A-Za-z0-9._-]", "-", base).strip("-._") or "catalog"
+
+
+def cmd_index(args) -> int:
+    from retrieval.catalog import read_catalog
+    from retrieval.embedder import load_embedder
+    from retrieval.indexer import index_catalog
+    from retrieval.store import Store
+
+    cfg = _load(args)
+    name = _catalog_name(args.catalog, args.name)
+    embedder = load_embedder(cfg)
+    store = Store(cfg.store)
+    summary = index_catalog(
+        read_catalog(args.catalog), store, name, embedder, prune=args.prune, lock_wait_s=args.wait
+    )
+    print(f"{name}: {summary}")
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "catalog": name,
+                    **{k: v for k, v in vars(summary).items() if k != "failed"},
+                    "failed": [{"id": i, "reason": r} for i, r in summary.failed],
+                }
+            )
+        )
+    return 0
+
+
+def cmd_search(args) -> int:
+    from retrieval.embedder import load_embedder
+    from retrieval.search import Searcher, parse_where
+    from retrieval.store import Store
+
+    cfg = _load(args)
+    where = parse_where(args.where or [])
+    searcher = Searcher(Store(cfg.store), load_embedder(cfg), args.name)
+    hits = searcher.search(
+        text=args.text,
+        image=args.image,
+        item_id=args.item,
+        k=args.k or cfg.retrieval.k,
+        where=where,
+        image_weight=args.image_weight,
+        target=args.target,
+    )
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": h.id,
+                        "score": round(h.score, 4),
+                        "title": h.metadata.get("title"),
+                        "metadata": {k: v for k, v in h.metadata.items() if not k.startswith("vlrec")},
+                    }
+                    for h in hits
+                ]
+            )
+        )
+        return 0
+    width = max([len(h.id) for h in hits] + [2])
+    print(f"{'id'.ljust(width)}  score   title")
+    for h in hits:
+        print(f"{h.id.ljust(width)}  {h.score:.3f}   {h.metadata.get('title', '')}")
+    return 0
+
+
+def cmd_eval_retrieval(args) -> int:
+    from retrieval.embedder import load_embedder
+    from retrieval.eval_retrieval import evaluate_captions, evaluate_titles
+
+    cfg = _load(args)
+    embedder = load_embedder(cfg)
+    result = {}
+    if args.data:
+        result.update(evaluate_captions(embedder, args.data))
+    if args.catalog:
+        result.update(evaluate_titles(embedder, args.catalog))
+    if not result:
+        print("vlrec eval retrieval: give --data FILE.jsonl and/or --catalog CATALOG", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>14}  {value:.2f}" if isinstance(value, float) else f"{key:>14}  {value}")
+    return 0
+
+
+def cmd_train_rec(args) -> int:
+    from retrieval.rec.recommender import run
+
+    cfg = _load(args)
+    result = run(cfg, save=True)
+    print(f"recommender written to {cfg.rec.out}")
+    print(json.dumps({k: v for k, v in result.items()}, indent=2))
+    return 0
+
+
+def cmd_eval_rec(args) -> int:
+    from retrieval.rec.recommender import run
+
+    overrides = [*args.overrides, f"rec.data={args.data}", f"rec.split={args.split}"]
+    from agent.config import load_config
+
+    cfg = load_config(args.config, overrides)
+    result = run(cfg, save=False)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>18}  {value:.4f}" if isinstance(value, float) else f"{key:>18}  {value}")
+    return 0
+
+
+def cmd_recommend(args) -> int:
+    from retrieval.rec.recommender import recommend
+
+    cfg = _load(args)
+    items = recommend(cfg, args.user, k=args.k)
+    if args.json:
+        print(json.dumps([{k: v for k, v in it.items() if k != "fields"} for it in items]))
+    else:
+        for rank, it in enumerate(items, start=1):
+            print(f"{rank:>2}  {it['id']:>6}  {it['score']:.3f}  {it['title']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vlrec",
@@ -100,6 +246,70 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     _add_config_args(p)
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("train", help="training runs: `vlrec train align CONFIG [key=value ...]`")
+    train = p.add_subparsers(dest="what", metavar="WHAT", required=True)
+    t = train.add_parser("align", help="train the image-text alignment head on cached features")
+    t.add_argument("config", help="YAML config, e.g. configs/align/flickr8k.yaml")
+    t.add_argument("overrides", nargs="*", metavar="key=value")
+    t.set_defaults(func=cmd_train_align)
+    t = train.add_parser("rec", help="fit the history-based recommender (co-occurrence, MF, content, blend)")
+    t.add_argument("config", help="YAML config, e.g. configs/rec/ml100k.yaml")
+    t.add_argument("overrides", nargs="*", metavar="key=value")
+    t.set_defaults(func=cmd_train_rec)
+
+    p = sub.add_parser("index", help="index a catalogue (JSONL or CSV) into Chroma, incrementally")
+    p.add_argument(
+        "catalog", help="catalogue file: id, title, [description], [image], other fields = metadata"
+    )
+    p.add_argument("--name", help="catalogue name (default: from the file name)")
+    p.add_argument("--prune", action="store_true", help="delete stored items that are no longer in the file")
+    p.add_argument("--wait", type=float, default=30.0, help="seconds to wait for another indexer")
+    p.add_argument("--json", action="store_true", help="also print the summary as JSON")
+    _add_config_args(p)
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("search", help="text / image / image+text / item -> items")
+    p.add_argument("--name", required=True, help="catalogue name given to `vlrec index`")
+    p.add_argument("--text")
+    p.add_argument("--image", help="query image file")
+    p.add_argument("--item", help="find items similar to this item id")
+    p.add_argument("--where", action="append", metavar="KEY=VALUE", help="metadata filter (repeatable)")
+    p.add_argument("--k", type=int, default=None)
+    p.add_argument("--image-weight", type=float, default=None, help="image share of an image+text query")
+    p.add_argument(
+        "--target",
+        choices=["auto", "fused", "image", "text"],
+        default="auto",
+        help="item vectors to search; auto: text query -> text, image -> image, both or --item -> fused",
+    )
+    p.add_argument("--json", action="store_true")
+    _add_config_args(p)
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("eval", help="evaluations: `vlrec eval retrieval --data FILE.jsonl`")
+    ev = p.add_subparsers(dest="what", metavar="WHAT", required=True)
+    e = ev.add_parser(
+        "retrieval", help="image<->text Recall@K on a Flickr8k-style file; title->image on a catalogue"
+    )
+    e.add_argument("--data", help="Flickr8k-style JSONL: {image, captions} a line")
+    e.add_argument("--catalog", help="catalogue file: title -> image Recall@K over all its items")
+    e.add_argument("--json", action="store_true")
+    _add_config_args(e)
+    e.set_defaults(func=cmd_eval_retrieval)
+    e = ev.add_parser("rec", help="HR/NDCG/Recall/MRR@10, full ranking, on a RecBole-format folder")
+    e.add_argument("--data", required=True, help="folder with NAME.inter (+ NAME.item, posters/)")
+    e.add_argument("--split", choices=["loo", "random"], default="loo")
+    e.add_argument("--json", action="store_true")
+    _add_config_args(e)
+    e.set_defaults(func=cmd_eval_rec)
+
+    p = sub.add_parser("recommend", help="personal recommendations for a known user: `--user ID`")
+    p.add_argument("--user", required=True)
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    _add_config_args(p)
+    p.set_defaults(func=cmd_recommend)
     return parser
 
 
@@ -123,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"vlrec: {exc}", file=sys.stderr)
         return 2
+    except KeyError as exc:
+        print(f"vlrec {args.command}: {exc.args[0]}", file=sys.stderr)
+        return 1
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"vlrec {args.command}: {exc}", file=sys.stderr)
         return 1

@@ -11,10 +11,30 @@ from adapters.lm import LMConfig
 from adapters.runtime import RuntimeConfig
 from adapters.text import TextConfig
 from adapters.vision import VisionConfig
+from retrieval.align import AlignConfig
+from retrieval.embedder import RetrievalConfig
+from retrieval.rec.recommender import RecConfig
 from retrieval.store import StoreConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = REPO_ROOT / "samples" / "fashion"
+
+
+def _sample_query(stem: str) -> str:
+    return str(next((SAMPLE_DIR / "queries").glob(f"{stem}_*.jpg"), SAMPLE_DIR / "queries" / f"{stem}.jpg"))
+
+
+@dataclass
+class DemoQuery:
+    """One demo query: a photo, a phrase, or both."""
+
+    image: str | None = None
+    text: str | None = None
+
+    def __post_init__(self) -> None:
+        check(
+            self.image is not None or self.text is not None, "demo.queries", "each query needs image or text"
+        )
 
 
 @dataclass
@@ -24,12 +44,16 @@ class DemoConfig:
     catalog: str = str(SAMPLE_DIR / "catalog.jsonl")
     """Catalogue file (JSONL or CSV); defaults to the bundled 300-item fashion sample."""
     name: str = "fashion-sample"
-    """Catalogue name: collections are <name>.image and <name>.text."""
-    query_images: list[str] = field(
-        default_factory=lambda: sorted(str(p) for p in (SAMPLE_DIR / "queries").glob("*.jpg"))
-    )
-    query_texts: list[str] = field(
-        default_factory=lambda: ["black casual shoes for men", "a brown leather handbag for women"]
+    """Catalogue name: collections are <name>.image, <name>.text and <name>.fused."""
+    queries: list[DemoQuery] = field(
+        default_factory=lambda: [
+            DemoQuery(image=_sample_query("casual_shoes_black")),
+            DemoQuery(image=_sample_query("handbags_brown")),
+            DemoQuery(image=_sample_query("watches_silver")),
+            DemoQuery(text="black casual shoes for men"),
+            DemoQuery(text="a brown leather handbag for women"),
+            DemoQuery(image=_sample_query("tshirts_red"), text="a tshirt for men"),
+        ]
     )
     k: int = 5
 
@@ -46,7 +70,10 @@ class VlrecConfig:
     text: TextConfig = field(default_factory=TextConfig)
     lm: LMConfig = field(default_factory=LMConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     demo: DemoConfig = field(default_factory=DemoConfig)
+    align: AlignConfig = field(default_factory=AlignConfig)
+    rec: RecConfig = field(default_factory=RecConfig)
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> VlrecConfig:

@@ -1,133 +1,258 @@
-"""Catalogue → vectors → Chroma: image and text collections keyed by item id.
+"""Catalogue → vectors → Chroma: image, text and fused collections keyed by item id.
 
-Items already present in a collection are skipped, so a rerun after an
-interruption only embeds what is missing. An item whose image cannot be used is
-reported with its id and the reason, and still gets its text vector.
+Incremental and resumable:
+
+- every record carries a content hash of the item's text and image bytes; an item
+  whose hash is unchanged is skipped, a changed one is re-embedded;
+- per batch, the image and text collections are written first and the fused
+  collection last, so an item is *done* only when its fused record carries the
+  current hash: a run killed at any moment (kill -9) is completed by a rerun, and
+  upserts keep every item exactly once;
+- items gone from the catalogue are deleted only with ``prune=True``;
+- one writer at a time per store (a lock file); a second one waits, then fails.
+
+A bad item (malformed line, duplicate id, missing / corrupt / huge image) is
+reported with its id and reason and counted as failed; an item whose image fails
+still gets its text vector and a text-only fused vector.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import os
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
-from adapters.images import ImageError
+from adapters.images import MAX_BYTES, ImageError, load_image
 from retrieval.catalog import CatalogItem, CatalogProblem
-from retrieval.store import Store
+from retrieval.store import Store, StoreError
+
+HASH_KEY = "vlrec_hash"
+MODALITIES = ("image", "text", "fused")
 
 
 @dataclass
 class IndexSummary:
     added: int = 0
+    updated: int = 0
     unchanged: int = 0
-    failed: list[str] = field(default_factory=list)
+    removed: int = 0
+    stale: int = 0
+    """Items in the store that are no longer in the catalogue (kept without prune)."""
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
 
     def __str__(self) -> str:
-        return f"added {self.added}, unchanged {self.unchanged}, failed {len(self.failed)}"
+        rate = (self.added + self.updated) / self.seconds if self.seconds else 0.0
+        text = (
+            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
+            f"failed {len(self.failed)}, removed {self.removed}"
+        )
+        if self.stale:
+            text += f" ({self.stale} items no longer in the catalogue; --prune deletes them)"
+        return text + f" in {self.seconds:.1f} s ({rate:.1f} items/s)"
 
 
 def collection_names(catalog: str) -> dict[str, str]:
-    return {"image": f"{catalog}.image", "text": f"{catalog}.text"}
+    return {m: f"{catalog}.{m}" for m in MODALITIES}
 
 
-def item_metadata(item: CatalogItem) -> dict:
-    return {"title": item.title, **item.metadata}
+def open_collections(store: Store, catalog: str, embedder) -> dict:
+    """The catalogue's three collections, stamped with the embedder's config."""
+    stamp = embedder.get_config()
+    names = collection_names(catalog)
+    return {
+        "image": store.collection(names["image"], {**stamp, "kind": "image"}),
+        "text": store.collection(names["text"], {**stamp, "kind": "text"}),
+        "fused": store.collection(
+            names["fused"],
+            {
+                **stamp,
+                "kind": "fused",
+                "fusion": embedder.cfg.fusion,
+                "image_weight": embedder.cfg.image_weight,
+            },
+        ),
+    }
 
 
-def _index_modality(
-    store: Store,
-    collection,
-    items: Sequence[CatalogItem],
-    embed: Callable[[list[CatalogItem]], tuple[np.ndarray, list[CatalogItem]]],
-    batch_size: int,
-    label: str,
-    summary: IndexSummary,
-) -> None:
-    have = store.existing_ids(collection, [it.id for it in items])
-    todo = [it for it in items if it.id not in have]
-    summary.unchanged += len(items) - len(todo)
-    bar = tqdm(total=len(todo), desc=f"index {label}", unit="item", file=sys.stderr, disable=not todo)
-    for start in range(0, len(todo), batch_size):
-        batch = todo[start : start + batch_size]
-        vectors, kept = embed(batch)
-        if kept:
-            store.upsert(
-                collection,
-                [it.id for it in kept],
-                vectors,
-                metadatas=[item_metadata(it) for it in kept],
-                documents=[it.text() for it in kept],
-            )
-            summary.added += len(kept)
-        bar.update(len(batch))
-    bar.close()
+def content_hash(item: CatalogItem, image_bytes: bytes | None) -> str:
+    h = hashlib.sha256()
+    h.update(item.title.encode())
+    h.update(b"\0" + item.description.encode())
+    h.update(b"\0" + repr(sorted(item.metadata.items())).encode())
+    h.update(b"\0" + (image_bytes or b""))
+    return h.hexdigest()[:20]
+
+
+@contextmanager
+def writer_lock(store: Store, catalog: str, wait_s: float = 30.0):
+    """Hold the single-writer lock of ``catalog`` in this store, waiting up to ``wait_s``."""
+    from adapters.runtime import data_dir
+
+    if store.cfg.url:
+        key = hashlib.sha256(store.cfg.url.encode()).hexdigest()[:12]
+        folder = data_dir() / "locks" / key
+    else:
+        folder = store.cfg.resolved_path()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f".vlrec-index-{catalog}.lock"
+    handle = open(path, "a+")
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                handle.close()
+                raise StoreError(
+                    f"catalogue '{catalog}' is being indexed by {holder} (lock {path}); "
+                    "wait for it to finish, or rerun later: the store is intact"
+                ) from None
+            time.sleep(0.2)
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def _stored_hashes(store: Store, collection) -> dict[str, str]:
+    out: dict[str, str] = {}
+    offset = 0
+    while True:
+        got = collection.get(include=["metadatas"], limit=store.max_batch, offset=offset)
+        for item_id, meta in zip(got["ids"], got["metadatas"]):
+            out[item_id] = (meta or {}).get(HASH_KEY, "")
+        if len(got["ids"]) < store.max_batch:
+            return out
+        offset += store.max_batch
+
+
+def _read_image(path: Path) -> tuple[bytes | None, str | None]:
+    """The image file's bytes, or why they cannot be used (without reading a huge file)."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return None, "file not found"
+    except OSError as exc:
+        return None, f"cannot read file: {exc}"
+    if size > MAX_BYTES:
+        return None, f"file is {size} bytes; the limit is {MAX_BYTES}"
+    return path.read_bytes(), None
+
+
+def _metadata(item: CatalogItem, digest: str, has_image: bool) -> dict:
+    return {"title": item.title, **item.metadata, HASH_KEY: digest, "has_image": has_image}
 
 
 def index_catalog(
-    entries: Sequence[CatalogItem | CatalogProblem],
+    entries: Iterable[CatalogItem | CatalogProblem],
     store: Store,
     catalog: str,
-    vision=None,
-    text=None,
+    embedder,
+    prune: bool = False,
+    batch_size: int = 32,
     report: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
-) -> dict[str, IndexSummary]:
-    """Index catalogue entries into ``<catalog>.image`` and ``<catalog>.text``.
-
-    Args:
-        entries: Items and read problems, as :func:`retrieval.catalog.read_catalog` yields.
-        store: The vector store.
-        catalog: Catalogue name; prefixes the collection names.
-        vision: A :class:`adapters.vision.VisionEncoder`, or None to skip images.
-        text: A text embedder, or None to skip text.
-        report: Where per-item problems are written.
-    """
-    items = []
-    read_failed = []
+    lock_wait_s: float = 30.0,
+    progress: bool = True,
+) -> IndexSummary:
+    """Bring collections ``<catalog>.{image,text,fused}`` in line with the catalogue entries."""
+    start = time.perf_counter()
+    summary = IndexSummary()
+    items: list[CatalogItem] = []
     for entry in entries:
         if isinstance(entry, CatalogProblem):
             report(str(entry))
-            read_failed.append(entry.item_id or f"line {entry.line}")
+            summary.failed.append((entry.item_id or f"line {entry.line}", entry.reason))
         else:
             items.append(entry)
-    names = collection_names(catalog)
-    out: dict[str, IndexSummary] = {}
+    with writer_lock(store, catalog, lock_wait_s):
+        cols = open_collections(store, catalog, embedder)
+        stored = _stored_hashes(store, cols["fused"])
+        wanted = {it.id for it in items}
+        stale = [i for i in stored if i not in wanted]
+        if prune and stale:
+            for start_i in range(0, len(stale), store.max_batch):
+                chunk = stale[start_i : start_i + store.max_batch]
+                for col in cols.values():
+                    col.delete(ids=chunk)
+            summary.removed = len(stale)
+        else:
+            summary.stale = len(stale)
 
-    if vision is not None:
-        summary = IndexSummary(failed=list(read_failed))
-        collection = store.collection(names["image"], {"name": vision.config.name, "features": "pooled"})
-
-        def embed_images(batch):
-            pixels, kept = [], []
+        bar = tqdm(
+            total=len(items), desc=f"index {catalog}", unit="item", file=sys.stderr, disable=not progress
+        )
+        for b in range(0, len(items), batch_size):
+            batch = items[b : b + batch_size]
+            todo, pixels, digests, has_img = [], [], [], []
             for it in batch:
-                if it.image is None:
+                path = Path(it.image) if it.image is not None else None
+                data, problem = _read_image(path) if path is not None else (None, None)
+                digest = content_hash(it, data if problem is None else problem.encode())
+                if stored.get(it.id) == digest:
+                    summary.unchanged += 1
                     continue
-                try:
-                    pixels.append(vision.preprocess([it.image]))
-                    kept.append(it)
-                except ImageError as exc:
-                    report(f"item '{it.id}': {exc}; image skipped")
-                    summary.failed.append(it.id)
-            if not kept:
-                return np.zeros((0, vision.feature_dim), np.float32), []
-            import torch
-
-            with torch.inference_mode():
-                pooled = vision(torch.cat(pixels)).pooled  # [B, C]
-            return pooled.numpy(), kept
-
-        _index_modality(store, collection, items, embed_images, vision.config.batch_size, "images", summary)
-        out["image"] = summary
-
-    if text is not None:
-        summary = IndexSummary(failed=list(read_failed))
-        collection = store.collection(names["text"], text.get_config())
-
-        def embed_texts(batch):
-            return text.embed([it.text() for it in batch]), list(batch)
-
-        _index_modality(store, collection, items, embed_texts, 64, "texts", summary)
-        out["text"] = summary
-    return out
+                pix = None
+                if path is not None:
+                    try:
+                        if problem is not None:
+                            raise ImageError(str(path), problem)
+                        pix = embedder.vision.preprocess([load_image(data, name=str(path))])
+                    except ImageError as exc:
+                        report(f"item '{it.id}': {exc}; indexed by text only")
+                        summary.failed.append((it.id, str(exc)))
+                todo.append(it)
+                digests.append(digest)
+                has_img.append(pix is not None)
+                if pix is not None:
+                    pixels.append(pix)
+            if todo:
+                txt = embedder.texts([it.text() for it in todo])  # [n, D]
+                img = np.zeros_like(txt)
+                if pixels:
+                    img[np.array(has_img)] = embedder.encode_pixels(torch.cat(pixels))
+                fused = embedder.fused(img, txt, has_image=np.array(has_img))
+                ids = [it.id for it in todo]
+                metas = [_metadata(it, d, h) for it, d, h in zip(todo, digests, has_img)]
+                docs = [it.text() for it in todo]
+                with_img = [i for i, h in enumerate(has_img) if h]
+                if with_img:
+                    store.upsert(
+                        cols["image"],
+                        [ids[i] for i in with_img],
+                        img[with_img],
+                        [metas[i] for i in with_img],
+                        [docs[i] for i in with_img],
+                    )
+                no_img = [ids[i] for i, h in enumerate(has_img) if not h]
+                if no_img:  # a changed item whose image is now bad must not keep its old image vector
+                    cols["image"].delete(ids=no_img)
+                store.upsert(cols["text"], ids, txt, metas, docs)
+                store.upsert(cols["fused"], ids, fused, metas, docs)  # last: marks the items done
+                for it in todo:
+                    if it.id in stored:
+                        summary.updated += 1
+                    else:
+                        summary.added += 1
+            bar.update(len(batch))
+        bar.close()
+    summary.seconds = time.perf_counter() - start
+    return summary

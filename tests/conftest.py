@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,66 @@ def tiny_catalog(tmp_path) -> Path:
     path = tmp_path / "catalog.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
+
+
+class HashTextEmbedder:
+    """Deterministic bag-of-words hashing embedder (tests only: no model to load)."""
+
+    name = "hash"
+    dim = 64
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "dim": self.dim}
+
+    def embed(self, texts):
+        import hashlib
+
+        import numpy as np
+
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)
+
+
+def build_tiny_embedder(folder: Path, fusion: str = "weighted_sum", image_head: str = "mlp"):
+    """Packaged Lite0 (loads in 0.2 s) + hashing text embedder + a random alignment head."""
+    import torch
+
+    from adapters.vision import VisionConfig, load_vision_encoder
+    from retrieval.align import AlignConfig, AlignmentHead
+    from retrieval.embedder import MultimodalEmbedder, RetrievalConfig
+
+    torch.manual_seed(0)
+    vision = load_vision_encoder(VisionConfig(batch_size=4), "cpu")
+    text = HashTextEmbedder()
+    head = AlignmentHead(AlignConfig(dim=32, hidden=64, image_head=image_head), vision.feature_dim, text.dim)
+    head.save(folder, extra={"vision": "efficientnet-lite0", "text": "hash"})
+    head.eval()
+    return MultimodalEmbedder(vision, text, head, folder, RetrievalConfig(fusion=fusion))
+
+
+@pytest.fixture(scope="session")
+def tiny_embedder(tmp_path_factory):
+    return build_tiny_embedder(tmp_path_factory.mktemp("head"))
+
+
+CHROMA_URL = os.environ.get("VLREC_TEST_CHROMA_URL")
+"""When set (CI sets it), store tests run against that Chroma server instead of an embedded store."""
+
+
+def store_config(tmp_path: Path, **kwargs):
+    from retrieval.store import StoreConfig
+
+    if CHROMA_URL:
+        return StoreConfig(url=CHROMA_URL, **kwargs)
+    return StoreConfig(path=str(tmp_path / "db"), **kwargs)
+
+
+def unique(name: str) -> str:
+    """A collection/catalogue name no earlier test used (a Chroma server outlives tests)."""
+    import uuid
+
+    return f"{name}-{uuid.uuid4().hex[:8]}"

@@ -23,7 +23,7 @@ def test_help_lists_every_subcommand_and_imports_nothing_heavy():
     commands = build_parser()._subparsers._group_actions[0].choices
     for name in commands:
         assert name in out
-    assert {"demo", "config", "generate", "prepare"} <= set(commands)
+    assert {"demo", "config", "generate", "prepare", "train", "index", "search", "eval"} <= set(commands)
 
 
 def test_config_command_prints_resolved_yaml(capsys):

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from retrieval.store import Store, StoreConfig, StoreError
+from tests.conftest import store_config, unique
 
 
 def _unit(rows):
@@ -10,8 +11,8 @@ def _unit(rows):
 
 
 def test_upsert_query_and_where(tmp_path):
-    store = Store(StoreConfig(path=str(tmp_path / "db")))
-    col = store.collection("toy.image", {"name": "toy", "dim": 3})
+    store = Store(store_config(tmp_path))
+    col = store.collection(unique("toy.image"), {"name": "toy", "dim": 3})
     vecs = _unit([[1, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0, 0, 1]])
     metas = [{"title": t, "colour": c} for t, c in [("a", "red"), ("b", "black"), ("c", "red"), ("d", "red")]]
     assert store.upsert(col, ["a", "b", "c", "d"], vecs, metadatas=metas) == 4
@@ -23,27 +24,29 @@ def test_upsert_query_and_where(tmp_path):
 
 
 def test_store_persists_and_reports_existing_ids(tmp_path):
-    cfg = StoreConfig(path=str(tmp_path / "db"))
+    cfg = store_config(tmp_path)
     store = Store(cfg)
-    col = store.collection("toy", {"name": "toy"})
+    name = unique("toy")
+    col = store.collection(name, {"name": "toy"})
     store.upsert(col, ["x", "y"], _unit([[1, 0], [0, 1]]))
     del store, col
     again = Store(cfg)
-    col = again.collection("toy", {"name": "toy"})
+    col = again.collection(name, {"name": "toy"})
     assert again.existing_ids(col, ["x", "y", "z"]) == {"x", "y"}
 
 
 def test_other_embedder_is_refused(tmp_path):
-    store = Store(StoreConfig(path=str(tmp_path / "db")))
-    store.collection("toy", {"name": "minilm", "dim": 384})
+    store = Store(store_config(tmp_path))
+    name = unique("toy")
+    store.collection(name, {"name": "minilm", "dim": 384})
     with pytest.raises(StoreError, match="minilm.*glove"):
-        store.collection("toy", {"name": "glove", "dim": 50})
+        store.collection(name, {"name": "glove", "dim": 50})
 
 
 def test_writes_larger_than_one_chroma_batch(tmp_path):
-    store = Store(StoreConfig(path=str(tmp_path / "db")))
+    store = Store(store_config(tmp_path))
     store.max_batch = 7  # force several batches
-    col = store.collection("toy", {"name": "toy"})
+    col = store.collection(unique("toy"), {"name": "toy"})
     rng = np.random.default_rng(0)
     ids = [f"i{i}" for i in range(30)]
     store.upsert(col, ids, _unit(rng.normal(size=(30, 8))))
@@ -52,8 +55,8 @@ def test_writes_larger_than_one_chroma_batch(tmp_path):
 
 
 def test_l2_space_scores_and_bad_url(tmp_path):
-    store = Store(StoreConfig(path=str(tmp_path / "db"), space="l2"))
-    col = store.collection("toy", {"name": "toy"})
+    store = Store(store_config(tmp_path, space="l2"))
+    col = store.collection(unique("toy"), {"name": "toy"})
     store.upsert(col, ["near", "far"], np.array([[0, 0], [3, 4]], np.float32))
     hits = store.query(col, np.array([0, 0], np.float32), k=2)
     assert [h.id for h in hits] == ["near", "far"]
@@ -63,6 +66,6 @@ def test_l2_space_scores_and_bad_url(tmp_path):
 
 
 def test_bad_collection_name_is_a_clear_error(tmp_path):
-    store = Store(StoreConfig(path=str(tmp_path / "db")))
+    store = Store(store_config(tmp_path))
     with pytest.raises(StoreError, match="collection name 'a b'"):
         store.collection("a b", {"name": "toy"})

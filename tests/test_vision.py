@@ -83,3 +83,14 @@ def test_pretrained_features_put_same_kind_products_together():
     same = sim[labels[:, None] == labels[None, :]].mean()
     diff = sim[labels[:, None] != labels[None, :]].mean()
     assert same > diff + 0.1
+
+
+def test_batchnorm_folding_keeps_the_function():
+    folded = load_vision_encoder(VisionConfig(fold_batchnorm=True), "cpu")
+    plain = load_vision_encoder(VisionConfig(fold_batchnorm=False), "cpu")
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())
+    photos = _photos(4)
+    a, b = folded.encode(photos), plain.encode(photos)
+    torch.testing.assert_close(a.patches, b.patches, atol=2e-3, rtol=1e-3)
+    torch.testing.assert_close(folded.classify(photos), plain.classify(photos), atol=2e-3, rtol=1e-3)

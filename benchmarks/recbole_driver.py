@@ -1,0 +1,49 @@
+"""Run one RecBole model on vlrec's split files and print its test metrics as JSON.
+
+Runs inside the benchmark-only virtual environment (.venv-recbole), never inside vlrec's:
+    .venv-recbole/bin/python benchmarks/recbole_driver.py MODEL DATA_PATH DATASET [EPOCHS]
+"""
+
+import json
+import sys
+
+import torch
+
+# RecBole 1.2 saves and reloads its own checkpoints with torch.load; torch >= 2.6 defaults to
+# weights_only=True, which cannot read them.
+_load = torch.load
+torch.load = lambda *a, **k: _load(*a, **{**k, "weights_only": False})
+
+from recbole.quick_start import run_recbole  # noqa: E402
+
+model, data_path, dataset = sys.argv[1:4]
+epochs = int(sys.argv[4]) if len(sys.argv) > 4 else 100
+config = {
+    "data_path": data_path,
+    "dataset": dataset,
+    "benchmark_filename": ["train", "valid", "test"],
+    "USER_ID_FIELD": "user_id",
+    "ITEM_ID_FIELD": "item_id",
+    "TIME_FIELD": "timestamp",
+    "load_col": {"inter": ["user_id", "item_id", "timestamp"]},
+    "eval_args": {"mode": "full", "order": "TO"},
+    "metrics": ["Hit", "NDCG", "Recall", "MRR"],
+    "topk": [10],
+    "valid_metric": "NDCG@10",
+    "epochs": epochs,
+    "stopping_step": 10,
+    "train_batch_size": 2048,
+    "eval_batch_size": 4096,
+    "device": "cpu",
+    "use_gpu": False,
+    "seed": 0,
+    "reproducibility": True,
+    "show_progress": False,
+    "checkpoint_dir": f"{data_path}/saved",
+    "log_wandb": False,
+}
+if model == "SASRec":
+    config.update({"train_neg_sample_args": None, "loss_type": "CE", "MAX_ITEM_LIST_LENGTH": 50})
+result = run_recbole(model=model, config_dict=config, saved=True)
+test = result["test_result"]
+print("RESULT " + json.dumps({k: float(v) for k, v in test.items()}))

@@ -1,0 +1,1 @@
+"""Recommendations from interaction history: data, splits, scorers, blend, metrics."""

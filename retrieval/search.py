@@ -1,0 +1,102 @@
+"""Queries over an indexed catalogue: text, image, image+text, and item → similar items."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from adapters.images import ImageInput
+from retrieval.indexer import open_collections
+from retrieval.store import Hit, Store, StoreError
+
+Target = Literal["auto", "fused", "image", "text"]
+
+
+def parse_where(clauses: Sequence[str]) -> dict[str, Any] | None:
+    """``["baseColour=Black", "year>=2012"]`` → a Chroma ``where`` filter (all must hold)."""
+    ops = {">=": "$gte", "<=": "$lte", "!=": "$ne", ">": "$gt", "<": "$lt", "=": "$eq"}
+    parts = []
+    for clause in clauses:
+        m = re.match(r"^\s*([\w.\-]+)\s*(>=|<=|!=|>|<|=)\s*(.*?)\s*$", clause)
+        if not m or not m.group(3):
+            raise ValueError(f"--where '{clause}' is not of the form key=value (or !=, >, >=, <, <=)")
+        key, op, raw = m.groups()
+        value: Any = raw
+        if op not in ("=", "!="):
+            try:
+                value = float(raw) if "." in raw else int(raw)
+            except ValueError:
+                raise ValueError(f"--where '{clause}': {op} needs a number") from None
+        parts.append({key: {ops[op]: value}})
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+class Searcher:
+    """Answers queries against ``<catalog>.{fused,image,text}`` with one embedder."""
+
+    def __init__(self, store: Store, embedder, catalog: str):
+        self.store, self.embedder, self.catalog = store, embedder, catalog
+        self.cols = open_collections(store, catalog, embedder)
+        if self.cols["fused"].count() == 0:
+            raise StoreError(f"catalogue '{catalog}' is empty or not indexed; run `vlrec index` first")
+
+    def query_vector(
+        self, text: str | None = None, image: ImageInput | None = None, image_weight=None, target="fused"
+    ):
+        if text is None and image is None:
+            raise ValueError("a query needs text, an image, or both")
+        txt = self.embedder.texts([text]) if text is not None else None
+        img = self.embedder.images([image]) if image is not None else None
+        if target == "text":
+            return (txt if txt is not None else img)[0]
+        if target == "image":
+            return (img if img is not None else txt)[0]
+        return self.embedder.fused(img, txt, image_weight=image_weight)[0]
+
+    def search(
+        self,
+        text: str | None = None,
+        image: ImageInput | None = None,
+        item_id: str | None = None,
+        k: int = 10,
+        where: dict[str, Any] | None = None,
+        image_weight: float | None = None,
+        target: Target = "auto",
+        exclude: Sequence[str] = (),
+    ) -> list[Hit]:
+        """The ``k`` best items for a text, image, image+text or item query.
+
+        Args:
+            text: Query text.
+            image: Query image (path, bytes or PIL image).
+            item_id: Find items similar to this catalogue item (its fused vector).
+            k: Number of hits.
+            where: Chroma metadata filter, e.g. ``{"baseColour": "Black"}``.
+            image_weight: Image share when fusing an image+text query (default: config).
+            target: Which item vectors to search: ``auto`` (text-only queries the items' text
+                vectors, image-only their image vectors, image+text and item queries the fused
+                vectors), or ``fused``, ``image``, ``text``.
+            exclude: Item ids never to return (already shown, rejected, the query item).
+        """
+        exclude = set(exclude)
+        if target == "auto":
+            if item_id is None and image is None:
+                target = "text"
+            elif item_id is None and text is None:
+                target = "image"
+            else:
+                target = "fused"
+        col = self.cols[target]
+        if item_id is not None:
+            got = col.get(ids=[item_id], include=["embeddings"])
+            if not got["ids"]:
+                raise KeyError(f"item '{item_id}' is not in catalogue '{self.catalog}'")
+            vector = got["embeddings"][0]
+            exclude.add(item_id)
+        else:
+            vector = self.query_vector(text, image, image_weight, target)
+        hits = self.store.query(col, vector, k=k + len(exclude), where=where)
+        return [h for h in hits if h.id not in exclude][:k]

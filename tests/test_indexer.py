@@ -1,0 +1,156 @@
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+from retrieval.catalog import read_catalog
+from retrieval.indexer import index_catalog, open_collections, writer_lock
+from retrieval.store import Store, StoreError
+from tests.conftest import REPO, SAMPLE, store_config, unique
+
+
+def _all_ids(store, cols):
+    return {m: sorted(c.get(include=[])["ids"]) for m, c in cols.items()}
+
+
+def _catalog(tmp_path, n):
+    rows = [json.loads(line) for line in (SAMPLE / "catalog.jsonl").open()][:n]
+    (tmp_path / "images").mkdir(exist_ok=True)
+    for row in rows:
+        shutil.copy(SAMPLE / row["image"], tmp_path / row["image"])
+    path = tmp_path / "catalog.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path, rows
+
+
+def test_index_is_incremental_updates_changes_and_prunes(tmp_path, tiny_embedder):
+    shop = unique("shop")
+    path, rows = _catalog(tmp_path, 10)
+    store = Store(store_config(tmp_path))
+    s = index_catalog(read_catalog(path), store, shop, tiny_embedder, progress=False)
+    assert (s.added, s.updated, s.unchanged, len(s.failed)) == (10, 0, 0, 0)
+    cols = open_collections(store, shop, tiny_embedder)
+    ids = sorted(r["id"] for r in rows)
+    assert _all_ids(store, cols) == {"image": ids, "text": ids, "fused": ids}
+    meta = cols["fused"].get(ids=[rows[0]["id"]])["metadatas"][0]
+    assert meta["articleType"] == rows[0]["articleType"] and meta["has_image"] is True
+
+    s = index_catalog(read_catalog(path), store, shop, tiny_embedder, progress=False)
+    assert (s.added, s.updated, s.unchanged) == (0, 0, 10)
+
+    # Change one title and one image, drop one item.
+    rows[0]["title"] = "Completely New Title"
+    shutil.copy(SAMPLE / rows[5]["image"], tmp_path / rows[1]["image"])
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows[:-1]))
+    s = index_catalog(read_catalog(path), store, shop, tiny_embedder, progress=False)
+    assert (s.added, s.updated, s.unchanged, s.removed, s.stale) == (0, 2, 7, 0, 1)
+    assert cols["text"].get(ids=[rows[0]["id"]])["documents"][0] == "Completely New Title"
+    assert "--prune" in str(s)
+    s = index_catalog(read_catalog(path), store, shop, tiny_embedder, prune=True, progress=False)
+    assert s.removed == 1 and cols["fused"].count() == cols["image"].count() == cols["text"].count() == 9
+
+
+def test_bad_items_are_reported_and_skipped_without_losing_the_rest(tmp_path, tiny_embedder):
+    shop = unique("shop")
+    path, rows = _catalog(tmp_path, 6)
+    (tmp_path / rows[0]["image"]).write_bytes(b"\xff\xd8 truncated")
+    (tmp_path / rows[1]["image"]).unlink()
+    lines = path.read_text().splitlines()
+    lines.insert(2, "{broken json")
+    lines.append(json.dumps({**rows[2], "title": "dup"}))
+    path.write_text("\n".join(lines) + "\n")
+    messages = []
+    store = Store(store_config(tmp_path))
+    s = index_catalog(read_catalog(path), store, shop, tiny_embedder, report=messages.append, progress=False)
+    assert s.added == 6
+    failed = dict(s.failed)
+    assert set(failed) == {rows[0]["id"], rows[1]["id"], "line 3", rows[2]["id"]}
+    assert "file not found" in failed[rows[1]["id"]] and "duplicate" in failed[rows[2]["id"]]
+    assert any(rows[0]["id"] in m and "could not be used" in m for m in messages)
+    cols = open_collections(store, shop, tiny_embedder)
+    assert cols["image"].count() == 4 and cols["text"].count() == 6 and cols["fused"].count() == 6
+
+
+def test_second_writer_waits_then_fails_clearly(tmp_path, tiny_embedder):
+    shop = unique("shop")
+    store = Store(store_config(tmp_path))
+    path, _ = _catalog(tmp_path, 2)
+    with writer_lock(store, shop):
+        with pytest.raises(StoreError, match="being indexed by pid"):
+            index_catalog(read_catalog(path), store, shop, tiny_embedder, lock_wait_s=0.3, progress=False)
+    # once released, a waiting writer gets the lock
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold():
+        with writer_lock(store, shop):
+            held.set()
+            release.wait(5)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    held.wait(5)
+    threading.Timer(0.5, release.set).start()
+    s = index_catalog(read_catalog(path), store, shop, tiny_embedder, lock_wait_s=5, progress=False)
+    t.join()
+    assert s.added == 2
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    sys.path.insert(0, {repo!r})
+    from tests.conftest import build_tiny_embedder
+    from retrieval.catalog import read_catalog
+    from retrieval.indexer import index_catalog
+    from retrieval.store import Store, StoreConfig
+    from pathlib import Path
+
+    emb = build_tiny_embedder(Path({head!r}))
+    texts = emb.texts
+    def slow_texts(batch):
+        print("batch", flush=True)
+        time.sleep(0.3)
+        return texts(batch)
+    emb.texts = slow_texts
+    store = Store(StoreConfig(path={db!r}, url={url!r}))
+    index_catalog(read_catalog({cat!r}), store, {shop!r}, emb, batch_size=3, progress=False)
+    print("finished", flush=True)
+    """
+)
+
+
+def test_killed_indexer_is_completed_by_a_rerun(tmp_path, tiny_embedder):
+    shop = unique("shop")
+    path, rows = _catalog(tmp_path, 24)
+    cfg = store_config(tmp_path)
+    script = SCRIPT.format(
+        repo=str(REPO), head=str(tmp_path / "head"), db=cfg.path, url=cfg.url, cat=str(path), shop=shop
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    seen = 0
+    for line in proc.stdout:
+        seen += line.startswith("batch")
+        if seen == 4:  # mid-way through the 4th of 8 batches
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+    from tests.conftest import build_tiny_embedder
+
+    emb = build_tiny_embedder(tmp_path / "head")
+    store = Store(store_config(tmp_path))
+    s = index_catalog(read_catalog(path), store, shop, emb, progress=False)
+    assert s.unchanged >= 9 and s.added == 24 - s.unchanged
+    cols = open_collections(store, shop, emb)
+    ids = sorted(r["id"] for r in rows)
+    assert _all_ids(store, cols) == {"image": ids, "text": ids, "fused": ids}
+    s = index_catalog(read_catalog(path), store, shop, emb, progress=False)
+    assert s.unchanged == 24

@@ -1,0 +1,164 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from retrieval.rec.data import load_interactions, split, write_split
+from retrieval.rec.metrics import rank_metrics, user_item_matrix
+from retrieval.rec.models import BPRMF, EASE, Transition
+from tests.conftest import SAMPLE
+
+
+def _write_dataset(folder, n_users=60, n_items=30, seed=0, posters=False):
+    """Two taste groups (items 0-14 and 15-29); each user walks their group in order."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["user_id:token\titem_id:token\trating:float\ttimestamp:float"]
+    for u in range(n_users):
+        group = u % 2
+        start = rng.integers(0, 5)
+        items = [group * 15 + (start + j) % 15 for j in range(8)]
+        for t, i in enumerate(items):
+            lines.append(f"u{u}\ti{i}\t4\t{1000 + 10 * t + u}")
+    (folder / "toy.inter").write_text("\n".join(lines) + "\n")
+    rows = ["item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq"]
+    sample = [json.loads(line) for line in (SAMPLE / "catalog.jsonl").open()]
+    for i in range(n_items):
+        rows.append(f"i{i}\t{sample[i]['title']}\t2011\t{sample[i]['articleType']}")
+        if posters:
+            (folder / "posters").mkdir(exist_ok=True)
+            shutil.copy(SAMPLE / sample[i]["image"], folder / "posters" / f"i{i}.jpg")
+    (folder / "toy.item").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+def test_loo_split_holds_out_the_latest_two_per_user(tmp_path):
+    data = load_interactions(_write_dataset(tmp_path / "toy"))
+    assert data.n_users == 60 and data.n_items == 30 and len(data.user) == 480
+    sp_ = split(data, "loo")
+    assert len(sp_.test.user) == len(sp_.valid.user) == 60 and len(sp_.train.user) == 360
+    for u in range(60):
+        times = data.time[data.user == u]
+        assert sp_.test.time[sp_.test.user == u][0] == times.max()
+        assert sp_.valid.time[sp_.valid.user == u][0] == np.sort(times)[-2]
+
+
+def test_random_split_is_8_1_1_per_user_and_seeded(tmp_path):
+    data = load_interactions(_write_dataset(tmp_path / "toy", n_users=10))
+    a, b = split(data, "random", seed=1), split(data, "random", seed=1)
+    assert np.array_equal(a.test.item, b.test.item)
+    for part, expected in ((a.train, 6), (a.valid, 1), (a.test, 1)):
+        assert np.all(np.bincount(part.user, minlength=10) == expected)
+    paths = write_split(a, tmp_path / "split", "toy")
+    assert [p.name for p in paths] == ["toy.train.inter", "toy.valid.inter", "toy.test.inter"]
+    assert len(paths[0].read_text().splitlines()) == 61
+
+
+def test_rank_metrics_by_hand(tmp_path):
+    data = load_interactions(_write_dataset(tmp_path / "toy", n_users=2))
+    sp_ = split(data, "loo")
+    history = user_item_matrix(sp_.train)
+    target = sp_.test.item  # one item per user
+
+    def perfect(users):
+        s = np.zeros((len(users), data.n_items))
+        s[np.arange(len(users)), target[users]] = 10
+        return s
+
+    def second(users):
+        s = perfect(users)
+        s[np.arange(len(users)), (target[users] + 1) % data.n_items] = 20  # an unseen? item ranks first
+        return s
+
+    m = rank_metrics(perfect, history, sp_.test, k=10)
+    assert m["HR@10"] == m["NDCG@10"] == m["MRR@10"] == m["Recall@10"] == 1.0
+    m = rank_metrics(second, history, sp_.test, k=10)
+    assert m["HR@10"] == 1.0 and m["MRR@10"] <= 1.0 and m["NDCG@10"] <= 1.0
+    cold = rank_metrics(perfect, history, sp_.test, k=10, item_filter=np.zeros(data.n_items, bool))
+    assert cold["users"] == 0
+
+
+def test_scorers_learn_the_planted_structure(tmp_path):
+    data = load_interactions(_write_dataset(tmp_path / "toy"))
+    sp_ = split(data, "loo")
+    history = user_item_matrix(sp_.train)
+    users = np.arange(data.n_users)
+    group_of_item = np.array([int(t[1:]) // 15 for t in data.items])
+    group_of_user = np.array([int(t[1:]) % 2 for t in data.users])
+    for model in (EASE(sp_.train, lam=10.0), BPRMF(sp_.train, dim=8, epochs=30, lr=0.05)):
+        s = model(users, history)
+        s[history.nonzero()] = -np.inf
+        top = s.argmax(axis=1)
+        assert (group_of_item[top] == group_of_user).mean() > 0.9
+    mf = BPRMF(sp_.train, dim=8, epochs=10, lr=0.05)
+    assert mf.losses[-1] < mf.losses[0]
+    tr = Transition(sp_.train)
+    recent = [[] for _ in users]
+    recent[0] = [data.items.index("i3")]
+    nxt = tr(np.array([0]), history, recent).argmax()
+    assert data.items[nxt] == "i4"  # every walk goes i3 -> i4
+
+
+def test_run_blends_tunes_and_beats_popularity(tmp_path):
+    from agent.config import load_config
+    from retrieval.rec.recommender import run
+
+    folder = _write_dataset(tmp_path / "toy", n_users=80)
+    cfg = load_config(
+        None,
+        [
+            f"rec.data={folder}",
+            "rec.components=[pop,cooc,mf,transition]",
+            f"rec.out={tmp_path / 'out'}",
+            "rec.mf_epochs=10",
+        ],
+    )
+    result = run(cfg, save=True)
+    pop_only = run(load_config(None, [f"rec.data={folder}", "rec.components=[pop]"]), save=False)
+    assert result["NDCG@10"] > pop_only["NDCG@10"] + 0.2
+    assert set(result["weights"]) == {"pop", "cooc", "mf", "transition"}
+    assert (tmp_path / "out" / "model.safetensors").is_file()
+    assert (tmp_path / "out" / "split" / "toy" / "toy.test.inter").is_file()
+
+
+def test_recommend_for_a_known_user_and_unknown_user(tmp_path):
+    from agent.config import load_config
+    from retrieval.rec.recommender import recommend, run
+
+    folder = _write_dataset(tmp_path / "toy")
+    overrides = [f"rec.data={folder}", "rec.components=[cooc,transition]", f"rec.out={tmp_path / 'out'}"]
+    run(load_config(None, overrides), save=True)
+    recs = recommend(load_config(None, overrides), "u0", k=5)
+    assert len(recs) == 5
+    data = load_interactions(folder)
+    seen = {data.items[i] for i in data.item[data.user == data.users.index("u0")]}
+    assert not seen & {r["id"] for r in recs}
+    assert all(int(r["id"][1:]) < 15 for r in recs)  # u0 is in the first taste group
+    with pytest.raises(KeyError, match="'nobody'"):
+        recommend(load_config(None, overrides), "nobody")
+
+
+@pytest.mark.integration
+def test_eval_rec_cli_with_content_from_posters(tmp_path, capsys):
+    from agent.cli import main
+
+    folder = _write_dataset(tmp_path / "toy", posters=True)
+    rc = main(
+        [
+            "eval",
+            "rec",
+            "--data",
+            str(folder),
+            "--split",
+            "random",
+            "--json",
+            f"store.path={tmp_path / 'db'}",
+            "rec.components=[cooc,content]",
+        ]
+    )
+    assert rc == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for key in ("HR@10", "NDCG@10", "Recall@10", "MRR@10"):
+        assert 0.0 <= result[key] <= 1.0
+    assert "cold_HR@10" in result and set(result["weights"]) == {"cooc", "content"}
