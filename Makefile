@@ -50,7 +50,7 @@ bench: $(STAMP)
 # RecBole lives in its own environment: it is a benchmark peer, never a vlrec dependency.
 .venv-recbole/.installed:
 	$(PYTHON) -m venv .venv-recbole
-	.venv-recbole/bin/pip install -q "$(TORCH_SPEC)" recbole==1.2.1 "numpy<2" "pandas<2.3" "scipy<1.14" "setuptools<70"
+	.venv-recbole/bin/pip install -q "$(TORCH_SPEC)" recbole==1.2.1 "numpy<2" "pandas<2.3" "scipy==1.11.4" "setuptools<70"
 	touch $@
 
 recbole-env: .venv-recbole/.installed

@@ -173,12 +173,19 @@ def cmd_eval_retrieval(args) -> int:
     if not result:
         print("vlrec eval retrieval: give --data FILE.jsonl and/or --catalog CATALOG", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>14}  {value:.2f}" if isinstance(value, float) else f"{key:>14}  {value}")
+    _print_result(result, args.json, digits=2)
     return 0
+
+
+def _print_result(result: dict, as_json: bool, digits: int) -> None:
+    if as_json:
+        print(json.dumps(result))
+        return
+    width = max(len(k) for k in result)
+    for key, value in result.items():
+        print(
+            f"{key:>{width}}  {value:.{digits}f}" if isinstance(value, float) else f"{key:>{width}}  {value}"
+        )
 
 
 def cmd_train_rec(args) -> int:
@@ -187,23 +194,16 @@ def cmd_train_rec(args) -> int:
     cfg = _load(args)
     result = run(cfg, save=True)
     print(f"recommender written to {cfg.rec.out}")
-    print(json.dumps({k: v for k, v in result.items()}, indent=2))
+    print(json.dumps(result, indent=2))
     return 0
 
 
 def cmd_eval_rec(args) -> int:
+    from agent.config import load_config
     from retrieval.rec.recommender import run
 
-    overrides = [*args.overrides, f"rec.data={args.data}", f"rec.split={args.split}"]
-    from agent.config import load_config
-
-    cfg = load_config(args.config, overrides)
-    result = run(cfg, save=False)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>18}  {value:.4f}" if isinstance(value, float) else f"{key:>18}  {value}")
+    cfg = load_config(args.config, [*args.overrides, f"rec.data={args.data}", f"rec.split={args.split}"])
+    _print_result(run(cfg, save=False), args.json, digits=4)
     return 0
 
 

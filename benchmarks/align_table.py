@@ -26,7 +26,7 @@ def main() -> None:
             (
                 m["i2t_R@1"] + m["t2i_R@1"],
                 f"| {metrics_file.parent.parent.name} | {cfg.get('vision', '?').replace('efficientnet-', '')} | "
-                f"{a['image_head']} | {a['text_head']} | {a['mode']} | {a['hard_negative_weight']:g} | "
+                f"{a['image_head']} | {a['text_head']} | {a['hidden']} | {a['dropout']:g} | {a['mode']} | {a['hard_negative_weight']:g} | "
                 f"{m['i2t_R@1']:.1f} | {m['i2t_R@5']:.1f} | {m['i2t_R@10']:.1f} | {m['i2t_medr']:g} | "
                 f"{m['t2i_R@1']:.1f} | {m['t2i_R@5']:.1f} | {m['t2i_R@10']:.1f} | {m['t2i_medr']:g} | "
                 f"{m['epoch']}/{a['epochs']} | {m['train_seconds']:.0f} |",
@@ -34,10 +34,10 @@ def main() -> None:
         )
     print(f"Flickr8k 1k test (5,000 captions) — `python benchmarks/align_table.py {root}`\n")
     print(
-        "| run | vision | image head | text head | mode | hard neg. | i2t R@1 | R@5 | R@10 | medr | "
+        "| run | vision | image head | text head | hidden | dropout | mode | hard neg. | i2t R@1 | R@5 | R@10 | medr | "
         "t2i R@1 | R@5 | R@10 | medr | epoch | train s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for _, row in sorted(rows, reverse=True):
         print(row)
 

@@ -18,6 +18,42 @@ from recbole.quick_start import run_recbole  # noqa: E402
 
 model, data_path, dataset = sys.argv[1:4]
 epochs = int(sys.argv[4]) if len(sys.argv) > 4 else 100
+SEQUENTIAL = model in ("SASRec", "GRU4Rec")
+
+
+def write_sequence_files(data_path: str, dataset: str, max_len: int = 50) -> str:
+    """RecBole's sequential models read benchmark files as (user, item_id_list, item_id) rows.
+
+    Built from the same split: every training interaction after a user's first is a target with
+    its training prefix; the validation item's prefix is the whole training history; the test
+    item's prefix is training + validation. Nothing else changes.
+    """
+    from collections import defaultdict
+    from pathlib import Path
+
+    parts = {}
+    for part in ("train", "valid", "test"):
+        rows = []
+        with open(Path(data_path) / dataset / f"{dataset}.{part}.inter") as handle:
+            next(handle)
+            for line in handle:
+                u, i, t = line.rstrip("\n").split("\t")
+                rows.append((u, i, float(t)))
+        parts[part] = sorted(rows, key=lambda r: (r[0], r[2]))
+    seq_name = f"{dataset}-seq"
+    out = Path(data_path) / seq_name
+    out.mkdir(exist_ok=True)
+    history = defaultdict(list)
+    for part in ("train", "valid", "test"):
+        with open(out / f"{seq_name}.{part}.inter", "w") as handle:
+            handle.write("user_id:token\titem_id_list:token_seq\titem_id:token\n")
+            for u, i, _ in parts[part]:
+                if history[u]:
+                    handle.write(f"{u}\t{' '.join(history[u][-max_len:])}\t{i}\n")
+                history[u].append(i)
+    return seq_name
+
+
 config = {
     "data_path": data_path,
     "dataset": dataset,
@@ -42,8 +78,17 @@ config = {
     "checkpoint_dir": f"{data_path}/saved",
     "log_wandb": False,
 }
-if model == "SASRec":
-    config.update({"train_neg_sample_args": None, "loss_type": "CE", "MAX_ITEM_LIST_LENGTH": 50})
+if SEQUENTIAL:
+    config.update(
+        {
+            "dataset": write_sequence_files(data_path, dataset),
+            "load_col": {"inter": ["user_id", "item_id_list", "item_id"]},
+            "train_neg_sample_args": None,
+            "loss_type": "CE",
+            "MAX_ITEM_LIST_LENGTH": 50,
+            "eval_args": {"mode": "full", "order": "TO"},
+        }
+    )
 result = run_recbole(model=model, config_dict=config, saved=True)
 test = result["test_result"]
 print("RESULT " + json.dumps({k: float(v) for k, v in test.items()}))
