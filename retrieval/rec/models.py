@@ -23,24 +23,35 @@ from retrieval.rec.data import Interactions
 from retrieval.rec.metrics import user_item_matrix
 
 
-class Popularity:
-    def __init__(self, train: Interactions):
-        self.counts = np.bincount(train.item, minlength=train.n_items).astype(np.float32)
+class _ArrayState:
+    """A scorer whose fitted state is a few named numpy arrays (saved as safetensors)."""
+
+    _state: tuple[str, ...] = ()
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {"counts": self.counts}
+        return {name: getattr(self, name) for name in self._state}
 
     @classmethod
-    def from_arrays(cls, a: dict[str, np.ndarray]) -> Popularity:
+    def from_arrays(cls, a: dict[str, np.ndarray]):
         obj = cls.__new__(cls)
-        obj.counts = a["counts"]
+        for name in cls._state:
+            setattr(obj, name, a[name])
         return obj
+
+
+class Popularity(_ArrayState):
+    _state = ("counts",)
+
+    def __init__(self, train: Interactions):
+        self.counts = np.bincount(train.item, minlength=train.n_items).astype(np.float32)
 
     def __call__(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         return np.broadcast_to(self.counts, (len(users), len(self.counts))).copy()
 
 
-class EASE:
+class EASE(_ArrayState):
+    _state = ("b",)
+
     def __init__(self, train: Interactions, lam: float = 250.0):
         x = user_item_matrix(train)
         gram = (x.T @ x).toarray().astype(np.float64)
@@ -50,20 +61,13 @@ class EASE:
         b[np.diag_indices_from(b)] = 0.0
         self.b = b.astype(np.float32)
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {"b": self.b}
-
-    @classmethod
-    def from_arrays(cls, a: dict[str, np.ndarray]) -> EASE:
-        obj = cls.__new__(cls)
-        obj.b = a["b"]
-        return obj
-
     def __call__(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         return np.asarray(history[users] @ self.b)
 
 
-class BPRMF:
+class BPRMF(_ArrayState):
+    _state = ("u", "v")
+
     def __init__(
         self,
         train: Interactions,
@@ -111,30 +115,16 @@ class BPRMF:
         self.u = self.user.weight.detach().numpy()
         self.v = self.item.weight.detach().numpy()
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {"u": self.u, "v": self.v}
-
-    @classmethod
-    def from_arrays(cls, a: dict[str, np.ndarray]) -> BPRMF:
-        obj = cls.__new__(cls)
-        obj.u, obj.v = a["u"], a["v"]
-        return obj
-
     def __call__(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         return self.u[users] @ self.v.T
 
 
-class Content:
+class Content(_ArrayState):
+    _state = ("v",)
+
     def __init__(self, item_vectors: np.ndarray):
         v = item_vectors / np.maximum(np.linalg.norm(item_vectors, axis=1, keepdims=True), 1e-12)
         self.v = v.astype(np.float32)
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {"v": self.v}
-
-    @classmethod
-    def from_arrays(cls, a: dict[str, np.ndarray]) -> Content:
-        return cls(a["v"])
 
     def __call__(
         self, users: np.ndarray, history: sp.csr_matrix, recency: sp.csr_matrix | None = None
@@ -166,23 +156,29 @@ class Transition:
             "col": coo.col.astype(np.int64),
             "data": coo.data.astype(np.float32),
             "shape": shape,
+            "last": np.array([self.last], np.int64),
+            "decay": np.array([self.decay], np.float32),
         }
 
     @classmethod
     def from_arrays(cls, a: dict[str, np.ndarray]) -> Transition:
         obj = cls.__new__(cls)
         obj.t = sp.csr_matrix((a["data"], (a["row"], a["col"])), shape=tuple(a["shape"]))
-        obj.last, obj.decay = 3, 0.5
+        obj.last, obj.decay = int(a["last"][0]), float(a["decay"][0])
         return obj
 
     def __call__(
         self, users: np.ndarray, history: sp.csr_matrix, recent: list[list[int]] | None = None
     ) -> np.ndarray:
-        out = np.zeros((len(users), self.t.shape[0]), np.float32)
+        # W[b, i] = decay**age of item i among user b's last items; scores = W @ T.
+        rows, cols, vals = [], [], []
         for row, u in enumerate(users):
             for age, item in enumerate(reversed(recent[u][-self.last :])):
-                out[row] += self.decay**age * self.t[item].toarray().ravel()
-        return out
+                rows.append(row)
+                cols.append(item)
+                vals.append(self.decay**age)
+        w = sp.csr_matrix((vals, (rows, cols)), shape=(len(users), self.t.shape[0]), dtype=np.float32)
+        return (w @ self.t).toarray().astype(np.float32)
 
 
 def zscore(s: np.ndarray) -> np.ndarray:
