@@ -42,6 +42,9 @@ class LMConfig:
     """dtype of unquantized weights and of 4-bit compute; ``auto`` defers to the runtime."""
     double_quant: bool = True
     """Quantize the 4-bit scales too (QLoRA's double quantization)."""
+    quant_storage: Literal["uint8", "bfloat16", "float16", "float32"] = "uint8"
+    """Storage dtype of packed 4-bit weights; FSDP-QLoRA needs it equal to the compute
+    dtype (bfloat16) so FSDP can shard them."""
     cpu_bf16_repack: bool = False
     """Let bitsandbytes repack 4-bit weights for avx512_bf16 CPUs on the first no-grad
     forward. Faster inference there, but a repacked model trains wrong, so it stays off
@@ -193,6 +196,7 @@ def quantization_config(cfg: LMConfig, compute_dtype: torch.dtype):
         bnb_4bit_quant_type=cfg.quantization,
         bnb_4bit_compute_dtype=compute_dtype,
         bnb_4bit_use_double_quant=cfg.double_quant,
+        bnb_4bit_quant_storage=getattr(torch, cfg.quant_storage),
     )
 
 

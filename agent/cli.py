@@ -83,6 +83,133 @@ def cmd_train_align(args) -> int:
     return 0
 
 
+def cmd_train_vlm(args) -> int:
+    from adapters.train_vlm import train_vlm
+
+    folder = train_vlm(_load(args))
+    print(f"vision-language model written to {folder}")
+    return 0
+
+
+def _vlm(args):
+    from adapters.vlm import load_vlm
+
+    return load_vlm(_load(args))
+
+
+def cmd_caption(args) -> int:
+    from adapters.images import ImageError
+
+    # `vlrec caption a.jpg b.jpg key=value`: the photo list swallows overrides; split them.
+    args.overrides = [*args.overrides, *[a for a in args.images if _OVERRIDE.match(a)]]
+    args.images = [a for a in args.images if not _OVERRIDE.match(a)]
+
+    vlm = _vlm(args)
+    rows = []
+    for path in args.images:
+        try:
+            rows.append({"image": path, "caption": vlm.caption([path])[0]})
+        except ImageError as exc:
+            print(f"vlrec caption: {exc}", file=sys.stderr)
+            return 1
+    for row in rows:
+        print(
+            json.dumps(row) if args.json else (f"{row['image']}: " if len(rows) > 1 else "") + row["caption"]
+        )
+    return 0
+
+
+def cmd_ask(args) -> int:
+    cfg = _load(args)
+    if args.catalog:
+        from agent.session import load_agent
+
+        cfg.agent.catalog = args.catalog
+        reply = load_agent(cfg).answer(None, args.question, args.image)
+        _print_reply(reply, args.json)
+        return 0
+    from adapters.vlm import load_vlm
+
+    answer = load_vlm(cfg).ask([args.image], [args.question])[0]
+    out = {"image": args.image, "question": args.question, "answer": answer}
+    print(json.dumps(out) if args.json else answer)
+    return 0
+
+
+def cmd_eval_chat(args) -> int:
+    from agent.eval_chat import eval_chat
+    from agent.session import load_agent
+    from retrieval.catalog import read_catalog
+    from retrieval.embedder import load_embedder
+    from retrieval.indexer import index_catalog
+    from retrieval.store import Store
+
+    cfg = _load(args)
+    name = _catalog_name(args.catalog, args.name)
+    items = [i for i in read_catalog(args.catalog) if hasattr(i, "id")]
+    index_catalog(iter(items), Store(cfg.store), name, load_embedder(cfg))
+    cfg.agent.catalog = name
+    cfg.agent.k = args.k
+    cfg.agent.candidates = max(cfg.agent.candidates, args.k)
+    agent = load_agent(cfg, with_vlm=args.image)
+    images = {i.id: str(i.image) for i in items if getattr(i, "image", None)}
+    result = eval_chat(agent, images, n=args.n, seed=args.seed, with_image=args.image)
+    _print_result(result, args.json, digits=3)
+    return 0
+
+
+def cmd_export_merged(args) -> int:
+    from adapters.vlm import export_merged, load_vlm
+
+    cfg = _load(args)
+    cfg.lm.quantization = "none"  # merge into dequantized weights
+    folder = export_merged(load_vlm(cfg), args.dir)
+    print(f"merged model written to {folder}")
+    return 0
+
+
+def cmd_eval_caption(args) -> int:
+    from adapters.eval_vlm import eval_caption
+
+    scores, rows = eval_caption(_vlm(args), args.data, limit=args.limit, batch_size=args.batch_size)
+    _save_rows(args, rows)
+    _print_result(scores, args.json, digits=2)
+    return 0
+
+
+def cmd_eval_vqa(args) -> int:
+    from adapters.eval_vlm import eval_vqa
+
+    scores, rows = eval_vqa(_vlm(args), args.catalog, limit=args.limit, batch_size=args.batch_size)
+    _save_rows(args, rows)
+    _print_result(scores, args.json, digits=2)
+    return 0
+
+
+def cmd_eval_intent(args) -> int:
+    from adapters.eval_vlm import eval_intent
+    from adapters.text import load_text_embedder
+
+    cfg = _load(args)
+    from adapters.vlm import load_vlm
+
+    vlm = load_vlm(cfg)
+    embedder = load_text_embedder(cfg.text, cfg.runtime.device)
+    scores, rows = eval_intent(
+        vlm, args.catalog, n=args.n, redial=args.redial, embedder=embedder, batch_size=args.batch_size
+    )
+    _save_rows(args, rows)
+    _print_result(scores, args.json, digits=2)
+    return 0
+
+
+def _save_rows(args, rows) -> None:
+    if getattr(args, "save", None):
+        with open(args.save, "w", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row) + "\n")
+
+
 def _catalog_name(path: str, name: str | None) -> str:
     from pathlib import Path
 
@@ -207,11 +334,73 @@ def cmd_eval_rec(args) -> int:
     return 0
 
 
+def _print_reply(reply, as_json: bool) -> None:
+    print(json.dumps(reply.to_dict()) if as_json else reply.text)
+
+
+def cmd_chat(args) -> int:
+    from agent.session import load_agent
+
+    cfg = _load(args)
+    agent = load_agent(cfg)
+    session = agent.session()
+    as_json, image = args.json, None
+    print(f"vlrec chat over '{cfg.agent.catalog}'. /image PATH attaches a photo, /reset, /json, /quit.")
+    prompt = "you> " if sys.stdin.isatty() else ""  # piped input: replies only
+    while True:
+        try:
+            line = input(prompt).strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not line:
+            continue
+        if line in ("/quit", "/exit"):
+            return 0
+        if line == "/reset":
+            session.reset()
+            image = None
+            print("(conversation reset)")
+            continue
+        if line == "/json":
+            as_json = not as_json
+            print(f"(json {'on' if as_json else 'off'})")
+            continue
+        if line.startswith("/image"):
+            image = line[len("/image") :].strip() or None
+            print(
+                f"(photo attached: {image}; now say something, or press enter twice)"
+                if image
+                else "(no photo)"
+            )
+            continue
+        try:
+            reply = session.send(line, image=image)
+        except ValueError as exc:  # bad image, overlong message
+            print(f"vlrec: {exc}")
+            continue
+        image = None
+        _print_reply(reply, as_json)
+
+
 def cmd_recommend(args) -> int:
+    if args.user is None:
+        if args.image is None and args.text is None:
+            print("vlrec recommend: give --user ID, or --text and/or --image", file=sys.stderr)
+            return 2
+        from agent.session import load_agent
+
+        cfg = _load(args)
+        if args.k:
+            cfg.agent.k = args.k
+            cfg.agent.candidates = max(cfg.agent.candidates, args.k)
+        reply = load_agent(cfg).session().send(args.text or "", image=args.image)
+        _print_reply(reply, args.json)
+        return 0
     from retrieval.rec.recommender import recommend
 
     cfg = _load(args)
-    items = recommend(cfg, args.user, k=args.k)
+    items = recommend(cfg, args.user, k=args.k or 10)
     if args.json:
         print(json.dumps([{k: v for k, v in it.items() if k != "fields"} for it in items]))
     else:
@@ -253,6 +442,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("config", help="YAML config, e.g. configs/align/flickr8k.yaml")
     t.add_argument("overrides", nargs="*", metavar="key=value")
     t.set_defaults(func=cmd_train_align)
+    t = train.add_parser("vlm", help="train the VLM: projector (stage 1) or projector + QLoRA (stage 2)")
+    t.add_argument("config", help="YAML config, e.g. configs/train/stage1_align.yaml")
+    t.add_argument("overrides", nargs="*", metavar="key=value")
+    t.set_defaults(func=cmd_train_vlm)
     t = train.add_parser("rec", help="fit the history-based recommender (co-occurrence, MF, content, blend)")
     t.add_argument("config", help="YAML config, e.g. configs/rec/ml100k.yaml")
     t.add_argument("overrides", nargs="*", metavar="key=value")
@@ -297,6 +490,41 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true")
     _add_config_args(e)
     e.set_defaults(func=cmd_eval_retrieval)
+    e = ev.add_parser("caption", help="BLEU-1..4 and CIDEr-D of VLM captions on a Flickr8k-style file")
+    e.add_argument("--data", required=True, help="Flickr8k-style JSONL: {image, captions} a line")
+    e.add_argument("--limit", type=int, default=0, help="first N images only (0 = all)")
+    e.add_argument("--batch-size", type=int, default=8)
+    e.add_argument("--save", help="write every caption with its references to this JSONL")
+    e.add_argument("--json", action="store_true")
+    _add_config_args(e)
+    e.set_defaults(func=cmd_eval_caption)
+    e = ev.add_parser("vqa", help="accuracy per attribute on questions about held-out fashion items")
+    e.add_argument("--catalog", default="../shared/data/fashion/catalog.jsonl")
+    e.add_argument("--limit", type=int, default=0, help="first N held-out items only (0 = all)")
+    e.add_argument("--batch-size", type=int, default=8)
+    e.add_argument("--save", help="write every answer to this JSONL")
+    e.add_argument("--json", action="store_true")
+    _add_config_args(e)
+    e.set_defaults(func=cmd_eval_vqa)
+    e = ev.add_parser("intent", help="constraint exact match and query precision of written intents")
+    e.add_argument("--catalog", default="../shared/data/fashion/catalog.jsonl")
+    e.add_argument("--redial", help="also ReDial dialogues (e.g. ../shared/data/redial/valid.jsonl)")
+    e.add_argument("--n", type=int, default=200, help="fashion conversations (held-out items)")
+    e.add_argument("--batch-size", type=int, default=8)
+    e.add_argument("--save", help="write every reply to this JSONL")
+    e.add_argument("--json", action="store_true")
+    _add_config_args(e)
+    e.set_defaults(func=cmd_eval_intent)
+    e = ev.add_parser("chat", help="simulated shoppers look for hidden target items (success@k per turn)")
+    e.add_argument("--catalog", required=True, help="catalogue file (indexed first, incrementally)")
+    e.add_argument("--name", help="catalogue name (default: from the file name)")
+    e.add_argument("--n", type=int, default=100, help="shoppers (targets)")
+    e.add_argument("--k", type=int, default=10, help="items per reply")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--image", action="store_true", help="turn 1 also sends a photo of a similar item")
+    e.add_argument("--json", action="store_true")
+    _add_config_args(e)
+    e.set_defaults(func=cmd_eval_chat)
     e = ev.add_parser("rec", help="HR/NDCG/Recall/MRR@10, full ranking, on a RecBole-format folder")
     e.add_argument("--data", required=True, help="folder with NAME.inter (+ NAME.item, posters/)")
     e.add_argument("--split", choices=["loo", "random"], default="loo")
@@ -304,9 +532,39 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(e)
     e.set_defaults(func=cmd_eval_rec)
 
-    p = sub.add_parser("recommend", help="personal recommendations for a known user: `--user ID`")
-    p.add_argument("--user", required=True)
-    p.add_argument("--k", type=int, default=10)
+    p = sub.add_parser("caption", help="caption photos with the VLM")
+    p.add_argument("images", nargs="+", metavar="PHOTO")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--config", "-c", help="YAML config file (default: built-in defaults)")
+    p.set_defaults(func=cmd_caption, overrides=[])
+
+    p = sub.add_parser("ask", help='answer a question about a photo: `vlrec ask PHOTO "what colour is it?"`')
+    p.add_argument("image", metavar="PHOTO")
+    p.add_argument("question")
+    p.add_argument("--catalog", help="also cite similar items of this indexed catalogue (a name)")
+    p.add_argument("--json", action="store_true")
+    _add_config_args(p)
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="talk to the shopping agent (text and photos) over an indexed catalogue")
+    p.add_argument("--json", action="store_true", help="print replies as JSON")
+    _add_config_args(p)
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("export", help="export models: `vlrec export merged DIR`")
+    ex = p.add_subparsers(dest="what", metavar="WHAT", required=True)
+    e = ex.add_parser("merged", help="LoRA merged into a dequantized LM + projector (serving without peft)")
+    e.add_argument("dir")
+    _add_config_args(e)
+    e.set_defaults(func=cmd_export_merged)
+
+    p = sub.add_parser(
+        "recommend", help="recommend: from a user's history (`--user ID`) or a request (`--text`, `--image`)"
+    )
+    p.add_argument("--user", help="a known user of the history recommender (see rec.*)")
+    p.add_argument("--text", help="what the shopper wants, e.g. 'like this but in black'")
+    p.add_argument("--image", help="a photo from the shopper")
+    p.add_argument("--k", type=int, default=None)
     p.add_argument("--json", action="store_true")
     _add_config_args(p)
     p.set_defaults(func=cmd_recommend)

@@ -10,7 +10,10 @@ from adapters.config import check
 from adapters.lm import LMConfig
 from adapters.runtime import RuntimeConfig
 from adapters.text import TextConfig
+from adapters.train_vlm import VLMTrainConfig
 from adapters.vision import VisionConfig
+from adapters.vlm import VLMConfig
+from agent.session import AgentConfig
 from retrieval.align import AlignConfig
 from retrieval.embedder import RetrievalConfig
 from retrieval.rec.recommender import RecConfig
@@ -56,6 +59,16 @@ class DemoConfig:
         ]
     )
     k: int = 5
+    vlm: bool = True
+    """Also describe each query photo and ask its colour with the shipped VLM."""
+    conversation: list[DemoQuery] = field(
+        default_factory=lambda: [
+            DemoQuery(image=_sample_query("tshirts_red"), text="something like this, for men"),
+            DemoQuery(text="in black"),
+            DemoQuery(text="more like the second one"),
+        ]
+    )
+    """A scripted conversation with the agent (a photo, then refinements)."""
 
     def __post_init__(self) -> None:
         check(1 <= self.k <= 100, "demo.k", "must be in [1, 100]")
@@ -74,6 +87,9 @@ class VlrecConfig:
     demo: DemoConfig = field(default_factory=DemoConfig)
     align: AlignConfig = field(default_factory=AlignConfig)
     rec: RecConfig = field(default_factory=RecConfig)
+    vlm: VLMConfig = field(default_factory=VLMConfig)
+    train: VLMTrainConfig = field(default_factory=VLMTrainConfig)
+    agent: AgentConfig = field(default_factory=AgentConfig)
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> VlrecConfig:

@@ -65,6 +65,21 @@ def run_demo(cfg: VlrecConfig, out=sys.stdout) -> dict:
     summary = index_catalog(read_catalog(cfg.demo.catalog), store, cfg.demo.name, embedder)
     print(f"indexed {cfg.demo.name}: {summary}", file=out)
 
+    described = {}
+    vlm = None
+    photos = [q.image for q in cfg.demo.queries if q.image]
+    if cfg.demo.vlm:
+        from adapters.vlm import load_vlm
+
+        start = time.perf_counter()
+        vlm = load_vlm(cfg, with_vision=False)
+        vlm.vision = embedder.vision
+        print(f"vision-language model loaded in {time.perf_counter() - start:.1f} s", file=out)
+    if vlm is not None and photos:
+        captions = vlm.ask(photos, ["Describe this product."] * len(photos))
+        colours = vlm.ask(photos, ["What colour is it?"] * len(photos))
+        described = {p: (c, a) for p, c, a in zip(photos, captions, colours)}
+
     searcher = Searcher(store, embedder, cfg.demo.name)
     headers = ["#", "id", "score", "type", "colour", "title"]
     results: dict[str, list] = {}
@@ -73,5 +88,30 @@ def run_demo(cfg: VlrecConfig, out=sys.stdout) -> dict:
         label = _label(query)
         results[label] = hits
         print(f"\nnearest items to {label}:", file=out)
+        if query.image in described:
+            caption, colour = described[query.image]
+            print(f'  the VLM sees: "{caption}" (colour: {colour})', file=out)
         print(_table(_hit_rows(hits), headers), file=out)
+
+    if cfg.demo.conversation:
+        play_conversation(cfg, searcher, vlm, out, results)
     return results
+
+
+def play_conversation(cfg: VlrecConfig, searcher, vlm, out, results: dict) -> None:
+    """The scripted conversation: the agent's replies, turn by turn."""
+    import dataclasses
+
+    from agent.session import Agent
+
+    agent = Agent(dataclasses.replace(cfg.agent, catalog=cfg.demo.name, k=cfg.demo.k), searcher, vlm)
+    session = agent.session()
+    print("\n--- a conversation with the agent ---", file=out)
+    for n, turn in enumerate(cfg.demo.conversation, start=1):
+        said = (f"[photo {Path(turn.image).name}] " if turn.image else "") + (turn.text or "")
+        print(f"\nshopper: {said}", file=out)
+        reply = session.send(turn.text or "", image=turn.image)
+        if turn.image and reply.image_description:
+            print(f'  (the VLM sees: "{reply.image_description}")', file=out)
+        print(f"agent ({reply.seconds:.1f} s): " + reply.text.replace("\n", "\n  "), file=out)
+        results[f"turn {n}"] = reply

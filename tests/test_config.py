@@ -5,7 +5,11 @@ import pytest
 from adapters.config import ConfigError, parse_overrides
 from agent.config import VlrecConfig, load_config
 
-CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml"))
+CONFIGS = sorted(
+    p
+    for p in (Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml")
+    if p.parent.name != "accelerate"
+)  # configs/accelerate holds `accelerate launch` files, not vlrec configs
 
 
 def test_there_are_configs():

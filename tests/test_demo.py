@@ -25,12 +25,19 @@ def test_demo_indexes_resumably_and_answers_every_kind_of_query(tiny_catalog, tm
     results = run_demo(load_config(None, overrides), out=out)
     text = out.getvalue()
     assert "added 12, updated 0, unchanged 0, failed 0" in text
-    hits = list(results.values())
+    hits = [v for k, v in results.items() if not k.startswith("turn ")]
     for item, item_hits in zip(items[:3], hits[:3]):
         assert item.id in [h.id for h in item_hits]  # its own photo finds the item
     assert hits[3][0].id == items[4].id  # its own title
     assert hits[4][0].id == items[5].id  # its photo and title together
     assert items[4].title in text
+    assert text.count("the VLM sees:") == 5  # 4 query photos + the conversation's photo
+    assert "--- a conversation with the agent ---" in text and text.count("shopper:") == 3
+    for n in (1, 2, 3):
+        turn = results[f"turn {n}"]
+        assert turn.items and not turn.dropped
+        assert all(r.id in {i.id for i in items} for r in turn.items)  # only catalogue items
+    assert results["turn 2"].constraints.get("baseColour") == "Black"
 
     out = io.StringIO()
     run_demo(load_config(None, overrides), out=out)
@@ -40,7 +47,12 @@ def test_demo_indexes_resumably_and_answers_every_kind_of_query(tiny_catalog, tm
 @pytest.mark.integration
 def test_demo_reports_a_corrupt_image_and_indexes_the_rest(tiny_catalog, tmp_path, capsys):
     next((tiny_catalog.parent / "images").iterdir()).write_bytes(b"not a jpeg")
-    overrides = [f"demo.catalog={tiny_catalog}", f"store.path={tmp_path / 'db'}", "demo.queries=[]"]
+    overrides = [
+        f"demo.catalog={tiny_catalog}",
+        f"store.path={tmp_path / 'db'}",
+        "demo.queries=[]",
+        "demo.vlm=false",
+    ]
     out = io.StringIO()
     run_demo(load_config(None, overrides), out=out)
     assert "added 12, updated 0, unchanged 0, failed 1" in out.getvalue()

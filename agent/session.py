@@ -1,0 +1,504 @@
+"""The shopping agent: a conversation session grounded in one Chroma catalogue.
+
+Each user turn (text, an image, or both) goes
+
+    understand the image (the VLM describes it) ->
+    intent: constraints and a standalone query (deterministic parsing against the
+            catalogue's own attribute values; optionally the LM's intent adapter) ->
+    retrieve (fused image+text query, ``where`` from hard constraints, excluding
+              items already shown or rejected) ->
+    rerank (similarity, constraint satisfaction, diversity) ->
+    reply: numbered catalogue items, each with a reason built from its stored
+           attributes, verified against the store before it leaves the agent.
+
+The reply is assembled from catalogue records, never written freely by the LM, so
+it cannot name an item that retrieval did not return; :func:`verify` re-reads every
+cited item from the store and drops anything that does not match. Catalogue text is
+data: it is printed, never placed in an LM prompt as instructions.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from adapters.config import check
+
+# Attributes a shopper can constrain, as catalogue metadata keys. A catalogue that
+# lacks one simply never yields it.
+FIELDS = ("articleType", "baseColour", "gender", "usage", "season")
+
+_GENDER_WORDS = {
+    "men": "Men", "man": "Men", "mens": "Men", "male": "Men", "him": "Men", "gentlemen": "Men",
+    "women": "Women", "woman": "Women", "womens": "Women", "female": "Women", "ladies": "Women",
+    "lady": "Women", "her": "Women", "boys": "Boys", "boy": "Boys", "girls": "Girls", "girl": "Girls",
+    "unisex": "Unisex", "kids": "Boys",
+}  # fmt: skip
+_COLOUR_ALIASES = {"gray": "grey", "violet": "purple", "golden": "gold"}
+_ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
+             "fifth": 4, "5th": 4, "last": -1}  # fmt: skip
+_QUESTION = re.compile(r"^\s*(what|which|who|is|are|does|do|can|how|where|why)\b.*", re.I)
+
+
+@dataclass
+class AgentConfig:
+    """The conversational agent."""
+
+    catalog: str = "fashion-sample"
+    """Catalogue name given to ``vlrec index`` (the demo's sample by default)."""
+    k: int = 5
+    """Items per reply."""
+    candidates: int = 40
+    """Items retrieved before reranking."""
+    intent: Literal["rules", "lm"] = "rules"
+    """rules: constraints parsed against the catalogue's own values (fast, default);
+    lm: the VLM's intent adapter writes the query and constraints, rules fill gaps."""
+    describe_images: bool = True
+    """Let the VLM describe a photo (its words join the query; off = image vector only)."""
+    constraint_weight: float = 0.15
+    """Rerank bonus per satisfied soft constraint."""
+    diversity: float = 0.05
+    """Rerank penalty per already-chosen item of the same type and colour."""
+
+    def __post_init__(self) -> None:
+        check(1 <= self.k <= 50, "agent.k", "must be in [1, 50]")
+        check(self.candidates >= self.k, "agent.candidates", "must be >= agent.k")
+
+
+@dataclass
+class Recommendation:
+    id: str
+    title: str
+    reason: str
+    score: float
+    metadata: dict[str, Any]
+
+
+@dataclass
+class Reply:
+    text: str
+    items: list[Recommendation] = field(default_factory=list)
+    answer: str | None = None
+    """The VLM's answer when the turn was a question about a photo."""
+    constraints: dict[str, str] = field(default_factory=dict)
+    query: str = ""
+    image_description: str | None = None
+    dropped: list[str] = field(default_factory=list)
+    """Items removed by the grounding check (should stay empty)."""
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "answer": self.answer,
+            "items": [
+                {"id": r.id, "title": r.title, "reason": r.reason, "score": round(r.score, 4)}
+                for r in self.items
+            ],
+            "constraints": self.constraints,
+            "query": self.query,
+            "image_description": self.image_description,
+            "dropped": self.dropped,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class Vocabulary:
+    """The catalogue's attribute values, matched against shopper text (longest phrase first)."""
+
+    def __init__(self, metadatas: list[dict]):
+        self.values: dict[str, set[str]] = {f: set() for f in FIELDS}
+        for meta in metadatas:
+            for f in FIELDS:
+                v = meta.get(f)
+                if isinstance(v, str) and v.strip():
+                    self.values[f].add(v)
+        phrases: dict[str, tuple[str, str]] = {}
+        for f in ("articleType", "baseColour", "usage", "season"):
+            for v in self.values[f]:
+                for form in _forms(v, f):
+                    phrases.setdefault(form, (f, v))
+        if self.values["gender"]:
+            for word, g in _GENDER_WORDS.items():
+                if g in self.values["gender"]:
+                    phrases.setdefault(word, ("gender", g))
+        self.phrases = sorted(phrases.items(), key=lambda kv: -len(kv[0]))
+
+    def match(self, text: str) -> dict[str, str]:
+        """Attribute values named in ``text``; a later mention of a field wins."""
+        low = " " + re.sub(r"[^a-z0-9 ]", " ", text.lower().replace("t-shirt", "tshirt")) + " "
+        for a, b in _COLOUR_ALIASES.items():
+            low = low.replace(f" {a} ", f" {b} ")
+        found: list[tuple[int, str, str]] = []
+        taken = [False] * len(low)
+        for phrase, (f, v) in self.phrases:
+            for m in re.finditer(rf"(?<= ){re.escape(phrase)}(?= )", low):
+                if any(taken[m.start() : m.end()]):
+                    continue
+                taken[m.start() : m.end()] = [True] * (m.end() - m.start())
+                found.append((m.start(), f, v))
+        out: dict[str, str] = {}
+        for _, f, v in sorted(found):
+            out[f] = v
+        return out
+
+
+def _forms(value: str, fieldname: str) -> set[str]:
+    v = re.sub(r"[^a-z0-9 ]", " ", value.lower()).strip()
+    v = re.sub(r"\s+", " ", v)
+    forms = {v}
+    if fieldname == "articleType":
+        if v.endswith("es") and not v.endswith("shoes"):
+            forms.add(v[:-2])
+        if v.endswith("s"):
+            forms.add(v[:-1])
+        if v.startswith("tshirt"):
+            forms |= {"t shirt", "t shirts", "tee", "tees"}
+    if fieldname == "baseColour" and v == "grey":
+        forms.add("gray")
+    return {f for f in forms if len(f) >= 3}
+
+
+@dataclass
+class Turn:
+    role: str
+    text: str
+    image: str | None = None
+    items: list[str] = field(default_factory=list)
+
+
+class Session:
+    """One shopper's conversation: history, images, shown/liked/rejected items, constraints."""
+
+    def __init__(self, agent: Agent):
+        self.agent = agent
+        self.reset()
+
+    def reset(self) -> None:
+        self.turns: list[Turn] = []
+        self.images: list[str] = []
+        self.shown: list[str] = []
+        self.liked: list[str] = []
+        self.rejected: list[str] = []
+        self.constraints: dict[str, str] = {}
+        self.last: list[Recommendation] = []
+        self.anchor: str | None = None
+        self.image: str | None = None
+        self.image_description: str | None = None
+        self.image_attrs: dict[str, str] = {}
+        self.price_below: float | None = None
+        self.notes: list[str] = []
+        self.words: str = ""
+
+    def send(self, text: str = "", image: str | None = None) -> Reply:
+        """One user turn; returns the agent's reply."""
+        start = time.perf_counter()
+        text = (text or "").strip()
+        if len(text) > 2000:
+            raise ValueError(f"message of {len(text)} characters; the limit is 2000")
+        self.turns.append(Turn("user", text, image))
+        if image is not None:
+            self.images.append(str(image))
+        reply = self.agent.respond(self, text, image)
+        reply.seconds = time.perf_counter() - start
+        self.turns.append(Turn("assistant", reply.text, None, [r.id for r in reply.items]))
+        return reply
+
+
+class Agent:
+    """Recommends from one indexed catalogue; a :class:`Session` holds each conversation."""
+
+    def __init__(self, cfg: AgentConfig, searcher, vlm=None, log=None):
+        self.cfg = cfg
+        self.searcher = searcher
+        self.vlm = vlm
+        fused = searcher.cols["fused"]
+        got = fused.get(include=["metadatas"])
+        self.items = {i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"])}
+        self.vocab = Vocabulary(list(self.items.values()))
+
+    def session(self) -> Session:
+        return Session(self)
+
+    # --- understanding ------------------------------------------------------------------
+
+    def describe(self, image: str) -> str | None:
+        if self.vlm is None or not self.cfg.describe_images:
+            return None
+        return self.vlm.ask([image], ["Describe this product."])[0]
+
+    def lm_intent(self, session: Session) -> dict:
+        """The intent adapter's reading of the shopper's messages (their text only)."""
+        from adapters.vlm_data import INTENT_QUESTION, parse_intent, render_conversation
+
+        turns = [(t.role, t.text) for t in session.turns if t.text][-6:]
+        prompt = self.vlm.render(render_conversation(turns) + "\n" + INTENT_QUESTION, image=False)
+        got = parse_intent(self.vlm.generate([prompt], max_new_tokens=64)[0]) or {}
+        return {
+            k: v for k, v in got.items() if k in FIELDS and isinstance(v, str) and v in self.vocab.values[k]
+        }
+
+    def _ordinal(self, text: str, session: Session) -> Recommendation | None:
+        low = text.lower()
+        for word, idx in _ORDINALS.items():
+            if re.search(rf"\b{word}\b", low) and session.last:
+                if -len(session.last) <= idx < len(session.last):
+                    return session.last[idx]
+        return None
+
+    def update(self, session: Session, text: str, image: str | None) -> None:
+        """Apply one turn's refinements to the session state."""
+        low = text.lower()
+        ref = self._ordinal(text, session)
+        if re.search(r"\b(not (this|that|these|those|it)|don'?t like|no,? not|not the)\b", low):
+            target = (
+                [ref] if ref else session.last[:1] if re.search(r"\b(this|that|it)\b", low) else session.last
+            )
+            for r in target:
+                if r.id not in session.rejected:
+                    session.rejected.append(r.id)
+            if session.anchor in session.rejected:
+                session.anchor = None
+        elif ref is not None and re.search(r"\b(like|similar|more|love)\b", low):
+            session.anchor = ref.id
+            if ref.id not in session.liked:
+                session.liked.append(ref.id)
+        if re.search(r"\bany (colou?r)\b", low):
+            session.constraints.pop("baseColour", None)
+        session.notes = []
+        if re.search(r"\b(cheaper|less expensive|lower price|too expensive)\b", low):
+            prices = [_price(r.metadata) for r in session.last]
+            prices = [p for p in prices if p is not None]
+            if prices:
+                session.price_below = sum(prices) / len(prices)  # below the average shown
+            else:
+                session.notes.append("This catalogue lists no prices, so I can't look for cheaper items.")
+        if image is not None:
+            session.image = str(image)
+            session.anchor = None
+            session.image_description = self.describe(str(image))
+            session.image_attrs = self.vocab.match(session.image_description or "")
+        found = self.vocab.match(text)
+        if self.cfg.intent == "lm" and self.vlm is not None and text:
+            found = {**self.lm_intent(session), **found}
+        if "articleType" in found and found["articleType"] != session.constraints.get("articleType"):
+            session.anchor = None if image is None and ref is None else session.anchor
+        session.constraints.update(found)
+        leftover = _strip_known(text, self.vocab)
+        if leftover:
+            session.words = leftover
+
+    def query_text(self, session: Session) -> str:
+        c = session.constraints
+        parts = [c.get("baseColour", ""), c.get("usage", ""), c.get("articleType", "")]
+        q = " ".join(p.lower() for p in parts if p)
+        if "gender" in c:
+            q += f" for {c['gender'].lower()}"
+        if session.image_description and not q:
+            q = session.image_description
+        return (q or session.words or "").strip()
+
+    # --- one turn -------------------------------------------------------------------------
+
+    def respond(self, session: Session, text: str, image: str | None) -> Reply:
+        if image is not None and self.vlm is not None and _QUESTION.match(text or ""):
+            return self.answer(session, text, image)
+        self.update(session, text, image)
+        items, relaxed = self.retrieve(session)
+        items, dropped = verify(items, self.items)
+        session.last = items
+        for r in items:
+            if r.id not in session.shown:
+                session.shown.append(r.id)
+        text_out = render_reply(items, session.constraints, relaxed, self.query_text(session))
+        return Reply(
+            text="\n".join([*session.notes, text_out]),
+            items=items,
+            constraints=dict(session.constraints),
+            query=self.query_text(session),
+            image_description=session.image_description,
+            dropped=dropped,
+        )
+
+    def answer(self, session: Session | None, question: str, image: str) -> Reply:
+        """A question about a photo: the VLM answers; similar catalogue items are cited."""
+        if self.vlm is None:
+            raise RuntimeError(
+                "questions about photos need the VLM (agent.describe_images or load_agent(with_vlm))"
+            )
+        session = session or self.session()
+        session.image = str(image)
+        answer = self.vlm.ask([image], [question])[0]
+        hits = self.searcher.search(image=image, k=3, exclude=session.rejected)
+        items, dropped = verify([self._rec(h, {}) for h in hits], self.items)
+        session.last = items
+        lines = [answer or "I can't tell from this photo."]
+        if items:
+            lines.append("Similar items in the catalogue:")
+            lines += [f"{i}. {r.title} (id {r.id}) - {r.reason}" for i, r in enumerate(items, 1)]
+        return Reply("\n".join(lines), items, answer, dict(session.constraints), question, None, dropped)
+
+    def retrieve(self, session: Session) -> tuple[list[Recommendation], list[str]]:
+        """Candidates under the hard constraints (relaxed one by one while none match), reranked."""
+        hard: dict[str, Any] = dict(session.constraints)  # the shopper's words filter; the photo's rerank
+        if session.price_below is not None:
+            hard["price"] = {"$lt": session.price_below}
+        exclude = list(dict.fromkeys(session.shown + session.rejected))
+        text = self.query_text(session) or None
+        image = session.image if session.anchor is None else None
+        relaxed: list[str] = []
+        order = [k for k in ("price", "usage", "season", "baseColour", "gender", "articleType") if k in hard]
+        while True:
+            where = _where(hard)
+            if session.anchor is not None:
+                hits = self.searcher.search(
+                    item_id=session.anchor, k=self.cfg.candidates, where=where, exclude=exclude
+                )
+            elif text is None and image is None:
+                hits = []
+            else:
+                hits = self.searcher.search(
+                    text=text, image=image, k=self.cfg.candidates, where=where, exclude=exclude
+                )
+            if hits or not order:
+                break
+            dropped_key = order.pop(0)
+            relaxed.append(dropped_key)
+            hard.pop(dropped_key)
+        wishes = {**session.image_attrs, **session.constraints}
+        return self.rerank(hits, wishes), relaxed
+
+    def rerank(self, hits, constraints: dict[str, str]) -> list[Recommendation]:
+        scored = []
+        for h in hits:
+            bonus = sum(self.cfg.constraint_weight for k, v in constraints.items() if h.metadata.get(k) == v)
+            scored.append((h.score + bonus, h))
+        scored.sort(key=lambda x: -x[0])
+        chosen: list[tuple[float, Any]] = []
+        pool = list(scored)
+        while pool and len(chosen) < self.cfg.k:
+            best = max(
+                pool,
+                key=lambda sh: (
+                    sh[0]
+                    - self.cfg.diversity
+                    * sum(
+                        1
+                        for _, c in chosen
+                        if (c.metadata.get("articleType"), c.metadata.get("baseColour"))
+                        == (sh[1].metadata.get("articleType"), sh[1].metadata.get("baseColour"))
+                    )
+                ),
+            )
+            pool.remove(best)
+            chosen.append(best)
+        return [self._rec(h, constraints, s) for s, h in chosen]
+
+    def _rec(self, hit, constraints: dict[str, str], score: float | None = None) -> Recommendation:
+        meta = self.items.get(hit.id, hit.metadata)
+        return Recommendation(
+            hit.id,
+            str(meta.get("title", "")),
+            reason(meta, constraints),
+            score if score is not None else hit.score,
+            meta,
+        )
+
+
+def _price(meta: dict) -> float | None:
+    try:
+        return float(meta["price"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _where(hard: dict[str, Any]) -> dict | None:
+    parts = [{k: v if isinstance(v, dict) else {"$eq": v}} for k, v in hard.items()]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def _strip_known(text: str, vocab: Vocabulary) -> str:
+    words = re.sub(r"[^\w\s'-]", " ", text).split()
+    stop = {"i", "a", "an", "the", "for", "in", "me", "show", "want", "need", "some", "something", "please",
+            "looking", "am", "i'm", "im", "do", "you", "have", "any", "like", "this", "that", "one", "but",
+            "instead", "and", "with", "to", "of", "it", "more", "not", "no"}  # fmt: skip
+    keep = [w for w in words if w.lower() not in stop and not vocab.match(w)]
+    return " ".join(keep)
+
+
+def reason(meta: dict, constraints: dict[str, str]) -> str:
+    """One line from the item's own attributes, naming which wishes it meets."""
+    desc = " ".join(str(meta[k]).lower() for k in ("baseColour", "articleType") if meta.get(k))
+    if meta.get("gender"):
+        desc += f" for {str(meta['gender']).lower()}"
+    if meta.get("usage"):
+        desc += f", {str(meta['usage']).lower()}"
+    met = [str(v).lower() for k, v in constraints.items() if meta.get(k) == v]
+    return desc + (f"; matches {', '.join(met)}" if met else "")
+
+
+def verify(items: list[Recommendation], catalogue: dict[str, dict]) -> tuple[list[Recommendation], list[str]]:
+    """Keep only items whose id, title and reason all come from the catalogue record."""
+    kept, dropped = [], []
+    for r in items:
+        meta = catalogue.get(r.id)
+        if (
+            meta is None
+            or str(meta.get("title", "")) != r.title
+            or r.reason != reason(meta, _met(meta, r.reason))
+        ):
+            dropped.append(r.id)
+            continue
+        kept.append(r)
+    return kept, dropped
+
+
+def _met(meta: dict, text: str) -> dict[str, str]:
+    """The constraints a reason claims are met, recovered from its text (for :func:`verify`)."""
+    if "; matches " not in text:
+        return {}
+    claimed = text.split("; matches ", 1)[1].split(", ")
+    out = {}
+    for value in claimed:
+        for k in FIELDS:
+            if str(meta.get(k, "")).lower() == value and k not in out:
+                out[k] = meta[k]
+                break
+        else:
+            out[f"?{value}"] = value  # a claim no field backs: verify() then fails
+    return out
+
+
+def render_reply(items: list[Recommendation], constraints: dict, relaxed: list[str], query: str) -> str:
+    if not items:
+        return "I found nothing in the catalogue for that yet. Tell me what you are looking for, or send a photo."
+    wish = query or "your photo"
+    lines = [f"Here {'is' if len(items) == 1 else 'are'} {len(items)} from the catalogue for {wish}:"]
+    if relaxed:
+        lines[0] = f"Nothing matched every wish, so I relaxed {', '.join(relaxed)}. " + lines[0]
+    lines += [f"{i}. {r.title} (id {r.id}) - {r.reason}" for i, r in enumerate(items, 1)]
+    return "\n".join(lines)
+
+
+def load_agent(cfg, with_vlm: bool = True) -> Agent:
+    """The agent of a root config over the indexed catalogue ``cfg.agent.catalog``.
+
+    The VLM shares the embedder's vision encoder (one Lite0 in memory).
+    """
+    from retrieval.embedder import load_embedder
+    from retrieval.search import Searcher
+    from retrieval.store import Store
+
+    embedder = load_embedder(cfg)
+    searcher = Searcher(Store(cfg.store), embedder, cfg.agent.catalog)
+    vlm = None
+    if with_vlm and (cfg.agent.describe_images or cfg.agent.intent == "lm"):
+        from adapters.vlm import load_vlm
+
+        vlm = load_vlm(cfg, with_vision=False)
+        vlm.vision = embedder.vision
+    return Agent(cfg.agent, searcher, vlm)

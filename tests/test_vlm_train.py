@@ -1,0 +1,103 @@
+"""Training runs on a tiny random LM: the loop, checkpoints and exact resumption."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import SAMPLE
+
+
+def _caption_file(tmp_path, n=8):
+    rows = [json.loads(line) for line in (SAMPLE / "catalog.jsonl").open()][:n]
+    lines = [
+        json.dumps({"image": str(SAMPLE / r["image"]), "captions": [r["title"].lower(), "a red shirt"]})
+        for r in rows
+    ]
+    path = tmp_path / "caps.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _cfg(tmp_path, tiny_lm_dir, out, **train):
+    from agent.config import load_config
+
+    caps = _caption_file(tmp_path)
+    overrides = [
+        f"lm.path={tiny_lm_dir}",
+        "lm.quantization=none",
+        "runtime.device=cpu",
+        "vlm.adapter=",
+        "vlm.image_tokens=4",
+        f"train.caption_data={caps}",
+        f"train.caption_eval={caps}",
+        "train.captions=-1",
+        "train.batch_size=2",
+        "train.eval_samples=4",
+        "train.log_every=1",
+        f"train.out={out}",
+        *[f"train.{k}={v}" for k, v in train.items()],
+    ]
+    return load_config(None, overrides)
+
+
+def _losses(out):
+    return {
+        r["step"]: r["loss"]
+        for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines())
+        if "loss" in r
+    }
+
+
+@pytest.mark.parametrize("stage", ["align", "instruct"])
+def test_killed_run_resumes_to_the_same_loss(tmp_path, tiny_lm_dir, stage):
+    from adapters.train_vlm import _Stop, train_vlm
+
+    common = dict(stage=stage, max_steps=6, checkpoint_every=3, lr=0.01, lora_lr=0.01)
+    straight = tmp_path / "straight"
+    train_vlm(_cfg(tmp_path, tiny_lm_dir, straight, **common), log=lambda *a: None)
+    resumed = tmp_path / "resumed"
+    with pytest.raises(_Stop):
+        train_vlm(_cfg(tmp_path, tiny_lm_dir, resumed, **common), log=lambda *a: None, stop_after=5)
+    assert (resumed / "checkpoints" / "step-0000003").is_dir()
+    train_vlm(_cfg(tmp_path, tiny_lm_dir, resumed, **common), log=lambda *a: None)
+    a, b = _losses(straight), _losses(resumed)
+    assert sorted(a) == sorted(b) == [1, 2, 3, 4, 5, 6]
+    assert b[6] == pytest.approx(a[6], rel=1e-6, abs=1e-7)
+    assert a[6] < a[1]  # it learned something
+    for name in ("config.yaml", "metrics.png", "summary.json", "vlm/vlm.json", "vlm/projector.safetensors"):
+        assert (straight / name).is_file(), name
+    assert (straight / "vlm" / "adapter").is_dir() == (stage == "instruct")
+
+
+@pytest.mark.integration
+def test_two_cpu_processes_train_through_accelerate_launch(tmp_path, tiny_lm_dir):
+    """The distributed path with two CPU processes, two steps.
+
+    ``accelerate launch`` starts several CPU processes only through MPI (absent here);
+    torchrun sets the same environment, and the training loop's ``Accelerator`` then
+    runs as MULTI_CPU over gloo: the code path a multi-GPU launch takes."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    caps = _caption_file(tmp_path)
+    out = tmp_path / "ddp"
+    cmd = [
+        str(Path(sys.executable).parent / "torchrun"), "--nproc_per_node", "2", "--master_port", "29533",
+        "-m", "agent.cli", "train", "vlm", str(repo / "configs" / "train" / "stage2_qlora.yaml"),
+        f"lm.path={tiny_lm_dir}", "lm.quantization=none", "runtime.device=cpu", "runtime.threads=1",
+        "vlm.image_tokens=4", "train.init=", f"train.caption_data={caps}", f"train.caption_eval={caps}",
+        "train.captions=-1", "train.vqa=0", "train.intents=0", "train.redial=0", "train.batch_size=2",
+        "train.max_steps=2", "train.eval_samples=2", "train.log_every=1", f"train.out={out}",
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    run = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["processes"] == 2 and summary["steps"] == 2
+    assert summary["samples"] == 2 * 2 * 2  # 2 steps x 2 processes x batch 2
+    assert (out / "vlm" / "adapter").is_dir()
