@@ -24,14 +24,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-# The store, indexer and search tests again, against a Chroma server on localhost.
+# The store, indexer, search and API tests again, against a Chroma server on localhost.
 CHROMA_PORT ?= 8765
 test-chroma-server: $(STAMP)
 	@dir=$$(mktemp -d); \
 	$(VENV)/bin/chroma run --path $$dir --port $(CHROMA_PORT) > $$dir/chroma.log 2>&1 & pid=$$!; \
 	trap "kill $$pid 2>/dev/null; rm -rf $$dir" EXIT; \
 	for i in $$(seq 60); do $(PY) -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$(CHROMA_PORT)/api/v2/heartbeat', timeout=1)" 2>/dev/null && break; sleep 1; done; \
-	VLREC_TEST_CHROMA_URL=http://127.0.0.1:$(CHROMA_PORT) $(PY) -m pytest -q tests/test_store.py tests/test_indexer.py tests/test_search.py
+	VLREC_TEST_CHROMA_URL=http://127.0.0.1:$(CHROMA_PORT) $(PY) -m pytest -q tests/test_store.py tests/test_indexer.py tests/test_search.py tests/test_server.py tests/test_serve_cli.py
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not integration"

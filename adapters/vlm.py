@@ -322,6 +322,11 @@ class VisionLanguageModel(nn.Module):
         """
         from safetensors.torch import load_file, save_file
 
+        if getattr(self, "inference_only", False):
+            raise RuntimeError(
+                "this VLM was loaded for CPU inference (4-bit layers dequantized, LoRA folded in), "
+                "so its adapter cannot be saved; load it with lm.cpu_dequantize=false"
+            )
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         dtype = torch.float16 if half else torch.float32
@@ -451,7 +456,14 @@ def load_vlm(cfg, with_vision: bool = True) -> VisionLanguageModel:
     from adapters.runtime import apply_runtime
 
     apply_runtime(cfg.runtime)
-    return build_vlm(cfg.vlm, cfg.lm, cfg.vision, cfg.runtime.device, cfg.runtime.dtype, with_vision)
+    vlm = build_vlm(cfg.vlm, cfg.lm, cfg.vision, cfg.runtime.device, cfg.runtime.dtype, with_vision)
+    if cfg.lm.cpu_dequantize and vlm.lm_model.device.type == "cpu":
+        from adapters.lm import dequantize_4bit_layers, fold_lora
+
+        if dequantize_4bit_layers(vlm.lm_model):
+            fold_lora(vlm.lm_model)
+            vlm.inference_only = True
+    return vlm
 
 
 def export_merged(vlm: VisionLanguageModel, folder: str | Path) -> Path:

@@ -211,13 +211,9 @@ def _save_rows(args, rows) -> None:
 
 
 def _catalog_name(path: str, name: str | None) -> str:
-    from pathlib import Path
+    from retrieval.catalog import catalog_name
 
-    if name:
-        return name
-    p = Path(path)
-    base = p.parent.name if p.stem in ("catalog", "catalogue", "items") else p.stem
-    return re.sub(r"[^A-Za-z0-9._-]", "-", base).strip("-._") or "catalog"
+    return name or catalog_name(path)
 
 
 def cmd_index(args) -> int:
@@ -409,6 +405,20 @@ def cmd_recommend(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from agent.server import serve
+
+    overrides = list(args.overrides)
+    if args.host:
+        overrides.append(f"serve.host={args.host}")
+    if args.port is not None:
+        overrides.append(f"serve.port={args.port}")
+    from agent.config import load_config
+
+    serve(load_config(args.config, overrides), args.catalog, args.name)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vlrec",
@@ -568,6 +578,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _add_config_args(p)
     p.set_defaults(func=cmd_recommend)
+
+    p = sub.add_parser("serve", help="the agent over HTTP: OpenAI-compatible API, items API, web chat page")
+    p.add_argument("--host", help="address to bind (default serve.host, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default serve.port, 8000)")
+    p.add_argument("--catalog", help="index this catalogue file (incrementally) and serve it")
+    p.add_argument("--name", help="catalogue name (default: from the file name)")
+    _add_config_args(p)
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

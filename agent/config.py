@@ -13,6 +13,7 @@ from adapters.text import TextConfig
 from adapters.train_vlm import VLMTrainConfig
 from adapters.vision import VisionConfig
 from adapters.vlm import VLMConfig
+from agent.server import ServeConfig
 from agent.session import AgentConfig
 from retrieval.align import AlignConfig
 from retrieval.embedder import RetrievalConfig
@@ -90,6 +91,7 @@ class VlrecConfig:
     vlm: VLMConfig = field(default_factory=VLMConfig)
     train: VLMTrainConfig = field(default_factory=VLMTrainConfig)
     agent: AgentConfig = field(default_factory=AgentConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> VlrecConfig:

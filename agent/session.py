@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from adapters.config import check
@@ -185,23 +186,33 @@ class Session:
         self.constraints: dict[str, str] = {}
         self.last: list[Recommendation] = []
         self.anchor: str | None = None
-        self.image: str | None = None
+        self.image: Any = None
+        """The latest photo: a path, or decoded image (the server passes PIL images)."""
         self.image_description: str | None = None
         self.image_attrs: dict[str, str] = {}
         self.price_below: float | None = None
         self.notes: list[str] = []
         self.words: str = ""
+        self.k: int | None = None
+        """Items per reply for this session (default: agent.k)."""
 
-    def send(self, text: str = "", image: str | None = None) -> Reply:
-        """One user turn; returns the agent's reply."""
+    def send(self, text: str = "", image: Any = None, description: str | None = None) -> Reply:
+        """One user turn; returns the agent's reply.
+
+        ``description``: the VLM's description of ``image`` when the caller already has it
+        (the server batches descriptions across sessions); otherwise the agent asks the VLM.
+        """
         start = time.perf_counter()
         text = (text or "").strip()
         if len(text) > 2000:
             raise ValueError(f"message of {len(text)} characters; the limit is 2000")
-        self.turns.append(Turn("user", text, image))
+        label = (
+            None if image is None else str(image) if isinstance(image, (str, Path)) else "<uploaded image>"
+        )
+        self.turns.append(Turn("user", text, label))
         if image is not None:
-            self.images.append(str(image))
-        reply = self.agent.respond(self, text, image)
+            self.images.append(label)
+        reply = self.agent.respond(self, text, image, description)
         reply.seconds = time.perf_counter() - start
         self.turns.append(Turn("assistant", reply.text, None, [r.id for r in reply.items]))
         return reply
@@ -224,10 +235,29 @@ class Agent:
 
     # --- understanding ------------------------------------------------------------------
 
-    def describe(self, image: str) -> str | None:
+    def refresh(self, ids: list[str] | None = None) -> None:
+        """Re-read catalogue records after items were added, changed or deleted.
+
+        ``ids``: only these items (deleted ones disappear); ``None``: the whole catalogue.
+        """
+        fused = self.searcher.cols["fused"]
+        if ids is None:
+            got = fused.get(include=["metadatas"])
+            self.items = {i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"])}
+        else:
+            for i in ids:
+                self.items.pop(i, None)
+            for b in range(0, len(ids), 5000):
+                got = fused.get(ids=list(ids[b : b + 5000]), include=["metadatas"])
+                self.items.update({i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"])})
+        self.vocab = Vocabulary(list(self.items.values()))
+
+    def describe(self, image: Any) -> str | None:
         if self.vlm is None or not self.cfg.describe_images:
             return None
-        return self.vlm.ask([image], ["Describe this product."])[0]
+        from adapters.vlm_data import DESCRIBE_QUESTION
+
+        return self.vlm.ask([image], [DESCRIBE_QUESTION])[0]
 
     def lm_intent(self, session: Session) -> dict:
         """The intent adapter's reading of the shopper's messages (their text only)."""
@@ -248,7 +278,7 @@ class Agent:
                     return session.last[idx]
         return None
 
-    def update(self, session: Session, text: str, image: str | None) -> None:
+    def update(self, session: Session, text: str, image: Any, description: str | None = None) -> None:
         """Apply one turn's refinements to the session state."""
         low = text.lower()
         ref = self._ordinal(text, session)
@@ -276,9 +306,9 @@ class Agent:
             else:
                 session.notes.append("This catalogue lists no prices, so I can't look for cheaper items.")
         if image is not None:
-            session.image = str(image)
+            session.image = image
             session.anchor = None
-            session.image_description = self.describe(str(image))
+            session.image_description = description if description is not None else self.describe(image)
             session.image_attrs = self.vocab.match(session.image_description or "")
         found = self.vocab.match(text)
         if self.cfg.intent == "lm" and self.vlm is not None and text:
@@ -302,10 +332,22 @@ class Agent:
 
     # --- one turn -------------------------------------------------------------------------
 
-    def respond(self, session: Session, text: str, image: str | None) -> Reply:
-        if image is not None and self.vlm is not None and _QUESTION.match(text or ""):
+    def will_describe(self, text: str, image: Any) -> bool:
+        """Whether a turn with this text and image asks the VLM to describe the image."""
+        return (
+            image is not None
+            and self.vlm is not None
+            and self.cfg.describe_images
+            and not self.is_question(text, image)
+        )
+
+    def is_question(self, text: str, image: Any) -> bool:
+        return image is not None and self.vlm is not None and bool(_QUESTION.match(text or ""))
+
+    def respond(self, session: Session, text: str, image: Any, description: str | None = None) -> Reply:
+        if self.is_question(text, image):
             return self.answer(session, text, image)
-        self.update(session, text, image)
+        self.update(session, text, image, description)
         items, relaxed = self.retrieve(session)
         items, dropped = verify(items, self.items)
         session.last = items
@@ -329,7 +371,7 @@ class Agent:
                 "questions about photos need the VLM (agent.describe_images or load_agent(with_vlm))"
             )
         session = session or self.session()
-        session.image = str(image)
+        session.image = image
         answer = self.vlm.ask([image], [question])[0]
         hits = self.searcher.search(image=image, k=3, exclude=session.rejected)
         items, dropped = verify([self._rec(h, {}) for h in hits], self.items)
@@ -348,29 +390,27 @@ class Agent:
         exclude = list(dict.fromkeys(session.shown + session.rejected))
         text = self.query_text(session) or None
         image = session.image if session.anchor is None else None
+        n = max(self.cfg.candidates, session.k or 0)
         relaxed: list[str] = []
         order = [k for k in ("price", "usage", "season", "baseColour", "gender", "articleType") if k in hard]
         while True:
             where = _where(hard)
             if session.anchor is not None:
-                hits = self.searcher.search(
-                    item_id=session.anchor, k=self.cfg.candidates, where=where, exclude=exclude
-                )
+                hits = self.searcher.search(item_id=session.anchor, k=n, where=where, exclude=exclude)
             elif text is None and image is None:
                 hits = []
             else:
-                hits = self.searcher.search(
-                    text=text, image=image, k=self.cfg.candidates, where=where, exclude=exclude
-                )
+                hits = self.searcher.search(text=text, image=image, k=n, where=where, exclude=exclude)
             if hits or not order:
                 break
             dropped_key = order.pop(0)
             relaxed.append(dropped_key)
             hard.pop(dropped_key)
         wishes = {**session.image_attrs, **session.constraints}
-        return self.rerank(hits, wishes), relaxed
+        return self.rerank(hits, wishes, session.k), relaxed
 
-    def rerank(self, hits, constraints: dict[str, str]) -> list[Recommendation]:
+    def rerank(self, hits, constraints: dict[str, str], k: int | None = None) -> list[Recommendation]:
+        k = k or self.cfg.k
         scored = []
         for h in hits:
             bonus = sum(self.cfg.constraint_weight for k, v in constraints.items() if h.metadata.get(k) == v)
@@ -378,7 +418,7 @@ class Agent:
         scored.sort(key=lambda x: -x[0])
         chosen: list[tuple[float, Any]] = []
         pool = list(scored)
-        while pool and len(chosen) < self.cfg.k:
+        while pool and len(chosen) < k:
             best = max(
                 pool,
                 key=lambda sh: (

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 MAX_FIELD_CHARS = 10_000
 """Longest accepted title, description or metadata value."""
+RESERVED_PREFIX = "vlrec_"
+"""Metadata keys vlrec writes itself (content hash, image path); a catalogue may not set them."""
 
 
 @dataclass
@@ -74,46 +77,59 @@ def read_catalog(path: str | Path) -> Iterator[CatalogItem | CatalogProblem]:
         if error is not None:
             yield CatalogProblem(number, None, error)
             continue
-        item_id = row.get("id")
-        item_id = None if item_id is None else str(item_id).strip()
-        if not item_id:
-            yield CatalogProblem(number, None, "missing 'id'")
+        yield parse_row(row, number, path.parent, seen)
+
+
+def parse_row(row: dict, number: int, base: Path, seen: set[str]) -> CatalogItem | CatalogProblem:
+    """One catalogue record (a parsed line, or an item sent to the API) checked into an item.
+
+    ``image`` resolves against ``base``; ``seen`` collects the ids accepted so far
+    (a repeated id is a problem, the first one is kept).
+    """
+    item_id = row.get("id")
+    item_id = None if item_id is None else str(item_id).strip()
+    if not item_id:
+        return CatalogProblem(number, None, "missing 'id'")
+    if len(item_id) > 256:
+        return CatalogProblem(number, item_id[:40] + "...", "id longer than 256 characters")
+    if item_id in seen:
+        return CatalogProblem(number, item_id, "duplicate id (the first one is kept)")
+    title = row.get("title")
+    if not isinstance(title, str) or not title.strip():
+        return CatalogProblem(number, item_id, "missing or empty 'title'")
+    description = row.get("description") or ""
+    image = row.get("image") or None
+    metadata = {}
+    for key, value in row.items():
+        if key in ("id", "title", "description", "image"):
             continue
-        if len(item_id) > 256:
-            yield CatalogProblem(number, item_id[:40] + "...", "id longer than 256 characters")
+        if value is None or value == "":
             continue
-        if item_id in seen:
-            yield CatalogProblem(number, item_id, "duplicate id (the first one is kept)")
-            continue
-        title = row.get("title")
-        if not isinstance(title, str) or not title.strip():
-            yield CatalogProblem(number, item_id, "missing or empty 'title'")
-            continue
-        description = row.get("description") or ""
-        image = row.get("image") or None
-        metadata = {}
-        problem = None
-        for key, value in row.items():
-            if key in ("id", "title", "description", "image"):
-                continue
-            if value is None or value == "":
-                continue
-            if not isinstance(value, (str, int, float, bool)):
-                value = json.dumps(value)
-            if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
-                problem = f"field '{key}' longer than {MAX_FIELD_CHARS} characters"
-                break
-            metadata[str(key)] = value
-        if problem is None and (len(title) > MAX_FIELD_CHARS or len(str(description)) > MAX_FIELD_CHARS):
-            problem = f"title or description longer than {MAX_FIELD_CHARS} characters"
-        if problem:
-            yield CatalogProblem(number, item_id, problem)
-            continue
-        seen.add(item_id)
-        yield CatalogItem(
-            id=item_id,
-            title=title.strip(),
-            description=str(description).strip(),
-            image=(path.parent / str(image)) if image else None,
-            metadata=metadata,
+        if not isinstance(value, (str, int, float, bool)):
+            value = json.dumps(value)
+        if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+            return CatalogProblem(number, item_id, f"field '{key}' longer than {MAX_FIELD_CHARS} characters")
+        if str(key).startswith(RESERVED_PREFIX):
+            return CatalogProblem(
+                number, item_id, f"field '{key}': names starting '{RESERVED_PREFIX}' are vlrec's own"
+            )
+        metadata[str(key)] = value
+    if len(title) > MAX_FIELD_CHARS or len(str(description)) > MAX_FIELD_CHARS:
+        return CatalogProblem(
+            number, item_id, f"title or description longer than {MAX_FIELD_CHARS} characters"
         )
+    seen.add(item_id)
+    return CatalogItem(
+        id=item_id,
+        title=title.strip(),
+        description=str(description).strip(),
+        image=(base / str(image)) if image else None,
+        metadata=metadata,
+    )
+
+
+def catalog_name(path: str | Path) -> str:
+    """The default catalogue name of a file: its stem, or its folder's name for catalog.jsonl."""
+    p = Path(path)
+    base = p.parent.name if p.stem in ("catalog", "catalogue", "items") else p.stem
+    return re.sub(r"[^A-Za-z0-9._-]", "-", base).strip("-._") or "catalog"

@@ -37,6 +37,8 @@ from retrieval.catalog import CatalogItem, CatalogProblem
 from retrieval.store import Store, StoreError
 
 HASH_KEY = "vlrec_hash"
+IMAGE_KEY = "vlrec_image"
+"""Where the item's image file lies (absolute), so a server can show it; not part of the hash."""
 MODALITIES = ("image", "text", "fused")
 
 
@@ -133,13 +135,14 @@ def writer_lock(store: Store, catalog: str, wait_s: float = 30.0):
         handle.close()
 
 
-def _stored_hashes(store: Store, collection) -> dict[str, str]:
-    out: dict[str, str] = {}
+def _stored_hashes(store: Store, collection) -> dict[str, tuple[str, str]]:
+    """Item id -> (content hash, image path) of every stored item."""
+    out: dict[str, tuple[str, str]] = {}
     offset = 0
     while True:
         got = collection.get(include=["metadatas"], limit=store.max_batch, offset=offset)
         for item_id, meta in zip(got["ids"], got["metadatas"]):
-            out[item_id] = (meta or {}).get(HASH_KEY, "")
+            out[item_id] = ((meta or {}).get(HASH_KEY, ""), (meta or {}).get(IMAGE_KEY, ""))
         if len(got["ids"]) < store.max_batch:
             return out
         offset += store.max_batch
@@ -158,8 +161,15 @@ def _read_image(path: Path) -> tuple[bytes | None, str | None]:
     return path.read_bytes(), None
 
 
+def _image_path(item: CatalogItem) -> str:
+    return str(Path(item.image).resolve()) if item.image is not None else ""
+
+
 def _metadata(item: CatalogItem, digest: str, has_image: bool) -> dict:
-    return {"title": item.title, **item.metadata, HASH_KEY: digest, "has_image": has_image}
+    meta = {"title": item.title, **item.metadata, HASH_KEY: digest, "has_image": has_image}
+    if has_image:
+        meta[IMAGE_KEY] = _image_path(item)
+    return meta
 
 
 def index_catalog(
@@ -202,13 +212,16 @@ def index_catalog(
         )
         for b in range(0, len(items), batch_size):
             batch = items[b : b + batch_size]
-            todo, pixels, digests, has_img = [], [], [], []
+            todo, pixels, digests, has_img, moved = [], [], [], [], []
             for it in batch:
                 path = Path(it.image) if it.image is not None else None
                 data, problem = _read_image(path) if path is not None else (None, None)
                 digest = content_hash(it, data if problem is None else problem.encode())
-                if stored.get(it.id) == digest:
+                old_digest, old_image = stored.get(it.id, ("", ""))
+                if old_digest == digest:
                     summary.unchanged += 1
+                    if problem is None and path is not None and old_image != _image_path(it):
+                        moved.append(it)  # same bytes, new place (or a store from before IMAGE_KEY)
                     continue
                 pix = None
                 if path is not None:
@@ -258,7 +271,36 @@ def index_catalog(
                         summary.updated += 1
                     else:
                         summary.added += 1
+            if moved:
+                ids = [it.id for it in moved]
+                for col in cols.values():
+                    have = col.get(ids=ids, include=["metadatas"])
+                    metas = {i: dict(m or {}) for i, m in zip(have["ids"], have["metadatas"])}
+                    for it in moved:
+                        if it.id in metas:
+                            metas[it.id][IMAGE_KEY] = _image_path(it)
+                    if metas:
+                        col.update(ids=list(metas), metadatas=list(metas.values()))
             bar.update(len(batch))
         bar.close()
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def delete_items(
+    store: Store, catalog: str, embedder, ids: Iterable[str], lock_wait_s: float = 30.0
+) -> tuple[list[str], list[str]]:
+    """Delete items from all three collections of ``catalog``: (deleted ids, unknown ids)."""
+    ids = list(dict.fromkeys(str(i) for i in ids))
+    with writer_lock(store, catalog, lock_wait_s):
+        cols = open_collections(store, catalog, embedder)
+        known: set[str] = set()
+        for b in range(0, len(ids), store.max_batch):
+            known |= store.existing_ids(cols["fused"], ids[b : b + store.max_batch])
+        found = [i for i in ids if i in known]
+        for b in range(0, len(found), store.max_batch):
+            chunk = found[b : b + store.max_batch]
+            # fused first: an item without its fused record is not "done", so a rerun re-adds cleanly
+            for m in ("fused", "text", "image"):
+                cols[m].delete(ids=chunk)
+    return found, [i for i in ids if i not in known]

@@ -167,6 +167,10 @@ class Store:
             include=["distances", "metadatas", "documents"],
         )
         space = (collection.configuration_json or {}).get("hnsw", {}).get("space", self.cfg.space)
+        if where and len(res["ids"][0]) < k:
+            exact = self._exact_filtered(collection, embedding, k, where, space, len(res["ids"][0]))
+            if exact is not None:
+                res = exact
         hits = []
         for i, item_id in enumerate(res["ids"][0]):
             distance = float(res["distances"][0][i])
@@ -181,3 +185,36 @@ class Store:
                 )
             )
         return hits
+
+    EXACT_FILTER_LIMIT = 20_000
+    """Largest filtered set ranked exactly when the index under-returns (see :meth:`_exact_filtered`)."""
+
+    def _exact_filtered(self, collection, embedding, k: int, where: dict, space: str, got: int):
+        """Rank the items matching ``where`` exactly, when the HNSW query returned fewer than ``k``.
+
+        A filtered HNSW search can miss items that match the filter (chroma-core/chroma#5367:
+        ``get`` finds them, ``query`` does not; seen here with a just-added item). Fewer
+        than ``k`` hits means the filtered set is small, or items were missed: count it,
+        and if it holds more than the index returned (and at most ``EXACT_FILTER_LIMIT``),
+        rank it by brute force with Chroma's own distances. None: nothing was missed.
+        """
+        ids = collection.get(where=where, include=[], limit=self.EXACT_FILTER_LIMIT + 1)["ids"]
+        if len(ids) <= got or len(ids) > self.EXACT_FILTER_LIMIT:
+            return None
+        rows = collection.get(ids=ids, include=["embeddings", "metadatas", "documents"])
+        emb = np.asarray(rows["embeddings"], dtype=np.float32)
+        q = np.asarray(embedding, dtype=np.float32).reshape(-1)
+        if space == "l2":
+            dist = ((emb - q) ** 2).sum(axis=1)  # Chroma's l2 is the squared distance
+        elif space == "ip":
+            dist = 1.0 - emb @ q
+        else:
+            norms = np.linalg.norm(emb, axis=1) * max(float(np.linalg.norm(q)), 1e-12)
+            dist = 1.0 - (emb @ q) / np.maximum(norms, 1e-12)
+        order = np.argsort(dist, kind="stable")[:k]
+        return {
+            "ids": [[rows["ids"][i] for i in order]],
+            "distances": [[float(dist[i]) for i in order]],
+            "metadatas": [[rows["metadatas"][i] for i in order]],
+            "documents": [[rows["documents"][i] for i in order]],
+        }

@@ -154,3 +154,41 @@ def test_killed_indexer_is_completed_by_a_rerun(tmp_path, tiny_embedder):
     assert _all_ids(store, cols) == {"image": ids, "text": ids, "fused": ids}
     s = index_catalog(read_catalog(path), store, shop, emb, progress=False)
     assert s.unchanged == 24
+
+
+def test_image_paths_follow_a_moved_catalogue_and_items_can_be_deleted(tmp_path, tiny_embedder):
+    from retrieval.indexer import IMAGE_KEY, delete_items
+
+    shop = unique("shop")
+    (tmp_path / "a").mkdir()
+    path, rows = _catalog(tmp_path / "a", 4)
+    store = Store(store_config(tmp_path))
+    index_catalog(read_catalog(path), store, shop, tiny_embedder, progress=False)
+    cols = open_collections(store, shop, tiny_embedder)
+    meta = cols["fused"].get(ids=[rows[0]["id"]], include=["metadatas"])["metadatas"][0]
+    assert meta[IMAGE_KEY] == str((tmp_path / "a" / rows[0]["image"]).resolve())
+    shutil.move(tmp_path / "a", tmp_path / "b")  # same bytes, new place: no re-embedding
+    s = index_catalog(
+        read_catalog(tmp_path / "b" / "catalog.jsonl"), store, shop, tiny_embedder, progress=False
+    )
+    assert (s.added, s.updated, s.unchanged) == (0, 0, 4)
+    for col in cols.values():
+        for m in col.get(include=["metadatas"])["metadatas"]:
+            assert m[IMAGE_KEY].startswith(str((tmp_path / "b").resolve()))
+    deleted, unknown = delete_items(store, shop, tiny_embedder, [rows[1]["id"], "nope", rows[1]["id"]])
+    assert (deleted, unknown) == ([rows[1]["id"]], ["nope"])
+    left = sorted(r["id"] for r in rows if r["id"] != rows[1]["id"])
+    assert _all_ids(store, cols) == {"image": left, "text": left, "fused": left}
+    s = index_catalog(
+        read_catalog(tmp_path / "b" / "catalog.jsonl"), store, shop, tiny_embedder, progress=False
+    )
+    assert (s.added, s.unchanged) == (1, 3)  # a rerun of the file brings it back
+
+
+def test_catalogue_may_not_set_vlrec_keys(tmp_path):
+    from retrieval.catalog import CatalogProblem
+
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps({"id": "1", "title": "x", "vlrec_image": "/etc/passwd"}) + "\n")
+    (entry,) = read_catalog(path)
+    assert isinstance(entry, CatalogProblem) and "vlrec_" in entry.reason

@@ -69,3 +69,39 @@ def test_bad_collection_name_is_a_clear_error(tmp_path):
     store = Store(store_config(tmp_path))
     with pytest.raises(StoreError, match="collection name 'a b'"):
         store.collection("a b", {"name": "toy"})
+
+
+@pytest.mark.parametrize("space", ["cosine", "l2", "ip"])
+def test_filtered_query_that_misses_items_is_ranked_exactly(tmp_path, space):
+    """A filtered HNSW query can miss matching items (chroma-core/chroma#5367): the store
+    notices that it got fewer than k while more match, and ranks the filtered set exactly."""
+    store = Store(store_config(tmp_path, space=space))
+    col = store.collection(unique("toy.fused"), {"name": "toy"})
+    rng = np.random.default_rng(0)
+    vecs = _unit(rng.normal(size=(40, 8)))
+    ids = [f"i{n}" for n in range(40)]
+    store.upsert(col, ids, vecs, metadatas=[{"colour": "red" if n % 4 == 0 else "blue"} for n in range(40)])
+    q = _unit(rng.normal(size=(1, 8)))[0]
+    full = store.query(col, q, k=5, where={"colour": "red"})
+
+    class Forgetful:  # the index "forgets" all but one match
+        def __init__(self, col):
+            self.col = col
+            self.configuration_json = col.configuration_json
+
+        def query(self, **kw):
+            res = self.col.query(**kw)
+            return {
+                key: [v[0][:1]]
+                for key, v in res.items()
+                if key in ("ids", "distances", "metadatas", "documents")
+            }
+
+        def get(self, **kw):
+            return self.col.get(**kw)
+
+    hits = store.query(Forgetful(col), q, k=5, where={"colour": "red"})
+    assert [h.id for h in hits] == [h.id for h in full]
+    np.testing.assert_allclose([h.score for h in hits], [h.score for h in full], atol=1e-5)
+    # a filter with fewer matches than k is not a miss: nothing more to find
+    assert len(store.query(col, q, k=50, where={"colour": "red"})) == 10

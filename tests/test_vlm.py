@@ -153,3 +153,32 @@ def test_missing_adapter_folder_is_named(tiny_lm_dir, tmp_path):
 
     with pytest.raises(FileNotFoundError, match="nowhere"):
         build_vlm(VLMConfig(adapter=str(tmp_path / "nowhere")), LMConfig(path=str(tiny_lm_dir)), device="cpu")
+
+
+def test_cpu_inference_dequantizes_4bit_layers_and_folds_lora_exactly(tiny_lm_dir, tmp_path):
+    """The serving path (lm.cpu_dequantize) multiplies by the same numbers as the 4-bit model."""
+    import bitsandbytes as bnb
+
+    from adapters.lm import LMConfig, dequantize_4bit_layers, fold_lora
+    from adapters.vlm import VLMConfig, build_vlm
+
+    torch.manual_seed(0)
+    cfg = VLMConfig(adapter="", image_tokens=4, lora_r=4, lora_alpha=8)
+    vlm = build_vlm(cfg, LMConfig(path=str(tiny_lm_dir), quantization="nf4"), device="cpu", lora="new")
+    with torch.no_grad():
+        for name, p in vlm.lm_model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.5)
+    vlm.eval()
+    patches = vlm.image_patches(_photos(1))
+    ids, mask, _ = vlm.collate([(vlm.render("what colour is it?"), None)])
+    before = vlm.logits(ids, mask, patches=patches)
+    n4 = sum(isinstance(m, bnb.nn.Linear4bit) for m in vlm.lm_model.modules())
+    assert n4 > 0 and dequantize_4bit_layers(vlm.lm_model) == n4
+    assert fold_lora(vlm.lm_model) == n4
+    assert not any(isinstance(m, bnb.nn.Linear4bit) or hasattr(m, "lora_A") for m in vlm.lm_model.modules())
+    torch.testing.assert_close(vlm.logits(ids, mask, patches=patches), before, atol=1e-4, rtol=1e-4)
+    # and a wrong fold would show: the same model without its LoRA differs
+    bare = build_vlm(cfg, LMConfig(path=str(tiny_lm_dir), quantization="nf4"), device="cpu", lora="none")
+    bare.projector.load_state_dict(vlm.projector.state_dict())
+    assert not torch.allclose(bare.logits(ids, mask, patches=patches), before, atol=1e-3)

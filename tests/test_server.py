@@ -1,0 +1,536 @@
+"""``vlrec serve``: the OpenAI-compatible API, items API, security limits (tiny embedder, fake VLM).
+
+With VLREC_TEST_CHROMA_URL set (CI's second run), the catalogue lives on a Chroma server.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import INJECTION, FakeVLM
+
+KEY = "test-key-1234"
+
+
+def data_url(path=None, size=(64, 64), fmt="PNG", colour=(200, 30, 30)) -> str:
+    from PIL import Image
+
+    if path is not None:
+        raw = open(path, "rb").read()
+        return "data:image/jpeg;base64," + base64.b64encode(raw).decode()
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, fmt)
+    return f"data:image/{fmt.lower()};base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def make_service(shop, tmp_path, vlm=None, **serve_kw):
+    from agent.server import ServeConfig, Service
+    from agent.session import Agent, AgentConfig
+
+    searcher, _, _ = shop
+    agent = Agent(AgentConfig(k=3, candidates=24), searcher, vlm if vlm is not None else FakeVLM())
+    return Service(ServeConfig(**serve_kw), agent, uploads=tmp_path / "uploads")
+
+
+@pytest.fixture
+def client(shop, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from agent.server import create_app
+
+    service = make_service(shop, tmp_path, max_image_pixels=1_000_000, max_body_bytes=2_000_000)
+    with TestClient(create_app(service), raise_server_exceptions=False) as c:
+        c.service = service
+        yield c
+
+
+def chat(client, content, session_id=None, stream=False, **kw):
+    body = {"model": "vlrec", "messages": [{"role": "user", "content": content}], "stream": stream, **kw}
+    if session_id:
+        body["session_id"] = session_id
+    return client.post("/v1/chat/completions", json=body)
+
+
+def sse(resp) -> list[dict]:
+    events = [line[6:] for line in resp.text.split("\n\n") if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    return [json.loads(e) for e in events[:-1]]
+
+
+def test_healthz_and_page(client):
+    h = client.get("/healthz").json()
+    assert h["status"] == "ok" and h["items"] == 48 and h["vlm"] is True
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "/v1/chat/completions" in page.text
+
+
+def test_chat_completion_returns_catalogue_items_and_keeps_the_session(client, shop):
+    _, rows, _ = shop
+    r = chat(client, "casual shoes for men")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["object"] == "chat.completion" and body["choices"][0]["message"]["role"] == "assistant"
+    extra = body["vlrec"]
+    items = extra["items"]
+    assert len(items) == 3
+    for it in items:
+        row = rows[it["id"]]
+        assert (row["articleType"], row["gender"]) == ("Casual Shoes", "Men")
+        assert it["title"] == row["title"] and it["title"] in body["choices"][0]["message"]["content"]
+        assert it["image_url"] == f"/v1/items/{it['id']}/image"
+        assert "vlrec_hash" not in it["metadata"] and "vlrec_image" not in it["metadata"]
+    sid = extra["session_id"]
+    assert r.headers["x-session-id"] == sid
+    r2 = chat(client, "in white", session_id=sid).json()
+    ids2 = [it["id"] for it in r2["vlrec"]["items"]]
+    assert ids2 and all(rows[i]["baseColour"] == "White" and rows[i]["gender"] == "Men" for i in ids2)
+    assert not set(ids2) & {it["id"] for it in items}  # never shown twice
+    state = client.get(f"/v1/sessions/{sid}").json()
+    assert state["constraints"]["baseColour"] == "White" and len(state["turns"]) == 4
+    # the header works as well as the body field
+    r3 = client.post(
+        "/v1/chat/completions",
+        json={"messages": [{"role": "user", "content": "for women instead"}]},
+        headers={"X-Session-Id": sid},
+    ).json()
+    assert all(rows[it["id"]]["gender"] == "Women" for it in r3["vlrec"]["items"])
+    assert client.delete(f"/v1/sessions/{sid}").status_code == 200
+    assert chat(client, "more", session_id=sid).status_code == 404
+
+
+def test_stateless_history_is_replayed_into_a_new_session(client, shop):
+    _, rows, _ = shop
+    messages = [
+        {"role": "system", "content": "You are a shop assistant."},
+        {"role": "user", "content": "tshirts"},
+        {"role": "assistant", "content": "Here are some tshirts."},
+        {"role": "user", "content": "in black for women"},
+    ]
+    body = client.post("/v1/chat/completions", json={"model": "x", "messages": messages}).json()
+    ids = [it["id"] for it in body["vlrec"]["items"]]
+    assert ids and all(
+        (rows[i]["articleType"], rows[i]["baseColour"], rows[i]["gender"]) == ("Tshirts", "Black", "Women")
+        for i in ids
+    )
+
+
+def test_streaming_sends_the_same_reply_as_chunks_then_the_items(client, shop):
+    plain = chat(client, "black handbags").json()
+    with client.stream(
+        "POST",
+        "/v1/chat/completions",
+        json={"messages": [{"role": "user", "content": "black handbags"}], "stream": True},
+    ) as resp:
+        assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/event-stream")
+        resp.read()
+    chunks = sse(resp)
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert text == plain["choices"][0]["message"]["content"]
+    assert len(chunks) > 5  # word-sized pieces, not one blob
+    last = chunks[-1]
+    assert last["choices"][0]["finish_reason"] == "stop"
+    assert [i["id"] for i in last["vlrec"]["items"]] == [i["id"] for i in plain["vlrec"]["items"]]
+
+
+def test_photo_parts_reach_the_vlm_and_a_question_is_answered(client, shop):
+    _, rows, tmp = shop
+    photo = data_url(tmp / "images" / "30.jpg")
+    r = chat(
+        client,
+        [{"type": "text", "text": "something like this"}, {"type": "image_url", "image_url": {"url": photo}}],
+    )
+    assert r.status_code == 200, r.text
+    extra = r.json()["vlrec"]
+    assert extra["image_description"] == FakeVLM().description
+    # FakeVLM says "White Tshirts for Women": the photo's attributes rank first
+    assert rows[extra["items"][0]["id"]]["articleType"] == "Tshirts"
+    q = chat(
+        client,
+        [{"type": "text", "text": "what colour is it?"}, {"type": "image_url", "image_url": {"url": photo}}],
+    )
+    assert q.json()["vlrec"]["answer"] == "White"
+    assert q.json()["choices"][0]["message"]["content"].startswith("White")
+
+
+def test_recommend_endpoint(client, shop):
+    _, rows, tmp = shop
+    r = client.post("/v1/recommend", json={"text": "black tshirts", "k": 5})
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    assert len(items) == 5 and all(rows[i["id"]]["baseColour"] == "Black" for i in items)
+    r = client.post("/v1/recommend", json={"image": data_url(tmp / "images" / "3.jpg")})
+    assert r.status_code == 200 and r.json()["items"]
+    assert client.post("/v1/recommend", json={}).status_code == 422
+    assert client.post("/v1/recommend", json={"text": "x", "k": 500}).status_code == 422
+
+
+def _error(resp, status):
+    assert resp.status_code == status, resp.text
+    err = resp.json()["error"]
+    assert err["message"] and "Traceback" not in resp.text
+    return err["message"]
+
+
+def test_bad_requests_get_clear_errors(client):
+    assert "data:" in _error(
+        chat(client, [{"type": "image_url", "image_url": {"url": "file:///etc/passwd"}}]), 422
+    )
+    assert "data:" in _error(chat(client, [{"type": "image_url", "image_url": {"url": "/etc/passwd"}}]), 422)
+    assert "data:" in _error(
+        chat(client, [{"type": "image_url", "image_url": {"url": "http://example.com/a.jpg"}}]), 422
+    )
+    msg = _error(
+        chat(client, [{"type": "image_url", "image_url": {"url": "data:image/png;base64,!!!notbase64"}}]), 422
+    )
+    assert "base64" in msg and "messages[0].content[0]" in msg
+    junk = "data:image/png;base64," + base64.b64encode(b"this is not an image at all").decode()
+    assert "not a recognised image" in _error(
+        chat(client, [{"type": "image_url", "image_url": {"url": junk}}]), 422
+    )
+    # a decompression bomb: 4000 x 4000 px of one colour compresses to a few KB
+    bomb = data_url(size=(4000, 4000))
+    assert len(bomb) < 200_000
+    assert "pixels" in _error(chat(client, [{"type": "image_url", "image_url": {"url": bomb}}]), 422)
+    assert "limit" in _error(chat(client, "x" * 2001), 422)
+    two = [{"type": "image_url", "image_url": {"url": data_url()}}] * 2
+    assert "one image" in _error(chat(client, two), 422)
+    assert _error(
+        client.post(
+            "/v1/chat/completions", content=b"{not json", headers={"content-type": "application/json"}
+        ),
+        422,
+    )
+    assert _error(client.post("/v1/chat/completions", json={"messages": []}), 422)
+    assert _error(
+        client.post("/v1/chat/completions", json={"messages": [{"role": "assistant", "content": "hi"}]}), 422
+    )
+    assert "unknown" in _error(chat(client, "hi", session_id="no-such-session"), 404)
+    assert _error(client.get("/v1/items/no-such-item"), 404)
+    assert _error(client.get("/v1/nothing-here"), 404)
+
+
+def test_size_limits_answer_413(client):
+    big = "data:image/png;base64," + "A" * 2_100_000
+    assert "limit" in _error(chat(client, [{"type": "image_url", "image_url": {"url": big}}]), 413)
+
+    # a chunked body (no content-length) is counted as it arrives
+    def gen():
+        for _ in range(40):
+            yield b" " * 100_000
+
+    assert _error(
+        client.post("/v1/chat/completions", content=gen(), headers={"content-type": "application/json"}), 413
+    )
+
+
+def test_image_byte_limit(shop, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from agent.server import create_app
+
+    with TestClient(create_app(make_service(shop, tmp_path, max_image_bytes=10_000))) as c:
+        noisy = data_url(size=(300, 300), fmt="BMP")  # 270 KB
+        assert "limit is 10000" in _error(chat(c, [{"type": "image_url", "image_url": {"url": noisy}}]), 413)
+
+
+def test_internal_errors_never_leak_details(client, monkeypatch):
+    def boom(*a, **k):
+        raise RuntimeError("secret detail at /srv/internal/path")
+
+    monkeypatch.setattr(client.service.agent, "respond", boom)
+    r = chat(client, "tshirts")
+    msg = _error(r, 500)
+    assert "secret" not in r.text and "/srv" not in r.text and "internal server error" in msg
+    with client.stream(
+        "POST", "/v1/chat/completions", json={"messages": [{"role": "user", "content": "x"}], "stream": True}
+    ) as s:
+        s.read()
+    assert "secret" not in s.text and "server_error" in s.text
+
+
+def test_api_key_and_cors(shop, tmp_path, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from agent.server import create_app
+
+    with TestClient(create_app(make_service(shop, tmp_path, api_key=KEY))) as c:
+        assert c.get("/healthz").status_code == 200  # health and the page stay open
+        assert c.get("/").status_code == 200
+        r = chat(c, "tshirts")
+        assert "API key" in _error(r, 401) and r.headers["www-authenticate"] == "Bearer"
+        assert _error(c.get("/v1/items", headers={"Authorization": "Bearer wrong"}), 401)
+        assert _error(c.get("/v1/items", headers={"Authorization": KEY}), 401)  # scheme required
+        ok = c.get("/v1/items", headers={"Authorization": f"Bearer {KEY}"})
+        assert ok.status_code == 200 and ok.json()["total"] == 48
+        # CORS is off: no allow-origin header for a browser from elsewhere
+        pre = c.options(
+            "/v1/items", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+        )
+        assert "access-control-allow-origin" not in pre.headers
+    monkeypatch.setenv("VLREC_API_KEY", "from-env")
+    with TestClient(create_app(make_service(shop, tmp_path, cors_origins=["https://shop.example"]))) as c:
+        assert c.get("/v1/items").status_code == 401
+        assert c.get("/v1/items", headers={"Authorization": "Bearer from-env"}).status_code == 200
+        pre = c.options(
+            "/v1/items", headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "GET"}
+        )
+        assert pre.headers["access-control-allow-origin"] == "https://shop.example"
+        pre = c.options(
+            "/v1/items", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+        )
+        assert "access-control-allow-origin" not in pre.headers
+
+
+def test_items_api_adds_finds_updates_and_deletes(client, shop):
+    _, rows, tmp = shop
+    listing = client.get("/v1/items", params={"limit": 10, "offset": 40}).json()
+    assert listing["total"] == 48 and len(listing["data"]) == 8
+    assert client.get("/v1/items", params={"limit": 0}).status_code == 422
+    one = client.get("/v1/items/105").json()
+    assert one["title"] == INJECTION and one["metadata"]["articleType"] == rows["105"]["articleType"]
+
+    photo = data_url(tmp / "images" / "7.jpg")
+    new = {"id": "900", "title": "Zebra striped Raincoat", "articleType": "Raincoats", "baseColour": "Yellow",
+           "gender": "Women", "usage": "Casual", "price": 55, "image": photo}  # fmt: skip
+    bad = [
+        {"id": "901", "title": "Path image", "image": "images/1.jpg"},  # a path: never opened
+        {"id": "902", "title": "Broken", "image": "data:image/png;base64,AAAA"},
+        {"id": "903"},  # no title
+        "not an object",
+    ]
+    r = client.post("/v1/items", json={"items": [new, *bad]})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["added"] == 1 and out["updated"] == 0
+    reasons = {f["id"]: f["reason"] for f in out["failed"]}
+    assert "data:" in reasons["901"] and "902" in reasons and "title" in reasons["903"] and None in reasons
+    assert client.get("/v1/items").json()["total"] == 49
+    thumb = client.get("/v1/items/900/image")
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+    from PIL import Image
+
+    assert max(Image.open(io.BytesIO(thumb.content)).size) <= 256
+    # the new item is found by the agent, with its new type in the vocabulary
+    found = chat(client, "a yellow raincoat").json()["vlrec"]["items"]
+    assert found[0]["id"] == "900" and found[0]["image_url"] == "/v1/items/900/image", found
+    again = client.post("/v1/items", json={"items": [new]}).json()
+    assert again["unchanged"] == 1 and again["added"] == 0
+    changed = client.post("/v1/items", json={"items": [{**new, "price": 45}]}).json()
+    assert changed["updated"] == 1
+    assert client.get("/v1/items/900").json()["metadata"]["price"] == 45
+
+    assert client.delete("/v1/items/900").json() == {"deleted": ["900"], "unknown": []}
+    assert client.get("/v1/items/900").status_code == 404
+    assert client.delete("/v1/items/900").status_code == 404
+    assert "900" not in {i["id"] for i in chat(client, "a yellow raincoat").json()["vlrec"]["items"]}
+    r = client.request("DELETE", "/v1/items", json={"ids": ["nope"]})
+    assert r.json() == {"deleted": [], "unknown": ["nope"]}
+    assert client.request("DELETE", "/v1/items", json={"ids": "900"}).status_code == 422
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(shop, tmp_path):
+    """The app on a real socket (uvicorn in a thread): for the openai client and the browser."""
+    import uvicorn
+
+    from agent.server import create_app
+
+    service = make_service(shop, tmp_path, api_key=KEY)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", service
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_the_official_openai_client_works(live_server, shop):
+    import openai
+
+    _, rows, tmp = shop
+    url, _ = live_server
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key=KEY, max_retries=0)
+    resp = client.chat.completions.create(
+        model="vlrec",
+        messages=[{"role": "user", "content": [
+            {"type": "text", "text": "casual shoes like this, for women"},
+            {"type": "image_url", "image_url": {"url": data_url(tmp / "images" / "2.jpg")}},
+        ]}],
+    )  # fmt: skip
+    extra = resp.model_extra["vlrec"]
+    assert resp.choices[0].message.content and extra["items"]
+    assert all(rows[i["id"]]["gender"] == "Women" for i in extra["items"])
+    sid = extra["session_id"]
+    stream = client.chat.completions.create(
+        model="vlrec",
+        messages=[{"role": "user", "content": "in black"}],
+        stream=True,
+        extra_body={"session_id": sid},
+    )
+    text, last = "", None
+    for event in stream:
+        if event.choices and event.choices[0].delta.content:
+            text += event.choices[0].delta.content
+        last = event
+    items = last.model_extra["vlrec"]["items"]
+    assert items and all(i["title"] in text for i in items)
+    assert all((rows[i["id"]]["gender"], rows[i["id"]]["baseColour"]) == ("Women", "Black") for i in items)
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=f"{url}/v1", api_key="wrong", max_retries=0).chat.completions.create(
+            model="vlrec", messages=[{"role": "user", "content": "hi"}]
+        )
+    with pytest.raises(openai.UnprocessableEntityError):
+        client.chat.completions.create(
+            model="vlrec",
+            messages=[
+                {
+                    "role": "user",
+                    "content": [{"type": "image_url", "image_url": {"url": "file:///etc/passwd"}}],
+                }
+            ],
+        )
+
+
+def test_uploaded_files_stay_in_the_uploads_folder(client, shop, tmp_path):
+    """Item images sent to the API are stored by content hash, never under a client-chosen name."""
+    _, _, tmp = shop
+    photo = data_url(tmp / "images" / "9.jpg")
+    out = client.post(
+        "/v1/items", json={"items": [{"id": "../../evil", "title": "Odd id", "image": photo}]}
+    ).json()
+    assert out["added"] == 1
+    files = list((tmp_path / "uploads").iterdir())
+    assert len(files) == 1 and files[0].suffix == ".img" and ".." not in files[0].name
+    assert client.get("/v1/items/..%2F..%2Fevil").json()["title"] == "Odd id"
+    client.delete("/v1/items/..%2F..%2Fevil")
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def test_web_page_in_headless_chromium(live_server, shop, tmp_path):
+    """Upload a photo (button) and send; then drop a photo and send; cards appear; screenshot."""
+    import os
+
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("VLREC_REQUIRE_BROWSER"):
+            pytest.fail(f"{CHROMIUM} is missing (Debian package chromium); .ci/run installs it")
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    url, service = live_server
+    _, rows, tmp = shop
+    shots = Path(os.environ.get("VLREC_SCREENSHOT_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )  # fmt: skip
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.on("dialog", lambda d: d.accept(KEY))  # the page asks for the API key once
+            page.goto(url + "/")
+            page.set_input_files("#file", str(tmp / "images" / "30.jpg"))
+            page.wait_for_selector("#preview img[src^='data:image']")
+            page.fill("#text", "something like this, for women")
+            page.click("#send")
+            page.wait_for_selector(".msg.assistant .card", timeout=30_000)
+            cards = page.locator(".msg.assistant").last.locator(".card")
+            ids = [cards.nth(i).get_attribute("data-id") for i in range(cards.count())]
+            assert len(ids) == 3 and all(rows[i]["gender"] == "Women" for i in ids)
+            titles = cards.locator(".title").all_inner_texts()
+            assert titles == [rows[i]["title"] for i in ids]
+            reply = page.locator(".msg.assistant .bubble").last.inner_text()
+            assert all(t in reply for t in titles)
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.card img')].every(i => i.complete && i.naturalWidth > 0)"
+            )
+            assert page.locator(".msg.user img.sent").count() == 1
+
+            # drag and drop a photo onto the page, then refine in words
+            data = base64.b64encode((tmp / "images" / "40.jpg").read_bytes()).decode()
+            page.evaluate(
+                """(b64) => {
+                    const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+                    const dt = new DataTransfer();
+                    dt.items.add(new File([bytes], "dropped.jpg", {type: "image/jpeg"}));
+                    document.getElementById("log").dispatchEvent(
+                        new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+                }""",
+                data,
+            )
+            page.wait_for_selector("#preview .name:text('dropped.jpg')")
+            page.fill("#text", "in black")
+            page.click("#send")
+            page.wait_for_function("() => document.querySelectorAll('.msg.assistant .cards').length === 2")
+            second = page.locator(".msg.assistant").last.locator(".card")
+            ids2 = [second.nth(i).get_attribute("data-id") for i in range(second.count())]
+            assert ids2 and all(
+                (rows[i]["gender"], rows[i]["baseColour"]) == ("Women", "Black") for i in ids2
+            )
+            assert len(service.sessions) == 1  # both turns in one server-side session
+            shot = shots / "web-chat.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000
+        finally:
+            browser.close()
+
+
+class ColourVLM(FakeVLM):
+    """Describes a photo by its top-left pixel, slowly, recording batch sizes."""
+
+    def __init__(self):
+        super().__init__()
+        self.batches: list[int] = []
+
+    def ask(self, images, questions, **kw):
+        self.batches.append(len(images))
+        time.sleep(0.3)
+        return [("Black" if img.getpixel((0, 0))[0] < 128 else "White") + " Tshirts" for img in images]
+
+
+def test_concurrent_photo_descriptions_are_batched_and_each_gets_its_own(shop, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastapi.testclient import TestClient
+
+    from agent.server import create_app
+
+    vlm = ColourVLM()
+    with TestClient(create_app(make_service(shop, tmp_path, vlm=vlm))) as c:
+        colours = [(0, 0, 0), (255, 255, 255)] * 3
+
+        def turn(colour):
+            part = {"type": "image_url", "image_url": {"url": data_url(colour=colour)}}
+            return chat(c, [{"type": "text", "text": "like this"}, part]).json()["vlrec"]["image_description"]
+
+        with ThreadPoolExecutor(6) as pool:
+            got = list(pool.map(turn, colours))
+    assert got == ["Black Tshirts" if c[0] == 0 else "White Tshirts" for c in colours]
+    assert sum(vlm.batches) == 6 and max(vlm.batches) > 1
