@@ -147,7 +147,7 @@ def cmd_eval_chat(args) -> int:
     cfg = _load(args)
     name = _catalog_name(args.catalog, args.name)
     items = [i for i in read_catalog(args.catalog) if hasattr(i, "id")]
-    index_catalog(iter(items), Store(cfg.store), name, load_embedder(cfg))
+    index_catalog(iter(items), Store(cfg.store), name, load_embedder(cfg), rebuild=True)
     cfg.agent.catalog = name
     cfg.agent.k = args.k
     cfg.agent.candidates = max(cfg.agent.candidates, args.k)
@@ -227,7 +227,13 @@ def cmd_index(args) -> int:
     embedder = load_embedder(cfg)
     store = Store(cfg.store)
     summary = index_catalog(
-        read_catalog(args.catalog), store, name, embedder, prune=args.prune, lock_wait_s=args.wait
+        read_catalog(args.catalog),
+        store,
+        name,
+        embedder,
+        prune=args.prune,
+        lock_wait_s=args.wait,
+        rebuild=args.rebuild,
     )
     print(f"{name}: {summary}")
     if args.json:
@@ -467,6 +473,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--name", help="catalogue name (default: from the file name)")
     p.add_argument("--prune", action="store_true", help="delete stored items that are no longer in the file")
+    p.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="if the stored vectors come from another embedder (e.g. a new alignment head), start afresh",
+    )
     p.add_argument("--wait", type=float, default=30.0, help="seconds to wait for another indexer")
     p.add_argument("--json", action="store_true", help="also print the summary as JSON")
     _add_config_args(p)

@@ -62,7 +62,7 @@ def run_demo(cfg: VlrecConfig, out=sys.stdout) -> dict:
     where = cfg.store.url or cfg.store.resolved_path()
     print(f"models loaded in {time.perf_counter() - start:.1f} s; store: {where}", file=out)
 
-    summary = index_catalog(read_catalog(cfg.demo.catalog), store, cfg.demo.name, embedder)
+    summary = index_catalog(read_catalog(cfg.demo.catalog), store, cfg.demo.name, embedder, rebuild=True)
     print(f"indexed {cfg.demo.name}: {summary}", file=out)
 
     described = {}

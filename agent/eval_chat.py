@@ -11,7 +11,8 @@ from the item):
     turn 2  "In <colour>, please."
     turn 3  "Something for <usage> use, for <season>."
 
-The agent answers each turn with ``k`` items (10 by default) and excludes items it
+Latency is reported for turns in words (``latency_*``) and, with ``--image``, for the
+turns with a photo apart (``latency_photo_*``). The agent answers each turn with ``k`` items (10 by default) and excludes items it
 has shown. success@10 after turn t = the target was among the items shown in turns
 1..t. Every reply is checked: each item it names must be a catalogue item whose
 title and reason match the stored record (ungrounded items must be 0).
@@ -66,6 +67,7 @@ def eval_chat(
     targets = rng.sample(pool, min(n, len(pool)))
     found_at: list[int | None] = []
     latency: list[float] = []
+    photo_latency: list[float] = []
     replies = ungrounded = named = 0
     for target_id in tqdm(targets, desc="shoppers", unit="shopper", file=sys.stderr):
         meta = items[target_id]
@@ -82,7 +84,7 @@ def eval_chat(
         for t, text in enumerate(shopper_turns(meta)[:turns], start=1):
             start = time.perf_counter()
             reply = session.send(text, image=photo if t == 1 else None)
-            latency.append(time.perf_counter() - start)
+            (photo_latency if photo is not None and t == 1 else latency).append(time.perf_counter() - start)
             replies += 1
             kept, dropped = verify(reply.items, items)
             named += len(reply.items)
@@ -102,4 +104,7 @@ def eval_chat(
     out["ungrounded_items"] = ungrounded
     out["latency_p50_s"] = float(np.percentile(latency, 50))
     out["latency_p95_s"] = float(np.percentile(latency, 95))
+    if photo_latency:  # turns with a photo, apart: the VLM describes it
+        out["latency_photo_p50_s"] = float(np.percentile(photo_latency, 50))
+        out["latency_photo_p95_s"] = float(np.percentile(photo_latency, 95))
     return out

@@ -787,19 +787,11 @@ def build_service(cfg, catalog_file: str | None = None, name: str | None = None,
     from retrieval.store import Store
 
     if catalog_file is None and cfg.agent.catalog == cfg.demo.name:
-        store = Store(cfg.store)
-        from retrieval.indexer import collection_names
-
-        try:
-            empty = store.client.get_collection(collection_names(cfg.demo.name)["fused"]).count() == 0
-        except Exception:  # not there yet
-            empty = True
-        if empty:
-            catalog_file, name = cfg.demo.catalog, cfg.demo.name
+        catalog_file, name = cfg.demo.catalog, cfg.demo.name  # the bundled sample: indexed on first start
     if catalog_file is not None:
         name = name or catalog_name(catalog_file)
         embedder = load_embedder(cfg)
-        summary = index_catalog(read_catalog(catalog_file), Store(cfg.store), name, embedder)
+        summary = index_catalog(read_catalog(catalog_file), Store(cfg.store), name, embedder, rebuild=True)
         report(f"indexed {name}: {summary}")
         cfg.agent.catalog = name
     agent = load_agent(cfg)

@@ -19,8 +19,10 @@ data: it is printed, never placed in an LM prompt as instructions.
 
 from __future__ import annotations
 
+import math
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -51,7 +53,7 @@ class AgentConfig:
     """Catalogue name given to ``vlrec index`` (the demo's sample by default)."""
     k: int = 5
     """Items per reply."""
-    candidates: int = 40
+    candidates: int = 100
     """Items retrieved before reranking."""
     intent: Literal["rules", "lm"] = "rules"
     """rules: constraints parsed against the catalogue's own values (fast, default);
@@ -62,6 +64,10 @@ class AgentConfig:
     """Rerank bonus per satisfied soft constraint."""
     diversity: float = 0.05
     """Rerank penalty per already-chosen item of the same type and colour."""
+    typicality: float = 0.5
+    """Rerank bonus, up to this much, for items whose attribute combination is common in the
+    catalogue: among items that fit what the shopper said, the usual ones (a summer casual
+    t-shirt) come before the rare ones (scaled by the log of the combination's count)."""
 
     def __post_init__(self) -> None:
         check(1 <= self.k <= 50, "agent.k", "must be in [1, 50]")
@@ -229,6 +235,11 @@ class Agent:
         got = fused.get(include=["metadatas"])
         self.items = {i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"])}
         self.vocab = Vocabulary(list(self.items.values()))
+        self._count_combos()
+
+    def _count_combos(self) -> None:
+        self.combos = Counter(_combo(m) for m in self.items.values())
+        self._log_max = math.log(max(self.combos.values(), default=1) + 1)
 
     def session(self) -> Session:
         return Session(self)
@@ -251,6 +262,7 @@ class Agent:
                 got = fused.get(ids=list(ids[b : b + 5000]), include=["metadatas"])
                 self.items.update({i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"])})
         self.vocab = Vocabulary(list(self.items.values()))
+        self._count_combos()
 
     def describe(self, image: Any) -> str | None:
         if self.vlm is None or not self.cfg.describe_images:
@@ -414,6 +426,9 @@ class Agent:
         scored = []
         for h in hits:
             bonus = sum(self.cfg.constraint_weight for k, v in constraints.items() if h.metadata.get(k) == v)
+            if self.cfg.typicality:
+                count = self.combos.get(_combo(self.items.get(h.id, h.metadata)), 0)
+                bonus += self.cfg.typicality * math.log(count + 1) / self._log_max
             scored.append((h.score + bonus, h))
         scored.sort(key=lambda x: -x[0])
         chosen: list[tuple[float, Any]] = []
@@ -445,6 +460,10 @@ class Agent:
             score if score is not None else hit.score,
             meta,
         )
+
+
+def _combo(meta: dict) -> tuple:
+    return tuple(meta.get(f) for f in FIELDS)
 
 
 def _price(meta: dict) -> float | None:

@@ -146,6 +146,7 @@ def main() -> None:
     )
     parser.add_argument("--data", default=str(REPO.parent / "shared" / "data"))
     parser.add_argument("--quick", action="store_true", help="10k HNSW only, 200 items indexed")
+    parser.add_argument("--only", choices=["fusion", "hnsw", "indexing"], help="one part only")
     args = parser.parse_args()
 
     from agent.config import load_config
@@ -157,13 +158,16 @@ def main() -> None:
     catalog = Path(args.data) / "fashion" / "catalog.jsonl"
     items = [e for e in read_catalog(catalog) if isinstance(e, CatalogItem)]
     out = [
-        f"vlrec retrieval benchmark — `python benchmarks/bench_retrieval.py{' --quick' if args.quick else ''}`",
+        f"vlrec retrieval benchmark — `python benchmarks/bench_retrieval.py {' '.join(sys.argv[1:])}`",
         "",
     ]
-    table, fused = fusion_table(embedder, items)
-    out += table + [""]
-    out += hnsw_table(fused, [10_000] if args.quick else [10_000, 100_000]) + [""]
-    out += indexing_line(embedder, catalog, 200 if args.quick else 1000)
+    if args.only != "indexing":
+        table, fused = fusion_table(embedder, items)
+        out += (table + [""]) if args.only in (None, "fusion") else []
+    if args.only in (None, "hnsw"):
+        out += hnsw_table(fused, [10_000] if args.quick else [10_000, 100_000]) + [""]
+    if args.only in (None, "indexing"):
+        out += indexing_line(embedder, catalog, 200 if args.quick else 1000)
     print("\n".join(out))
     print(json.dumps({"fusion": embedder.cfg.fusion}), file=sys.stderr)
 

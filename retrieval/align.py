@@ -36,6 +36,13 @@ class AlignConfig:
     """Reported once, for the head chosen on the validation images; never used to choose."""
     val_images: int = 500
     """The last N training images are held out to choose the epoch."""
+    fashion: str = ""
+    """Optional product catalogue (the fashion catalogue's JSONL) trained on too: each item's
+    photo against its title and its attribute sentence ("Black Casual Shoes for Men, Casual
+    wear."). Items in the 10 % held-out split (by id hash, as for the VLM) are never trained
+    on and give the reported title->image recall."""
+    fashion_items: int = 0
+    """Use at most this many training items of ``fashion`` (0: all)."""
     mode: Literal["direct", "adversarial"] = "direct"
     image_head: Literal["linear", "mlp", "attn"] = "attn"
     """linear / mlp over pooled features; attn: attention pooling over patch features, then mlp."""

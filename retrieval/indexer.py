@@ -68,23 +68,37 @@ def collection_names(catalog: str) -> dict[str, str]:
     return {m: f"{catalog}.{m}" for m in MODALITIES}
 
 
-def open_collections(store: Store, catalog: str, embedder) -> dict:
-    """The catalogue's three collections, stamped with the embedder's config."""
+def open_collections(store: Store, catalog: str, embedder, rebuild: bool = False) -> dict:
+    """The catalogue's three collections, stamped with the embedder's config.
+
+    ``rebuild``: collections holding vectors from another embedder (a new alignment head,
+    another encoder) are deleted and recreated empty, for the indexer to fill again;
+    otherwise that is a :class:`StoreError`.
+    """
     stamp = embedder.get_config()
     names = collection_names(catalog)
+    if rebuild:
+        stale = []
+        for kind, name in names.items():
+            try:
+                store.collection(name, {**stamp, "kind": kind, **_fused_extra(embedder, kind)})
+            except StoreError:
+                stale.append(name)
+        for name in stale:
+            store.client.delete_collection(name)
     return {
         "image": store.collection(names["image"], {**stamp, "kind": "image"}),
         "text": store.collection(names["text"], {**stamp, "kind": "text"}),
         "fused": store.collection(
-            names["fused"],
-            {
-                **stamp,
-                "kind": "fused",
-                "fusion": embedder.cfg.fusion,
-                "image_weight": embedder.cfg.image_weight,
-            },
+            names["fused"], {**stamp, "kind": "fused", **_fused_extra(embedder, "fused")}
         ),
     }
+
+
+def _fused_extra(embedder, kind: str) -> dict:
+    if kind != "fused":
+        return {}
+    return {"fusion": embedder.cfg.fusion, "image_weight": embedder.cfg.image_weight}
 
 
 def content_hash(item: CatalogItem, image_bytes: bytes | None) -> str:
@@ -182,8 +196,12 @@ def index_catalog(
     report: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
     lock_wait_s: float = 30.0,
     progress: bool = True,
+    rebuild: bool = False,
 ) -> IndexSummary:
-    """Bring collections ``<catalog>.{image,text,fused}`` in line with the catalogue entries."""
+    """Bring collections ``<catalog>.{image,text,fused}`` in line with the catalogue entries.
+
+    ``rebuild``: if the collections hold vectors from another embedder, start them afresh
+    (see :func:`open_collections`) instead of failing."""
     start = time.perf_counter()
     summary = IndexSummary()
     items: list[CatalogItem] = []
@@ -194,7 +212,7 @@ def index_catalog(
         else:
             items.append(entry)
     with writer_lock(store, catalog, lock_wait_s):
-        cols = open_collections(store, catalog, embedder)
+        cols = open_collections(store, catalog, embedder, rebuild=rebuild)
         stored = _stored_hashes(store, cols["fused"])
         wanted = {it.id for it in items}
         stale = [i for i in stored if i not in wanted]

@@ -118,7 +118,8 @@ class Store:
         if existing != stamp:
             raise StoreError(
                 f"collection '{name}' holds vectors from embedder {existing}, not {stamp}; "
-                "query it with the embedder that built it, or index into a new collection"
+                "query it with the embedder that built it, or index again with `vlrec index --rebuild` "
+                "(or into a new name)"
             )
         return collection
 

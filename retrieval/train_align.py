@@ -35,6 +35,29 @@ def _setup(cfg):
     return vision, text
 
 
+def _fashion(a) -> dict:
+    """Training photos + captions (title, attribute sentence) and held-out photos + titles."""
+    from adapters.vlm_data import describe, held_out, read_fashion
+
+    rows = read_fashion(a.fashion)
+    train = [r for r in rows if not held_out(r["id"])]
+    if a.fashion_items:
+        train = train[: a.fashion_items]
+    test = [r for r in rows if held_out(r["id"])]
+    caps, owner = [], []
+    for n, r in enumerate(train):
+        for c in (r["title"], describe(r)):
+            caps.append(c)
+            owner.append(n)
+    return {
+        "train_images": [r["image"] for r in train],
+        "train_caps": caps,
+        "train_owner": np.array(owner),
+        "test_images": [r["image"] for r in test],
+        "test_titles": [r["title"] for r in test],
+    }
+
+
 def _views(vision, images, flip: bool, patches: bool, label: str) -> list[torch.Tensor]:
     key = "patches" if patches else "pooled"
     views = [image_features(vision, images, keep_patches=patches, desc=f"{label} features")[key]]
@@ -69,6 +92,7 @@ def train_align(cfg, log=print) -> Path:
     te_images, te_caps, te_owner = read_caption_file(a.eval_data)
     patches = a.image_head == "attn"
     train_views = _views(vision, tr_images, a.flip, patches, "train")
+    fa = _fashion(a) if a.fashion else None
     test_feats = _views(vision, te_images, False, patches, "eval")[0]
     tr_txt = torch.from_numpy(text_features(text, tr_caps, desc="train captions"))
     te_txt = text_features(text, te_caps, desc="eval captions")
@@ -83,6 +107,18 @@ def train_align(cfg, log=print) -> Path:
         tr_owner[val_caps] - n_train,
     )
     tr_images = tr_images[:n_train]
+    keep = np.flatnonzero(tr_owner < n_train)
+    tr_txt, tr_owner = tr_txt[keep], tr_owner[keep]
+    train_views = [v[:n_train] for v in train_views]
+    if fa is not None:
+        # product photos join the scenes: one unmirrored view (products face a fixed way)
+        f_feats = _views(vision, fa["train_images"], False, patches, "fashion")[0]
+        f_txt = torch.from_numpy(text_features(text, fa["train_caps"], desc="fashion titles"))
+        train_views = [torch.cat([v, f_feats]) for v in train_views]
+        tr_txt = torch.cat([tr_txt, f_txt])
+        tr_owner = np.concatenate([tr_owner, fa["train_owner"] + len(tr_images)])
+        tr_images = tr_images + fa["train_images"]
+        log(f"training on {n_train} Flickr8k images and {len(fa['train_images'])} product photos")
 
     head = AlignmentHead(a, vision.feature_dim, text.dim)
     params = list(head.parameters())
@@ -165,5 +201,15 @@ def train_align(cfg, log=print) -> Path:
     (out / "head" / "metrics.json").write_text(json.dumps(final, indent=2))
     with (out / "metrics.jsonl").open("a") as handle:
         handle.write(json.dumps({"final_test": final}) + "\n")
+    if fa is not None:
+        f_test = _views(vision, fa["test_images"], False, patches, "fashion held-out")[0]
+        f_txt = text_features(text, fa["test_titles"], desc="held-out titles")
+        fm = recall_metrics(*embed_all(best_head, f_test, f_txt), np.arange(len(fa["test_titles"])))
+        final["fashion_held_out"] = {"items": len(fa["test_titles"]), **fm}
+        (out / "head" / "metrics.json").write_text(json.dumps(final, indent=2))
+        log(
+            f"fashion held-out ({len(fa['test_titles'])} items): title->image R@10 {fm['t2i_R@10']:.1f}, "
+            f"image->title R@10 {fm['i2t_R@10']:.1f}"
+        )
     log(f"chosen epoch {best_epoch}: test i2t R@1 {test['i2t_R@1']:.1f}  t2i R@1 {test['t2i_R@1']:.1f}")
     return out / "head"

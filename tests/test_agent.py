@@ -170,3 +170,40 @@ def test_lm_intent_is_used_only_with_catalogue_values(shop):
     assert s.constraints == {"articleType": "Tshirts", "gender": "Men"}  # no invented colour
     assert all(rows[i]["articleType"] == "Tshirts" and rows[i]["gender"] == "Men" for i in _ids(reply))
     assert "Shopper: show me something nice for men" in vlm.prompts[-1]
+
+
+def test_simulated_shoppers_find_their_targets_and_never_see_titles(shop):
+    from agent.eval_chat import eval_chat, shopper_turns
+
+    _, rows, tmp = shop
+    for row in rows.values():
+        said = " ".join(shopper_turns(row)).lower()
+        assert row["title"].lower() not in said and row["id"] not in said
+    agent = _agent(shop, vlm=FakeVLM(), k=10)
+    images = {i: str(tmp / r["image"]) for i, r in rows.items()}
+    out = eval_chat(agent, images, n=6, seed=0, with_image=True)
+    # 4 items share type, gender and colour here: by turn 2 ten slots cover them all
+    assert out["shoppers"] == 6 and out["success@10_turn2"] == 1.0 and out["success@10_turn3"] == 1.0
+    assert out["ungrounded_items"] == 0 and out["replies"] == 18 and out["items_named"] > 0
+    assert out["latency_photo_p50_s"] > 0 and out["latency_p50_s"] > 0
+    words = eval_chat(_agent(shop, k=1), n=12, seed=0)
+    assert "latency_photo_p50_s" not in words and words["success@1_turn3"] < 1.0  # 3 slots for 4 alike
+
+
+def test_typicality_puts_common_attribute_combinations_first(shop):
+    from collections import Counter
+
+    from agent.session import _combo
+
+    _, rows, _ = shop
+    plain = _agent(shop, k=4).session().send("tshirts for men")
+    agent = _agent(shop, k=4, typicality=1.0)
+    # pretend the catalogue is full of white casual t-shirts for men
+    common = _combo(agent.items["124"])  # Acme Men White Tshirts
+    agent.combos = Counter({**agent.combos, common: 500})
+    agent._log_max = __import__("math").log(501)
+    typical = agent.session().send("tshirts for men")
+    ids = [r.id for r in typical.items]
+    assert all(rows[i]["articleType"] == "Tshirts" and rows[i]["gender"] == "Men" for i in ids)
+    assert all(rows[i]["baseColour"] == "White" for i in ids)  # the common combination first
+    assert [r.id for r in plain.items] != ids

@@ -192,3 +192,20 @@ def test_catalogue_may_not_set_vlrec_keys(tmp_path):
     path.write_text(json.dumps({"id": "1", "title": "x", "vlrec_image": "/etc/passwd"}) + "\n")
     (entry,) = read_catalog(path)
     assert isinstance(entry, CatalogProblem) and "vlrec_" in entry.reason
+
+
+def test_another_embedder_is_refused_unless_rebuild(tmp_path, tiny_embedder):
+    from tests.conftest import build_tiny_embedder
+
+    shop = unique("shop")
+    path, rows = _catalog(tmp_path, 3)
+    store = Store(store_config(tmp_path))
+    index_catalog(read_catalog(path), store, shop, tiny_embedder, progress=False)
+    other = build_tiny_embedder(tmp_path / "other-head", fusion="mean")  # another head and fusion
+    with pytest.raises(StoreError, match="--rebuild"):
+        index_catalog(read_catalog(path), store, shop, other, progress=False)
+    s = index_catalog(read_catalog(path), store, shop, other, progress=False, rebuild=True)
+    assert (s.added, s.unchanged) == (3, 0)
+    cols = open_collections(store, shop, other)
+    ids = sorted(r["id"] for r in rows)
+    assert _all_ids(store, cols) == {"image": ids, "text": ids, "fused": ids}

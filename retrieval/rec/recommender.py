@@ -220,7 +220,7 @@ def item_vectors(root_cfg, data: Interactions, folder: Path) -> np.ndarray:
                 metadata={"genres": fields.get("class", "")},
             )
         )
-    summary = index_catalog(items, store, name, embedder, report=lambda _m: None)
+    summary = index_catalog(items, store, name, embedder, report=lambda _m: None, rebuild=True)
     _log(f"rec: item vectors in collection {name}.fused: {summary}")
     fused = open_collections(store, name, embedder)["fused"]
     out = np.zeros(
