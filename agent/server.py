@@ -575,6 +575,14 @@ def create_app(service: Service):
     def auth(request: Request) -> None:
         service.authorize(request.headers.get("authorization"))
 
+    async def json_object(request: Request) -> dict:
+        """The authorized request's body, which must be a JSON object."""
+        auth(request)
+        body = await service.json_body(request)
+        if not isinstance(body, dict):
+            raise APIError(422, "the body must be a JSON object", code="bad_request")
+        return body
+
     # --- public -----------------------------------------------------------------------
 
     @app.get("/healthz")
@@ -606,10 +614,7 @@ def create_app(service: Service):
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request):
-        auth(request)
-        body = await service.json_body(request)
-        if not isinstance(body, dict):
-            raise APIError(422, "the body must be a JSON object", code="bad_request")
+        body = await json_object(request)
         sid = body.get("session_id") or request.headers.get("x-session-id") or None
         if sid is not None:
             service.session(sid)  # 404 now, before a stream starts
@@ -676,10 +681,7 @@ def create_app(service: Service):
 
     @app.post("/v1/recommend")
     async def recommend(request: Request):
-        auth(request)
-        body = await service.json_body(request)
-        if not isinstance(body, dict):
-            raise APIError(422, "the body must be a JSON object", code="bad_request")
+        body = await json_object(request)
         text, image, k = body.get("text") or "", body.get("image"), body.get("k")
         if not isinstance(text, str):
             raise APIError(422, "'text' must be a string", code="bad_request")
