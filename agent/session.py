@@ -536,7 +536,8 @@ def render_reply(items: list[Recommendation], constraints: dict, relaxed: list[s
     if not items:
         return "I found nothing in the catalogue for that yet. Tell me what you are looking for, or send a photo."
     wish = query or "your photo"
-    lines = [f"Here {'is' if len(items) == 1 else 'are'} {len(items)} from the catalogue for {wish}:"]
+    wish = wish if wish.startswith("for ") else f"for {wish}"  # "for men", not "for for men"
+    lines = [f"Here {'is' if len(items) == 1 else 'are'} {len(items)} from the catalogue {wish}:"]
     if relaxed:
         lines[0] = f"Nothing matched every wish, so I relaxed {', '.join(relaxed)}. " + lines[0]
     lines += [f"{i}. {r.title} (id {r.id}) - {r.reason}" for i, r in enumerate(items, 1)]

@@ -207,3 +207,10 @@ def test_typicality_puts_common_attribute_combinations_first(shop):
     assert all(rows[i]["articleType"] == "Tshirts" and rows[i]["gender"] == "Men" for i in ids)
     assert all(rows[i]["baseColour"] == "White" for i in ids)  # the common combination first
     assert [r.id for r in plain.items] != ids
+
+
+def test_reply_wording_reads_naturally(shop):
+    r = _agent(shop).session().send("for men")
+    assert r.text.startswith("Here are 3 from the catalogue for men:")
+    r = _agent(shop).session().send("black tshirts")
+    assert r.text.startswith("Here are 3 from the catalogue for black tshirts:")
