@@ -10,13 +10,18 @@ from tests.conftest import SAMPLE
 
 @pytest.fixture
 def tiny_vlm(tiny_lm_dir):
+    return build_tiny_vlm(tiny_lm_dir, "none")
+
+
+def build_tiny_vlm(lm_dir, quantization: str):
+    """A tiny VLM with a LoRA whose B matrices are random (fresh ones are zero), so a lost
+    or wrongly merged adapter would show in the logits."""
     from adapters.lm import LMConfig
     from adapters.vlm import VLMConfig, build_vlm
 
     torch.manual_seed(0)
     cfg = VLMConfig(adapter="", image_tokens=4, lora_r=4, lora_alpha=8)
-    vlm = build_vlm(cfg, LMConfig(path=str(tiny_lm_dir), quantization="none"), device="cpu", lora="new")
-    # Fresh LoRA B matrices are zero; make them matter so a lost adapter would show.
+    vlm = build_vlm(cfg, LMConfig(path=str(lm_dir), quantization=quantization), device="cpu", lora="new")
     with torch.no_grad():
         for name, p in vlm.lm_model.named_parameters():
             if "lora_B" in name:
@@ -160,16 +165,10 @@ def test_cpu_inference_dequantizes_4bit_layers_and_folds_lora_exactly(tiny_lm_di
     import bitsandbytes as bnb
 
     from adapters.lm import LMConfig, dequantize_4bit_layers, fold_lora
-    from adapters.vlm import VLMConfig, build_vlm
+    from adapters.vlm import build_vlm
 
-    torch.manual_seed(0)
-    cfg = VLMConfig(adapter="", image_tokens=4, lora_r=4, lora_alpha=8)
-    vlm = build_vlm(cfg, LMConfig(path=str(tiny_lm_dir), quantization="nf4"), device="cpu", lora="new")
-    with torch.no_grad():
-        for name, p in vlm.lm_model.named_parameters():
-            if "lora_B" in name:
-                p.normal_(0, 0.5)
-    vlm.eval()
+    vlm = build_tiny_vlm(tiny_lm_dir, "nf4")
+    cfg = vlm.config
     patches = vlm.image_patches(_photos(1))
     ids, mask, _ = vlm.collate([(vlm.render("what colour is it?"), None)])
     before = vlm.logits(ids, mask, patches=patches)
