@@ -8,6 +8,7 @@ uses its own input size and the normalisation it was trained with.
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
@@ -42,8 +43,9 @@ class VisionConfig:
     name: VisionName = "efficientnet-lite0"
     pretrained: bool = True
     """Load the packaged ImageNet weights; false builds the same network with random weights (tests)."""
-    batch_size: int = 16
-    """Images per forward pass; 1-16 is fastest on CPU."""
+    batch_size: int = 4
+    """Images per forward pass. On the 2-core CPU here Lite0 runs at 55 img/s at batch 2-4 and
+    29 at batch 16 (the activations of a small batch stay in cache); GPUs want more."""
     crop_pct: float = 1.0
     """Centre crop: resize the short side to size/crop_pct, crop size. 1.0 keeps the whole square."""
     channels_last: bool = True
@@ -51,7 +53,13 @@ class VisionConfig:
     """Fold each BatchNorm into its conv and turn symmetric 'same' padding into conv padding:
     the same function, about a third less CPU time (the encoder is always frozen)."""
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "float32"
-    """Weight dtype; ``auto`` defers to the runtime choice."""
+    """Weight dtype; ``auto`` defers to the runtime choice. (bf16 is 10× slower than fp32 for
+    EfficientNet's depthwise convolutions on this CPU.)"""
+    jit: bool = True
+    """On CPU in fp32, run inference through a frozen TorchScript graph
+    (``torch.jit.optimize_for_inference``: oneDNN convolutions with fused activations), built
+    on the first no-grad forward in about 0.7 s. Same outputs within 1e-5; 1.3× faster at
+    batch 4 here. Forwards that need gradients always take the eager path."""
 
     def __post_init__(self) -> None:
         check(self.batch_size >= 1, "vision.batch_size", "must be >= 1")
@@ -75,6 +83,26 @@ class VisionEncoder(nn.Module):
         side = net.feature_output_image_size
         side = side[0] if isinstance(side, (list, tuple)) else side
         self.num_patches = int(side) * int(side)
+        self._graph = None  # the TorchScript feature extractor, built on first use (config.jit)
+        self._graph_lock = threading.Lock()
+
+    def _features(self, pixels: torch.Tensor) -> torch.Tensor:
+        """The final conv map ``[B, C, h, w]``: through the frozen graph when it applies."""
+        fast = (
+            self.config.jit
+            and not torch.is_grad_enabled()
+            and not self.training
+            and pixels.device.type == "cpu"
+            and pixels.dtype == torch.float32
+        )
+        if not fast:
+            return self.net.extract_features(pixels)
+        with self._graph_lock:
+            if self._graph is None:
+                self._graph = torch.jit.optimize_for_inference(
+                    torch.jit.trace(_Features(self.net).eval(), pixels[:1], check_trace=False)
+                )
+        return self._graph(pixels)
 
     @property
     def device(self) -> torch.device:
@@ -108,7 +136,7 @@ class VisionEncoder(nn.Module):
         pixels = pixels.to(self.device, self.dtype)
         if self.config.channels_last:
             pixels = pixels.contiguous(memory_format=torch.channels_last)
-        fmap = self.net.extract_features(pixels)  # [B, C, h, w]
+        fmap = self._features(pixels)  # [B, C, h, w]
         patches = fmap.flatten(2).transpose(1, 2)  # [B, N=h*w, C]
         pooled = patches.mean(dim=1)  # [B, C]
         return VisionFeatures(patches.float(), pooled.float())
@@ -126,6 +154,17 @@ class VisionEncoder(nn.Module):
         if self.config.channels_last:
             pixels = pixels.contiguous(memory_format=torch.channels_last)
         return self.net(pixels).float()
+
+
+class _Features(nn.Module):
+    """``net.extract_features`` as a module's forward, so that it can be traced."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.net.extract_features(pixels)
 
 
 def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:

@@ -1,7 +1,11 @@
 """Run one RecBole model on vlrec's split files and print its test metrics as JSON.
 
 Runs inside the benchmark-only virtual environment (.venv-recbole), never inside vlrec's:
-    .venv-recbole/bin/python benchmarks/recbole_driver.py MODEL DATA_PATH DATASET [EPOCHS]
+    .venv-recbole/bin/python benchmarks/recbole_driver.py MODEL DATA_PATH DATASET [EPOCHS] [SCORES.npz]
+
+With SCORES.npz, the best model's full-ranking test scores are written there too (``users``:
+user tokens, ``items``: item tokens, ``scores``: [users, items] float32, history masked by
+RecBole), so that vlrec's evaluator can rank them with its own protocol and cold-start slice.
 """
 
 import json
@@ -14,10 +18,13 @@ import torch
 _load = torch.load
 torch.load = lambda *a, **k: _load(*a, **{**k, "weights_only": False})
 
-from recbole.quick_start import run_recbole  # noqa: E402
+from recbole.config import Config  # noqa: E402
+from recbole.data import create_dataset, data_preparation  # noqa: E402
+from recbole.utils import get_model, get_trainer, init_logger, init_seed  # noqa: E402
 
 model, data_path, dataset = sys.argv[1:4]
 epochs = int(sys.argv[4]) if len(sys.argv) > 4 else 100
+scores_path = sys.argv[5] if len(sys.argv) > 5 else None
 SEQUENTIAL = model in ("SASRec", "GRU4Rec")
 
 
@@ -89,6 +96,35 @@ if SEQUENTIAL:
             "eval_args": {"mode": "full", "order": "TO"},
         }
     )
-result = run_recbole(model=model, config_dict=config, saved=True)
-test = result["test_result"]
+# What run_recbole does, keeping the trained model to read its test scores afterwards.
+config = Config(model=model, config_dict=config)
+init_seed(config["seed"], config["reproducibility"])
+init_logger(config)
+dataset = create_dataset(config)
+train_data, valid_data, test_data = data_preparation(config, dataset)
+init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
+net = get_model(config["model"])(config, train_data._dataset).to(config["device"])
+trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, net)
+trainer.fit(train_data, valid_data, saved=True, show_progress=False)
+test = trainer.evaluate(test_data, load_best_model=True, show_progress=False)
+if scores_path:
+    import numpy as np
+
+    trainer.model.eval()
+    uid_field = dataset.uid_field
+    seen, users, rows = set(), [], []
+    with torch.no_grad():
+        for batch in test_data:
+            interaction, scores, _, _ = trainer._full_sort_batch_eval(batch)
+            for u, row in zip(interaction[uid_field].tolist(), scores.float().numpy()):
+                if u not in seen:  # sequential loaders may hold several rows per user: keep the first
+                    seen.add(u)
+                    users.append(dataset.id2token(uid_field, u))
+                    rows.append(row)
+    np.savez(
+        scores_path,
+        users=np.array(users),
+        items=np.array(dataset.field2id_token[dataset.iid_field]),
+        scores=np.stack(rows).astype(np.float32),
+    )
 print("RESULT " + json.dumps({k: float(v) for k, v in test.items()}))

@@ -94,3 +94,24 @@ def test_batchnorm_folding_keeps_the_function():
     a, b = folded.encode(photos), plain.encode(photos)
     torch.testing.assert_close(a.patches, b.patches, atol=2e-3, rtol=1e-3)
     torch.testing.assert_close(folded.classify(photos), plain.classify(photos), atol=2e-3, rtol=1e-3)
+
+
+def test_frozen_graph_gives_the_eager_features_and_only_without_grad():
+    enc = load_vision_encoder(VisionConfig(batch_size=3), "cpu")
+    pixels = enc.preprocess(_photos(5))
+    with torch.no_grad():
+        enc.config.jit = False
+        eager = enc(pixels).patches
+        enc.config.jit = True
+        fast = enc(pixels).patches
+    assert enc._graph is not None  # built on the first no-grad forward
+    torch.testing.assert_close(fast, eager, atol=1e-4, rtol=1e-4)
+    with torch.inference_mode():  # other batch sizes reuse the same graph
+        torch.testing.assert_close(enc.encode(_photos(2)).patches, eager[:2], atol=1e-4, rtol=1e-4)
+    graph = enc._graph
+    enc._graph = None
+    x = pixels[:1].clone().requires_grad_(True)
+    out = enc(x).pooled.sum()  # grad enabled: the eager path, which can backpropagate
+    out.backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0 and enc._graph is None
+    enc._graph = graph

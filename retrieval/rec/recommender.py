@@ -44,7 +44,14 @@ class RecConfig:
     grid: list[float] = field(default_factory=lambda: [0.0, 0.25, 0.5, 1.0, 2.0, 4.0])
     """Blend weights tried per component (coordinate ascent on validation NDCG@k)."""
     cold_max: int = 5
-    """Cold-start slice: test items with at most this many training interactions."""
+    """Cold-start slice: test items with at most this many training interactions. The same
+    threshold marks the items the cold boost lifts."""
+    cold_grid: list[float] = field(default_factory=lambda: [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0])
+    """Cold boost values tried: items with at most ``cold_max`` interactions in the history the
+    model sees get ``boost × std`` of the user's blended scores added (0 turns it off)."""
+    cold_tradeoff: float = 0.1
+    """The boost is tuned on validation to maximise NDCG@k + cold_tradeoff × cold-slice HR@k
+    (0 = overall accuracy only; larger values trade more of it for new-item exposure)."""
     k: int = 10
     out: str = "runs/rec/ml-100k"
 
@@ -79,6 +86,11 @@ class Context:
             self.recent[u[s]] = i[s:e].tolist()
         w = 0.5 ** (age / half_life)
         self.recency = sp.csr_matrix((w, (u, i)), shape=(ref.n_users, ref.n_items))
+        self.counts = np.bincount(i, minlength=ref.n_items)
+
+    def cold(self, cold_max: int) -> np.ndarray:
+        """``[n_items]`` bool: items with at most ``cold_max`` interactions in this history."""
+        return self.counts <= cold_max
 
 
 class HistoryRecommender:
@@ -101,6 +113,7 @@ class HistoryRecommender:
                 self.models[name] = Transition(train)
             _log(f"rec: fitted {name} in {time.perf_counter() - start:.1f} s")
         self.weights = {name: 1.0 for name in self.models}
+        self.cold_boost = 0.0
 
     def component_scores(self, users: np.ndarray, ctx: Context) -> dict[str, np.ndarray]:
         out = {}
@@ -117,7 +130,16 @@ class HistoryRecommender:
     def score(self, users: np.ndarray, ctx: Context, weights: dict[str, float] | None = None) -> np.ndarray:
         weights = self.weights if weights is None else weights
         parts = self.component_scores(users, ctx)
-        return sum(weights[n] * parts[n] for n in parts if weights.get(n, 0.0))
+        s = sum(weights[n] * parts[n] for n in parts if weights.get(n, 0.0))
+        return self.boost_cold(s, ctx)
+
+    def boost_cold(self, s: np.ndarray, ctx: Context, boost: float | None = None) -> np.ndarray:
+        """Lift items with at most ``cold_max`` interactions in ``ctx`` by ``boost`` × the
+        per-user standard deviation of the scores (new-item exposure; 0 = unchanged)."""
+        boost = self.cold_boost if boost is None else boost
+        if not boost:
+            return s
+        return s + boost * s.std(axis=1, keepdims=True) * ctx.cold(self.cfg.cold_max)[None, :]
 
     def tune(self, ctx: Context, valid: Interactions) -> dict[str, float]:
         """Coordinate ascent over ``cfg.grid`` for each weight, on validation NDCG@k."""
@@ -151,6 +173,23 @@ class HistoryRecommender:
                         best, weights = value, trial
         self.weights = weights
         _log(f"rec: blend weights {weights} (validation {key} {best:.4f})")
+        self.cold_boost = 0.0
+        blended = sum(weights[n] * comp[n] for n in comp if weights[n])
+        cold = ctx.cold(self.cfg.cold_max)
+        trials = []
+        for b in self.cfg.cold_grid:
+            boosted = self.boost_cold(blended, ctx, b)
+            def score(users):
+                return boosted[[row[u] for u in users]]
+
+            allm = rank_metrics(score, ctx.matrix, valid, self.cfg.k)[key]
+            coldm = rank_metrics(score, ctx.matrix, valid, self.cfg.k, item_filter=cold)[f"HR@{self.cfg.k}"]
+            trials.append((allm + self.cfg.cold_tradeoff * coldm, b, allm, coldm))
+        _obj, self.cold_boost, allm, coldm = max(trials, key=lambda t: (t[0], -t[1]))
+        _log(
+            f"rec: cold boost {self.cold_boost:g} (validation {key} {allm:.4f}, cold-slice "
+            f"HR@{self.cfg.k} {coldm:.4f}; tradeoff {self.cfg.cold_tradeoff:g})"
+        )
         return weights
 
     def save(self, folder: Path, data: Interactions) -> None:
@@ -164,6 +203,7 @@ class HistoryRecommender:
         meta = {
             "config": to_dict(self.cfg),
             "weights": self.weights,
+            "cold_boost": self.cold_boost,
             "components": list(self.models),
             "users": data.users,
             "items": data.items,
@@ -192,6 +232,7 @@ class HistoryRecommender:
             for n in meta["components"]
         }
         obj.weights = meta["weights"]
+        obj.cold_boost = float(meta.get("cold_boost", 0.0))
         return obj, meta
 
 
@@ -293,11 +334,38 @@ def recommend(root_cfg, user: str, k: int = 10) -> list[dict]:
     return out
 
 
-def evaluate(model: HistoryRecommender, ctx: Context, sp_: Split, cfg: RecConfig) -> dict:
+def _test_metrics(score, ctx: Context, sp_: Split, cfg: RecConfig) -> dict:
+    """Test metrics of a ``score(users) -> [B, n_items]`` function, plus the cold-start slice."""
     counts = np.bincount(sp_.train.item, minlength=sp_.train.n_items)
     cold = counts <= cfg.cold_max
-    result = rank_metrics(lambda u: model.score(u, ctx), ctx.matrix, sp_.test, cfg.k)
-    cold_m = rank_metrics(lambda u: model.score(u, ctx), ctx.matrix, sp_.test, cfg.k, item_filter=cold)
+    result = rank_metrics(score, ctx.matrix, sp_.test, cfg.k)
+    cold_m = rank_metrics(score, ctx.matrix, sp_.test, cfg.k, item_filter=cold)
     result.update({f"cold_{k}": v for k, v in cold_m.items()})
-    result["weights"] = model.weights
     return result
+
+
+def evaluate(model: HistoryRecommender, ctx: Context, sp_: Split, cfg: RecConfig) -> dict:
+    result = _test_metrics(lambda u: model.score(u, ctx), ctx, sp_, cfg)
+    result["weights"] = model.weights
+    result["cold_boost"] = model.cold_boost
+    return result
+
+
+def evaluate_external(cfg: RecConfig, users: list[str], items: list[str], scores: np.ndarray) -> dict:
+    """Rank another system's test scores with exactly vlrec's protocol (same split, same masking,
+    same metrics, same cold-start slice). ``scores[r, c]`` scores item token ``items[c]`` for user
+    token ``users[r]``; items it does not score rank last."""
+    data = load_interactions(Path(cfg.data))
+    sp_ = split(data, cfg.split, cfg.seed)
+    ctx = Context([sp_.train, sp_.valid], cfg.half_life)
+    col = {tok: c for c, tok in enumerate(items)}
+    cols = np.array([col.get(tok, -1) for tok in data.items])
+    row = {tok: r for r, tok in enumerate(users)}
+    full = np.full((len(data.users), len(data.items)), -np.inf, np.float32)
+    have = [u for u, tok in enumerate(data.users) if tok in row]
+    known = cols >= 0
+    full[np.ix_(have, np.flatnonzero(known))] = scores[np.ix_([row[data.users[u]] for u in have], cols[known])]
+    # RecBole masks history with -inf; rank_metrics masks it again. Items tied at -inf would be
+    # "ranked" arbitrarily: push them below everything instead.
+    full = np.where(np.isfinite(full), full, np.float32(-3e38))
+    return _test_metrics(lambda u: full[u], ctx, sp_, cfg)
