@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -315,10 +316,14 @@ class VisionLanguageModel(nn.Module):
     def has_lora(self) -> bool:
         return hasattr(self.lm_model, "peft_config")
 
-    def save_pretrained(self, folder: str | Path, extra: dict | None = None, half: bool = False) -> Path:
+    def save_pretrained(
+        self, folder: str | Path, extra: dict | None = None, half: bool = False, int8_adapter: bool = False
+    ) -> Path:
         """Write config, projector weights and (if any) the LoRA adapter to ``folder``.
 
         ``half`` stores weights as fp16 (half the size; they load back into fp32).
+        ``int8_adapter`` stores the LoRA matrices as int8 with one fp16 scale per row
+        (:func:`quantize_adapter`; a quarter of fp32), dequantized once into the cache on load.
         """
         from safetensors.torch import load_file, save_file
 
@@ -337,6 +342,8 @@ class VisionLanguageModel(nn.Module):
             if half:
                 file = folder / "adapter" / "adapter_model.safetensors"
                 save_file({k: v.half() for k, v in load_file(str(file)).items()}, str(file))
+            if int8_adapter:
+                quantize_adapter(folder / "adapter")
         meta = {
             "format": "vlrec-vlm/1",
             "vlm": to_dict(self.config),
@@ -352,6 +359,69 @@ class VisionLanguageModel(nn.Module):
 
 
 CAPTION_QUESTION = "Describe the image in one sentence."
+ADAPTER_FILE = "adapter_model.safetensors"
+ADAPTER_INT8_FILE = "adapter_model.int8.safetensors"
+
+
+def quantize_adapter(folder: str | Path) -> Path:
+    """Replace a peft adapter's weights file by an int8 one: each 2-D matrix row-wise symmetric
+    (``round(w / s)``, ``s = max|row| / 127`` kept in fp16 as ``NAME.scale``), other tensors
+    in fp16. Returns the new file."""
+    from safetensors.torch import load_file, save_file
+
+    folder = Path(folder)
+    src = folder / ADAPTER_FILE
+    out = {}
+    for name, w in load_file(str(src)).items():
+        w = w.float()
+        if w.dim() == 2:
+            scale = (w.abs().amax(dim=1, keepdim=True) / 127.0).clamp_min(1e-12).half()
+            out[name] = torch.round(w / scale.float()).clamp_(-127, 127).to(torch.int8)
+            out[name + ".scale"] = scale
+        else:
+            out[name] = w.half()
+    dst = folder / ADAPTER_INT8_FILE
+    tmp = dst.with_suffix(".tmp")
+    save_file(out, str(tmp), metadata={"format": "pt", "vlrec": "int8-rowwise/1"})
+    tmp.replace(dst)
+    src.unlink()
+    return dst
+
+
+def adapter_folder(folder: str | Path) -> Path:
+    """The peft-loadable folder of a saved adapter: itself, or for an int8 one
+    (:func:`quantize_adapter`) a dequantized fp32 copy made once in the cache, keyed by the
+    file's sha256 (written to a temporary folder and renamed, so it is never half there)."""
+    import hashlib
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from adapters.runtime import cache_dir
+
+    folder = Path(folder)
+    if (folder / ADAPTER_FILE).is_file() or not (folder / ADAPTER_INT8_FILE).is_file():
+        return folder
+    digest = hashlib.sha256((folder / ADAPTER_INT8_FILE).read_bytes()).hexdigest()[:16]
+    target = cache_dir() / "adapters" / digest
+    if (target / ADAPTER_FILE).is_file():
+        return target
+    q = load_file(str(folder / ADAPTER_INT8_FILE))
+    state = {
+        name: (w.float() * q[name + ".scale"].float()) if w.dtype == torch.int8 else w.float()
+        for name, w in q.items()
+        if not name.endswith(".scale")
+    }
+    tmp = target.parent / f".{digest}.{os.getpid()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    shutil.copy(folder / "adapter_config.json", tmp / "adapter_config.json")
+    save_file(state, str(tmp / ADAPTER_FILE), metadata={"format": "pt"})
+    try:
+        tmp.replace(target)
+    except OSError:  # another process got there first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
 
 
 def read_vlm_meta(folder: str | Path) -> dict:
@@ -437,7 +507,7 @@ def build_vlm(
         from peft import PeftModel
 
         lm.model = PeftModel.from_pretrained(
-            lm.model, str(Path(cfg.adapter) / "adapter"), is_trainable=trainable_lora
+            lm.model, str(adapter_folder(Path(cfg.adapter) / "adapter")), is_trainable=trainable_lora
         )
     elif lora == "new":
         lm.model = add_lora(lm.model, cfg)

@@ -114,6 +114,36 @@ def test_save_and_load_round_trip_gives_identical_logits(tiny_vlm, tiny_lm_dir, 
     assert not torch.allclose(bare.logits(ids, mask, patches=patches), before)
 
 
+def test_int8_adapter_loads_through_a_cached_fp32_copy(tiny_vlm, tiny_lm_dir, tmp_path, monkeypatch):
+    from safetensors.torch import load_file
+
+    from adapters.lm import LMConfig
+    from adapters.vlm import ADAPTER_FILE, ADAPTER_INT8_FILE, VLMConfig, adapter_folder, build_vlm
+
+    monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path / "cache"))
+    photos = _photos(1)
+    patches = tiny_vlm.image_patches(photos)
+    ids, mask, _ = tiny_vlm.collate([(tiny_vlm.render("what colour is it?"), None)])
+    before = tiny_vlm.logits(ids, mask, patches=patches)
+    tiny_vlm.save_pretrained(tmp_path / "vlm", int8_adapter=True)
+    folder = tmp_path / "vlm" / "adapter"
+    assert (folder / ADAPTER_INT8_FILE).is_file() and not (folder / ADAPTER_FILE).is_file()
+    q = load_file(str(folder / ADAPTER_INT8_FILE))
+    lora_b = next(k for k in q if k.endswith("lora_B.weight"))
+    assert q[lora_b].dtype == torch.int8 and q[lora_b + ".scale"].shape == (q[lora_b].shape[0], 1)
+    loaded = build_vlm(
+        VLMConfig(adapter=str(tmp_path / "vlm")),
+        LMConfig(path=str(tiny_lm_dir), quantization="none"),
+        device="cpu",
+    )
+    after = loaded.logits(ids, mask, patches=patches)
+    torch.testing.assert_close(after, before, atol=0.05, rtol=0.02)  # int8 rounding, not a lost LoRA
+    cached = adapter_folder(folder)
+    assert cached.parent == tmp_path / "cache" / "adapters" and (cached / ADAPTER_FILE).is_file()
+    mtime = (cached / ADAPTER_FILE).stat().st_mtime_ns
+    assert adapter_folder(folder) == cached and (cached / ADAPTER_FILE).stat().st_mtime_ns == mtime
+
+
 def test_export_merged_serves_without_peft(tiny_vlm, tiny_lm_dir, tmp_path):
     from adapters.lm import LMConfig
     from adapters.vlm import VLMConfig, build_vlm, export_merged, read_vlm_meta
