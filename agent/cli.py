@@ -344,8 +344,14 @@ def cmd_chat(args) -> int:
     from agent.session import load_agent
 
     cfg = _load(args)
+    if args.user:
+        cfg.agent.profiles = True
     agent = load_agent(cfg)
-    session = agent.session()
+    try:
+        session = agent.session(user=args.user)
+    except KeyError as exc:
+        print(f"vlrec chat: {exc.args[0]}", file=sys.stderr)
+        return 2
     as_json, image = args.json, None
     print(f"vlrec chat over '{cfg.agent.catalog}'. /image PATH attaches a photo, /reset, /json, /quit.")
     prompt = "you> " if sys.stdin.isatty() else ""  # piped input: replies only
@@ -569,6 +575,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("chat", help="talk to the shopping agent (text and photos) over an indexed catalogue")
     p.add_argument("--json", action="store_true", help="print replies as JSON")
+    p.add_argument(
+        "--user",
+        help="a known user of the history recommender (rec.*): their history ranks the items; "
+        "the catalogue must hold the history data's items (e.g. -c configs/rec/ml100k.yaml)",
+    )
     _add_config_args(p)
     p.set_defaults(func=cmd_chat)
 

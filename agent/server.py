@@ -108,6 +108,17 @@ class APIError(Exception):
         return {"error": {"message": self.message, "type": self.type, "code": self.code or None}}
 
 
+def _user(body: dict) -> str | None:
+    """The request's ``user`` (OpenAI's end-user id): when it names a user of the history data
+    and the server loaded profiles (``agent.profiles``), that user's taste ranks the items."""
+    user = body.get("user")
+    if user is None:
+        return None
+    if not isinstance(user, str) or not 0 < len(user) <= 256:
+        raise APIError(422, "'user' must be a string of 1 to 256 characters", code="bad_request")
+    return user
+
+
 def decode_data_url(url: Any, label: str, max_bytes: int, max_pixels: int):
     """A ``data:image/...;base64,`` URL -> (PIL image, raw bytes). Nothing else is accepted."""
     from adapters.images import ImageError, load_image
@@ -342,7 +353,7 @@ class Service:
 
     # --- work (under the lock) --------------------------------------------------------
 
-    def turn(self, sid: str | None, turns: list[tuple[str, Any]], k: int | None = None):
+    def turn(self, sid: str | None, turns: list[tuple[str, Any]], k: int | None = None, user: str | None = None):
         replay = sid is None
         todo = turns[-self.cfg.replay_turns :] if replay else turns[-1:]
         # photo descriptions first, outside the lock, batched with other requests' photos
@@ -356,6 +367,9 @@ class Service:
             sid, session = self.session(sid)
             if k is not None:
                 session.k = k
+            profiles = self.agent.profiles
+            if user is not None and profiles is not None and profiles.knows(user) and session.user != user:
+                session.set_user(user)  # a known user: their history ranks the items
             reply = None
             for (text, image), description in zip(todo, described):
                 try:
@@ -390,6 +404,7 @@ class Service:
             "query": reply.query,
             "image_description": reply.image_description,
             "answer": reply.answer,
+            "user": reply.user,
             "seconds": round(reply.seconds, 3),
         }
 
@@ -621,11 +636,12 @@ def create_app(service: Service):
         turns = _parse_messages(body.get("messages"), cfg.max_image_bytes, cfg.max_image_pixels)
         turns = turns[-1:] if sid else turns[-cfg.replay_turns :]
         turns = await run_in_threadpool(_decode_turns, turns, cfg.max_image_bytes, cfg.max_image_pixels)
+        user = _user(body)
         model = str(body.get("model") or "vlrec")[:100]
         cid, created = f"chatcmpl-{secrets.token_hex(12)}", int(time.time())
 
         if not body.get("stream"):
-            sid, reply = await run_in_threadpool(service.turn, sid, turns)
+            sid, reply = await run_in_threadpool(service.turn, sid, turns, None, user)
             return JSONResponse(
                 {
                     "id": cid,
@@ -659,7 +675,7 @@ def create_app(service: Service):
         async def events():
             yield chunk({"role": "assistant", "content": ""})  # first bytes at once
             try:
-                new_sid, reply = await run_in_threadpool(service.turn, sid, turns)
+                new_sid, reply = await run_in_threadpool(service.turn, sid, turns, None, user)
             except APIError as exc:
                 yield f"data: {json.dumps(exc.body())}\n\n"
                 yield "data: [DONE]\n\n"
@@ -701,7 +717,7 @@ def create_app(service: Service):
                     decode_data_url, image, "image", cfg.max_image_bytes, cfg.max_image_pixels
                 )
             )[0]
-        sid, reply = await run_in_threadpool(service.turn, sid, [(text, pil)], k)
+        sid, reply = await run_in_threadpool(service.turn, sid, [(text, pil)], k, _user(body))
         return JSONResponse({"text": reply.text, **service.extra(sid, reply)}, headers={"X-Session-Id": sid})
 
     # --- sessions ---------------------------------------------------------------------

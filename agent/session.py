@@ -68,6 +68,15 @@ class AgentConfig:
     """Rerank bonus, up to this much, for items whose attribute combination is common in the
     catalogue: among items that fit what the shopper said, the usual ones (a summer casual
     t-shirt) come before the rare ones (scaled by the log of the combination's count)."""
+    profiles: bool = False
+    """Known users: load the history recommender in ``rec.out`` so that a session with a user
+    id (``vlrec chat --user ID``, the API's ``user`` field) is ranked with that user's taste.
+    The catalogue must hold the history data's items (``vlrec train rec`` indexes them as
+    ``rec-<data folder name>``)."""
+    profile_weight: float = 0.1
+    """Rerank bonus per standard deviation of the user's history score for an item."""
+    profile_candidates: int = 30
+    """The user's best-scored unseen catalogue items joined to the retrieved candidates."""
 
     def __post_init__(self) -> None:
         check(1 <= self.k <= 50, "agent.k", "must be in [1, 50]")
@@ -95,6 +104,8 @@ class Reply:
     dropped: list[str] = field(default_factory=list)
     """Items removed by the grounding check (should stay empty)."""
     seconds: float = 0.0
+    user: str | None = None
+    """The known user whose history ranked the items, if any."""
 
     def to_dict(self) -> dict:
         return {
@@ -108,6 +119,7 @@ class Reply:
             "query": self.query,
             "image_description": self.image_description,
             "dropped": self.dropped,
+            "user": self.user,
             "seconds": round(self.seconds, 3),
         }
 
@@ -179,9 +191,29 @@ class Turn:
 class Session:
     """One shopper's conversation: history, images, shown/liked/rejected items, constraints."""
 
-    def __init__(self, agent: Agent):
+    def __init__(self, agent: Agent, user: str | None = None):
         self.agent = agent
+        self.user: str | None = None
+        self.profile: dict[str, float] = {}
+        """The user's standardised history score of every unseen item (empty: no user)."""
         self.reset()
+        if user is not None:
+            self.set_user(user)
+
+    def set_user(self, user: str | None) -> None:
+        """Tie this conversation to a known user (their history ranks the items), or untie it."""
+        self.user, self.profile = None, {}
+        if user is None:
+            return
+        profiles = self.agent.profiles
+        if profiles is None:
+            raise ValueError(
+                "this agent has no user profiles; set agent.profiles=true after `vlrec train rec`"
+            )
+        if not profiles.knows(user):
+            raise KeyError(f"user '{user}' has no interactions in the history data")
+        self.user = str(user)
+        self.profile = profiles.scores(self.user)  # unseen items only
 
     def reset(self) -> None:
         self.turns: list[Turn] = []
@@ -227,10 +259,12 @@ class Session:
 class Agent:
     """Recommends from one indexed catalogue; a :class:`Session` holds each conversation."""
 
-    def __init__(self, cfg: AgentConfig, searcher, vlm=None, log=None):
+    def __init__(self, cfg: AgentConfig, searcher, vlm=None, log=None, profiles=None):
         self.cfg = cfg
         self.searcher = searcher
         self.vlm = vlm
+        self.profiles = profiles
+        """:class:`retrieval.rec.recommender.Profiles` of known users, or ``None``."""
         fused = searcher.cols["fused"]
         got = fused.get(include=["metadatas"])
         self.items = {i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"])}
@@ -241,8 +275,8 @@ class Agent:
         self.combos = Counter(_combo(m) for m in self.items.values())
         self._log_max = math.log(max(self.combos.values(), default=1) + 1)
 
-    def session(self) -> Session:
-        return Session(self)
+    def session(self, user: str | None = None) -> Session:
+        return Session(self, user)
 
     # --- understanding ------------------------------------------------------------------
 
@@ -361,7 +395,8 @@ class Agent:
             return self.answer(session, text, image)
         self.update(session, text, image, description)
         items, relaxed = self.retrieve(session)
-        items, dropped = verify(items, self.items)
+        history = self.profiles.history_titles(session.user) if session.user is not None else None
+        items, dropped = verify(items, self.items, history)
         session.last = items
         for r in items:
             if r.id not in session.shown:
@@ -374,6 +409,7 @@ class Agent:
             query=self.query_text(session),
             image_description=session.image_description,
             dropped=dropped,
+            user=session.user,
         )
 
     def answer(self, session: Session | None, question: str, image: str) -> Reply:
@@ -400,6 +436,8 @@ class Agent:
         if session.price_below is not None:
             hard["price"] = {"$lt": session.price_below}
         exclude = list(dict.fromkeys(session.shown + session.rejected))
+        if session.user is not None:  # what the user already has is not recommended again
+            exclude += [i for i in self.profiles.seen(session.user) if i in self.items]
         text = self.query_text(session) or None
         image = session.image if session.anchor is None else None
         n = max(self.cfg.candidates, session.k or 0)
@@ -419,16 +457,41 @@ class Agent:
             relaxed.append(dropped_key)
             hard.pop(dropped_key)
         wishes = {**session.image_attrs, **session.constraints}
-        return self.rerank(hits, wishes, session.k), relaxed
+        if session.profile:
+            hits = self._with_profile(session, hits, where, set(exclude))
+        return self.rerank(hits, wishes, session.k, session), relaxed
 
-    def rerank(self, hits, constraints: dict[str, str], k: int | None = None) -> list[Recommendation]:
+    def _with_profile(self, session: Session, hits: list, where: dict | None, exclude: set[str]) -> list:
+        """Join the user's best-scored catalogue items that pass the filters to the candidates
+        (at the weakest retrieved score, so the profile bonus decides whether they rise)."""
+        from retrieval.store import Hit
+
+        have = {h.id for h in hits}
+        floor = min((h.score for h in hits), default=0.0)
+        ranked = sorted(session.profile.items(), key=lambda kv: -kv[1])
+        extra = []
+        for item, _z in ranked:
+            if len(extra) >= self.cfg.profile_candidates:
+                break
+            meta = self.items.get(item)
+            if meta is None or item in have or item in exclude or not _passes(meta, where):
+                continue
+            extra.append(Hit(item, floor, 1.0 - floor, meta, None))
+        return list(hits) + extra
+
+    def rerank(
+        self, hits, constraints: dict[str, str], k: int | None = None, session: Session | None = None
+    ) -> list[Recommendation]:
         k = k or self.cfg.k
+        profile = session.profile if session is not None else {}
         scored = []
         for h in hits:
             bonus = sum(self.cfg.constraint_weight for k, v in constraints.items() if h.metadata.get(k) == v)
             if self.cfg.typicality:
                 count = self.combos.get(_combo(self.items.get(h.id, h.metadata)), 0)
                 bonus += self.cfg.typicality * math.log(count + 1) / self._log_max
+            if profile:
+                bonus += self.cfg.profile_weight * profile.get(h.id, 0.0)
             scored.append((h.score + bonus, h))
         scored.sort(key=lambda x: -x[0])
         chosen: list[tuple[float, Any]] = []
@@ -449,14 +512,20 @@ class Agent:
             )
             pool.remove(best)
             chosen.append(best)
-        return [self._rec(h, constraints, s) for s, h in chosen]
+        return [self._rec(h, constraints, s, session) for s, h in chosen]
 
-    def _rec(self, hit, constraints: dict[str, str], score: float | None = None) -> Recommendation:
+    def _rec(
+        self, hit, constraints: dict[str, str], score: float | None = None, session: Session | None = None
+    ) -> Recommendation:
         meta = self.items.get(hit.id, hit.metadata)
+        why = reason(meta, constraints)
+        if session is not None and session.profile.get(hit.id, 0.0) > 1.0:
+            liked = self.profiles.because(session.user, hit.id)
+            why += f"{_LIKED}{liked}" if liked else _FITS
         return Recommendation(
             hit.id,
             str(meta.get("title", "")),
-            reason(meta, constraints),
+            why,
             score if score is not None else hit.score,
             meta,
         )
@@ -480,6 +549,22 @@ def _where(hard: dict[str, Any]) -> dict | None:
     return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
+def _passes(meta: dict, where: dict | None) -> bool:
+    """Whether catalogue metadata satisfies a ``_where`` filter (equality, ``$lt``, ``$and``)."""
+    if not where:
+        return True
+    if "$and" in where:
+        return all(_passes(meta, part) for part in where["$and"])
+    for key, cond in where.items():
+        value = meta.get(key)
+        cond = cond if isinstance(cond, dict) else {"$eq": cond}
+        if "$eq" in cond and value != cond["$eq"]:
+            return False
+        if "$lt" in cond and not (isinstance(value, (int, float)) and value < cond["$lt"]):
+            return False
+    return True
+
+
 def _strip_known(text: str, vocab: Vocabulary) -> str:
     words = re.sub(r"[^\w\s'-]", " ", text).split()
     stop = {"i", "a", "an", "the", "for", "in", "me", "show", "want", "need", "some", "something", "please",
@@ -492,6 +577,8 @@ def _strip_known(text: str, vocab: Vocabulary) -> str:
 def reason(meta: dict, constraints: dict[str, str]) -> str:
     """One line from the item's own attributes, naming which wishes it meets."""
     desc = " ".join(str(meta[k]).lower() for k in ("baseColour", "articleType") if meta.get(k))
+    if not desc and meta.get("genres"):  # a catalogue of films (``vlrec train rec`` indexes them)
+        desc = str(meta["genres"]).lower().replace(" ", ", ")
     if meta.get("gender"):
         desc += f" for {str(meta['gender']).lower()}"
     if meta.get("usage"):
@@ -500,15 +587,34 @@ def reason(meta: dict, constraints: dict[str, str]) -> str:
     return desc + (f"; matches {', '.join(met)}" if met else "")
 
 
-def verify(items: list[Recommendation], catalogue: dict[str, dict]) -> tuple[list[Recommendation], list[str]]:
-    """Keep only items whose id, title and reason all come from the catalogue record."""
+_LIKED, _FITS = "; you liked ", "; fits your history"
+
+
+def _split_profile(text: str) -> tuple[str, str | None]:
+    """A reason's catalogue part and its history claim: the liked title, "" for a bare
+    "fits your history", ``None`` for no claim."""
+    if _LIKED in text:
+        base, liked = text.rsplit(_LIKED, 1)
+        return base, liked
+    if text.endswith(_FITS):
+        return text[: -len(_FITS)], ""
+    return text, None
+
+
+def verify(
+    items: list[Recommendation], catalogue: dict[str, dict], history: set[str] | None = None
+) -> tuple[list[Recommendation], list[str]]:
+    """Keep only items whose id, title and reason all come from the catalogue record; a claim
+    about the user's history ("you liked T") must name an item of ``history`` (their titles)."""
     kept, dropped = [], []
     for r in items:
         meta = catalogue.get(r.id)
+        base, claim = _split_profile(r.reason)
         if (
             meta is None
             or str(meta.get("title", "")) != r.title
-            or r.reason != reason(meta, _met(meta, r.reason))
+            or base != reason(meta, _met(meta, base))
+            or (claim is not None and (history is None or (claim and claim not in history)))
         ):
             dropped.append(r.id)
             continue
@@ -561,4 +667,9 @@ def load_agent(cfg, with_vlm: bool = True) -> Agent:
 
         vlm = load_vlm(cfg, with_vision=False)
         vlm.vision = embedder.vision
-    return Agent(cfg.agent, searcher, vlm)
+    profiles = None
+    if cfg.agent.profiles:
+        from retrieval.rec.recommender import Profiles
+
+        profiles = Profiles(cfg)
+    return Agent(cfg.agent, searcher, vlm, profiles=profiles)

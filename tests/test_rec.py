@@ -228,3 +228,90 @@ def test_external_scores_are_ranked_exactly_like_vlrec(tmp_path):
     theirs = evaluate_external(cfg, users, items, matrix[::-1].astype(np.float32))
     for key, value in mine.items():
         assert theirs[key] == pytest.approx(value), key
+
+
+def _movie_agent(tmp_path, tiny_embedder):
+    """The agent over the toy data's items, with profiles from a recommender trained on it."""
+    from agent.config import load_config
+    from agent.session import Agent, AgentConfig
+    from retrieval.catalog import CatalogItem
+    from retrieval.indexer import index_catalog
+    from retrieval.rec.recommender import Profiles, run
+    from retrieval.search import Searcher
+    from retrieval.store import Store
+    from tests.conftest import store_config, unique
+
+    folder = _write_dataset(tmp_path / "toy")
+    cfg = load_config(None, [f"rec.data={folder}", "rec.components=[cooc]", f"rec.out={tmp_path / 'out'}"])
+    run(cfg, save=True)
+    data = load_interactions(folder)
+    items = [
+        CatalogItem(
+            id=tok, title=f"{f['movie_title']} ({f['release_year']})", metadata={"genres": f["class"]}
+        )
+        for tok, f in ((t, data.item_fields[t]) for t in data.items)
+    ]
+    store, name = Store(store_config(tmp_path)), unique("rec-toy")
+    index_catalog(items, store, name, tiny_embedder, progress=False)
+    agent = Agent(
+        AgentConfig(k=5, profiles=True), Searcher(store, tiny_embedder, name), profiles=Profiles(cfg)
+    )
+    return agent, data
+
+
+def test_agent_ranks_a_known_users_conversation_by_their_history(tmp_path, tiny_embedder):
+    agent, data = _movie_agent(tmp_path, tiny_embedder)
+    seen = {data.items[i] for i in data.item[data.user == data.users.index("u0")]}
+    reply = agent.session(user="u0").send("something for tonight")
+    ids = [r.id for r in reply.items]
+    assert len(ids) == 5 and not reply.dropped and reply.user == "u0"
+    assert not seen & set(ids)  # nothing they already have
+    # u0 walks the first taste group: its films lead, and they are the ones the reasons tie to u0
+    assert int(ids[0][1:]) < 15 and all(int(r.id[1:]) < 15 for r in reply.items if "you liked" in r.reason)
+    liked = [r.reason.split("; you liked ", 1)[1] for r in reply.items if "; you liked " in r.reason]
+    titles = {data.item_fields[t]["movie_title"] for t in seen}
+    assert liked and set(liked) <= titles  # the reasons name films from their own history
+    odd = agent.session(user="u1").send("something for tonight")  # the other taste group
+    assert int(odd.items[0].id[1:]) >= 15
+    anonymous = agent.session().send("something for tonight")
+    assert anonymous.user is None and not any("you liked" in r.reason for r in anonymous.items)
+    with pytest.raises(KeyError, match="'nobody'"):
+        agent.session(user="nobody")
+
+
+def test_grounding_check_refuses_a_history_claim_it_cannot_back(tmp_path, tiny_embedder):
+    from agent.session import Recommendation, reason, verify
+
+    agent, _data = _movie_agent(tmp_path, tiny_embedder)
+    meta = agent.items["i3"]
+    base = reason(meta, {})
+    history = agent.profiles.history_titles("u0")
+    real = next(iter(history))
+    good = Recommendation("i3", meta["title"], f"{base}; you liked {real}", 1.0, meta)
+    forged = Recommendation("i3", meta["title"], f"{base}; you liked Item 999", 1.0, meta)
+    kept, dropped = verify([good, forged], agent.items, history)
+    assert [r.reason for r in kept] == [good.reason] and dropped == ["i3"]
+    assert verify([good], agent.items, None)[1] == ["i3"]  # no user, no history claims
+
+
+def test_api_user_field_ties_a_conversation_to_a_known_user(tmp_path, tiny_embedder):
+    from fastapi.testclient import TestClient
+
+    from agent.server import ServeConfig, Service, create_app
+
+    agent, _data = _movie_agent(tmp_path, tiny_embedder)
+    service = Service(ServeConfig(), agent, uploads=tmp_path / "uploads")
+
+    def ask(client, **kw):
+        body = {"model": "vlrec", "messages": [{"role": "user", "content": "something for tonight"}], **kw}
+        return client.post("/v1/chat/completions", json=body)
+
+    with TestClient(create_app(service), raise_server_exceptions=False) as client:
+        known = ask(client, user="u0").json()["vlrec"]
+        assert known["user"] == "u0" and any("you liked" in i["reason"] for i in known["items"])
+        later = ask(client, session_id=known["session_id"]).json()["vlrec"]  # the session keeps its user
+        assert later["user"] == "u0"
+        stranger = ask(client, user="nobody").json()["vlrec"]  # OpenAI clients send any id: no profile
+        assert stranger["user"] is None and not any("you liked" in i["reason"] for i in stranger["items"])
+        bad = ask(client, user=12)
+        assert bad.status_code == 422 and "'user'" in bad.json()["error"]["message"]

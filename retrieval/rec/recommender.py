@@ -179,7 +179,8 @@ class HistoryRecommender:
         trials = []
         for b in self.cfg.cold_grid:
             boosted = self.boost_cold(blended, ctx, b)
-            def score(users):
+
+            def score(users, boosted=boosted):
                 return boosted[[row[u] for u in users]]
 
             allm = rank_metrics(score, ctx.matrix, valid, self.cfg.k)[key]
@@ -301,6 +302,66 @@ def run(root_cfg, save: bool = True) -> dict:
     return result
 
 
+class Profiles:
+    """Known users' tastes for the agent: the trained recommender in ``rec.out`` applied to each
+    user's whole history (every interaction in the data folder), as per-item scores."""
+
+    def __init__(self, root_cfg):
+        cfg: RecConfig = root_cfg.rec
+        self.model, meta = HistoryRecommender.load(Path(cfg.out))
+        self.data = load_interactions(meta["config"]["data"])
+        if self.data.items != meta["items"] or self.data.users != meta["users"]:
+            raise ValueError(
+                f"the data in '{meta['config']['data']}' changed since training; run `vlrec train rec` again"
+            )
+        self.ctx = Context([self.data], cfg.half_life)
+        self.user_index = {u: i for i, u in enumerate(self.data.users)}
+        self.item_index = {t: i for i, t in enumerate(self.data.items)}
+
+    def knows(self, user: str) -> bool:
+        return str(user) in self.user_index
+
+    def _uid(self, user: str) -> int:
+        try:
+            return self.user_index[str(user)]
+        except KeyError:
+            raise KeyError(f"user '{user}' has no interactions in the history data") from None
+
+    def seen(self, user: str) -> list[str]:
+        """Item ids the user has interacted with."""
+        row = self.ctx.matrix[self._uid(user)]
+        return [self.data.items[i] for i in row.indices]
+
+    def scores(self, user: str) -> dict[str, float]:
+        """Every unseen item's score for ``user``, standardised over the unseen items
+        (mean 0, standard deviation 1), by item id."""
+        uid = self._uid(user)
+        s = self.model.score(np.array([uid]), self.ctx)[0].astype(np.float64)
+        unseen = np.ones(len(s), bool)
+        unseen[self.ctx.matrix[uid].indices] = False
+        z = (s - s[unseen].mean()) / max(float(s[unseen].std()), 1e-9)
+        return {self.data.items[i]: float(z[i]) for i in np.flatnonzero(unseen)}
+
+    def because(self, user: str, item: str) -> str | None:
+        """The title of the item in the user's history that most supports ``item`` (co-occurrence
+        model), or ``None``."""
+        ease = self.model.models.get("cooc")
+        if ease is None or item not in self.item_index:
+            return None
+        hist = self.ctx.matrix[self._uid(user)].indices
+        if not len(hist):
+            return None
+        return self.title(hist[int(np.argmax(ease.b[hist, self.item_index[item]]))])
+
+    def title(self, index: int) -> str:
+        fields = self.data.item_fields.get(self.data.items[index], {})
+        return fields.get("movie_title") or fields.get("title") or self.data.items[index]
+
+    def history_titles(self, user: str) -> set[str]:
+        """Titles of the user's history items (what :meth:`because` may name)."""
+        return {self.title(i) for i in self.ctx.matrix[self._uid(user)].indices}
+
+
 def recommend(root_cfg, user: str, k: int = 10) -> list[dict]:
     """Top-k unseen items for ``user`` from the trained recommender in ``rec.out``,
     with the user's whole history (every interaction in the data folder) as context."""
@@ -364,7 +425,9 @@ def evaluate_external(cfg: RecConfig, users: list[str], items: list[str], scores
     full = np.full((len(data.users), len(data.items)), -np.inf, np.float32)
     have = [u for u, tok in enumerate(data.users) if tok in row]
     known = cols >= 0
-    full[np.ix_(have, np.flatnonzero(known))] = scores[np.ix_([row[data.users[u]] for u in have], cols[known])]
+    full[np.ix_(have, np.flatnonzero(known))] = scores[
+        np.ix_([row[data.users[u]] for u in have], cols[known])
+    ]
     # RecBole masks history with -inf; rank_metrics masks it again. Items tied at -inf would be
     # "ranked" arbitrarily: push them below everything instead.
     full = np.where(np.isfinite(full), full, np.float32(-3e38))
