@@ -353,7 +353,9 @@ class Service:
 
     # --- work (under the lock) --------------------------------------------------------
 
-    def turn(self, sid: str | None, turns: list[tuple[str, Any]], k: int | None = None, user: str | None = None):
+    def turn(
+        self, sid: str | None, turns: list[tuple[str, Any]], k: int | None = None, user: str | None = None
+    ):
         replay = sid is None
         todo = turns[-self.cfg.replay_turns :] if replay else turns[-1:]
         # photo descriptions first, outside the lock, batched with other requests' photos
