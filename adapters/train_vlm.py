@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import random
 import resource
 import shutil
@@ -136,6 +137,32 @@ def build_samples(t: VLMTrainConfig) -> tuple[list[Sample], dict[str, list[Sampl
     return train, held
 
 
+def colour_features(paths: list[str], side: int) -> torch.Tensor:
+    """:func:`adapters.vlm.colour_grid` of every path, cached on disk like the image features."""
+    import hashlib
+    import json
+
+    from tqdm import tqdm
+
+    from adapters.runtime import cache_dir
+    from adapters.vlm import colour_grid
+
+    key = hashlib.sha256(json.dumps([side, paths]).encode()).hexdigest()[:16]
+    file = cache_dir() / "features" / f"colour-{key}.pt"
+    if file.is_file():
+        return torch.load(file, weights_only=True)
+    parts = [
+        colour_grid(paths[i : i + 256], side)
+        for i in tqdm(range(0, len(paths), 256), desc="colour statistics", unit="x256", file=sys.stderr)
+    ]
+    out = torch.cat(parts) if parts else torch.zeros(0, side * side, 6)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_suffix(".tmp")
+    torch.save(out, tmp)
+    tmp.replace(file)
+    return out
+
+
 class FeatureBank:
     """Pooled image features for every image the samples use, looked up by path."""
 
@@ -146,9 +173,13 @@ class FeatureBank:
         parts = []
         for paths in groups:
             patches = image_features(vision, paths, desc="image features")["patches"]
+            colour = colour_features(paths, math.isqrt(patches.shape[1])) if projector.colour_dim else None
             for start in range(0, len(patches), 1024):
+                x = patches[start : start + 1024].float()
+                if colour is not None:
+                    x = torch.cat([x, colour[start : start + 1024]], dim=-1)
                 with torch.no_grad():
-                    parts.append(projector.pool(patches[start : start + 1024].float()).half())
+                    parts.append(projector.pool(x).half())
             for p in paths:
                 self.index.setdefault(p, len(self.index))
         self.pooled = torch.cat(parts) if parts else torch.zeros(0)

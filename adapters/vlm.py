@@ -63,6 +63,10 @@ class VLMConfig:
     temperature: float = 0.0
     """0 = greedy decoding; > 0 samples with this temperature (and ``top_p``)."""
     top_p: float = 1.0
+    colour_stats: bool = False
+    """Also give the projector each patch cell's mean and spread of RGB (:func:`colour_grid`),
+    through a small MLP added to the image tokens: the top-level EfficientNet features carry
+    little colour. Turning it on over a model saved without it starts that path at zero."""
 
     def __post_init__(self) -> None:
         check(1 <= self.image_tokens <= 256, "vlm.image_tokens", "must be in [1, 256]")
@@ -77,9 +81,17 @@ class VLMConfig:
 class Projector(nn.Module):
     """Pools patch features ``[B, P, C]`` to ``[B, T, C]`` and maps them to ``[B, T, D]``."""
 
-    def __init__(self, in_dim: int, out_dim: int, tokens: int, kind: str = "mlp", hidden: int = 0):
+    def __init__(
+        self, in_dim: int, out_dim: int, tokens: int, kind: str = "mlp", hidden: int = 0, colour_dim: int = 0
+    ):
         super().__init__()
         self.in_dim, self.out_dim, self.tokens, self.kind = in_dim, out_dim, tokens, kind
+        self.colour_dim = colour_dim
+        if colour_dim:
+            # patches carry colour_dim extra channels after the vision features
+            self.colour = nn.Sequential(nn.Linear(colour_dim, 128), nn.GELU(), nn.Linear(128, out_dim))
+            nn.init.zeros_(self.colour[2].weight)  # starts as the model without colour
+            nn.init.zeros_(self.colour[2].bias)
         self.norm = nn.LayerNorm(in_dim)
         if kind == "linear":
             self.net = nn.Linear(in_dim, out_dim)
@@ -105,7 +117,10 @@ class Projector(nn.Module):
     def project(self, pooled: torch.Tensor) -> torch.Tensor:
         """Map pooled features ``[B, T, C]`` to LM embeddings ``[B, T, D]``."""
         x = pooled.to(self.norm.weight.dtype)
-        return self.net(self.norm(x)) * self.gain
+        if not self.colour_dim:
+            return self.net(self.norm(x)) * self.gain
+        feats, colour = x[..., : self.in_dim], x[..., self.in_dim :]
+        return (self.net(self.norm(feats)) + self.colour((colour - 0.5) * 4.0)) * self.gain
 
     def forward(self, patches: torch.Tensor) -> torch.Tensor:
         return self.project(self.pool(patches))
@@ -168,7 +183,10 @@ class VisionLanguageModel(nn.Module):
         """Patch features of images (paths, bytes or PIL) from the frozen vision encoder."""
         if self.vision is None:
             raise RuntimeError("this VisionLanguageModel was built without a vision encoder")
-        return self.vision.encode(list(images)).patches
+        patches = self.vision.encode(list(images)).patches
+        if self.projector.colour_dim:
+            patches = torch.cat([patches, colour_grid(images, math.isqrt(patches.shape[1]))], dim=-1)
+        return patches
 
     def embed_inputs(self, input_ids: torch.Tensor, image_embeds: torch.Tensor | None) -> torch.Tensor:
         """Token embeddings with image features written into the placeholder slots.
@@ -359,6 +377,33 @@ class VisionLanguageModel(nn.Module):
 
 
 CAPTION_QUESTION = "Describe the image in one sentence."
+COLOUR_DIM = 6
+
+
+def colour_grid(images: Sequence[Any], side: int = 7, cell: int = 8) -> torch.Tensor:
+    """Per-cell colour statistics ``[B, side*side, 6]``: mean and standard deviation of R, G, B
+    in [0, 1] over a ``side``×``side`` grid of the centre square (the crop the vision encoder
+    sees), row-major like its patches."""
+    import numpy as np
+    from PIL import Image
+
+    from adapters.images import load_image
+
+    size = side * cell
+    out = []
+    for image in images:
+        img = load_image(image)
+        w, h = img.size
+        scale = size / min(w, h)
+        nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
+        img = img.resize((nw, nh), Image.Resampling.BILINEAR)
+        left, top = (nw - size) // 2, (nh - size) // 2
+        a = np.asarray(img.crop((left, top, left + size, top + size)), dtype=np.float32) / 255.0
+        a = a.reshape(side, cell, side, cell, 3).transpose(0, 2, 1, 3, 4).reshape(side * side, cell * cell, 3)
+        out.append(np.concatenate([a.mean(1), a.std(1)], axis=1))
+    return torch.from_numpy(np.stack(out)) if out else torch.zeros(0, side * side, COLOUR_DIM)
+
+
 ADAPTER_FILE = "adapter_model.safetensors"
 ADAPTER_INT8_FILE = "adapter_model.int8.safetensors"
 
@@ -480,6 +525,7 @@ def build_vlm(
             projector=saved.projector,
             projector_hidden=saved.projector_hidden,
             system=saved.system,
+            colour_stats=saved.colour_stats or cfg.colour_stats,
         )
         if meta.get("merged"):
             lm_cfg = dataclasses.replace(lm_cfg, path=str(Path(cfg.adapter) / "lm"))
@@ -493,12 +539,18 @@ def build_vlm(
     vision = load_vision_encoder(vision_cfg, device) if with_vision else None
     in_dim = meta["projector"]["in_dim"] if meta else _vision_dim(vision, vision_cfg)
     hidden_size = lm.model.get_input_embeddings().weight.shape[1]
-    projector = Projector(in_dim, hidden_size, cfg.image_tokens, cfg.projector, cfg.projector_hidden)
+    projector = Projector(
+        in_dim, hidden_size, cfg.image_tokens, cfg.projector, cfg.projector_hidden,
+        COLOUR_DIM if cfg.colour_stats else 0,
+    )  # fmt: skip
     if meta is not None:
         from safetensors.torch import load_file
 
-        state = load_file(str(Path(cfg.adapter) / "projector.safetensors"))
-        projector.load_state_dict({k: v.float() for k, v in state.items()})
+        state = {k: v.float() for k, v in load_file(str(Path(cfg.adapter) / "projector.safetensors")).items()}
+        warm = cfg.colour_stats and not any(k.startswith("colour.") for k in state)
+        if warm:  # a model saved without colour statistics: their path starts at zero
+            state.update({k: v for k, v in projector.state_dict().items() if k.startswith("colour.")})
+        projector.load_state_dict(state)
     else:
         projector.gain.data.fill_(lm_embedding_rms(lm.model))
     dtype = lm.model.get_input_embeddings().weight.dtype

@@ -211,3 +211,38 @@ def test_cpu_inference_dequantizes_4bit_layers_and_folds_lora_exactly(tiny_lm_di
     bare = build_vlm(cfg, LMConfig(path=str(tiny_lm_dir), quantization="nf4"), device="cpu", lora="none")
     bare.projector.load_state_dict(vlm.projector.state_dict())
     assert not torch.allclose(bare.logits(ids, mask, patches=patches), before, atol=1e-3)
+
+
+def test_colour_statistics_start_at_zero_and_survive_save_and_load(tiny_vlm, tiny_lm_dir, tmp_path):
+    import dataclasses
+
+    from PIL import Image
+
+    from adapters.lm import LMConfig
+    from adapters.vlm import VLMConfig, build_vlm, colour_grid
+
+    red, blue = Image.new("RGB", (90, 60), (255, 0, 0)), Image.new("RGB", (40, 40), (0, 0, 255))
+    grid = colour_grid([red, blue])
+    assert grid.shape == (2, 49, 6)
+    torch.testing.assert_close(grid[0, 0], torch.tensor([1.0, 0.0, 0.0, 0.0, 0.0, 0.0]))
+    torch.testing.assert_close(grid[1, 48, :3], torch.tensor([0.0, 0.0, 1.0]))
+    tiny_vlm.save_pretrained(tmp_path / "plain")
+    lm_cfg = LMConfig(path=str(tiny_lm_dir), quantization="none")
+    plain = build_vlm(VLMConfig(adapter=str(tmp_path / "plain")), lm_cfg, device="cpu")
+    warm = build_vlm(VLMConfig(adapter=str(tmp_path / "plain"), colour_stats=True), lm_cfg, device="cpu")
+    assert warm.config.colour_stats and warm.projector.colour_dim == 6
+    ids, mask, _ = warm.collate([(warm.render("what colour is it?"), None)])
+    patches = warm.image_patches([red])
+    assert patches.shape[-1] == warm.projector.in_dim + 6
+    # a fresh colour path adds nothing: the warm-started model is the saved one
+    torch.testing.assert_close(
+        warm.logits(ids, mask, patches=patches), plain.logits(ids, mask, patches=patches[..., :-6])
+    )
+    with torch.no_grad():
+        warm.projector.colour[2].weight.normal_(0, 0.5)
+    red_logits = warm.logits(ids, mask, patches=patches)
+    assert not torch.allclose(red_logits, warm.logits(ids, mask, patches=warm.image_patches([blue])))
+    warm.save_pretrained(tmp_path / "colour")
+    back = build_vlm(VLMConfig(adapter=str(tmp_path / "colour")), lm_cfg, device="cpu")
+    assert back.config.colour_stats and dataclasses.asdict(back.config)["colour_stats"]
+    torch.testing.assert_close(back.logits(ids, mask, patches=back.image_patches([red])), red_logits)
