@@ -196,13 +196,15 @@ class Session:
         self.user: str | None = None
         self.profile: dict[str, float] = {}
         """The user's standardised history score of every unseen item (empty: no user)."""
+        self.profile_ranked: list[str] = []
+        """The same items, best first."""
         self.reset()
         if user is not None:
             self.set_user(user)
 
     def set_user(self, user: str | None) -> None:
         """Tie this conversation to a known user (their history ranks the items), or untie it."""
-        self.user, self.profile = None, {}
+        self.user, self.profile, self.profile_ranked = None, {}, []
         if user is None:
             return
         profiles = self.agent.profiles
@@ -214,6 +216,7 @@ class Session:
             raise KeyError(f"user '{user}' has no interactions in the history data")
         self.user = str(user)
         self.profile = profiles.scores(self.user)  # unseen items only
+        self.profile_ranked = sorted(self.profile, key=lambda i: -self.profile[i])
 
     def reset(self) -> None:
         self.turns: list[Turn] = []
@@ -468,9 +471,8 @@ class Agent:
 
         have = {h.id for h in hits}
         floor = min((h.score for h in hits), default=0.0)
-        ranked = sorted(session.profile.items(), key=lambda kv: -kv[1])
         extra = []
-        for item, _z in ranked:
+        for item in session.profile_ranked:
             if len(extra) >= self.cfg.profile_candidates:
                 break
             meta = self.items.get(item)
