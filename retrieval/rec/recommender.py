@@ -332,13 +332,18 @@ class Profiles:
         row = self.ctx.matrix[self._uid(user)]
         return [self.data.items[i] for i in row.indices]
 
+    def raw_scores(self, user: str) -> np.ndarray:
+        """The recommender's ``[n_items]`` scores for ``user``; ``-inf`` on their history."""
+        uid = self._uid(user)
+        s = self.model.score(np.array([uid]), self.ctx)[0].astype(np.float64)
+        s[self.ctx.matrix[uid].indices] = -np.inf
+        return s
+
     def scores(self, user: str) -> dict[str, float]:
         """Every unseen item's score for ``user``, standardised over the unseen items
         (mean 0, standard deviation 1), by item id."""
-        uid = self._uid(user)
-        s = self.model.score(np.array([uid]), self.ctx)[0].astype(np.float64)
-        unseen = np.ones(len(s), bool)
-        unseen[self.ctx.matrix[uid].indices] = False
+        s = self.raw_scores(user)
+        unseen = np.isfinite(s)
         z = (s - s[unseen].mean()) / max(float(s[unseen].std()), 1e-9)
         return {self.data.items[i]: float(z[i]) for i in np.flatnonzero(unseen)}
 
@@ -365,25 +370,12 @@ class Profiles:
 def recommend(root_cfg, user: str, k: int = 10) -> list[dict]:
     """Top-k unseen items for ``user`` from the trained recommender in ``rec.out``,
     with the user's whole history (every interaction in the data folder) as context."""
-    cfg: RecConfig = root_cfg.rec
-    model, meta = HistoryRecommender.load(Path(cfg.out))
-    data = load_interactions(meta["config"]["data"])
-    if data.items != meta["items"] or data.users != meta["users"]:
-        raise ValueError(
-            f"the data in '{meta['config']['data']}' changed since training; run `vlrec train rec` again"
-        )
-    try:
-        uid = data.users.index(str(user))
-    except ValueError:
-        raise KeyError(f"user '{user}' has no interactions in '{meta['config']['data']}'") from None
-    ctx = Context([data], cfg.half_life)
-    scores = model.score(np.array([uid]), ctx)[0]
-    scores[ctx.matrix[uid].indices] = -np.inf
-    top = np.argsort(-scores)[:k]
+    profiles = Profiles(root_cfg)
+    scores = profiles.raw_scores(user)
     out = []
-    for i in top:
-        tok = data.items[i]
-        fields = data.item_fields.get(tok, {})
+    for i in np.argsort(-scores)[:k]:
+        tok = profiles.data.items[i]
+        fields = profiles.data.item_fields.get(tok, {})
         out.append(
             {
                 "id": tok,
