@@ -137,37 +137,11 @@ def build_samples(t: VLMTrainConfig) -> tuple[list[Sample], dict[str, list[Sampl
     return train, held
 
 
-def colour_features(paths: list[str], side: int) -> torch.Tensor:
-    """:func:`adapters.vlm.colour_grid` of every path, cached on disk like the image features."""
-    import hashlib
-    import json
-
-    from tqdm import tqdm
-
-    from adapters.runtime import cache_dir
-    from adapters.vlm import colour_grid
-
-    key = hashlib.sha256(json.dumps([side, paths]).encode()).hexdigest()[:16]
-    file = cache_dir() / "features" / f"colour-{key}.pt"
-    if file.is_file():
-        return torch.load(file, weights_only=True)
-    parts = [
-        colour_grid(paths[i : i + 256], side)
-        for i in tqdm(range(0, len(paths), 256), desc="colour statistics", unit="x256", file=sys.stderr)
-    ]
-    out = torch.cat(parts) if parts else torch.zeros(0, side * side, 6)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = file.with_suffix(".tmp")
-    torch.save(out, tmp)
-    tmp.replace(file)
-    return out
-
-
 class FeatureBank:
     """Pooled image features for every image the samples use, looked up by path."""
 
     def __init__(self, vision, projector, groups: list[list[str]]):
-        from retrieval.features import image_features
+        from retrieval.features import colour_features, image_features
 
         self.index: dict[str, int] = {}
         parts = []

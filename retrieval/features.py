@@ -79,6 +79,27 @@ def image_features(
     return out
 
 
+def colour_features(paths: list[str | Path], side: int) -> torch.Tensor:
+    """:func:`adapters.vlm.colour_grid` of every image ``[N, side*side, 6]``, cached once."""
+    from adapters.vlm import colour_grid
+
+    paths = [str(p) for p in paths]
+    file = cache_dir() / "features" / f"colour-{_key(side, paths)}.safetensors"
+    if file.is_file():
+        return load_file(str(file))["colour"]
+    step = 256
+    parts = [
+        colour_grid(paths[i : i + step], side)
+        for i in tqdm(range(0, len(paths), step), desc="colour statistics", unit="x256", file=sys.stderr)
+    ]
+    out = torch.cat(parts) if parts else torch.zeros(0, side * side, 6)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_suffix(".tmp")
+    save_file({"colour": out.contiguous()}, str(tmp))
+    tmp.rename(file)
+    return out
+
+
 def text_features(embedder, texts: list[str], desc: str = "texts") -> np.ndarray:
     """Embed ``texts`` once and cache the vectors ``[N, D]``."""
     key = _key(embedder.get_config(), texts)

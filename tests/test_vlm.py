@@ -246,3 +246,18 @@ def test_colour_statistics_start_at_zero_and_survive_save_and_load(tiny_vlm, tin
     back = build_vlm(VLMConfig(adapter=str(tmp_path / "colour")), lm_cfg, device="cpu")
     assert back.config.colour_stats and dataclasses.asdict(back.config)["colour_stats"]
     torch.testing.assert_close(back.logits(ids, mask, patches=back.image_patches([red])), red_logits)
+
+
+def test_colour_features_are_cached_once(tmp_path, monkeypatch):
+    from adapters.vlm import colour_grid
+    from retrieval.features import colour_features
+
+    monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path / "cache"))
+    photos = [str(p) for p in _photos(3)]
+    first = colour_features(photos, 7)
+    torch.testing.assert_close(first, colour_grid(photos, 7))
+    cached = list((tmp_path / "cache" / "features").glob("colour-*.safetensors"))
+    assert len(cached) == 1
+    mtime = cached[0].stat().st_mtime_ns
+    torch.testing.assert_close(colour_features(photos, 7), first)
+    assert cached[0].stat().st_mtime_ns == mtime
