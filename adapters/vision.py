@@ -118,14 +118,7 @@ class VisionEncoder(nn.Module):
         resize_to = round(size / self.config.crop_pct)
         arrays = []
         for img in images:
-            img = load_image(img)
-            w, h = img.size
-            if (w, h) != (size, size) or resize_to != size:
-                scale = resize_to / min(w, h)
-                new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
-                img = img.resize((new_w, new_h), Image.Resampling.BICUBIC)
-                left, top = (new_w - size) // 2, (new_h - size) // 2
-                img = img.crop((left, top, left + size, top + size))
+            img = centre_square(load_image(img), size, resize_to)
             arrays.append(np.asarray(img, dtype=np.uint8))
         batch = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)  # [B, 3, H, W] uint8
         batch = (batch.float() / 255.0 - _MEAN) / _STD
@@ -154,6 +147,22 @@ class VisionEncoder(nn.Module):
         if self.config.channels_last:
             pixels = pixels.contiguous(memory_format=torch.channels_last)
         return self.net(pixels).float()
+
+
+def centre_square(
+    img: Image.Image, size: int, resize_to: int | None = None, resample=Image.Resampling.BICUBIC
+) -> Image.Image:
+    """Resize the short side to ``resize_to`` (default ``size``) and crop the centre
+    ``size``×``size`` square: what the encoder sees of a photo."""
+    resize_to = resize_to or size
+    w, h = img.size
+    if (w, h) == (size, size) and resize_to == size:
+        return img
+    scale = resize_to / min(w, h)
+    new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
+    img = img.resize((new_w, new_h), resample)
+    left, top = (new_w - size) // 2, (new_h - size) // 2
+    return img.crop((left, top, left + size, top + size))
 
 
 class _Features(nn.Module):

@@ -388,17 +388,13 @@ def colour_grid(images: Sequence[Any], side: int = 7, cell: int = 8) -> torch.Te
     from PIL import Image
 
     from adapters.images import load_image
+    from adapters.vision import centre_square
 
     size = side * cell
     out = []
     for image in images:
-        img = load_image(image)
-        w, h = img.size
-        scale = size / min(w, h)
-        nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
-        img = img.resize((nw, nh), Image.Resampling.BILINEAR)
-        left, top = (nw - size) // 2, (nh - size) // 2
-        a = np.asarray(img.crop((left, top, left + size, top + size)), dtype=np.float32) / 255.0
+        img = centre_square(load_image(image), size, resample=Image.Resampling.BILINEAR)
+        a = np.asarray(img, dtype=np.float32) / 255.0
         a = a.reshape(side, cell, side, cell, 3).transpose(0, 2, 1, 3, 4).reshape(side * side, cell * cell, 3)
         out.append(np.concatenate([a.mean(1), a.std(1)], axis=1))
     return torch.from_numpy(np.stack(out)) if out else torch.zeros(0, side * side, COLOUR_DIM)
