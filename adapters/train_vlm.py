@@ -54,8 +54,10 @@ from adapters.vlm_data import (
 class VLMTrainConfig:
     """A VLM training run (``vlrec train vlm``)."""
 
-    stage: Literal["align", "instruct"] = "align"
-    """align: projector only, LM frozen; instruct: projector + LoRA (QLoRA on a 4-bit LM)."""
+    stage: Literal["align", "instruct", "heads", "calibrate"] = "align"
+    """align: projector only, LM frozen; instruct: projector + LoRA (QLoRA on a 4-bit LM);
+    heads: projector + attribute heads on cached features, no LM forward (:mod:`adapters.train_heads`);
+    calibrate: fit the reader's fusion and gates and the caption rerank weight on dev splits."""
     init: str = ""
     """Saved VLM folder to start from (stage 2 starts from stage 1's ``vlm/``); empty = fresh."""
     caption_data: str = "../shared/data/flickr8k/train.jsonl"
@@ -92,6 +94,16 @@ class VLMTrainConfig:
     log_every: int = 10
     mixed_precision: Literal["auto", "no", "bf16", "fp16"] = "auto"
     """auto = bf16 on a bf16 GPU, none on CPU."""
+    heads_hidden: int = 512
+    """Hidden width of each attribute head (stage heads)."""
+    train_projector: bool = True
+    """Train the projector (stage heads: with the heads; false trains the heads alone). Stage
+    instruct after stage heads sets it false, so the LoRA adapts to the projector the heads read."""
+    knn_k: int = 10
+    """Neighbours per image for the reader's vote and for retrieval-augmented prompts."""
+    max_wrong: float = 0.05
+    """Gate of each field: the lowest confidence at which at most this share of the dev split's
+    stated answers is wrong."""
     out: str = "runs/vlm/stage1"
     seed: int = 0
     resume: bool = True
@@ -104,6 +116,11 @@ class VLMTrainConfig:
         check(self.checkpoint_every >= 1, "train.checkpoint_every", "must be >= 1")
         check(self.lr > 0 and self.lora_lr > 0, "train.lr", "learning rates must be > 0")
         check(0.0 <= self.warmup < 1.0, "train.warmup", "must be in [0, 1)")
+        check(
+            self.train_projector or self.stage != "align",
+            "train.train_projector",
+            "false is for stage instruct (LoRA only) or heads; stage align trains only the projector",
+        )
 
 
 def _take(samples: list[Sample], n: int, rng: random.Random) -> list[Sample]:
@@ -141,17 +158,21 @@ class FeatureBank:
     """Pooled image features for every image the samples use, looked up by path."""
 
     def __init__(self, vision, projector, groups: list[list[str]]):
-        from retrieval.features import colour_features, image_features
+        from retrieval.features import colour_features, colour_histograms, image_features
 
         self.index: dict[str, int] = {}
         parts = []
         for paths in groups:
             patches = image_features(vision, paths, desc="image features")["patches"]
             colour = colour_features(paths, math.isqrt(patches.shape[1])) if projector.colour_dim else None
+            hist = colour_histograms(paths) if projector.hist_dim else None
             for start in range(0, len(patches), 1024):
                 x = patches[start : start + 1024].float()
                 if colour is not None:
                     x = torch.cat([x, colour[start : start + 1024]], dim=-1)
+                if hist is not None:
+                    h = hist[start : start + 1024].unsqueeze(1).expand(-1, x.shape[1], -1)
+                    x = torch.cat([x, h], dim=-1)
                 with torch.no_grad():
                     parts.append(projector.pool(x).half())
             for p in paths:
@@ -238,7 +259,9 @@ def train_vlm(cfg, log=print, stop_after: int | None = None) -> Path:
     for name, p in vlm.lm_model.named_parameters():
         p.requires_grad_(lora != "none" and "lora_" in name)
     for p in vlm.projector.parameters():
-        p.requires_grad_(True)
+        p.requires_grad_(t.train_projector)
+    if vlm.heads is not None:  # trained in stage heads; kept as they are
+        vlm.heads.requires_grad_(False)
     vlm.projector.float()
     trainable = {n: p for n, p in vlm.named_parameters() if p.requires_grad}
     n_trainable = sum(p.numel() for p in trainable.values())

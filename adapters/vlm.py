@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from adapters.colour import GRID_DIM, HIST_DIM, colour_grid, colour_histogram
 from adapters.config import check, from_dict, to_dict
 from adapters.lm import LMConfig, LoadedLM, PromptFormat, _cut_at_stop, _StopOnStrings
 
@@ -67,6 +68,10 @@ class VLMConfig:
     """Also give the projector each patch cell's mean and spread of RGB (:func:`colour_grid`),
     through a small MLP added to the image tokens: the top-level EfficientNet features carry
     little colour. Turning it on over a model saved without it starts that path at zero."""
+    colour_hist: bool = False
+    """Also give the projector each photo's foreground colour histogram
+    (:func:`adapters.colour.colour_histogram`), through a small MLP added to every image token.
+    Like ``colour_stats``, the path starts at zero over a model saved without it."""
 
     def __post_init__(self) -> None:
         check(1 <= self.image_tokens <= 256, "vlm.image_tokens", "must be in [1, 256]")
@@ -79,19 +84,24 @@ class VLMConfig:
 
 
 class Projector(nn.Module):
-    """Pools patch features ``[B, P, C]`` to ``[B, T, C]`` and maps them to ``[B, T, D]``."""
+    """Pools patch features ``[B, P, C]`` to ``[B, T, C]`` and maps them to ``[B, T, D]``.
+
+    Patches may carry extra channels after the ``in_dim`` vision features: ``colour_dim``
+    per-cell colour statistics, then ``hist_dim`` channels of a per-image colour histogram
+    (the same in every patch). Each extra path is a small MLP added to the tokens.
+    """
 
     def __init__(
-        self, in_dim: int, out_dim: int, tokens: int, kind: str = "mlp", hidden: int = 0, colour_dim: int = 0
-    ):
+        self, in_dim: int, out_dim: int, tokens: int, kind: str = "mlp", hidden: int = 0, colour_dim: int = 0,
+        hist_dim: int = 0,
+    ):  # fmt: skip
         super().__init__()
         self.in_dim, self.out_dim, self.tokens, self.kind = in_dim, out_dim, tokens, kind
-        self.colour_dim = colour_dim
+        self.colour_dim, self.hist_dim = colour_dim, hist_dim
         if colour_dim:
-            # patches carry colour_dim extra channels after the vision features
-            self.colour = nn.Sequential(nn.Linear(colour_dim, 128), nn.GELU(), nn.Linear(128, out_dim))
-            nn.init.zeros_(self.colour[2].weight)  # starts as the model without colour
-            nn.init.zeros_(self.colour[2].bias)
+            self.colour = _zero_mlp(colour_dim, out_dim)
+        if hist_dim:
+            self.hist = _zero_mlp(hist_dim, out_dim)
         self.norm = nn.LayerNorm(in_dim)
         if kind == "linear":
             self.net = nn.Linear(in_dim, out_dim)
@@ -101,6 +111,11 @@ class Projector(nn.Module):
         # Token embeddings of some LMs (Gemma) are scaled up; a learned gain lets the
         # projector start at their magnitude instead of learning it through the weights.
         self.gain = nn.Parameter(torch.ones(()))
+
+    @property
+    def extra_dim(self) -> int:
+        """Channels the patches carry after the vision features."""
+        return self.colour_dim + self.hist_dim
 
     def pool(self, patches: torch.Tensor) -> torch.Tensor:
         """Average-pool ``[B, P, C]`` patches to ``[B, tokens, C]``."""
@@ -117,13 +132,25 @@ class Projector(nn.Module):
     def project(self, pooled: torch.Tensor) -> torch.Tensor:
         """Map pooled features ``[B, T, C]`` to LM embeddings ``[B, T, D]``."""
         x = pooled.to(self.norm.weight.dtype)
-        if not self.colour_dim:
-            return self.net(self.norm(x)) * self.gain
-        feats, colour = x[..., : self.in_dim], x[..., self.in_dim :]
-        return (self.net(self.norm(feats)) + self.colour((colour - 0.5) * 4.0)) * self.gain
+        out = self.net(self.norm(x[..., : self.in_dim]))  # [B, T, D]
+        if self.colour_dim:
+            colour = x[..., self.in_dim : self.in_dim + self.colour_dim]
+            out = out + self.colour((colour - 0.5) * 4.0)
+        if self.hist_dim:
+            hist = x[..., self.in_dim + self.colour_dim :].clamp_min(0)
+            out = out + self.hist(hist.sqrt() * 2.0)  # Hellinger: sqrt spreads small fractions
+        return out * self.gain
 
     def forward(self, patches: torch.Tensor) -> torch.Tensor:
         return self.project(self.pool(patches))
+
+
+def _zero_mlp(d_in: int, d_out: int) -> nn.Sequential:
+    """A 2-layer MLP whose output starts at zero (a new path leaves a trained model unchanged)."""
+    net = nn.Sequential(nn.Linear(d_in, 128), nn.GELU(), nn.Linear(128, d_out))
+    nn.init.zeros_(net[2].weight)
+    nn.init.zeros_(net[2].bias)
+    return net
 
 
 def lm_embedding_rms(model) -> float:
@@ -147,6 +174,10 @@ class VisionLanguageModel(nn.Module):
         self.lm_config = lm.config
         self.config = config
         self.prompt = dataclasses.replace(lm.prompt, system=config.system)
+        self.heads = None
+        """:class:`adapters.heads.AttributeHeads` when the model has them (``heads.safetensors``)."""
+        self.fusion: dict = {}
+        """How the reader weighs heads, neighbours and LM per field (fitted on the dev split)."""
 
     # --- prompts and tokens -------------------------------------------------------------
 
@@ -183,10 +214,7 @@ class VisionLanguageModel(nn.Module):
         """Patch features of images (paths, bytes or PIL) from the frozen vision encoder."""
         if self.vision is None:
             raise RuntimeError("this VisionLanguageModel was built without a vision encoder")
-        patches = self.vision.encode(list(images)).patches
-        if self.projector.colour_dim:
-            patches = torch.cat([patches, colour_grid(images, math.isqrt(patches.shape[1]))], dim=-1)
-        return patches
+        return with_colour(self.projector, self.vision.encode(list(images)).patches, images)
 
     def embed_inputs(self, input_ids: torch.Tensor, image_embeds: torch.Tensor | None) -> torch.Tensor:
         """Token embeddings with image features written into the placeholder slots.
@@ -257,6 +285,28 @@ class VisionLanguageModel(nn.Module):
         """Full logits ``[B, L, V]`` (for tests and scoring)."""
         embeds = self.embed_inputs(input_ids, self._features(patches, pooled))
         return self.lm_model(inputs_embeds=embeds, attention_mask=attention_mask).logits
+
+    @torch.inference_mode()
+    def answer_logprobs(
+        self, prompts: Sequence[str], answers: Sequence[str], pooled: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Log-probability ``[N]`` of each answer (its tokens and end-of-sequence) after its prompt.
+
+        Scoring a few candidate answers this way replaces free generation where the answer is
+        one of a known set (a catalogue value, a retrieved caption). ``pooled``: one image's
+        pooled projector inputs ``[N, T, C]`` per prompt that has an image slot, in order.
+        """
+        ids, mask, labels = self.collate(list(zip(prompts, answers)))
+        dev = self.device
+        ids, mask, labels = ids.to(dev), mask.to(dev), labels.to(dev)
+        embeds = self.embed_inputs(ids, self._features(None, pooled))
+        hidden = self.lm_model.get_decoder()(inputs_embeds=embeds, attention_mask=mask, use_cache=False)[0]
+        target = labels[:, 1:]
+        keep = target != -100  # [N, L-1]
+        logp = self._head(hidden[:, :-1][keep]).float().log_softmax(-1)  # [K, V]
+        tok = logp.gather(1, target[keep].unsqueeze(1)).squeeze(1)  # [K]
+        rows = torch.arange(len(prompts), device=dev).unsqueeze(1).expand_as(target)[keep]
+        return torch.zeros(len(prompts), device=dev).index_add_(0, rows, tok).cpu()
 
     def collate(self, samples: Sequence[tuple[str, str]], max_answer_tokens: int = 48, pad_left=False):
         """Batch ``(prompt, answer)`` pairs: ids, attention mask and answer-only labels."""
@@ -355,6 +405,9 @@ class VisionLanguageModel(nn.Module):
         dtype = torch.float16 if half else torch.float32
         state = {k: v.detach().to(dtype).cpu().contiguous() for k, v in self.projector.state_dict().items()}
         save_file(state, str(folder / "projector.safetensors"))
+        if self.heads is not None:
+            heads = {k: v.detach().to(dtype).cpu().contiguous() for k, v in self.heads.state_dict().items()}
+            save_file(heads, str(folder / "heads.safetensors"))
         if self.has_lora():
             self.lm_model.save_pretrained(str(folder / "adapter"))
             if half:
@@ -369,6 +422,8 @@ class VisionLanguageModel(nn.Module):
             "vision": self.vision.config.name if self.vision is not None else (extra or {}).get("vision"),
             "projector": {"in_dim": self.projector.in_dim, "out_dim": self.projector.out_dim},
             "lora": self.has_lora(),
+            **({"heads": self.heads.config()} if self.heads is not None else {}),
+            **({"fusion": self.fusion} if self.fusion else {}),
             **(extra or {}),
         }
         meta["vlm"]["adapter"] = ""
@@ -377,27 +432,19 @@ class VisionLanguageModel(nn.Module):
 
 
 CAPTION_QUESTION = "Describe the image in one sentence."
-COLOUR_DIM = 6
+COLOUR_DIM = GRID_DIM
 
 
-def colour_grid(images: Sequence[Any], side: int = 7, cell: int = 8) -> torch.Tensor:
-    """Per-cell colour statistics ``[B, side*side, 6]``: mean and standard deviation of R, G, B
-    in [0, 1] over a ``side``×``side`` grid of the centre square (the crop the vision encoder
-    sees), row-major like its patches."""
-    import numpy as np
-    from PIL import Image
-
-    from adapters.images import load_image
-    from adapters.vision import centre_square
-
-    size = side * cell
-    out = []
-    for image in images:
-        img = centre_square(load_image(image), size, resample=Image.Resampling.BILINEAR)
-        a = np.asarray(img, dtype=np.float32) / 255.0
-        a = a.reshape(side, cell, side, cell, 3).transpose(0, 2, 1, 3, 4).reshape(side * side, cell * cell, 3)
-        out.append(np.concatenate([a.mean(1), a.std(1)], axis=1))
-    return torch.from_numpy(np.stack(out)) if out else torch.zeros(0, side * side, COLOUR_DIM)
+def with_colour(projector: Projector, patches: torch.Tensor, images: Sequence[Any]) -> torch.Tensor:
+    """``patches`` ``[B, P, C]`` with the colour channels ``projector`` reads appended."""
+    extra = []
+    if projector.colour_dim:
+        extra.append(colour_grid(images, math.isqrt(patches.shape[1])))
+    if projector.hist_dim:
+        extra.append(colour_histogram(images).unsqueeze(1).expand(-1, patches.shape[1], -1))
+    if not extra:
+        return patches
+    return torch.cat([patches.float(), *[e.float() for e in extra]], dim=-1)
 
 
 ADAPTER_FILE = "adapter_model.safetensors"
@@ -522,6 +569,7 @@ def build_vlm(
             projector_hidden=saved.projector_hidden,
             system=saved.system,
             colour_stats=saved.colour_stats or cfg.colour_stats,
+            colour_hist=saved.colour_hist or cfg.colour_hist,
         )
         if meta.get("merged"):
             lm_cfg = dataclasses.replace(lm_cfg, path=str(Path(cfg.adapter) / "lm"))
@@ -537,15 +585,16 @@ def build_vlm(
     hidden_size = lm.model.get_input_embeddings().weight.shape[1]
     projector = Projector(
         in_dim, hidden_size, cfg.image_tokens, cfg.projector, cfg.projector_hidden,
-        COLOUR_DIM if cfg.colour_stats else 0,
+        COLOUR_DIM if cfg.colour_stats else 0, HIST_DIM if cfg.colour_hist else 0,
     )  # fmt: skip
     if meta is not None:
         from safetensors.torch import load_file
 
         state = {k: v.float() for k, v in load_file(str(Path(cfg.adapter) / "projector.safetensors")).items()}
-        warm = cfg.colour_stats and not any(k.startswith("colour.") for k in state)
-        if warm:  # a model saved without colour statistics: their path starts at zero
-            state.update({k: v for k, v in projector.state_dict().items() if k.startswith("colour.")})
+        for path, on in (("colour.", cfg.colour_stats), ("hist.", cfg.colour_hist)):
+            if on and not any(k.startswith(path) for k in state):
+                # a model saved without this colour path: it starts at zero
+                state.update({k: v for k, v in projector.state_dict().items() if k.startswith(path)})
         projector.load_state_dict(state)
     else:
         projector.gain.data.fill_(lm_embedding_rms(lm.model))
@@ -560,7 +609,19 @@ def build_vlm(
     elif lora == "new":
         lm.model = add_lora(lm.model, cfg)
     lm.model.eval()
-    return VisionLanguageModel(lm, projector, cfg, vision)
+    vlm = VisionLanguageModel(lm, projector, cfg, vision)
+    if meta is not None and meta.get("heads"):
+        from safetensors.torch import load_file
+
+        from adapters.heads import AttributeHeads
+
+        vlm.heads = AttributeHeads.from_config(hidden_size, meta["heads"])
+        vlm.heads.load_state_dict(
+            {k: v.float() for k, v in load_file(str(Path(cfg.adapter) / "heads.safetensors")).items()}
+        )
+        vlm.heads.to(projector.gain.device).eval()
+        vlm.fusion = meta.get("fusion") or {}
+    return vlm
 
 
 def _vision_dim(vision, vision_cfg) -> int:

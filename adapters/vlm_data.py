@@ -56,6 +56,18 @@ def held_out(item_id: str, percent: int = 10) -> bool:
     return int(hashlib.sha1(str(item_id).encode()).hexdigest()[:8], 16) % 100 < percent
 
 
+def split_of(item_id: str) -> str:
+    """``train``, ``dev`` or ``test`` for a catalogue item (stable across runs).
+
+    The held-out 10 % (:func:`held_out`; never trained on by any vlrec model, the alignment
+    head included) is halved by a second hash: ``dev`` chooses settings (fusion weights,
+    gates), ``test`` is reported.
+    """
+    if not held_out(item_id):
+        return "train"
+    return "dev" if int(hashlib.sha1(str(item_id).encode()).hexdigest()[8:16], 16) % 2 == 0 else "test"
+
+
 def caption_samples(path: str | Path, per_image: int = 5, seed: int = 0) -> list[Sample]:
     """Flickr8k-format file -> (image, caption) samples, ``per_image`` captions each."""
     images, captions, owner = read_caption_file(path)

@@ -84,9 +84,12 @@ def cmd_train_align(args) -> int:
 
 
 def cmd_train_vlm(args) -> int:
+    from adapters.train_heads import train_calibrate, train_heads
     from adapters.train_vlm import train_vlm
 
-    folder = train_vlm(_load(args))
+    cfg = _load(args)
+    run = {"heads": train_heads, "calibrate": train_calibrate}.get(cfg.train.stage, train_vlm)
+    folder = run(cfg)
     print(f"vision-language model written to {folder}")
     return 0
 
@@ -169,20 +172,51 @@ def cmd_export_merged(args) -> int:
 
 
 def cmd_eval_caption(args) -> int:
-    from adapters.eval_vlm import eval_caption
+    import json
 
-    scores, rows = eval_caption(_vlm(args), args.data, limit=args.limit, batch_size=args.batch_size)
+    from adapters.eval_captions import eval_captions, format_captions
+    from adapters.vlm import load_vlm
+
+    cfg = _load(args)
+    result, rows = eval_captions(
+        cfg,
+        load_vlm(cfg),
+        args.train_data,
+        args.data,
+        split=args.split,
+        limit=args.limit,
+        generate=args.generate,
+    )
     _save_rows(args, rows)
-    _print_result(scores, args.json, digits=2)
+    print(json.dumps(result, indent=2) if args.json else format_captions(result))
     return 0
 
 
 def cmd_eval_vqa(args) -> int:
-    from adapters.eval_vlm import eval_vqa
+    import json
 
-    scores, rows = eval_vqa(_vlm(args), args.catalog, limit=args.limit, batch_size=args.batch_size)
+    from adapters.eval_attributes import eval_attributes, format_table
+    from adapters.vlm import load_vlm
+
+    cfg = _load(args)
+    vlm = load_vlm(cfg)
+    datastore = None
+    if args.datastore:
+        from adapters.reader import ChromaDatastore
+        from retrieval.embedder import load_embedder
+        from retrieval.indexer import open_collections
+        from retrieval.store import Store
+
+        store = Store(cfg.store)
+        datastore = ChromaDatastore(
+            store, open_collections(store, args.datastore, load_embedder(cfg))["image"]
+        )
+    result, rows = eval_attributes(
+        cfg, vlm, args.catalog, split=args.split, limit=args.limit, datastore=datastore,
+        datastore_items=args.datastore_items, generate=args.generate,
+    )  # fmt: skip
     _save_rows(args, rows)
-    _print_result(scores, args.json, digits=2)
+    print(json.dumps(result, indent=2) if args.json else format_table(result))
     return 0
 
 
@@ -517,18 +551,32 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true")
     _add_config_args(e)
     e.set_defaults(func=cmd_eval_retrieval)
-    e = ev.add_parser("caption", help="BLEU-1..4 and CIDEr-D of VLM captions on a Flickr8k-style file")
-    e.add_argument("--data", required=True, help="Flickr8k-style JSONL: {image, captions} a line")
+    e = ev.add_parser(
+        "caption", help="BLEU-1..4 and CIDEr-D of VLM captions beside the kNN-consensus baseline"
+    )
+    e.add_argument("--data", default="../shared/data/flickr8k/test.jsonl",
+                   help="Flickr8k-style JSONL: {image, captions} a line (the test images)")  # fmt: skip
+    e.add_argument("--train-data", default="../shared/data/flickr8k/train.jsonl",
+                   help="captioned training images: the datastore of candidate captions")  # fmt: skip
+    e.add_argument("--split", default="test", choices=["dev", "test"],
+                   help="dev: the last 500 images of --train-data, their own captions left out")  # fmt: skip
     e.add_argument("--limit", type=int, default=0, help="first N images only (0 = all)")
-    e.add_argument("--batch-size", type=int, default=8)
+    e.add_argument("--generate", action="store_true", help="also the LM's free-text captions (slow)")
     e.add_argument("--save", help="write every caption with its references to this JSONL")
     e.add_argument("--json", action="store_true")
     _add_config_args(e)
     e.set_defaults(func=cmd_eval_caption)
-    e = ev.add_parser("vqa", help="accuracy per attribute on questions about held-out fashion items")
+    e = ev.add_parser(
+        "vqa", help="attributes read off held-out fashion photos, beside majority, kNN and probe baselines"
+    )
     e.add_argument("--catalog", default="../shared/data/fashion/catalog.jsonl")
-    e.add_argument("--limit", type=int, default=0, help="first N held-out items only (0 = all)")
-    e.add_argument("--batch-size", type=int, default=8)
+    e.add_argument("--split", default="test", choices=["dev", "test"], help="held-out half to score")
+    e.add_argument("--limit", type=int, default=0, help="first N items of the split by id (0 = all)")
+    e.add_argument("--datastore", help="neighbours from this indexed catalogue's Chroma collections "
+                   "(default: an in-memory copy of --catalog's image vectors)")  # fmt: skip
+    e.add_argument("--datastore-items", default="all", choices=["all", "heldout"],
+                   help="heldout: neighbours only among items no vlrec model was trained on")  # fmt: skip
+    e.add_argument("--generate", action="store_true", help="also the LM's free-text answers (slow)")
     e.add_argument("--save", help="write every answer to this JSONL")
     e.add_argument("--json", action="store_true")
     _add_config_args(e)

@@ -75,12 +75,19 @@ def run_demo(cfg: VlrecConfig, out=sys.stdout) -> dict:
         vlm = load_vlm(cfg, with_vision=False)
         vlm.vision = embedder.vision
         print(f"vision-language model loaded in {time.perf_counter() - start:.1f} s", file=out)
-    if vlm is not None and photos:
-        captions = vlm.ask(photos, ["Describe this product."] * len(photos))
-        colours = vlm.ask(photos, ["What colour is it?"] * len(photos))
-        described = {p: (c, a) for p, c, a in zip(photos, captions, colours)}
-
     searcher = Searcher(store, embedder, cfg.demo.name)
+    reader = None
+    if vlm is not None and photos:
+        from agent.session import make_reader
+
+        reader = make_reader(vlm, searcher, cfg.agent)
+        if reader is not None:  # each field with the VLM's confidence
+            described = {p: _seen(g) for p, g in zip(photos, reader.read(photos))}
+        else:
+            captions = vlm.ask(photos, ["Describe this product."] * len(photos))
+            colours = vlm.ask(photos, ["What colour is it?"] * len(photos))
+            described = {p: f'"{c}" (colour: {a})' for p, c, a in zip(photos, captions, colours)}
+
     headers = ["#", "id", "score", "type", "colour", "title"]
     results: dict[str, list] = {}
     for query in cfg.demo.queries:
@@ -89,22 +96,32 @@ def run_demo(cfg: VlrecConfig, out=sys.stdout) -> dict:
         results[label] = hits
         print(f"\nnearest items to {label}:", file=out)
         if query.image in described:
-            caption, colour = described[query.image]
-            print(f'  the VLM sees: "{caption}" (colour: {colour})', file=out)
+            print(f"  the VLM sees: {described[query.image]}", file=out)
         print(_table(_hit_rows(hits), headers), file=out)
 
     if cfg.demo.conversation:
-        play_conversation(cfg, searcher, vlm, out, results)
+        play_conversation(cfg, searcher, vlm, out, results, reader)
     return results
 
 
-def play_conversation(cfg: VlrecConfig, searcher, vlm, out, results: dict) -> None:
+def _seen(guesses: dict) -> str:
+    """``type Tshirts 0.98, colour Red 0.91, ...``; a field below its gate is marked unsure."""
+    names = {"articleType": "type", "baseColour": "colour", "gender": "for", "usage": "usage"}
+    return ", ".join(
+        f"{names.get(f, f)} {g.value} {g.confidence:.2f}" + ("" if g.stated else " (unsure)")
+        for f, g in guesses.items()
+    )
+
+
+def play_conversation(cfg: VlrecConfig, searcher, vlm, out, results: dict, reader=None) -> None:
     """The scripted conversation: the agent's replies, turn by turn."""
     import dataclasses
 
     from agent.session import Agent
 
-    agent = Agent(dataclasses.replace(cfg.agent, catalog=cfg.demo.name, k=cfg.demo.k), searcher, vlm)
+    agent = Agent(
+        dataclasses.replace(cfg.agent, catalog=cfg.demo.name, k=cfg.demo.k), searcher, vlm, reader=reader
+    )
     session = agent.session()
     print("\n--- a conversation with the agent ---", file=out)
     for n, turn in enumerate(cfg.demo.conversation, start=1):

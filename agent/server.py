@@ -218,22 +218,23 @@ def _public(meta: dict) -> dict:
 
 
 class Describer:
-    """Batches the VLM's photo descriptions across concurrent requests.
+    """Batches the VLM's readings of photos across concurrent requests.
 
     Requests queue while a batch runs; the next batch takes all of them (up to
     ``max_batch``). On two CPU cores a batch of 8 descriptions takes about a third of
     the time of 8 single ones; one request alone waits for nothing.
     """
 
-    def __init__(self, vlm, question: str, max_batch: int = 8):
+    def __init__(self, see, max_batch: int = 8):
         import queue
 
-        self.vlm, self.question, self.max_batch = vlm, question, max_batch
+        self.see, self.max_batch = see, max_batch
+        """``see(images) -> [reading]``: the agent's :meth:`Agent.see`."""
         self.queue: queue.Queue = queue.Queue()
         self.batches: list[int] = []
         threading.Thread(target=self._run, name="vlrec-describer", daemon=True).start()
 
-    def describe(self, image) -> str:
+    def describe(self, image):
         from concurrent.futures import Future
 
         fut: Future = Future()
@@ -251,7 +252,7 @@ class Describer:
                 except queue.Empty:
                     break
             try:
-                out = self.vlm.ask([b[0] for b in batch], [self.question] * len(batch))
+                out = self.see([b[0] for b in batch])
             except BaseException as exc:  # every waiter hears it; the worker lives on
                 for _, fut in batch:
                     fut.set_exception(exc)
@@ -281,9 +282,7 @@ class Service:
         )
         self.started = time.time()
         self.turns_served = 0
-        from adapters.vlm_data import DESCRIBE_QUESTION
-
-        self.describer = Describer(agent.vlm, DESCRIBE_QUESTION) if agent.vlm is not None else None
+        self.describer = Describer(agent.see) if agent.vlm is not None else None
 
     # --- auth and bodies --------------------------------------------------------------
 
@@ -405,6 +404,7 @@ class Service:
             "constraints": reply.constraints,
             "query": reply.query,
             "image_description": reply.image_description,
+            "seen": reply.seen,
             "answer": reply.answer,
             "user": reply.user,
             "seconds": round(reply.seconds, 3),

@@ -42,6 +42,13 @@ _GENDER_WORDS = {
 _COLOUR_ALIASES = {"gray": "grey", "violet": "purple", "golden": "gold"}
 _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
              "fifth": 4, "5th": 4, "last": -1}  # fmt: skip
+_FIELD_QUESTIONS = [
+    ("baseColour", r"\b(colou?r|shade)\b"),
+    ("gender", r"\b(who|men or women|gender|for (a )?(man|woman|men|women|boys?|girls?))\b"),
+    ("usage", r"\b(occasion|used for|usage|casual|formal|sports? wear|for what)\b"),
+    ("articleType", r"\b(type|kind|what is (this|it)|what's (this|it)|which product)\b"),
+]
+"""Which catalogue field a question about a photo asks for (first match wins)."""
 _QUESTION = re.compile(r"^\s*(what|which|who|is|are|does|do|can|how|where|why)\b.*", re.I)
 
 
@@ -59,7 +66,19 @@ class AgentConfig:
     """rules: constraints parsed against the catalogue's own values (fast, default);
     lm: the VLM's intent adapter writes the query and constraints, rules fill gaps."""
     describe_images: bool = True
-    """Let the VLM describe a photo (its words join the query; off = image vector only)."""
+    """Let the VLM read a photo (off = the image vector alone). With attribute heads the VLM reads
+    each field with a calibrated confidence (:mod:`adapters.reader`); without, it writes a
+    description whose catalogue words are matched."""
+    seen_in_query: bool = True
+    """Fields the VLM states about a photo (confidence at or above the field's gate) join the query
+    text and the rerank wishes, for fields the shopper's words did not set."""
+    seen_filter: bool = False
+    """Also filter on those stated fields (relaxed like any constraint when nothing matches)."""
+    seen_weight: float = 0.0
+    """Rerank bonus, up to this much, for an item whose value of a field the VLM read but did not
+    state is among its three likeliest readings (times that reading's probability)."""
+    read_k: int = 10
+    """Catalogue neighbours whose fields the VLM's reader weighs with its own heads."""
     constraint_weight: float = 0.15
     """Rerank bonus per satisfied soft constraint."""
     diversity: float = 0.05
@@ -93,6 +112,19 @@ class Recommendation:
 
 
 @dataclass
+class Sight:
+    """What the VLM read off a photo."""
+
+    description: str
+    attributes: dict[str, str] = field(default_factory=dict)
+    """The fields it states (at or above their gate): the ones the agent may use."""
+    guesses: dict[str, dict] = field(default_factory=dict)
+    """Every field read: ``{value, confidence, stated}`` (empty for a VLM without heads)."""
+    likely: dict[str, dict[str, float]] = field(default_factory=dict)
+    """The three likeliest values of each field read, with their probabilities."""
+
+
+@dataclass
 class Reply:
     text: str
     items: list[Recommendation] = field(default_factory=list)
@@ -106,6 +138,8 @@ class Reply:
     seconds: float = 0.0
     user: str | None = None
     """The known user whose history ranked the items, if any."""
+    seen: dict[str, dict] = field(default_factory=dict)
+    """What the VLM read off this turn's photo, per field: value, confidence, stated."""
 
     def to_dict(self) -> dict:
         return {
@@ -120,6 +154,7 @@ class Reply:
             "image_description": self.image_description,
             "dropped": self.dropped,
             "user": self.user,
+            "seen": self.seen,
             "seconds": round(self.seconds, 3),
         }
 
@@ -231,6 +266,8 @@ class Session:
         """The latest photo: a path, or decoded image (the server passes PIL images)."""
         self.image_description: str | None = None
         self.image_attrs: dict[str, str] = {}
+        self.image_guesses: dict[str, dict] = {}
+        self.image_likely: dict[str, dict[str, float]] = {}
         self.price_below: float | None = None
         self.notes: list[str] = []
         self.words: str = ""
@@ -262,10 +299,12 @@ class Session:
 class Agent:
     """Recommends from one indexed catalogue; a :class:`Session` holds each conversation."""
 
-    def __init__(self, cfg: AgentConfig, searcher, vlm=None, log=None, profiles=None):
+    def __init__(self, cfg: AgentConfig, searcher, vlm=None, log=None, profiles=None, reader=None):
         self.cfg = cfg
         self.searcher = searcher
         self.vlm = vlm
+        self.reader = reader
+        """:class:`adapters.reader.AttributeReader` when the VLM has attribute heads."""
         self.profiles = profiles
         """:class:`retrieval.rec.recommender.Profiles` of known users, or ``None``."""
         fused = searcher.cols["fused"]
@@ -301,12 +340,39 @@ class Agent:
         self.vocab = Vocabulary(list(self.items.values()))
         self._count_combos()
 
-    def describe(self, image: Any) -> str | None:
-        if self.vlm is None or not self.cfg.describe_images:
-            return None
+    def see(self, images: list[Any]) -> list[Sight]:
+        """What the VLM reads off each photo (one batched pass; the server batches across sessions)."""
+        if not images:
+            return []
+        if self.reader is not None:
+            from adapters.reader import describe_guesses
+
+            out = []
+            for guesses in self.reader.read(images):
+                stated = {
+                    f: g.value
+                    for f, g in guesses.items()
+                    if g.stated and g.value in self.vocab.values.get(f, ())
+                }
+                out.append(
+                    Sight(
+                        describe_guesses(guesses),
+                        stated,
+                        {f: {"value": g.value, "confidence": round(g.confidence, 3), "stated": g.stated}
+                         for f, g in guesses.items()},
+                        {f: dict(g.top) for f, g in guesses.items()},
+                    )
+                )  # fmt: skip
+            return out
         from adapters.vlm_data import DESCRIBE_QUESTION
 
-        return self.vlm.ask([image], [DESCRIBE_QUESTION])[0]
+        texts = self.vlm.ask(list(images), [DESCRIBE_QUESTION] * len(images))
+        return [Sight(t, self.vocab.match(t or "")) for t in texts]
+
+    def describe(self, image: Any) -> Sight | None:
+        if self.vlm is None or not self.cfg.describe_images:
+            return None
+        return self.see([image])[0]
 
     def lm_intent(self, session: Session) -> dict:
         """The intent adapter's reading of the shopper's messages (their text only)."""
@@ -327,7 +393,7 @@ class Agent:
                     return session.last[idx]
         return None
 
-    def update(self, session: Session, text: str, image: Any, description: str | None = None) -> None:
+    def update(self, session: Session, text: str, image: Any, description: Sight | str | None = None) -> None:
         """Apply one turn's refinements to the session state."""
         low = text.lower()
         ref = self._ordinal(text, session)
@@ -357,8 +423,13 @@ class Agent:
         if image is not None:
             session.image = image
             session.anchor = None
-            session.image_description = description if description is not None else self.describe(image)
-            session.image_attrs = self.vocab.match(session.image_description or "")
+            sight = description if description is not None else self.describe(image)
+            if isinstance(sight, str):
+                sight = Sight(sight, self.vocab.match(sight))
+            session.image_description = sight.description if sight else None
+            session.image_attrs = dict(sight.attributes) if sight else {}
+            session.image_guesses = dict(sight.guesses) if sight else {}
+            session.image_likely = dict(sight.likely) if sight else {}
         found = self.vocab.match(text)
         if self.cfg.intent == "lm" and self.vlm is not None and text:
             found = {**self.lm_intent(session), **found}
@@ -370,13 +441,16 @@ class Agent:
             session.words = leftover
 
     def query_text(self, session: Session) -> str:
-        c = session.constraints
+        c = dict(session.constraints)
+        photo = session.image is not None and session.anchor is None
+        if self.reader is not None and self.cfg.seen_in_query and photo:
+            c = {**session.image_attrs, **c}  # the shopper's words win over what the photo shows
         parts = [c.get("baseColour", ""), c.get("usage", ""), c.get("articleType", "")]
         q = " ".join(p.lower() for p in parts if p)
         if "gender" in c:
             q += f" for {c['gender'].lower()}"
-        if session.image_description and not q:
-            q = session.image_description
+        if session.image_description and not q and self.reader is None:
+            q = session.image_description  # a VLM without heads: its free description
         return (q or session.words or "").strip()
 
     # --- one turn -------------------------------------------------------------------------
@@ -393,7 +467,9 @@ class Agent:
     def is_question(self, text: str, image: Any) -> bool:
         return image is not None and self.vlm is not None and bool(_QUESTION.match(text or ""))
 
-    def respond(self, session: Session, text: str, image: Any, description: str | None = None) -> Reply:
+    def respond(
+        self, session: Session, text: str, image: Any, description: Sight | str | None = None
+    ) -> Reply:
         if self.is_question(text, image):
             return self.answer(session, text, image)
         self.update(session, text, image, description)
@@ -413,6 +489,7 @@ class Agent:
             image_description=session.image_description,
             dropped=dropped,
             user=session.user,
+            seen=dict(session.image_guesses) if image is not None else {},
         )
 
     def answer(self, session: Session | None, question: str, image: str) -> Reply:
@@ -423,7 +500,9 @@ class Agent:
             )
         session = session or self.session()
         session.image = image
-        answer = self.vlm.ask([image], [question])[0]
+        answer = self._read_answer(question, image) if self.reader is not None else None
+        if answer is None:
+            answer = self.vlm.ask([image], [question])[0]
         hits = self.searcher.search(image=image, k=3, exclude=session.rejected)
         items, dropped = verify([self._rec(h, {}) for h in hits], self.items)
         session.last = items
@@ -433,9 +512,27 @@ class Agent:
             lines += [f"{i}. {r.title} (id {r.id}) - {r.reason}" for i, r in enumerate(items, 1)]
         return Reply("\n".join(lines), items, answer, dict(session.constraints), question, None, dropped)
 
+    def _read_answer(self, question: str, image: Any) -> str | None:
+        """A question about one catalogue field answered by the reader, with its confidence;
+        None when the question is about something else (the LM answers it)."""
+        low = question.lower()
+        name = next((f for f, pattern in _FIELD_QUESTIONS if re.search(pattern, low)), None)
+        if name is None or name not in self.reader.fields:
+            return None
+        guess = self.reader.read([image])[0][name]
+        sure = "" if guess.stated else ", but I'm not sure"
+        return f"{guess.value} ({100 * guess.confidence:.0f} % confident{sure})"
+
     def retrieve(self, session: Session) -> tuple[list[Recommendation], list[str]]:
         """Candidates under the hard constraints (relaxed one by one while none match), reranked."""
         hard: dict[str, Any] = dict(session.constraints)  # the shopper's words filter; the photo's rerank
+        if (
+            self.reader is not None
+            and self.cfg.seen_filter
+            and session.image is not None
+            and session.anchor is None
+        ):
+            hard = {**session.image_attrs, **hard}
         if session.price_below is not None:
             hard["price"] = {"$lt": session.price_below}
         exclude = list(dict.fromkeys(session.shown + session.rejected))
@@ -486,6 +583,14 @@ class Agent:
     ) -> list[Recommendation]:
         k = k or self.cfg.k
         profile = session.profile if session is not None else {}
+        soft = {}  # what the photo probably shows, for fields neither said nor stated
+        if (
+            session is not None
+            and self.cfg.seen_weight
+            and session.image is not None
+            and session.anchor is None
+        ):
+            soft = {f: d for f, d in session.image_likely.items() if f not in constraints}
         scored = []
         for h in hits:
             bonus = sum(self.cfg.constraint_weight for k, v in constraints.items() if h.metadata.get(k) == v)
@@ -494,6 +599,8 @@ class Agent:
                 bonus += self.cfg.typicality * math.log(count + 1) / self._log_max
             if profile:
                 bonus += self.cfg.profile_weight * profile.get(h.id, 0.0)
+            if soft:
+                bonus += self.cfg.seen_weight * sum(d.get(h.metadata.get(f), 0.0) for f, d in soft.items())
             scored.append((h.score + bonus, h))
         scored.sort(key=lambda x: -x[0])
         chosen: list[tuple[float, Any]] = []
@@ -652,6 +759,17 @@ def render_reply(items: list[Recommendation], constraints: dict, relaxed: list[s
     return "\n".join(lines)
 
 
+def make_reader(vlm, searcher, cfg: AgentConfig):
+    """The VLM's attribute reader over the served catalogue's image collection (its datastore),
+    or None for a VLM without attribute heads."""
+    if vlm is None or getattr(vlm, "heads", None) is None:
+        return None
+    from adapters.reader import AttributeReader, ChromaDatastore
+
+    datastore = ChromaDatastore(searcher.store, searcher.cols["image"])
+    return AttributeReader(vlm, datastore, searcher.embedder.image_vectors, cfg.read_k)
+
+
 def load_agent(cfg, with_vlm: bool = True) -> Agent:
     """The agent of a root config over the indexed catalogue ``cfg.agent.catalog``.
 
@@ -669,9 +787,10 @@ def load_agent(cfg, with_vlm: bool = True) -> Agent:
 
         vlm = load_vlm(cfg, with_vision=False)
         vlm.vision = embedder.vision
+    reader = make_reader(vlm, searcher, cfg.agent) if cfg.agent.describe_images else None
     profiles = None
     if cfg.agent.profiles:
         from retrieval.rec.recommender import Profiles
 
         profiles = Profiles(cfg)
-    return Agent(cfg.agent, searcher, vlm, profiles=profiles)
+    return Agent(cfg.agent, searcher, vlm, profiles=profiles, reader=reader)

@@ -60,6 +60,12 @@ class MultimodalEmbedder:
         x = feats.patches if self.head.uses_patches else feats.pooled
         return self.head.encode_image(x).numpy()
 
+    @torch.inference_mode()
+    def image_vectors(self, feats) -> np.ndarray:
+        """Shared-space vectors ``[B, D]`` of already computed vision features (a ``VisionFeatures``)."""
+        x = feats.patches if self.head.uses_patches else feats.pooled
+        return self.head.encode_image(x).numpy()
+
     def images(self, images: Sequence[ImageInput]) -> np.ndarray:
         out = [
             self.encode_pixels(self.vision.preprocess(images[i : i + self.vision.config.batch_size]))

@@ -80,22 +80,42 @@ def image_features(
 
 
 def colour_features(paths: list[str | Path], side: int) -> torch.Tensor:
-    """:func:`adapters.vlm.colour_grid` of every image ``[N, side*side, 6]``, cached once."""
-    from adapters.vlm import colour_grid
+    """:func:`adapters.colour.colour_grid` of every image ``[N, side*side, 6]``, cached once."""
+    from adapters.colour import GRID_DIM, colour_grid
 
+    return _cached_rows(
+        "colour",
+        (side,),
+        paths,
+        lambda chunk: colour_grid(chunk, side),
+        (side * side, GRID_DIM),
+        "colour statistics",
+    )
+
+
+def colour_histograms(paths: list[str | Path]) -> torch.Tensor:
+    """:func:`adapters.colour.colour_histogram` of every image ``[N, HIST_DIM]``, cached once."""
+    from adapters.colour import HIST_DIM, colour_histogram
+
+    return _cached_rows("hist", (), paths, colour_histogram, (HIST_DIM,), "colour histograms")
+
+
+def _cached_rows(kind: str, params: tuple, paths, fn, shape: tuple, desc: str) -> torch.Tensor:
+    """``fn`` over ``paths`` in chunks, cached in one safetensors file keyed by kind, params, paths."""
     paths = [str(p) for p in paths]
-    file = cache_dir() / "features" / f"colour-{_key(side, paths)}.safetensors"
+    key = _key(*params, paths) if params else _key(kind, paths)
+    file = cache_dir() / "features" / f"{kind}-{key}.safetensors"
     if file.is_file():
-        return load_file(str(file))["colour"]
+        return load_file(str(file))[kind]
     step = 256
     parts = [
-        colour_grid(paths[i : i + step], side)
-        for i in tqdm(range(0, len(paths), step), desc="colour statistics", unit="x256", file=sys.stderr)
+        fn(paths[i : i + step])
+        for i in tqdm(range(0, len(paths), step), desc=desc, unit="x256", file=sys.stderr)
     ]
-    out = torch.cat(parts) if parts else torch.zeros(0, side * side, 6)
+    out = torch.cat(parts) if parts else torch.zeros(0, *shape)
     file.parent.mkdir(parents=True, exist_ok=True)
     tmp = file.with_suffix(".tmp")
-    save_file({"colour": out.contiguous()}, str(tmp))
+    save_file({kind: out.contiguous()}, str(tmp))
     tmp.rename(file)
     return out
 

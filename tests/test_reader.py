@@ -1,0 +1,281 @@
+"""What the VLM reads off photos: colour descriptors, heads, neighbour votes, fusion, gates,
+the heads training stage and the agent's use of stated fields."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from tests.conftest import SAMPLE
+
+
+def test_colour_histogram_sees_the_product_not_the_white_background(tmp_path):
+    from adapters.colour import HIST_DIM, HUES, SATS, VALS, colour_histogram
+
+    img = Image.new("RGB", (100, 100), (255, 255, 255))
+    img.paste((200, 20, 20), (30, 30, 70, 70))  # a red square on a studio-white photo
+    path = tmp_path / "red.jpg"
+    img.save(path)
+    h = colour_histogram([path])[0]
+    assert h.shape == (HIST_DIM,)
+    hues = h[: HUES * SATS * VALS].view(HUES, SATS, VALS).sum(dim=(1, 2))
+    assert float(hues[0] + hues[-1]) > 0.95  # red (either end of the hue circle); no white counted
+    assert float(h[-1]) == pytest.approx(0.16, abs=0.05)  # foreground share of the photo
+    blank = colour_histogram([Image.new("RGB", (50, 50), (255, 255, 255))])[0]
+    assert float(blank[: HUES * SATS * VALS].sum()) == pytest.approx(
+        1.0, abs=1e-5
+    )  # no foreground: all pixels
+    assert float(blank[-1]) == 0.0
+
+
+def test_fusion_follows_the_informative_source_and_is_calibrated():
+    from adapters.reader import ece, fit_fusion, fuse
+
+    rng = np.random.default_rng(0)
+    n, v = 400, 5
+    truth = rng.integers(0, v, n)
+    noise = rng.dirichlet(np.ones(v), n).astype(np.float32)  # heads that know nothing
+    knn = np.full((n, v), 0.0, np.float32)
+    right = rng.random(n) < 0.8  # neighbours right 80 % of the time
+    knn[np.arange(n), np.where(right, truth, (truth + 1) % v)] = 1.0
+    parts = {"head": noise, "knn": knn}
+    w = fit_fusion(parts, truth)
+    assert w["knn"] > 0 and w["head"] <= 0.5
+    p = fuse(parts, w)
+    assert (p.argmax(1) == truth).mean() == right.mean()  # the neighbours decide
+    assert np.allclose(p.sum(1), 1.0, atol=1e-5)
+    conf, correct = p.max(1), p.argmax(1) == truth
+    assert ece(conf, correct) < 0.05  # log-loss weights calibrate the confidence
+    assert ece(np.ones(n), correct) == pytest.approx(1 - right.mean(), abs=1e-6)  # always sure
+
+
+def test_gate_states_only_answers_that_are_rarely_wrong():
+    from adapters.reader import fit_gate
+
+    conf = np.linspace(0.01, 1.0, 100)
+    correct = conf > 0.5  # confident answers are right, the rest wrong
+    gate = fit_gate(conf, correct, max_wrong=0.05)
+    stated = conf >= gate
+    assert (~correct[stated]).mean() <= 0.05 and stated.sum() >= 50
+    assert fit_gate(conf, np.zeros(100, bool)) == 1.0  # never right: never stated
+
+
+def test_array_and_chroma_datastores_give_the_same_neighbours_and_skip_the_item_itself(tmp_path):
+    from adapters.reader import ArrayDatastore, ChromaDatastore, knn_vote
+    from retrieval.store import Store
+    from tests.conftest import store_config, unique
+
+    rng = np.random.default_rng(1)
+    vecs = rng.normal(size=(30, 8)).astype(np.float32)
+    ids = [f"i{j}" for j in range(30)]
+    meta = [{"articleType": "Shirts" if j % 3 else "Watches"} for j in range(30)]
+    memory = ArrayDatastore(ids, vecs, meta)
+    store = Store(store_config(tmp_path))
+    col = store.collection(unique("ds"), {"name": "test", "dim": 8})
+    store.upsert(col, ids, vecs, meta)
+    chroma = ChromaDatastore(store, col)
+    a = memory.neighbours(vecs[:5], 4, ids[:5])
+    b = chroma.neighbours(vecs[:5], 4, ids[:5])
+    assert [[m["id"] for m in row] for row in a] == [[m["id"] for m in row] for row in b]
+    assert all(ids[i] not in [m["id"] for m in row] and len(row) == 4 for i, row in enumerate(a))
+    vote = knn_vote(a, "articleType", ["Shirts", "Watches"])
+    assert vote.shape == (5, 2) and np.allclose(vote.sum(1), 1.0)
+
+
+def test_new_colour_histogram_path_starts_at_zero_and_heads_survive_save_and_load(tiny_lm_dir, tmp_path):
+    from adapters.heads import AttributeHeads
+    from adapters.lm import LMConfig
+    from adapters.vlm import VLMConfig, build_vlm
+    from tests.test_vlm import _photos, build_tiny_vlm
+
+    vlm = build_tiny_vlm(tiny_lm_dir, "none")
+    photos = _photos(2)
+    ids, mask, _ = vlm.collate([(vlm.render("what colour is it?"), None)] * 2)
+    before = vlm.logits(ids, mask, patches=vlm.image_patches(photos))
+    vlm.save_pretrained(tmp_path / "plain")
+    lm = LMConfig(path=str(tiny_lm_dir), quantization="none")
+    warm = build_vlm(VLMConfig(adapter=str(tmp_path / "plain"), colour_hist=True), lm, device="cpu")
+    assert warm.projector.hist_dim > 0
+    torch.testing.assert_close(warm.logits(ids, mask, patches=warm.image_patches(photos)), before)
+    warm.heads = AttributeHeads(
+        warm.projector.out_dim, {"baseColour": ["Black", "Red"], "gender": ["Men", "Women"]}
+    )
+    warm.heads.eval()
+    warm.fusion = {"gender": {"weights": {"head": 1.0, "knn": 0.5}, "gate": 0.7, "k": 10}}
+    with torch.no_grad():
+        warm.projector.hist[2].weight.normal_()  # a trained histogram path
+        tokens = warm.projector(warm.image_patches(photos))
+        logits = warm.heads(tokens)["gender"]
+    warm.save_pretrained(tmp_path / "heads")
+    back = build_vlm(VLMConfig(adapter=str(tmp_path / "heads")), lm, device="cpu")
+    assert back.heads.fields == warm.heads.fields and back.fusion == warm.fusion
+    with torch.no_grad():
+        torch.testing.assert_close(back.heads(back.projector(back.image_patches(photos)))["gender"], logits)
+
+
+def _sample_rows(n=120):
+    return [json.loads(line) for line in (SAMPLE / "catalog.jsonl").open()][:n]
+
+
+@pytest.mark.integration
+def test_heads_stage_learns_fields_fits_gates_and_resumes(tiny_lm_dir, tmp_path, monkeypatch):
+    """Stage heads on the sample catalogue (real Lite0 features, tiny LM): the loss falls, the
+    heads beat the majority class on the training items, fusion and gates are saved, and a run
+    stopped after some epochs ends with the same weights as an uninterrupted one."""
+    from adapters.lm import LMConfig
+    from adapters.reader import FIELDS, AttributeReader
+    from adapters.train_heads import train_heads
+    from adapters.vlm import VLMConfig, build_vlm
+    from agent.config import load_config
+
+    monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path / "cache"))
+    # the sample has few held-out items: hold out every fourth for dev, none for test
+    monkeypatch.setattr("adapters.train_heads.split_of", lambda i: "dev" if int(i) % 4 == 0 else "train")
+
+    def cfg(out, epochs):
+        return load_config(None, [
+            f"lm.path={tiny_lm_dir}", "lm.quantization=none", "runtime.device=cpu", "vlm.adapter=",
+            "vlm.image_tokens=4", "vlm.colour_stats=true", "vlm.colour_hist=true", "train.stage=heads",
+            "train.init=", f"train.fashion_data={SAMPLE / 'catalog.jsonl'}", f"train.epochs={epochs}",
+            "train.batch_size=32", "train.lr=0.003", "train.heads_hidden=64", f"train.out={out}",
+        ])  # fmt: skip
+
+    final = train_heads(cfg(tmp_path / "run", 6), log=lambda *_: None)
+    records = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert len(records) == 6 and records[-1]["loss"] < records[0]["loss"]
+    meta = json.loads((final / "vlm.json").read_text())
+    assert set(meta["heads"]["fields"]) == set(FIELDS)
+    assert set(meta["fusion"]) == set(FIELDS) and all(0 < f["gate"] <= 1 for f in meta["fusion"].values())
+    assert (final / "heads.safetensors").is_file() and (final / "projector.safetensors").is_file()
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["dev"]["gender"]["head_acc"] > 0
+    vlm = build_vlm(
+        VLMConfig(adapter=str(final)), LMConfig(path=str(tiny_lm_dir), quantization="none"), device="cpu"
+    )
+    rows = [r for r in _sample_rows(80)]
+    guesses = AttributeReader(vlm).read([SAMPLE / r["image"] for r in rows])
+    right = np.mean([g["articleType"].value == r["articleType"] for g, r in zip(guesses, rows)])
+    values = [r["articleType"] for r in rows]
+    majority = max(values.count(v) for v in set(values)) / len(values)
+    assert right > majority + 0.2  # training items: the heads learned the field
+    assert all(0 < g["gender"].confidence <= 1 for g in guesses)
+
+    # a run killed while writing its epoch-3 checkpoint resumes from epoch 2 and ends the same
+    import adapters.train_heads as th
+
+    killed = tmp_path / "killed"
+
+    class Killed(Exception):
+        pass
+
+    monkeypatch.setattr(th.torch, "save", _save_then_stop_after(th.torch.save, 3, Killed))
+    with pytest.raises(Killed):
+        train_heads(cfg(killed, 6), log=lambda *_: None)
+    monkeypatch.undo()
+    monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr("adapters.train_heads.split_of", lambda i: "dev" if int(i) % 4 == 0 else "train")
+    final2 = train_heads(cfg(killed, 6), log=lambda *_: None)
+    from safetensors.torch import load_file
+
+    a, b = load_file(str(final / "heads.safetensors")), load_file(str(final2 / "heads.safetensors"))
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], atol=1e-4, rtol=1e-3)
+    assert len((killed / "metrics.jsonl").read_text().splitlines()) == 6
+
+
+def _save_then_stop_after(save, epoch, exc):
+    def wrapped(obj, path, *a, **k):
+        save(obj, path, *a, **k)
+        if isinstance(obj, dict) and obj.get("epoch") == epoch:
+            raise exc
+
+    return wrapped
+
+
+class FakeReader:
+    """Reads a handbag for sure and white without confidence."""
+
+    fields = ["articleType", "baseColour"]
+
+    def __init__(self):
+        self.calls = 0
+
+    def read(self, images):
+        from adapters.reader import Guess
+
+        self.calls += 1
+        return [
+            {
+                "articleType": Guess("Handbags", 0.97, True, [("Handbags", 0.97)]),
+                "baseColour": Guess("White", 0.41, False, [("White", 0.41), ("Black", 0.38)]),
+            }
+            for _ in images
+        ]
+
+
+def test_agent_uses_only_the_fields_the_vlm_states_about_a_photo(shop):
+    from agent.session import Agent, AgentConfig
+    from tests.conftest import FakeVLM
+
+    searcher, rows, tmp = shop
+    reader = FakeReader()
+    vlm = FakeVLM()
+    agent = Agent(AgentConfig(k=4, candidates=24), searcher, vlm, reader=reader)
+    photo = str(tmp / rows["112"]["image"])
+    reply = agent.session().send("something like this", image=photo)
+    assert reply.query == "handbags"  # stated type joins the query; unsure colour does not
+    assert reply.seen["articleType"] == {"value": "Handbags", "confidence": 0.97, "stated": True}
+    assert reply.seen["baseColour"]["stated"] is False
+    assert not vlm.prompts  # the reader, not free generation, read the photo
+    s = agent.session()
+    assert s.send("for men please", image=photo).query == "handbags for men"  # words add to the photo
+    assert s.send("show me tshirts").query == "tshirts for men"  # the shopper's words win
+    answer = agent.session().send("what colour is it?", image=photo)
+    assert answer.answer == "White (41 % confident, but I'm not sure)"
+    assert agent.session().send("what kind of item is this?", image=photo).answer.startswith("Handbags (97 %")
+    strict = Agent(AgentConfig(k=4, candidates=24, seen_filter=True), searcher, vlm, reader=reader)
+    items = strict.session().send("something like this", image=photo).items
+    assert len(items) == 4 and all(rows[r.id]["articleType"] == "Handbags" for r in items)
+    off = Agent(AgentConfig(k=4, candidates=24, seen_in_query=False), searcher, vlm, reader=reader)
+    assert off.session().send("something like this", image=photo).query == ""
+
+
+def test_answer_logprobs_equal_the_full_logits_sum(tiny_lm_dir):
+    from tests.test_vlm import _photos, build_tiny_vlm
+
+    vlm = build_tiny_vlm(tiny_lm_dir, "none")
+    photos = _photos(1)
+    pooled = vlm.projector.pool(vlm.image_patches(photos).float())  # [1, T, C]
+    prompt = vlm.render("what colour is it?")
+    answers = ["red", "a red shirt", "black"]
+    got = vlm.answer_logprobs([prompt] * 3, answers, pooled.expand(3, -1, -1))
+    for answer, value in zip(answers, got):
+        ids, mask, labels = vlm.collate([(prompt, answer)])
+        logp = vlm.logits(ids, mask, pooled=pooled).float().log_softmax(-1)[0, :-1]
+        target = labels[0, 1:]
+        keep = target != -100
+        assert float(value) == pytest.approx(float(logp[keep].gather(1, target[keep, None]).sum()), abs=1e-4)
+    assert got[1] < got[0]  # a longer answer has more tokens to pay for
+
+
+def test_consensus_prefers_the_caption_the_others_agree_with():
+    from adapters.captioner import RetrievalCaptioner, consensus, fit_vectorizer
+    from adapters.reader import ArrayDatastore
+
+    caps = ["a dog runs on the grass", "a brown dog runs on the grass", "a dog runs on green grass",
+            "a man rides a bike in the city"]  # fmt: skip
+    vec = fit_vectorizer(caps * 3)
+    score = consensus(caps, vec)
+    assert int(np.argmax(score)) in (0, 1) and int(np.argmin(score)) == 3
+    store = ArrayDatastore(["a", "b", "c"], np.eye(3, 4, dtype=np.float32),
+                           [{"captions": caps[:2]}, {"captions": caps[2:3]}, {"captions": caps[3:]}])  # fmt: skip
+    cap = RetrievalCaptioner(None, store, vec, k=2, rerank=2)
+    cands = cap.candidates(np.array([[1, 0.5, 0, 0]], np.float32), exclude=["c"])
+    assert len(cands[0][0]) == 2 and caps[3] not in cands[0][0]
+    assert cap.choose(cands, None) == [cands[0][0][0]]
+    # a VLM score that strongly prefers the second candidate decides when weighted
+    assert cap.choose(cands, [np.array([-5.0, -1.0])], lm_weight=100.0) == [cands[0][0][1]]
