@@ -1,4 +1,7 @@
-"""Evaluation of the VLM: captions (BLEU, CIDEr-D), fashion Q&A accuracy, intent writing.
+"""Evaluation helpers of the VLM: caption metrics (BLEU, CIDEr-D), batched asking, intent writing.
+
+Attribute reading is evaluated in :mod:`adapters.eval_attributes`, captions in
+:mod:`adapters.eval_captions`, each beside its plain baselines.
 
 Caption metrics use the COCO caption evaluation code (``pycocoevalcap``: ``Bleu``
 and ``Cider``, the latter being CIDEr-D) on text tokenised as its PTB tokenizer does
@@ -10,19 +13,16 @@ from __future__ import annotations
 
 import re
 import sys
-import time
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
 from adapters.vlm_data import (
-    ATTRIBUTES,
     fashion_intent_samples,
     parse_intent,
     read_fashion,
     redial_intent_samples,
-    vqa_samples,
 )
 
 _PUNCT = re.compile(r"[^\w\s]|_")
@@ -63,47 +63,8 @@ def _batched_ask(vlm, items: list[tuple[str | None, str]], batch_size: int, desc
     return out
 
 
-def eval_caption(vlm, data: str | Path, limit: int = 0, batch_size: int = 8) -> tuple[dict, list[dict]]:
-    """Caption every image of a Flickr8k-format file; BLEU/CIDEr against its captions."""
-    from adapters.vlm import CAPTION_QUESTION
-    from retrieval.evaluate import read_caption_file
-
-    images, captions, owner = read_caption_file(data)
-    refs: dict[int, list[str]] = defaultdict(list)
-    for cap, i in zip(captions, owner.tolist()):
-        refs[i].append(cap)
-    n = len(images) if limit <= 0 else min(limit, len(images))
-    start = time.perf_counter()
-    hyps = _batched_ask(vlm, [(str(images[i]), CAPTION_QUESTION) for i in range(n)], batch_size, "captions")
-    wall = time.perf_counter() - start
-    scores = caption_scores([refs[i] for i in range(n)], hyps)
-    scores |= {"images": n, "seconds_per_image": wall / max(n, 1)}
-    rows = [{"image": str(images[i]), "caption": hyps[i], "references": refs[i]} for i in range(n)]
-    return scores, rows
-
-
 def _norm(text: str) -> str:
     return ptb_tokenize(text)
-
-
-def eval_vqa(vlm, catalog: str | Path, limit: int = 0, batch_size: int = 8) -> tuple[dict, list[dict]]:
-    """Accuracy per attribute on held-out fashion items (exact match after normalising)."""
-    rows = read_fashion(catalog)
-    samples = vqa_samples(rows, "eval")
-    if limit > 0:
-        ids = sorted({s.facts["id"] for s in samples})[:limit]
-        keep = set(ids)
-        samples = [s for s in samples if s.facts["id"] in keep]
-    answers = _batched_ask(vlm, [(s.image, s.question) for s in samples], batch_size, "questions")
-    hits: dict[str, list[bool]] = defaultdict(list)
-    detail = []
-    for s, a in zip(samples, answers):
-        ok = _norm(a) == _norm(s.answer)
-        hits[s.facts["attribute"]].append(ok)
-        detail.append({"id": s.facts["id"], "question": s.question, "answer": a, "truth": s.answer, "ok": ok})
-    result = {f"acc/{attr}": 100 * float(np.mean(hits[attr])) for attr in ATTRIBUTES if hits[attr]}
-    result["items"] = len({s.facts["id"] for s in samples})
-    return result, detail
 
 
 def _same(a, b) -> bool:

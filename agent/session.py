@@ -74,7 +74,7 @@ class AgentConfig:
     text and the rerank wishes, for fields the shopper's words did not set."""
     seen_filter: bool = False
     """Also filter on those stated fields (relaxed like any constraint when nothing matches)."""
-    seen_weight: float = 0.0
+    seen_weight: float = 1.0
     """Rerank bonus, up to this much, for an item whose value of a field the VLM read but did not
     state is among its three likeliest readings (times that reading's probability)."""
     read_k: int = 10

@@ -186,6 +186,24 @@ def test_heads_stage_learns_fields_fits_gates_and_resumes(tiny_lm_dir, tmp_path,
         torch.testing.assert_close(a[k], b[k], atol=1e-4, rtol=1e-3)
     assert len((killed / "metrics.jsonl").read_text().splitlines()) == 6
 
+    # the evaluation table: every baseline row beside the VLM's, on the same items
+    from adapters.eval_attributes import eval_attributes, format_table
+
+    monkeypatch.setattr("adapters.eval_attributes.split_of", lambda i: "dev" if int(i) % 4 == 0 else "train")
+    result, detail = eval_attributes(cfg(tmp_path / "unused", 1), vlm, SAMPLE / "catalog.jsonl", split="dev")
+    rows_all = _sample_rows(10_000)
+    dev = sorted((r for r in rows_all if int(r["id"]) % 4 == 0), key=lambda r: r["id"])
+    assert result["items"] == len(dev) == len(detail)
+    names = list(result["accuracy"])
+    assert names[:3] == ["majority", "kNN vote (k=10)", "probe (Lite0 pooled)"] and names[-1] == "VLM reader"
+    train_types = [r["gender"] for r in rows_all if int(r["id"]) % 4]
+    top = max(set(train_types), key=train_types.count)
+    assert result["accuracy"]["majority"]["gender"] == pytest.approx(
+        100 * np.mean([r["gender"] == top for r in dev])
+    )
+    assert all(0 <= v <= 100 for row in result["accuracy"].values() for v in row.values())
+    assert {d["id"] for d in detail} == {r["id"] for r in dev} and "| VLM reader |" in format_table(result)
+
 
 def _save_then_stop_after(save, epoch, exc):
     def wrapped(obj, path, *a, **k):
