@@ -102,3 +102,47 @@ class RetrievalCaptioner:
             score = _z(cons) + (w * _z(lm[b]) if lm is not None and w else 0.0)
             chosen.append(caps[int(np.argmax(score))])
         return chosen
+
+
+def captioner_from_file(cfg, vlm, caption_file) -> RetrievalCaptioner:
+    """A captioner whose datastore is a Flickr8k-style file of captioned images (their image
+    features are cached on disk once), weighted as ``vlm.fusion['caption']`` says."""
+    from pathlib import Path
+
+    from adapters.reader import ArrayDatastore
+    from adapters.vision import load_vision_encoder
+    from retrieval.align import DEFAULT_HEAD, AlignmentHead
+    from retrieval.evaluate import read_caption_file
+    from retrieval.features import image_features
+
+    images, captions, owner = read_caption_file(caption_file)
+    grouped: list[list[str]] = [[] for _ in images]
+    for c, i in zip(captions, owner.tolist()):
+        grouped[i].append(c)
+    paths = [str(p) for p in images]
+    vision = vlm.vision or load_vision_encoder(cfg.vision, "cpu")
+    pooled = image_features(vision, paths, keep_patches=False, desc="caption datastore")["pooled"]
+    head, _ = AlignmentHead.load(Path(cfg.retrieval.head) if cfg.retrieval.head else DEFAULT_HEAD)
+    with torch.no_grad():
+        vectors = head.eval().encode_image(pooled.float()).numpy()
+    setting = vlm.fusion.get("caption", {})
+    cap = RetrievalCaptioner(
+        vlm, ArrayDatastore(paths, vectors, [{"captions": g} for g in grouped]),
+        fit_vectorizer(captions), k=setting.get("k", CAPTION_K), rerank=setting.get("rerank", 5),
+        lm_weight=setting.get("lm_weight", 1.0),
+    )  # fmt: skip
+    cap.head = head
+    return cap
+
+
+def caption_images(cap: RetrievalCaptioner, images) -> list[str]:
+    """Captions of photos (paths, bytes or PIL images): one vision pass each, then neighbours,
+    consensus and the VLM's scores of the best candidates."""
+    from adapters.vlm import with_colour
+
+    feats = cap.vlm.vision.encode(list(images))
+    pooled = cap.vlm.projector.pool(with_colour(cap.vlm.projector, feats.patches, images).float())
+    with torch.no_grad():
+        vectors = cap.head.encode_image(feats.pooled.float()).numpy()
+    cands = cap.candidates(vectors)
+    return cap.choose(cands, cap.lm_scores(pooled, [c for c, _ in cands]))

@@ -108,10 +108,22 @@ def cmd_caption(args) -> int:
     args.images = [a for a in args.images if not _OVERRIDE.match(a)]
 
     vlm = _vlm(args)
+    if args.captions:  # retrieval-augmented: copy from the neighbours' captions, the VLM chooses
+        from adapters.captioner import caption_images, captioner_from_file
+
+        cap = captioner_from_file(_load(args), vlm, args.captions)
+
+        def caption(path):
+            return caption_images(cap, [path])[0]
+    else:
+
+        def caption(path):
+            return vlm.caption([path])[0]
+
     rows = []
     for path in args.images:
         try:
-            rows.append({"image": path, "caption": vlm.caption([path])[0]})
+            rows.append({"image": path, "caption": caption(path)})
         except ImageError as exc:
             print(f"vlrec caption: {exc}", file=sys.stderr)
             return 1
@@ -609,6 +621,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("caption", help="caption photos with the VLM")
     p.add_argument("images", nargs="+", metavar="PHOTO")
+    p.add_argument("--captions", metavar="FILE",
+                   help="captioned images (Flickr8k-style JSONL) to copy from: the VLM picks among the "
+                   "captions of each photo's nearest images (without: the LM writes one)")  # fmt: skip
     p.add_argument("--json", action="store_true")
     p.add_argument("--config", "-c", help="YAML config file (default: built-in defaults)")
     p.set_defaults(func=cmd_caption, overrides=[])

@@ -105,10 +105,10 @@ def run_demo(cfg: VlrecConfig, out=sys.stdout) -> dict:
 
 
 def _seen(guesses: dict) -> str:
-    """``type Tshirts 0.98, colour Red 0.91, ...``; a field below its gate is marked unsure."""
+    """``type Tshirts 0.98, colour Red 0.91, ...``; a field below its gate is marked so."""
     names = {"articleType": "type", "baseColour": "colour", "gender": "for", "usage": "usage"}
     return ", ".join(
-        f"{names.get(f, f)} {g.value} {g.confidence:.2f}" + ("" if g.stated else " (unsure)")
+        f"{names.get(f, f)} {g.value} {g.confidence:.2f}" + ("" if g.stated else " (below its gate)")
         for f, g in guesses.items()
     )
 

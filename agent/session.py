@@ -2,7 +2,8 @@
 
 Each user turn (text, an image, or both) goes
 
-    understand the image (the VLM describes it) ->
+    read the image (the VLM's attribute reader: each catalogue field with a calibrated
+                    confidence; sure fields join the query, the rest weigh the rerank) ->
     intent: constraints and a standalone query (deterministic parsing against the
             catalogue's own attribute values; optionally the LM's intent adapter) ->
     retrieve (fused image+text query, ``where`` from hard constraints, excluding
@@ -75,8 +76,9 @@ class AgentConfig:
     seen_filter: bool = False
     """Also filter on those stated fields (relaxed like any constraint when nothing matches)."""
     seen_weight: float = 1.0
-    """Rerank bonus, up to this much, for an item whose value of a field the VLM read but did not
-    state is among its three likeliest readings (times that reading's probability)."""
+    """Rerank bonus, up to this much per field, for an item whose value of a field read off the
+    photo (and not set by the shopper's words) is among the VLM's three likeliest readings, times
+    that reading's probability: a sure reading counts fully, an unsure one a little."""
     read_k: int = 10
     """Catalogue neighbours whose fields the VLM's reader weighs with its own heads."""
     constraint_weight: float = 0.15
@@ -583,14 +585,7 @@ class Agent:
     ) -> list[Recommendation]:
         k = k or self.cfg.k
         profile = session.profile if session is not None else {}
-        soft = {}  # what the photo probably shows, for fields neither said nor stated
-        if (
-            session is not None
-            and self.cfg.seen_weight
-            and session.image is not None
-            and session.anchor is None
-        ):
-            soft = {f: d for f, d in session.image_likely.items() if f not in constraints}
+        soft = self._soft_wishes(session) if session is not None and self.cfg.seen_weight else {}
         scored = []
         for h in hits:
             bonus = sum(self.cfg.constraint_weight for k, v in constraints.items() if h.metadata.get(k) == v)
@@ -622,6 +617,16 @@ class Agent:
             pool.remove(best)
             chosen.append(best)
         return [self._rec(h, constraints, s, session) for s, h in chosen]
+
+    def _soft_wishes(self, session: Session) -> dict[str, dict[str, float]]:
+        """Fields the shopper's words did not set, as value probabilities the rerank rewards:
+        what the photo probably shows, or after "more like this one", that item's kind."""
+        if session.anchor is not None:
+            kind = self.items.get(session.anchor, {}).get("articleType")
+            return {"articleType": {kind: 1.0}} if kind and "articleType" not in session.constraints else {}
+        if session.image is None:
+            return {}
+        return {f: d for f, d in session.image_likely.items() if f not in session.constraints}
 
     def _rec(
         self, hit, constraints: dict[str, str], score: float | None = None, session: Session | None = None

@@ -215,12 +215,13 @@ def _save_then_stop_after(save, epoch, exc):
 
 
 class FakeReader:
-    """Reads a handbag for sure and white without confidence."""
+    """Reads a handbag for sure and white without confidence (``white``: its probability)."""
 
     fields = ["articleType", "baseColour"]
 
-    def __init__(self):
+    def __init__(self, white: float = 0.41):
         self.calls = 0
+        self.white = white
 
     def read(self, images):
         from adapters.reader import Guess
@@ -229,7 +230,9 @@ class FakeReader:
         return [
             {
                 "articleType": Guess("Handbags", 0.97, True, [("Handbags", 0.97)]),
-                "baseColour": Guess("White", 0.41, False, [("White", 0.41), ("Black", 0.38)]),
+                "baseColour": Guess(
+                    "White", self.white, False, [("White", self.white), ("Black", 1 - self.white)]
+                ),
             }
             for _ in images
         ]
@@ -297,3 +300,52 @@ def test_consensus_prefers_the_caption_the_others_agree_with():
     assert cap.choose(cands, None) == [cands[0][0][0]]
     # a VLM score that strongly prefers the second candidate decides when weighted
     assert cap.choose(cands, [np.array([-5.0, -1.0])], lm_weight=100.0) == [cands[0][0][1]]
+
+
+def test_an_unsure_reading_still_ranks_by_its_probability(shop):
+    from agent.session import Agent, AgentConfig
+    from tests.conftest import FakeVLM
+
+    searcher, rows, tmp = shop
+    photo = str(tmp / rows["112"]["image"])
+
+    def colours(seen_weight, white):
+        cfg = AgentConfig(k=8, candidates=24, seen_weight=seen_weight, typicality=0.0, diversity=0.0)
+        agent = Agent(cfg, searcher, FakeVLM(), reader=FakeReader(white))
+        reply = agent.session().send("handbags please", image=photo)
+        assert all(rows[r.id]["articleType"] == "Handbags" for r in reply.items)  # the words filter
+        assert reply.query == "handbags"  # an unsure colour never joins the query
+        return [rows[r.id]["baseColour"] for r in reply.items]
+
+    assert colours(1.0, 0.95) == ["White"] * 8  # probably white: the 8 white handbags come first
+    assert colours(1.0, 0.05) == ["Black"] * 8
+
+
+def test_retrieval_captions_come_from_the_neighbours_and_the_vlm_chooses(tiny_lm_dir, tmp_path, monkeypatch):
+    from adapters.captioner import caption_images, captioner_from_file
+    from agent.config import load_config
+    from tests.test_vlm import build_tiny_vlm
+
+    monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path / "cache"))
+    rows = _sample_rows(12)
+    caps = tmp_path / "caps.jsonl"
+    caps.write_text(
+        "".join(
+            json.dumps(
+                {"image": str(SAMPLE / r["image"]), "captions": [r["title"], f"a {r['baseColour']} thing"]}
+            )
+            + "\n"
+            for r in rows
+        )
+    )
+    vlm = build_tiny_vlm(tiny_lm_dir, "none")
+    cap = captioner_from_file(load_config(None), vlm, caps)
+    cap.k, cap.rerank = 3, 4
+    photo = SAMPLE / rows[0]["image"]
+    got = caption_images(cap, [photo])
+    allowed = {c for r in rows for c in (r["title"], f"a {r['baseColour']} thing")}
+    assert len(got) == 1 and got[0] in allowed  # copied, never invented
+    # the photo's own entry is its nearest neighbour, so its captions are among the candidates
+    with torch.no_grad():
+        cands = cap.candidates(cap.head.encode_image(vlm.vision.encode([photo]).pooled).numpy())
+    assert rows[0]["title"] in cands[0][0] or f"a {rows[0]['baseColour']} thing" in cands[0][0]
