@@ -104,31 +104,35 @@ class RetrievalCaptioner:
         return chosen
 
 
-def captioner_from_file(cfg, vlm, caption_file) -> RetrievalCaptioner:
-    """A captioner whose datastore is a Flickr8k-style file of captioned images (their image
-    features are cached on disk once), weighted as ``vlm.fusion['caption']`` says."""
-    from pathlib import Path
-
-    from adapters.reader import ArrayDatastore
-    from adapters.vision import load_vision_encoder
-    from retrieval.align import DEFAULT_HEAD, AlignmentHead
+def grouped_captions(path) -> tuple[list[str], list[list[str]]]:
+    """A Flickr8k-style file's image paths and each image's captions."""
     from retrieval.evaluate import read_caption_file
-    from retrieval.features import image_features
 
-    images, captions, owner = read_caption_file(caption_file)
+    images, captions, owner = read_caption_file(path)
     grouped: list[list[str]] = [[] for _ in images]
     for c, i in zip(captions, owner.tolist()):
         grouped[i].append(c)
-    paths = [str(p) for p in images]
+    return [str(p) for p in images], grouped
+
+
+def captioner_from_file(cfg, vlm, caption_file) -> RetrievalCaptioner:
+    """A captioner whose datastore is a Flickr8k-style file of captioned images (their image
+    features are cached on disk once), weighted as ``vlm.fusion['caption']`` says."""
+    from adapters.reader import ArrayDatastore
+    from adapters.vision import load_vision_encoder
+    from retrieval.embedder import alignment_head
+    from retrieval.features import image_features
+
+    paths, grouped = grouped_captions(caption_file)
     vision = vlm.vision or load_vision_encoder(cfg.vision, "cpu")
     pooled = image_features(vision, paths, keep_patches=False, desc="caption datastore")["pooled"]
-    head, _ = AlignmentHead.load(Path(cfg.retrieval.head) if cfg.retrieval.head else DEFAULT_HEAD)
+    head = alignment_head(cfg)
     with torch.no_grad():
-        vectors = head.eval().encode_image(pooled.float()).numpy()
+        vectors = head.encode_image(pooled.float()).numpy()
     setting = vlm.fusion.get("caption", {})
     cap = RetrievalCaptioner(
         vlm, ArrayDatastore(paths, vectors, [{"captions": g} for g in grouped]),
-        fit_vectorizer(captions), k=setting.get("k", CAPTION_K), rerank=setting.get("rerank", 5),
+        fit_vectorizer([c for g in grouped for c in g]), k=setting.get("k", CAPTION_K), rerank=setting.get("rerank", 5),
         lm_weight=setting.get("lm_weight", 1.0),
     )  # fmt: skip
     cap.head = head

@@ -17,8 +17,6 @@ fitted on ``dev`` (:func:`fit_caption_weight`).
 from __future__ import annotations
 
 import time
-from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,27 +24,17 @@ import torch
 DEV_IMAGES = 500
 
 
-def _grouped(path) -> tuple[list[str], list[list[str]]]:
-    from retrieval.evaluate import read_caption_file
-
-    images, captions, owner = read_caption_file(path)
-    caps: dict[int, list[str]] = defaultdict(list)
-    for c, i in zip(captions, owner.tolist()):
-        caps[i].append(c)
-    return [str(p) for p in images], [caps[i] for i in range(len(images))]
-
-
 def caption_setup(cfg, vlm, train_file, eval_file, split: str = "test", limit: int = 0):
     """Datastore, vectorizer, the split's images with references, their vectors and projector inputs."""
-    from adapters.captioner import fit_vectorizer
+    from adapters.captioner import fit_vectorizer, grouped_captions
     from adapters.reader import ArrayDatastore
     from adapters.train_vlm import FeatureBank
     from adapters.vision import load_vision_encoder
-    from retrieval.align import DEFAULT_HEAD, AlignmentHead
+    from retrieval.embedder import alignment_head
     from retrieval.features import image_features
 
-    train_imgs, train_caps = _grouped(train_file)
-    eval_imgs, eval_caps = _grouped(eval_file)
+    train_imgs, train_caps = grouped_captions(train_file)
+    eval_imgs, eval_caps = grouped_captions(eval_file)
     vision = load_vision_encoder(cfg.vision, "cpu")
     groups = [train_imgs, eval_imgs]
     bank = FeatureBank(vision, vlm.projector, groups)
@@ -54,8 +42,7 @@ def caption_setup(cfg, vlm, train_file, eval_file, split: str = "test", limit: i
         "train": image_features(vision, train_imgs, keep_patches=False, desc="image features")["pooled"],
         "test": image_features(vision, eval_imgs, keep_patches=False, desc="image features")["pooled"],
     }
-    head, _ = AlignmentHead.load(Path(cfg.retrieval.head) if cfg.retrieval.head else DEFAULT_HEAD)
-    head.eval()
+    head = alignment_head(cfg)
     with torch.no_grad():
         vec = {k: head.encode_image(v.float()).numpy() for k, v in pooled.items()}
     store = ArrayDatastore(train_imgs, vec["train"], [{"captions": c} for c in train_caps])

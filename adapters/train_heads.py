@@ -224,11 +224,9 @@ def catalogue_datastore(cfg, rows: list[dict], pooled: torch.Tensor):
     """An in-memory copy of what the catalogue's Chroma image collection holds: the alignment
     head's vectors of each item's photo, with the item's fields as metadata."""
     from adapters.reader import ArrayDatastore
-    from retrieval.align import AlignmentHead
-    from retrieval.embedder import DEFAULT_HEAD
+    from retrieval.embedder import alignment_head
 
-    head, _ = AlignmentHead.load(Path(cfg.retrieval.head) if cfg.retrieval.head else DEFAULT_HEAD)
-    head.eval()
+    head = alignment_head(cfg)
     with torch.no_grad():
         vectors = head.encode_image(pooled).numpy()
     meta = [{k: v for k, v in r.items() if k not in ("image",)} for r in rows]

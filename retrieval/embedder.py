@@ -83,6 +83,12 @@ class MultimodalEmbedder:
         return fuse(image, text, self.cfg.fusion, w, has_image)
 
 
+def alignment_head(cfg) -> AlignmentHead:
+    """The alignment head of a root config (``retrieval.head``, default the shipped one), in eval mode."""
+    head, _ = AlignmentHead.load(Path(cfg.retrieval.head) if cfg.retrieval.head else DEFAULT_HEAD)
+    return head.eval()
+
+
 def load_embedder(cfg) -> MultimodalEmbedder:
     """Build the multimodal embedder from the root config (vision, text, retrieval)."""
     from adapters.text import load_text_embedder
