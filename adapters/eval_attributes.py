@@ -159,10 +159,11 @@ def _norm(text: str) -> str:
 def _generated(vlm, rows, test) -> dict[str, list[str]]:
     """The LM's free-text answer to each field's question (the old path, for comparison)."""
     from adapters.eval_vlm import _batched_ask
-    from adapters.reader import FIELDS, QUESTION
+    from adapters.reader import FIELDS
+    from adapters.vlm_data import QUESTIONS
 
     return {
-        f: _batched_ask(vlm, [(rows[i]["image"], QUESTION[f]) for i in test], 8, f"generate {f}")
+        f: _batched_ask(vlm, [(rows[i]["image"], QUESTIONS[f][0]) for i in test], 8, f"generate {f}")
         for f in FIELDS
     }
 

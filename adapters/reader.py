@@ -29,15 +29,12 @@ from typing import Any
 import numpy as np
 import torch
 
-FIELDS = ("articleType", "baseColour", "gender", "usage")
+from adapters.vlm_data import ATTRIBUTES
+
+FIELDS = ATTRIBUTES
+"""The catalogue fields the shipped heads read (the fashion Q&A attributes)."""
 KNN_EPS = 0.02
 """Added to the neighbour vote before its log: a value no neighbour has is unlikely, not impossible."""
-QUESTION = {
-    "articleType": "What type of product is this?",
-    "baseColour": "What colour is it?",
-    "gender": "Who is it for?",
-    "usage": "What occasion is it for?",
-}
 
 
 @dataclass

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -203,8 +204,6 @@ def train_calibrate(cfg, log=print) -> Path:
         report["captions"] = fit_caption_weight(cfg, vlm, t.caption_data, t.caption_eval, log=log)
     final = out / "vlm"
     # only the fusion settings change: the weights are copied as they are
-    import shutil
-
     tmp = out / ".vlm.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(t.init, tmp)
