@@ -1,4 +1,4 @@
-"""Evaluation helpers of the VLM: caption metrics (BLEU, CIDEr-D), batched asking, intent writing.
+"""Evaluation helpers of the VLM: caption metrics (BLEU, CIDEr-D) and batched asking.
 
 Attribute reading is evaluated in :mod:`adapters.eval_attributes`, captions in
 :mod:`adapters.eval_captions`, each beside its plain baselines.
@@ -13,17 +13,6 @@ from __future__ import annotations
 
 import re
 import sys
-from collections import defaultdict
-from pathlib import Path
-
-import numpy as np
-
-from adapters.vlm_data import (
-    fashion_intent_samples,
-    parse_intent,
-    read_fashion,
-    redial_intent_samples,
-)
 
 _PUNCT = re.compile(r"[^\w\s]|_")
 
@@ -61,78 +50,3 @@ def _batched_ask(vlm, items: list[tuple[str | None, str]], batch_size: int, desc
         prompts = [vlm.render(q, image=img is not None) for img, q in chunk]
         out += vlm.generate(prompts, patches=patches, **kw)
     return out
-
-
-def _norm(text: str) -> str:
-    return ptb_tokenize(text)
-
-
-def _same(a, b) -> bool:
-    if isinstance(a, list) and isinstance(b, list):
-        return sorted(map(_norm, map(str, a))) == sorted(map(_norm, map(str, b)))
-    return _norm(str(a)) == _norm(str(b))
-
-
-def eval_intent(
-    vlm,
-    catalog: str | Path,
-    n: int = 200,
-    redial: str | Path | None = None,
-    embedder=None,
-    batch_size: int = 8,
-    seed: int = 7,
-) -> tuple[dict, list[dict]]:
-    """Intent writing on held-out shopper conversations.
-
-    Reports: ``parsed`` (share of replies holding a JSON intent), ``exact`` (all
-    constraints equal the truth, none extra), per-field accuracy, and with an
-    ``embedder``, ``query_P@10``: the share of the 10 catalogue items nearest to the
-    written query (text embedding, no filter) that satisfy every true constraint,
-    beside the same for the raw conversation as the query.
-    """
-    rows = read_fashion(catalog)
-    samples = fashion_intent_samples(rows, "eval", n, seed)
-    if redial:
-        samples += redial_intent_samples(redial)
-    replies = _batched_ask(
-        vlm, [(None, s.question) for s in samples], batch_size, "intents", max_new_tokens=64
-    )
-    parsed, exact, per_key = [], [], defaultdict(list)
-    detail = []
-    for s, reply in zip(samples, replies):
-        got = parse_intent(reply)
-        truth = s.facts["constraints"]
-        parsed.append(got is not None)
-        cons = {k: v for k, v in (got or {}).items() if k != "query"}
-        ok = got is not None and set(cons) == set(truth) and all(_same(cons[k], truth[k]) for k in truth)
-        exact.append(ok)
-        for k, v in truth.items():
-            per_key[k].append(got is not None and k in cons and _same(cons[k], v))
-        detail.append({"conversation": s.question, "reply": reply, "truth": s.answer, "exact": ok})
-    result: dict = {
-        "parsed": 100 * float(np.mean(parsed)),
-        "exact": 100 * float(np.mean(exact)),
-        **{f"acc/{k}": 100 * float(np.mean(v)) for k, v in sorted(per_key.items())},
-        "conversations": len(samples),
-    }
-    if embedder is not None:
-        fashion = [(s, d) for s, d in zip(samples, detail) if "source" not in s.facts]
-        titles = [r["title"] for r in rows]
-        from retrieval.features import text_features
-
-        item_vecs = text_features(embedder, titles, desc="catalogue titles")
-        written = [(parse_intent(d["reply"]) or {}).get("query") or "" for _, d in fashion]
-        raw = [s.question.rsplit("\n", 1)[0] for s, _ in fashion]
-        truths = [s.facts["constraints"] for s, _ in fashion]
-        result["query_P@10"] = _precision_at_10(embedder, written, truths, item_vecs, rows)
-        result["conversation_P@10"] = _precision_at_10(embedder, raw, truths, item_vecs, rows)
-    return result, detail
-
-
-def _precision_at_10(embedder, queries, truths, item_vecs, rows) -> float:
-    q = embedder.embed([x or "-" for x in queries])
-    top = np.argsort(-(q @ item_vecs.T), axis=1)[:, :10]
-    scores = []
-    for t, idx in zip(truths, top):
-        scores.append(np.mean([all(_same(rows[i].get(k), v) for k, v in t.items()) for i in idx]))
-    return 100 * float(np.mean(scores))

@@ -10,6 +10,7 @@ import argparse
 import json
 import re
 import sys
+from pathlib import Path
 
 _OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")
 
@@ -22,6 +23,9 @@ def _add_config_args(parser: argparse.ArgumentParser) -> None:
         metavar="key=value",
         help="config overrides, e.g. lm.quantization=none vision.name=efficientnet-lite2",
     )
+
+
+FREEFORM = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "freeform_requests.jsonl"
 
 
 def _load(args):
@@ -91,6 +95,14 @@ def cmd_train_vlm(args) -> int:
     run = {"heads": train_heads, "calibrate": train_calibrate}.get(cfg.train.stage, train_vlm)
     folder = run(cfg)
     print(f"vision-language model written to {folder}")
+    return 0
+
+
+def cmd_train_intent(args) -> int:
+    from adapters.train_intent import train_intent
+
+    folder = train_intent(_load(args))
+    print(f"intent model written to {folder}")
     return 0
 
 
@@ -232,20 +244,63 @@ def cmd_eval_vqa(args) -> int:
     return 0
 
 
+def _freeform_agent(args, cfg):
+    """The default agent (no VLM) over the indexed catalogue of ``args.catalog`` (indexed first)."""
+    from agent.session import load_agent
+    from retrieval.catalog import read_catalog
+    from retrieval.embedder import load_embedder
+    from retrieval.indexer import index_catalog
+    from retrieval.store import Store
+
+    name = _catalog_name(args.catalog, args.name)
+    index_catalog(read_catalog(args.catalog), Store(cfg.store), name, load_embedder(cfg), rebuild=True)
+    cfg.agent.catalog = name
+    cfg.agent.k = args.k
+    cfg.agent.candidates = max(cfg.agent.candidates, args.k)
+    return load_agent(cfg, with_vlm=False)
+
+
 def cmd_eval_intent(args) -> int:
-    from adapters.eval_vlm import eval_intent
-    from adapters.text import load_text_embedder
+    from adapters.intent import DEFAULT_INTENT
+    from adapters.intent_data import load_requests
+    from agent.eval_freeform import eval_intent, format_rows
 
     cfg = _load(args)
-    from adapters.vlm import load_vlm
+    if args.fit and args.split != "dev":
+        print("error: --fit chooses the decoding on a dev split; use --split dev", file=sys.stderr)
+        return 2
+    reqs = load_requests(args.data, args.split or None)
+    agent = _freeform_agent(args, cfg)
+    rows, per = eval_intent(agent, reqs, fit=args.fit)
+    _save_rows(args, per)
+    print(json.dumps(rows, indent=2) if args.json else format_rows(rows, cols="intent"))
+    print(f"({len(reqs)} requests of {args.data}, split {args.split or 'all'})")
+    if args.fit:
+        folder = Path(cfg.intent.model) if cfg.intent.model else DEFAULT_INTENT
+        meta = json.loads((folder / "intent.json").read_text())
+        meta["decoding"] = agent.intent.decoding.__dict__
+        meta["decoding_fitted_on"] = f"{Path(args.data).name}, split {args.split} ({len(reqs)} requests)"
+        (folder / "intent.json").write_text(json.dumps(meta, indent=1))
+        print(f"decoding written to {folder / 'intent.json'}")
+    return 0
 
-    vlm = load_vlm(cfg)
-    embedder = load_text_embedder(cfg.text, cfg.runtime.device)
-    scores, rows = eval_intent(
-        vlm, args.catalog, n=args.n, redial=args.redial, embedder=embedder, batch_size=args.batch_size
-    )
-    _save_rows(args, rows)
-    _print_result(scores, args.json, digits=2)
+
+def cmd_eval_freeform(args) -> int:
+    import dataclasses
+
+    from adapters.intent_data import load_requests
+    from agent.eval_freeform import eval_freeform, format_rows
+    from agent.session import Agent
+
+    cfg = _load(args)
+    reqs = load_requests(args.data, args.split or None)
+    agent = _freeform_agent(args, cfg)
+    name = cfg.agent.catalog
+    rules = Agent(dataclasses.replace(cfg.agent, intent="rules", words=False), agent.searcher)
+    rows, per = eval_freeform(agent, rules, reqs, k=args.k)
+    _save_rows(args, per)
+    print(json.dumps(rows, indent=2) if args.json else format_rows(rows, args.k))
+    print(f"({len(reqs)} requests of {args.data}, split {args.split or 'all'}, catalogue {name})")
     return 0
 
 
@@ -514,6 +569,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("config", help="YAML config, e.g. configs/train/stage1_align.yaml")
     t.add_argument("overrides", nargs="*", metavar="key=value")
     t.set_defaults(func=cmd_train_vlm)
+    t = train.add_parser(
+        "intent", help="train the shopper-intent LM (QLoRA + value heads) on generated conversations"
+    )
+    t.add_argument("config", help="YAML config, e.g. configs/train/intent.yaml")
+    t.add_argument("overrides", nargs="*", metavar="key=value")
+    t.set_defaults(func=cmd_train_intent)
     t = train.add_parser("rec", help="fit the history-based recommender (co-occurrence, MF, content, blend)")
     t.add_argument("config", help="YAML config, e.g. configs/rec/ml100k.yaml")
     t.add_argument("overrides", nargs="*", metavar="key=value")
@@ -593,15 +654,25 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true")
     _add_config_args(e)
     e.set_defaults(func=cmd_eval_vqa)
-    e = ev.add_parser("intent", help="constraint exact match and query precision of written intents")
-    e.add_argument("--catalog", default="../shared/data/fashion/catalog.jsonl")
-    e.add_argument("--redial", help="also ReDial dialogues (e.g. ../shared/data/redial/valid.jsonl)")
-    e.add_argument("--n", type=int, default=200, help="fashion conversations (held-out items)")
-    e.add_argument("--batch-size", type=int, default=8)
-    e.add_argument("--save", help="write every reply to this JSONL")
-    e.add_argument("--json", action="store_true")
-    _add_config_args(e)
-    e.set_defaults(func=cmd_eval_intent)
+    for which in ("intent", "freeform"):
+        e = ev.add_parser(
+            which,
+            help="keyword rules vs the intent LM: constraint exact match and per-field accuracy"
+            if which == "intent"
+            else "free-form shopper requests: keyword rules, plain MiniLM search, LM intent, full agent",
+        )
+        e.add_argument("--data", default=str(FREEFORM), help="labelled requests (JSONL: text, want, avoid)")
+        e.add_argument("--split", default="dev", help="the rows of this split ('' = all rows)")
+        e.add_argument("--catalog", default="../shared/data/fashion/catalog.jsonl")
+        e.add_argument("--name", help="catalogue name (default: from the file name)")
+        e.add_argument("--k", type=int, default=10, help="items per reply")
+        if which == "intent":
+            e.add_argument("--fit", action="store_true",
+                           help="fit the decoding (vote weight, shares, gates) on this dev split and save it")  # fmt: skip
+        e.add_argument("--save", help="write every request's result to this JSONL")
+        e.add_argument("--json", action="store_true")
+        _add_config_args(e)
+        e.set_defaults(func=cmd_eval_intent if which == "intent" else cmd_eval_freeform)
     e = ev.add_parser("chat", help="simulated shoppers look for hidden target items (success@k per turn)")
     e.add_argument("--catalog", required=True, help="catalogue file (indexed first, incrementally)")
     e.add_argument("--name", help="catalogue name (default: from the file name)")

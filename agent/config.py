@@ -10,6 +10,7 @@ from adapters.config import check
 from adapters.lm import LMConfig
 from adapters.runtime import RuntimeConfig
 from adapters.text import TextConfig
+from adapters.train_intent import IntentConfig
 from adapters.train_vlm import VLMTrainConfig
 from adapters.vision import VisionConfig
 from adapters.vlm import VLMConfig
@@ -70,6 +71,14 @@ class DemoConfig:
         ]
     )
     """A scripted conversation with the agent (a photo, then refinements)."""
+    requests: list[str] = field(
+        default_factory=lambda: [
+            "something to keep my hands warm on winter rides, not black",
+            "a carry-all for my gym kit",
+            "sunnies for the beach, anything but black",
+        ]
+    )
+    """Free-form shopper requests, each the first turn of a new conversation."""
 
     def __post_init__(self) -> None:
         check(1 <= self.k <= 100, "demo.k", "must be in [1, 100]")
@@ -91,6 +100,7 @@ class VlrecConfig:
     vlm: VLMConfig = field(default_factory=VLMConfig)
     train: VLMTrainConfig = field(default_factory=VLMTrainConfig)
     agent: AgentConfig = field(default_factory=AgentConfig)
+    intent: IntentConfig = field(default_factory=IntentConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
 
 

@@ -113,15 +113,43 @@ def _seen(guesses: dict) -> str:
     )
 
 
+def _understood(reply) -> str:
+    """What the agent took from the shopper's words: wanted, any-of and excluded values."""
+    parts = [f"{f} {v}" for f, v in reply.constraints.items()]
+    parts += [f"{f} any of {', '.join(v)}" for f, v in reply.options.items()]
+    parts += [f"{f} not {', '.join(v)}" for f, v in reply.avoid.items()]
+    return "; ".join(parts) or "no catalogue field"
+
+
 def play_conversation(cfg: VlrecConfig, searcher, vlm, out, results: dict, reader=None) -> None:
     """The scripted conversation: the agent's replies, turn by turn."""
     import dataclasses
 
     from agent.session import Agent
 
+    intent = words = None
+    if cfg.agent.intent == "lm":
+        from adapters.intent import load_intent
+
+        start = time.perf_counter()
+        intent = load_intent(cfg.intent.model, cfg.lm, cfg.runtime.device, cfg.runtime.dtype)
+        print(f"\nshopper-intent LM loaded in {time.perf_counter() - start:.1f} s", file=out)
+    if cfg.agent.words:
+        from retrieval.words import WordsIndex
+
+        words = WordsIndex(searcher.store, cfg.demo.name, searcher.embedder.text, progress=False)
     agent = Agent(
-        dataclasses.replace(cfg.agent, catalog=cfg.demo.name, k=cfg.demo.k), searcher, vlm, reader=reader
-    )
+        dataclasses.replace(cfg.agent, catalog=cfg.demo.name, k=cfg.demo.k), searcher, vlm, reader=reader,
+        intent=intent, words=words,
+    )  # fmt: skip
+    if cfg.demo.requests:
+        print("\n--- shoppers in their own words (each a new conversation) ---", file=out)
+        for n, text in enumerate(cfg.demo.requests, start=1):
+            reply = agent.session().send(text)
+            print(f"\nshopper: {text}", file=out)
+            print(f"  (understood: {_understood(reply)})", file=out)
+            print(f"agent ({reply.seconds:.2f} s): " + reply.text.replace("\n", "\n  "), file=out)
+            results[f"request {n}"] = reply
     session = agent.session()
     print("\n--- a conversation with the agent ---", file=out)
     for n, turn in enumerate(cfg.demo.conversation, start=1):

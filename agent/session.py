@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from adapters.config import check
+from retrieval.words import passes as _passes
+from retrieval.words import rrf
 
 # Attributes a shopper can constrain, as catalogue metadata keys. A catalogue that
 # lacks one simply never yields it.
@@ -63,9 +65,23 @@ class AgentConfig:
     """Items per reply."""
     candidates: int = 100
     """Items retrieved before reranking."""
-    intent: Literal["rules", "lm"] = "rules"
-    """rules: constraints parsed against the catalogue's own values (fast, default);
-    lm: the VLM's intent adapter writes the query and constraints, rules fill gaps."""
+    intent: Literal["rules", "lm"] = "lm"
+    """lm (default): the intent LM (:mod:`adapters.intent`, ``intent.model``) reads the conversation
+    and chooses, per catalogue field, the values the shopper wants and those they exclude; exact
+    catalogue words the LM left open fill gaps. rules: only the catalogue words found in the text."""
+    intent_weight: float = 0.5
+    """Rerank bonus, up to this much per field, for an item whose value the intent LM finds likely
+    but below the field's gate (fitted with the model): such a field ranks, it never filters."""
+    words: bool = True
+    """Also match a text request against each item's own words (dense sentence vectors and BM25,
+    :mod:`retrieval.words`), fused with the aligned-space search by reciprocal rank."""
+    words_weight: float = 1.0
+    """Weight of each words path (dense, lexical) in the fusion; the aligned path weighs 1."""
+    rrf_k: int = 60
+    """Reciprocal-rank fusion constant."""
+    hub_penalty: float = 0.0
+    """Aligned-space scores minus this much of each item's hubness (its mean similarity to its 10
+    nearest item texts, CSLS): items close to everything stop topping every list."""
     describe_images: bool = True
     """Let the VLM read a photo (off = the image vector alone). With attribute heads the VLM reads
     each field with a calibrated confidence (:mod:`adapters.reader`); without, it writes a
@@ -136,6 +152,10 @@ class Reply:
     query: str = ""
     image_description: str | None = None
     dropped: list[str] = field(default_factory=list)
+    avoid: dict[str, list[str]] = field(default_factory=dict)
+    """Values the shopper excluded, per field ("anything but black")."""
+    options: dict[str, list[str]] = field(default_factory=dict)
+    """Fields where several values fit the request ("a bag for my gym kit": duffels or backpacks)."""
     """Items removed by the grounding check (should stay empty)."""
     seconds: float = 0.0
     user: str | None = None
@@ -152,6 +172,8 @@ class Reply:
                 for r in self.items
             ],
             "constraints": self.constraints,
+            "avoid": self.avoid,
+            "options": self.options,
             "query": self.query,
             "image_description": self.image_description,
             "dropped": self.dropped,
@@ -262,6 +284,11 @@ class Session:
         self.liked: list[str] = []
         self.rejected: list[str] = []
         self.constraints: dict[str, str] = {}
+        self.avoid: dict[str, list[str]] = {}
+        self.options: dict[str, dict[str, float]] = {}
+        """Fields with several acceptable values and their probabilities (the intent LM's)."""
+        self.leanings: dict[str, dict[str, float]] = {}
+        """Fields the intent LM reads below its gate: likely values that rerank but never filter."""
         self.last: list[Recommendation] = []
         self.anchor: str | None = None
         self.image: Any = None
@@ -301,11 +328,19 @@ class Session:
 class Agent:
     """Recommends from one indexed catalogue; a :class:`Session` holds each conversation."""
 
-    def __init__(self, cfg: AgentConfig, searcher, vlm=None, log=None, profiles=None, reader=None):
+    def __init__(
+        self, cfg: AgentConfig, searcher, vlm=None, log=None, profiles=None, reader=None, intent=None,
+        words=None,
+    ):  # fmt: skip
         self.cfg = cfg
         self.searcher = searcher
         self.vlm = vlm
         self.reader = reader
+        self.intent = intent
+        """:class:`adapters.intent.IntentModel` (agent.intent=lm), or ``None``."""
+        self.words = words
+        """:class:`retrieval.words.WordsIndex` over the catalogue's item documents (agent.words)."""
+        self._hubness: dict[str, float] | None = None
         """:class:`adapters.reader.AttributeReader` when the VLM has attribute heads."""
         self.profiles = profiles
         """:class:`retrieval.rec.recommender.Profiles` of known users, or ``None``."""
@@ -314,6 +349,8 @@ class Agent:
         self.items = {i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"])}
         self.vocab = Vocabulary(list(self.items.values()))
         self._count_combos()
+        if self.words is not None:
+            self.words.sync(self.items)
 
     def _count_combos(self) -> None:
         self.combos = Counter(_combo(m) for m in self.items.values())
@@ -341,6 +378,9 @@ class Agent:
                 self.items.update({i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"])})
         self.vocab = Vocabulary(list(self.items.values()))
         self._count_combos()
+        self._hubness = None
+        if self.words is not None:
+            self.words.sync(self.items, ids)
 
     def see(self, images: list[Any]) -> list[Sight]:
         """What the VLM reads off each photo (one batched pass; the server batches across sessions)."""
@@ -376,16 +416,62 @@ class Agent:
             return None
         return self.see([image])[0]
 
-    def lm_intent(self, session: Session) -> dict:
-        """The intent adapter's reading of the shopper's messages (their text only)."""
-        from adapters.vlm_data import INTENT_QUESTION, parse_intent, render_conversation
+    def lm_intent(self, session: Session):
+        """The intent LM's reading of the conversation's text turns (an :class:`adapters.intent.Intent`),
+        its article type weighed with the kinds of the request's nearest catalogue items."""
+        from adapters.intent import with_vote
 
-        turns = [(t.role, t.text) for t in session.turns if t.text][-6:]
-        prompt = self.vlm.render(render_conversation(turns) + "\n" + INTENT_QUESTION, image=False)
-        got = parse_intent(self.vlm.generate([prompt], max_new_tokens=64)[0]) or {}
-        return {
-            k: v for k, v in got.items() if k in FIELDS and isinstance(v, str) and v in self.vocab.values[k]
-        }
+        turns = [
+            (t.role, t.text if t.role == "user" else _seller_summary(t)) for t in session.turns if t.text
+        ]
+        reading = self.intent.readings([turns[-6:]], allowed=self.vocab.values)[0]
+        d = self.intent.decoding
+        if self.words is not None and d.vote_weight > 0:
+            request = self._request_text(session)
+            near = rrf(
+                [[h.id for h in self.words.dense(request, d.vote_k)], self.words.lexical(request, d.vote_k)]
+            )
+            top = sorted(near, key=lambda i: -near[i])[: d.vote_k]
+            vote = Counter(
+                self.items[i].get("articleType") for i in top if self.items.get(i, {}).get("articleType")
+            )
+            reading = with_vote(reading, "articleType", dict(vote), d.vote_weight)
+        return self.intent.decode(reading)
+
+    def _apply_intent(self, session: Session, text: str) -> dict[str, str]:
+        """Update the session's wants and exclusions from the intent LM; returns new single wants."""
+        got = self.lm_intent(session)
+        found: dict[str, str] = {}
+        for f, values in got.unsure.items():
+            session.leanings[f] = dict(values)
+        for f, values in got.want.items():
+            session.leanings.pop(f, None)
+            if len(values) == 1:
+                found[f] = next(iter(values))
+                session.options.pop(f, None)
+            else:
+                session.constraints.pop(f, None)
+                session.options[f] = dict(values)
+        for f, values in got.avoid.items():
+            session.avoid[f] = list(values)
+        for f in list(session.avoid):
+            if f not in got.avoid:
+                del session.avoid[f]
+        # exact catalogue words fill what the LM left open, unless the shopper excluded them
+        for f, v in self.vocab.match(text).items():
+            if (
+                f not in got.want
+                and f not in got.unsure
+                and v not in session.avoid.get(f, ())
+                and f not in session.options
+            ):
+                found[f] = v
+        for f, v in found.items():
+            if v in session.avoid.get(f, ()):
+                session.avoid[f] = [x for x in session.avoid[f] if x != v]
+                if not session.avoid[f]:
+                    del session.avoid[f]
+        return found
 
     def _ordinal(self, text: str, session: Session) -> Recommendation | None:
         low = text.lower()
@@ -412,8 +498,9 @@ class Agent:
             session.anchor = ref.id
             if ref.id not in session.liked:
                 session.liked.append(ref.id)
-        if re.search(r"\bany (colou?r)\b", low):
+        if re.search(r"\bany (colou?r)\b", low) and not re.search(r"\b(but|except|other than)\b", low):
             session.constraints.pop("baseColour", None)
+            session.avoid.pop("baseColour", None)
         session.notes = []
         if re.search(r"\b(cheaper|less expensive|lower price|too expensive)\b", low):
             prices = [_price(r.metadata) for r in session.last]
@@ -432,9 +519,10 @@ class Agent:
             session.image_attrs = dict(sight.attributes) if sight else {}
             session.image_guesses = dict(sight.guesses) if sight else {}
             session.image_likely = dict(sight.likely) if sight else {}
-        found = self.vocab.match(text)
-        if self.cfg.intent == "lm" and self.vlm is not None and text:
-            found = {**self.lm_intent(session), **found}
+        if self.cfg.intent == "lm" and self.intent is not None and text:
+            found = self._apply_intent(session, text)
+        else:
+            found = self.vocab.match(text)
         if "articleType" in found and found["articleType"] != session.constraints.get("articleType"):
             session.anchor = None if image is None and ref is None else session.anchor
         session.constraints.update(found)
@@ -490,6 +578,8 @@ class Agent:
             query=self.query_text(session),
             image_description=session.image_description,
             dropped=dropped,
+            avoid={f: list(v) for f, v in session.avoid.items()},
+            options={f: list(v) for f, v in session.options.items()},
             user=session.user,
             seen=dict(session.image_guesses) if image is not None else {},
         )
@@ -535,6 +625,11 @@ class Agent:
             and session.anchor is None
         ):
             hard = {**session.image_attrs, **hard}
+        for f, values in session.options.items():
+            if f not in hard:
+                hard[f] = {"$in": list(values)}
+        for f, values in session.avoid.items():
+            hard[f"!{f}"] = {"$nin": list(values)}
         if session.price_below is not None:
             hard["price"] = {"$lt": session.price_below}
         exclude = list(dict.fromkeys(session.shown + session.rejected))
@@ -542,26 +637,82 @@ class Agent:
             exclude += [i for i in self.profiles.seen(session.user) if i in self.items]
         text = self.query_text(session) or None
         image = session.image if session.anchor is None else None
+        request = self._request_text(session) if session.anchor is None else ""
         n = max(self.cfg.candidates, session.k or 0)
         relaxed: list[str] = []
-        order = [k for k in ("price", "usage", "season", "baseColour", "gender", "articleType") if k in hard]
+        order = ["price", "usage", "season", "baseColour", "gender", "articleType"]
+        order = [k for k in order if k in hard] + [k for k in hard if k.startswith("!")]
         while True:
             where = _where(hard)
             if session.anchor is not None:
                 hits = self.searcher.search(item_id=session.anchor, k=n, where=where, exclude=exclude)
-            elif text is None and image is None:
+            elif text is None and image is None and not request:
                 hits = []
             else:
-                hits = self.searcher.search(text=text, image=image, k=n, where=where, exclude=exclude)
+                hits = self._search(text, image, request, n, where, exclude)
             if hits or not order:
                 break
             dropped_key = order.pop(0)
-            relaxed.append(dropped_key)
+            relaxed.append(dropped_key.lstrip("!"))
             hard.pop(dropped_key)
         wishes = {**session.image_attrs, **session.constraints}
         if session.profile:
             hits = self._with_profile(session, hits, where, set(exclude))
         return self.rerank(hits, wishes, session.k, session), relaxed
+
+    def _request_text(self, session: Session) -> str:
+        """The shopper's own words of the latest text turns (the words paths' query)."""
+        said = [t.text for t in session.turns if t.role == "user" and t.text][-3:]
+        return " ".join(said).strip()
+
+    def hubness(self) -> dict[str, float]:
+        """Each item's mean aligned-space similarity to its 10 nearest item texts (CSLS's r_x)."""
+        if self._hubness is None:
+            import numpy as np
+
+            col = self.searcher.cols["text"]
+            got = col.get(include=["embeddings"])
+            ids = got["ids"]
+            x = np.asarray(got["embeddings"], dtype=np.float32)
+            x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+            r = np.zeros(len(ids), np.float32)
+            k = min(10, max(len(ids) - 1, 1))
+            for b in range(0, len(ids), 1024):
+                sims = x[b : b + 1024] @ x.T
+                r[b : b + 1024] = np.sort(np.partition(sims, -k - 1, axis=1)[:, -k - 1 :], axis=1)[
+                    :, :-1
+                ].mean(1)
+            self._hubness = dict(zip(ids, r.tolist()))
+        return self._hubness
+
+    def _search(self, text, image, request: str, n: int, where, exclude) -> list:
+        """The aligned-space search, fused by reciprocal rank with the words paths for a text request."""
+        from retrieval.store import Hit
+
+        hits = (
+            self.searcher.search(text=text, image=image, k=n, where=where, exclude=exclude)
+            if (text or image is not None)
+            else []
+        )
+        if self.cfg.hub_penalty and hits:
+            hub = self.hubness()
+            hits = sorted(hits, key=lambda h: -(h.score - self.cfg.hub_penalty * hub.get(h.id, 0.0)))
+        if self.words is None or not self.cfg.words or not request:
+            return hits
+        query = f"{request} {text or ''}".strip()
+        lists = [[h.id for h in hits]] if hits else []
+        weights = [1.0] if hits else []
+        for ranked in (
+            [h.id for h in self.words.dense(query, n, where, exclude)],
+            self.words.lexical(query, n, where, exclude),
+        ):
+            if ranked:
+                lists.append(ranked)
+                weights.append(self.cfg.words_weight)
+        fused = rrf(lists, weights, self.cfg.rrf_k)
+        best = sum(weights) / (self.cfg.rrf_k + 1)
+        ranked = sorted(fused, key=lambda i: -fused[i])[:n]
+        return [Hit(i, fused[i] / best, 1.0 - fused[i] / best, self.items.get(i, {}), None) for i in ranked]
 
     def _with_profile(self, session: Session, hits: list, where: dict | None, exclude: set[str]) -> list:
         """Join the user's best-scored catalogue items that pass the filters to the candidates
@@ -586,6 +737,10 @@ class Agent:
         k = k or self.cfg.k
         profile = session.profile if session is not None else {}
         soft = self._soft_wishes(session) if session is not None and self.cfg.seen_weight else {}
+        leanings = {}
+        if session is not None and self.cfg.intent_weight:
+            leanings = {f: d for f, d in session.leanings.items()
+                        if f not in session.constraints and f not in session.options}  # fmt: skip
         scored = []
         for h in hits:
             bonus = sum(self.cfg.constraint_weight for k, v in constraints.items() if h.metadata.get(k) == v)
@@ -596,6 +751,10 @@ class Agent:
                 bonus += self.cfg.profile_weight * profile.get(h.id, 0.0)
             if soft:
                 bonus += self.cfg.seen_weight * sum(d.get(h.metadata.get(f), 0.0) for f, d in soft.items())
+            if leanings:
+                bonus += self.cfg.intent_weight * sum(
+                    d.get(h.metadata.get(f), 0.0) for f, d in leanings.items()
+                )
             scored.append((h.score + bonus, h))
         scored.sort(key=lambda x: -x[0])
         chosen: list[tuple[float, Any]] = []
@@ -657,26 +816,11 @@ def _price(meta: dict) -> float | None:
 
 
 def _where(hard: dict[str, Any]) -> dict | None:
-    parts = [{k: v if isinstance(v, dict) else {"$eq": v}} for k, v in hard.items()]
+    """A Chroma filter from hard constraints (keys ``!field`` hold a field's exclusions)."""
+    parts = [{k.lstrip("!"): v if isinstance(v, dict) else {"$eq": v}} for k, v in hard.items()]
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else {"$and": parts}
-
-
-def _passes(meta: dict, where: dict | None) -> bool:
-    """Whether catalogue metadata satisfies a ``_where`` filter (equality, ``$lt``, ``$and``)."""
-    if not where:
-        return True
-    if "$and" in where:
-        return all(_passes(meta, part) for part in where["$and"])
-    for key, cond in where.items():
-        value = meta.get(key)
-        cond = cond if isinstance(cond, dict) else {"$eq": cond}
-        if "$eq" in cond and value != cond["$eq"]:
-            return False
-        if "$lt" in cond and not (isinstance(value, (int, float)) and value < cond["$lt"]):
-            return False
-    return True
 
 
 def _strip_known(text: str, vocab: Vocabulary) -> str:
@@ -764,6 +908,11 @@ def render_reply(items: list[Recommendation], constraints: dict, relaxed: list[s
     return "\n".join(lines)
 
 
+def _seller_summary(turn: Turn) -> str:
+    """An assistant turn as the intent LM reads it: what was shown, not the whole list."""
+    return f"Here are {len(turn.items)} items." if turn.items else turn.text.split("\n", 1)[0][:200]
+
+
 def make_reader(vlm, searcher, cfg: AgentConfig):
     """The VLM's attribute reader over the served catalogue's image collection (its datastore),
     or None for a VLM without attribute heads."""
@@ -798,4 +947,14 @@ def load_agent(cfg, with_vlm: bool = True) -> Agent:
         from retrieval.rec.recommender import Profiles
 
         profiles = Profiles(cfg)
-    return Agent(cfg.agent, searcher, vlm, profiles=profiles, reader=reader)
+    intent = None
+    if cfg.agent.intent == "lm":
+        from adapters.intent import load_intent
+
+        intent = load_intent(cfg.intent.model, cfg.lm, cfg.runtime.device, cfg.runtime.dtype)
+    words = None
+    if cfg.agent.words:
+        from retrieval.words import WordsIndex
+
+        words = WordsIndex(searcher.store, cfg.agent.catalog, embedder.text)
+    return Agent(cfg.agent, searcher, vlm, profiles=profiles, reader=reader, intent=intent, words=words)

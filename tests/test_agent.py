@@ -151,27 +151,6 @@ def test_overlong_message_is_refused(shop):
         _agent(shop).session().send("x" * 2001)
 
 
-class FakeIntentVLM(FakeVLM):
-    """An intent adapter that proposes one catalogue value and one invented one."""
-
-    def render(self, text, image=True):
-        self.prompts.append(text)
-        return text
-
-    def generate(self, prompts, **kw):
-        return ['{"query": "white tshirts", "articleType": "Tshirts", "baseColour": "Ultraviolet"}']
-
-
-def test_lm_intent_is_used_only_with_catalogue_values(shop):
-    _, rows, _ = shop
-    vlm = FakeIntentVLM()
-    s = _agent(shop, vlm=vlm, intent="lm").session()
-    reply = s.send("show me something nice for men")
-    assert s.constraints == {"articleType": "Tshirts", "gender": "Men"}  # no invented colour
-    assert all(rows[i]["articleType"] == "Tshirts" and rows[i]["gender"] == "Men" for i in _ids(reply))
-    assert "Shopper: show me something nice for men" in vlm.prompts[-1]
-
-
 def test_simulated_shoppers_find_their_targets_and_never_see_titles(shop):
     from agent.eval_chat import eval_chat, shopper_turns
 

@@ -25,14 +25,21 @@ def test_demo_indexes_resumably_and_answers_every_kind_of_query(tiny_catalog, tm
     results = run_demo(load_config(None, overrides), out=out)
     text = out.getvalue()
     assert "added 12, updated 0, unchanged 0, failed 0" in text
-    hits = [v for k, v in results.items() if not k.startswith("turn ")]
+    hits = [v for k, v in results.items() if not k.startswith(("turn ", "request "))]
     for item, item_hits in zip(items[:3], hits[:3]):
         assert item.id in [h.id for h in item_hits]  # its own photo finds the item
     assert hits[3][0].id == items[4].id  # its own title
     assert hits[4][0].id == items[5].id  # its photo and title together
     assert items[4].title in text
     assert text.count("the VLM sees:") == 5  # 4 query photos + the conversation's photo
-    assert "--- a conversation with the agent ---" in text and text.count("shopper:") == 3
+    assert "--- a conversation with the agent ---" in text and text.count("shopper:") == 3 + 3
+    assert "--- shoppers in their own words" in text and text.count("(understood:") == 3
+    for n in (1, 2, 3):
+        request = results[f"request {n}"]
+        assert request.items and all(r.id in {i.id for i in items} for r in request.items)
+    # "..., not black": the intent LM reads an exclusion, and no black item is shown
+    assert "Black" in results["request 1"].avoid.get("baseColour", [])
+    assert all(r.metadata.get("baseColour") != "Black" for r in results["request 1"].items)
     for n in (1, 2, 3):
         turn = results[f"turn {n}"]
         assert turn.items and not turn.dropped
