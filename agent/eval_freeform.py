@@ -234,9 +234,10 @@ def fit_decoding(model, readings, reqs: list[Request], log=print):
 
 
 def eval_intent(agent, reqs: list[Request], fit: bool = False) -> tuple[list[dict], list[dict]]:
-    """Keyword rules vs the intent LM (as the agent decodes it) on labelled requests: constraint
-    exact match, per-field accuracy and the intent step's latency. ``fit``: first fit the decoding
-    on these requests (a dev split) and keep it on the model."""
+    """Keyword rules vs the intent LM on labelled requests: constraint exact match, per-field
+    accuracy and the intent step's latency, for the LM's plain decoding and as the agent reads it
+    (neighbours' vote on the kind, per-field gates, the negation guard). ``fit``: first fit the
+    decoding on these requests (a dev split) and keep it on the model."""
     model, vocab = agent.intent, agent.vocab
     rules = []
     for r in reqs:
@@ -245,13 +246,6 @@ def eval_intent(agent, reqs: list[Request], fit: bool = False) -> tuple[list[dic
             if role == "user":
                 found.update(vocab.match(text))
         rules.append(({f: [v] for f, v in found.items()}, {}))
-    secs = []
-    for r in reqs[:50]:  # the intent step alone, as the agent runs it (LM, neighbours' vote, decoding)
-        sess = agent.session()
-        sess.turns = [Turn(role, text) for role, text in r.turns]
-        t = time.perf_counter()
-        agent.lm_intent(sess)
-        secs.append(time.perf_counter() - t)
     readings = agent_readings(agent, reqs)
     rows = [{"system": "keyword rules", **_intent_scores(rules, reqs)}]
     plain = dataclasses.replace(model.decoding, gate={}, vote_weight=0.0)
@@ -263,8 +257,15 @@ def eval_intent(agent, reqs: list[Request], fit: bool = False) -> tuple[list[dic
     )
     if fit:
         model.decoding = fit_decoding(model, readings, reqs)
-    lm = _decoded(model, readings, model.decoding)
-    rows.append({"system": "intent LM + neighbours' vote, gated", **_intent_scores(lm, reqs),
+    lm, secs = [], []
+    for r in reqs:  # as the agent reads it: LM, neighbours' vote, gates, negation guard
+        sess = agent.session()
+        sess.turns = [Turn(role, text) for role, text in r.turns]
+        t = time.perf_counter()
+        got = agent.lm_intent(sess)
+        secs.append(time.perf_counter() - t)
+        lm.append((got.constraints(), got.exclusions()))
+    rows.append({"system": "intent LM as the agent reads it", **_intent_scores(lm, reqs),
                  "intent_p50_ms": 1000 * float(np.median(secs))})  # fmt: skip
     per = [{"id": r.id, "text": r.text, "want": r.want, "avoid": r.avoid, "rules": ru[0], "lm_want": w, "lm_avoid": a}
            for r, ru, (w, a) in zip(reqs, rules, lm)]  # fmt: skip

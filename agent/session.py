@@ -79,9 +79,6 @@ class AgentConfig:
     """Weight of each words path (dense, lexical) in the fusion; the aligned path weighs 1."""
     rrf_k: int = 60
     """Reciprocal-rank fusion constant."""
-    hub_penalty: float = 0.0
-    """Aligned-space scores minus this much of each item's hubness (its mean similarity to its 10
-    nearest item texts, CSLS): items close to everything stop topping every list."""
     describe_images: bool = True
     """Let the VLM read a photo (off = the image vector alone). With attribute heads the VLM reads
     each field with a calibrated confidence (:mod:`adapters.reader`); without, it writes a
@@ -340,7 +337,6 @@ class Agent:
         """:class:`adapters.intent.IntentModel` (agent.intent=lm), or ``None``."""
         self.words = words
         """:class:`retrieval.words.WordsIndex` over the catalogue's item documents (agent.words)."""
-        self._hubness: dict[str, float] | None = None
         """:class:`adapters.reader.AttributeReader` when the VLM has attribute heads."""
         self.profiles = profiles
         """:class:`retrieval.rec.recommender.Profiles` of known users, or ``None``."""
@@ -378,7 +374,6 @@ class Agent:
                 self.items.update({i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"])})
         self.vocab = Vocabulary(list(self.items.values()))
         self._count_combos()
-        self._hubness = None
         if self.words is not None:
             self.words.sync(self.items, ids)
 
@@ -436,7 +431,9 @@ class Agent:
                 self.items[i].get("articleType") for i in top if self.items.get(i, {}).get("articleType")
             )
             reading = with_vote(reading, "articleType", dict(vote), d.vote_weight)
-        return self.intent.decode(reading)
+        intent = self.intent.decode(reading)
+        last = next((t.text for t in reversed(session.turns) if t.role == "user" and t.text), "")
+        return guard_negations(intent, negated(last, self.vocab))
 
     def _apply_intent(self, session: Session, text: str) -> dict[str, str]:
         """Update the session's wants and exclusions from the intent LM; returns new single wants."""
@@ -665,26 +662,6 @@ class Agent:
         said = [t.text for t in session.turns if t.role == "user" and t.text][-3:]
         return " ".join(said).strip()
 
-    def hubness(self) -> dict[str, float]:
-        """Each item's mean aligned-space similarity to its 10 nearest item texts (CSLS's r_x)."""
-        if self._hubness is None:
-            import numpy as np
-
-            col = self.searcher.cols["text"]
-            got = col.get(include=["embeddings"])
-            ids = got["ids"]
-            x = np.asarray(got["embeddings"], dtype=np.float32)
-            x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-            r = np.zeros(len(ids), np.float32)
-            k = min(10, max(len(ids) - 1, 1))
-            for b in range(0, len(ids), 1024):
-                sims = x[b : b + 1024] @ x.T
-                r[b : b + 1024] = np.sort(np.partition(sims, -k - 1, axis=1)[:, -k - 1 :], axis=1)[
-                    :, :-1
-                ].mean(1)
-            self._hubness = dict(zip(ids, r.tolist()))
-        return self._hubness
-
     def _search(self, text, image, request: str, n: int, where, exclude) -> list:
         """The aligned-space search, fused by reciprocal rank with the words paths for a text request."""
         from retrieval.store import Hit
@@ -694,9 +671,6 @@ class Agent:
             if (text or image is not None)
             else []
         )
-        if self.cfg.hub_penalty and hits:
-            hub = self.hubness()
-            hits = sorted(hits, key=lambda h: -(h.score - self.cfg.hub_penalty * hub.get(h.id, 0.0)))
         if self.words is None or not self.cfg.words or not request:
             return hits
         query = f"{request} {text or ''}".strip()
@@ -821,6 +795,48 @@ def _where(hard: dict[str, Any]) -> dict | None:
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+_NEGATION = {"not", "no", "never", "without", "except", "but", "avoid", "hate", "isnt", "arent", "dont",
+             "doesnt", "nothing", "skip", "nor", "besides", "minus"}  # fmt: skip
+_SCOPE_BREAK = re.compile(r"[,.;:!?()\u2014\u2013]|\s-\s")
+
+
+def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]:
+    """Colours and kinds the shopper rules out in ``text``: a catalogue value (or an everyday colour
+    word) within ``reach`` words after a negation ("not", "no", "anything but", "isn't", "except"),
+    in the same clause ("no black or grey", "anything but beige", "a rucksack that isn't black")."""
+    from adapters.intent_lexicon import COLOURS
+
+    words = {
+        w: v for v, ws in COLOURS.items() for w in ws if " " not in w and v in vocab.values["baseColour"]
+    }
+    out: dict[str, set[str]] = {}
+    for clause in _SCOPE_BREAK.split(text.lower().replace("'", "").replace("\u2019", "")):
+        tokens = clause.split()
+        for i, tok in enumerate(tokens):
+            if re.sub(r"[^a-z]", "", tok) not in _NEGATION:
+                continue
+            window = " ".join(tokens[i + 1 : i + 1 + reach])
+            for f, v in vocab.match(window).items():
+                if f in ("baseColour", "articleType"):
+                    out.setdefault(f, set()).add(v)
+            for w in re.findall(r"[a-z]+", window):
+                if w in words:
+                    out.setdefault("baseColour", set()).add(words[w])
+    return out
+
+
+def guard_negations(intent, ruled_out: dict[str, set[str]]):
+    """An intent in which nothing the shopper ruled out is wanted, and all of it is excluded."""
+    for f, values in ruled_out.items():
+        for group in (intent.want, intent.unsure):
+            if f in group:
+                group[f] = {v: p for v, p in group[f].items() if v not in values}
+                if not group[f]:
+                    del group[f]
+        intent.avoid[f] = {**intent.avoid.get(f, {}), **dict.fromkeys(values, 1.0)}
+    return intent
 
 
 def _strip_known(text: str, vocab: Vocabulary) -> str:

@@ -193,3 +193,36 @@ def test_reply_wording_reads_naturally(shop):
     assert r.text.startswith("Here are 3 from the catalogue for men:")
     r = _agent(shop).session().send("black tshirts")
     assert r.text.startswith("Here are 3 from the catalogue for black tshirts:")
+
+
+def test_negations_are_read_in_their_own_clause():
+    from agent.session import Vocabulary, negated
+
+    vocab = Vocabulary(
+        [
+            {"articleType": t, "baseColour": c}
+            for t in ("Heels", "Flats", "Backpacks")
+            for c in ("Black", "Beige", "Grey", "Navy Blue", "Tan")
+        ]
+    )
+    assert negated("my girlfriend wants flats, she said 'anything but beige'", vocab) == {
+        "baseColour": {"Beige"}
+    }
+    assert negated("a rucksack that isn't black. every single one is black", vocab) == {
+        "baseColour": {"Black"}
+    }
+    assert negated("a frock, something girly, no black or grey", vocab) == {"baseColour": {"Black", "Grey"}}
+    assert negated("no heels please, something flat in navy", vocab) == {"articleType": {"Heels"}}
+    assert negated("block heel sandals, not too high, in black or tan", vocab) == {}  # another clause
+    assert negated("black flats", vocab) == {}
+
+
+def test_the_guard_moves_a_ruled_out_value_from_wanted_to_excluded():
+    from adapters.intent import Intent
+    from agent.session import guard_negations
+
+    got = guard_negations(
+        Intent(want={"baseColour": {"Black": 0.9}, "articleType": {"Backpacks": 0.8}}),
+        {"baseColour": {"Black"}},
+    )
+    assert got.want == {"articleType": {"Backpacks": 0.8}} and got.avoid == {"baseColour": {"Black": 1.0}}
