@@ -454,15 +454,11 @@ class Agent:
         for f in list(session.avoid):
             if f not in got.avoid:
                 del session.avoid[f]
-        # exact catalogue words fill what the LM left open, unless the shopper excluded them
+        # exact catalogue words fill what the LM left open or unsure, unless the shopper excluded them
         for f, v in self.vocab.match(text).items():
-            if (
-                f not in got.want
-                and f not in got.unsure
-                and v not in session.avoid.get(f, ())
-                and f not in session.options
-            ):
+            if f not in got.want and v not in session.avoid.get(f, ()) and f not in session.options:
                 found[f] = v
+                session.leanings.pop(f, None)
         for f, v in found.items():
             if v in session.avoid.get(f, ()):
                 session.avoid[f] = [x for x in session.avoid[f] if x != v]
