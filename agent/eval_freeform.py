@@ -160,21 +160,12 @@ def agent_readings(agent, reqs: list[Request]) -> list[tuple]:
     the request's nearest catalogue items on its article type (what the agent pools them with)."""
     from tqdm import tqdm
 
-    from retrieval.words import rrf
-
     k = agent.intent.decoding.vote_k
     out = []
     for r in tqdm(reqs, desc="intent readings", unit="request"):
         reading = agent.intent.readings([r.turns], allowed=agent.vocab.values)[0]
-        vote: Counter = Counter()
-        if agent.words is not None:
-            text = " ".join(t for role, t in r.turns if role == "user")
-            near = rrf([[h.id for h in agent.words.dense(text, k)], agent.words.lexical(text, k)])
-            for i in sorted(near, key=lambda i: -near[i])[:k]:
-                kind = agent.items.get(i, {}).get("articleType")
-                if kind:
-                    vote[kind] += 1
-        out.append((reading, dict(vote)))
+        vote = agent.kind_vote(" ".join(t for role, t in r.turns if role == "user"), k)
+        out.append((reading, vote))
     return out
 
 

@@ -422,18 +422,22 @@ class Agent:
         reading = self.intent.readings([turns[-6:]], allowed=self.vocab.values)[0]
         d = self.intent.decoding
         if self.words is not None and d.vote_weight > 0:
-            request = self._request_text(session)
-            near = rrf(
-                [[h.id for h in self.words.dense(request, d.vote_k)], self.words.lexical(request, d.vote_k)]
-            )
-            top = sorted(near, key=lambda i: -near[i])[: d.vote_k]
-            vote = Counter(
-                self.items[i].get("articleType") for i in top if self.items.get(i, {}).get("articleType")
-            )
-            reading = with_vote(reading, "articleType", dict(vote), d.vote_weight)
+            vote = self.kind_vote(self._request_text(session), d.vote_k)
+            reading = with_vote(reading, "articleType", vote, d.vote_weight)
         intent = self.intent.decode(reading)
         last = next((t.text for t in reversed(session.turns) if t.role == "user" and t.text), "")
         return guard_negations(intent, negated(last, self.vocab))
+
+    def kind_vote(self, text: str, k: int) -> dict[str, int]:
+        """How many of the ``k`` items nearest to ``text`` by their own words (dense and BM25, fused
+        by rank) are of each article type."""
+        if self.words is None or not text:
+            return {}
+        near = rrf([[h.id for h in self.words.dense(text, k)], self.words.lexical(text, k)])
+        top = sorted(near, key=lambda i: -near[i])[:k]
+        return dict(
+            Counter(self.items[i]["articleType"] for i in top if self.items.get(i, {}).get("articleType"))
+        )
 
     def _apply_intent(self, session: Session, text: str) -> dict[str, str]:
         """Update the session's wants and exclusions from the intent LM; returns new single wants."""
