@@ -1,7 +1,7 @@
 """Retrieval-augmented captions: copy from neighbours, let the VLM choose.
 
 For a photo, the captions of its ``k`` nearest training images (a datastore of image vectors
-in the shared space, :class:`adapters.reader.ArrayDatastore`) are the candidates. Each gets a
+in the shared space, :class:`vlrec.adapters.reader.ArrayDatastore`) are the candidates. Each gets a
 *consensus* score, as in Devlin et al. (2015, "Exploring nearest neighbor approaches for image
 captioning"): its mean tf-idf n-gram (1-4) cosine similarity to the other candidates (the
 CIDEr idea). The plain baseline returns the top-consensus caption. The VLM then scores the
@@ -26,7 +26,7 @@ def fit_vectorizer(captions: Sequence[str]):
     """A tf-idf n-gram (1-4) vectorizer over the datastore's captions (its document frequencies)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from adapters.eval_vlm import ptb_tokenize
+    from vlrec.core.metrics import ptb_tokenize
 
     return TfidfVectorizer(ngram_range=(1, 4), preprocessor=ptb_tokenize, sublinear_tf=True, min_df=1).fit(
         captions
@@ -51,8 +51,8 @@ class RetrievalCaptioner:
     """Captions from a datastore of captioned images, optionally reranked by the VLM.
 
     Args:
-        vlm: A :class:`adapters.vlm.VisionLanguageModel` (None: consensus only).
-        datastore: :class:`adapters.reader.ArrayDatastore` whose metadata rows hold ``captions``.
+        vlm: A :class:`vlrec.adapters.vlm.VisionLanguageModel` (None: consensus only).
+        datastore: :class:`vlrec.adapters.reader.ArrayDatastore` whose metadata rows hold ``captions``.
         vectorizer: :func:`fit_vectorizer` over the datastore's captions.
         k: Neighbour images whose captions are candidates.
         rerank: How many top-consensus candidates the VLM scores.
@@ -79,8 +79,7 @@ class RetrievalCaptioner:
         """Mean token log-probability of each candidate as the VLM's caption of its image."""
         from tqdm import tqdm
 
-        from adapters.vlm import CAPTION_QUESTION
-        from adapters.vlm_data import _clean_caption
+        from vlrec.data.vlm_tasks import CAPTION_QUESTION, _clean_caption
 
         prompt = self.vlm.render(CAPTION_QUESTION)
         out = []
@@ -106,7 +105,7 @@ class RetrievalCaptioner:
 
 def grouped_captions(path) -> tuple[list[str], list[list[str]]]:
     """A Flickr8k-style file's image paths and each image's captions."""
-    from retrieval.evaluate import read_caption_file
+    from vlrec.data.captions import read_caption_file
 
     images, captions, owner = read_caption_file(path)
     grouped: list[list[str]] = [[] for _ in images]
@@ -118,10 +117,11 @@ def grouped_captions(path) -> tuple[list[str], list[list[str]]]:
 def captioner_from_file(cfg, vlm, caption_file) -> RetrievalCaptioner:
     """A captioner whose datastore is a Flickr8k-style file of captioned images (their image
     features are cached on disk once), weighted as ``vlm.fusion['caption']`` says."""
-    from adapters.reader import ArrayDatastore
-    from adapters.vision import load_vision_encoder
-    from retrieval.embedder import alignment_head
-    from retrieval.features import image_features
+    from vlrec.adapters.align import alignment_head
+    from vlrec.adapters.reader import ArrayDatastore
+
+    from vlrec.models.features import image_features
+    from vlrec.models.vision import load_vision_encoder
 
     paths, grouped = grouped_captions(caption_file)
     vision = vlm.vision or load_vision_encoder(cfg.vision, "cpu")
@@ -142,7 +142,7 @@ def captioner_from_file(cfg, vlm, caption_file) -> RetrievalCaptioner:
 def caption_images(cap: RetrievalCaptioner, images) -> list[str]:
     """Captions of photos (paths, bytes or PIL images): one vision pass each, then neighbours,
     consensus and the VLM's scores of the best candidates."""
-    from adapters.vlm import with_colour
+    from vlrec.adapters.vlm import with_colour
 
     feats = cap.vlm.vision.encode(list(images))
     pooled = cap.vlm.projector.pool(with_colour(cap.vlm.projector, feats.patches, images).float())
@@ -150,3 +150,5 @@ def caption_images(cap: RetrievalCaptioner, images) -> list[str]:
         vectors = cap.head.encode_image(feats.pooled.float()).numpy()
     cands = cap.candidates(vectors)
     return cap.choose(cands, cap.lm_scores(pooled, [c for c, _ in cands]))
+
+

@@ -4,7 +4,7 @@ The representation stage of the VLM recipe (``train.stage: heads``, BLIP-2's ord
 representation before generation) trains the projector together with these heads on cached
 frozen features, with no LM forward pass: the projector learns what a product's type, colour,
 gender and usage look like before the LM learns to talk about them. At inference the heads
-give the reader (:mod:`adapters.reader`) a distribution over each field's catalogue values.
+give the reader (:mod:`vlrec.adapters.reader`) a distribution over each field's catalogue values.
 """
 
 from __future__ import annotations

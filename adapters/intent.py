@@ -26,10 +26,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from adapters.intent_data import Request, render
+from vlrec.core.paths import ASSETS
+from vlrec.data.intent import Request, render
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_INTENT = REPO_ROOT / "assets" / "intent" / "default"
+DEFAULT_INTENT = ASSETS / "intent" / "default"
 
 
 class IntentHeads(nn.Module):
@@ -258,7 +258,7 @@ def load_intent(folder: str | Path | None, lm_cfg, device: str = "cpu", runtime_
 
     from safetensors.torch import load_file
 
-    from adapters.lm import dequantize_4bit_layers, fold_lora, load_lm
+    from vlrec.models.lm import dequantize_4bit_layers, fold_lora, load_lm
 
     folder = Path(folder) if folder else DEFAULT_INTENT
     meta_path = folder / "intent.json"
@@ -272,7 +272,7 @@ def load_intent(folder: str | Path | None, lm_cfg, device: str = "cpu", runtime_
             "set lm.path to it or train an intent model for this LM"
         )
     lm = load_lm(lm_cfg, device, runtime_dtype)
-    from adapters.train_intent import truncate_layers
+    from vlrec.models.lm import truncate_layers
 
     truncate_layers(lm.model, int(meta["layer"]))
     if (folder / "adapter").is_dir():

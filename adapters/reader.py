@@ -4,7 +4,7 @@ The reader scores the catalogue's own values for each field instead of letting t
 free text, and combines three sources, SmallCap-style (copy from neighbours, correct with
 what the model sees):
 
-- ``head``: the VLM's attribute heads over its projected image tokens (:mod:`adapters.heads`);
+- ``head``: the VLM's attribute heads over its projected image tokens (:mod:`vlrec.adapters.heads`);
 - ``knn``: a vote of the image's ``k`` nearest catalogue items in a datastore (a Chroma
   collection of image vectors, or an in-memory copy of one for training and evaluation);
   the datastore is configuration, so a user swaps in their own catalogue without retraining;
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from adapters.vlm_data import ATTRIBUTES
+from vlrec.data.vlm_tasks import ATTRIBUTES
 
 FIELDS = ATTRIBUTES
 """The catalogue fields the shipped heads read (the fashion Q&A attributes)."""
@@ -78,21 +78,6 @@ class ArrayDatastore:
         return out
 
 
-class ChromaDatastore:
-    """Neighbours from a catalogue's Chroma image collection (what the agent serves)."""
-
-    def __init__(self, store, collection):
-        self.store, self.collection = store, collection
-
-    def neighbours(
-        self, vectors: np.ndarray, k: int, exclude: Sequence[str | None] | None = None
-    ) -> list[list[dict]]:
-        out = []
-        for i, vector in enumerate(np.asarray(vectors, dtype=np.float32)):
-            skip = exclude[i] if exclude else None
-            hits = self.store.query(self.collection, vector, k=k + 1)
-            out.append([h.metadata | {"id": h.id} for h in hits if h.id != skip][:k])
-        return out
 
 
 def knn_vote(neighbours: list[list[dict]], name: str, vocab: list[str]) -> np.ndarray:
@@ -196,7 +181,7 @@ class AttributeReader:
     """Reads catalogue fields off photos with a VLM that has attribute heads.
 
     Args:
-        vlm: A :class:`adapters.vlm.VisionLanguageModel` with ``heads`` (and ``fusion``).
+        vlm: A :class:`vlrec.adapters.vlm.VisionLanguageModel` with ``heads`` (and ``fusion``).
         datastore: Where neighbours come from (:class:`ChromaDatastore`, :class:`ArrayDatastore`);
             None = heads (and LM) only.
         image_vectors: Maps the vision encoder's output (``VisionFeatures``) to the datastore's
@@ -261,7 +246,7 @@ class AttributeReader:
 
     def encode(self, images: Sequence[Any]) -> tuple[torch.Tensor, np.ndarray | None]:
         """One vision pass: pooled projector inputs ``[B, T, C]`` and datastore vectors ``[B, D]``."""
-        from adapters.vlm import with_colour
+        from vlrec.adapters.vlm import with_colour
 
         feats = self.vlm.vision.encode(list(images))
         patches = with_colour(self.vlm.projector, feats.patches, images)

@@ -29,14 +29,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from adapters.colour import GRID_DIM, HIST_DIM, colour_grid, colour_histogram
-from adapters.config import check, from_dict, to_dict
-from adapters.lm import LMConfig, LoadedLM, PromptFormat, _cut_at_stop, _StopOnStrings
+from vlrec.core.config import check, from_dict, to_dict
+from vlrec.core.paths import ASSETS
+from vlrec.data.vlm_tasks import CAPTION_QUESTION
+from vlrec.models.colour import GRID_DIM, HIST_DIM, colour_grid, colour_histogram
+from vlrec.models.lm import LMConfig, LoadedLM, PromptFormat, _cut_at_stop, _StopOnStrings
 
 IMAGE_TOKEN_INDEX = -200
 IMAGE_MARK = "<image>"
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_VLM = REPO_ROOT / "assets" / "vlm" / "default"
+DEFAULT_VLM = ASSETS / "vlm" / "default"
 """The shipped projector + LoRA for the default stack (Lite0 + Gemma-3-270M nf4)."""
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -70,7 +71,7 @@ class VLMConfig:
     little colour. Turning it on over a model saved without it starts that path at zero."""
     colour_hist: bool = False
     """Also give the projector each photo's foreground colour histogram
-    (:func:`adapters.colour.colour_histogram`), through a small MLP added to every image token.
+    (:func:`vlrec.models.colour.colour_histogram`), through a small MLP added to every image token.
     Like ``colour_stats``, the path starts at zero over a model saved without it."""
 
     def __post_init__(self) -> None:
@@ -175,7 +176,7 @@ class VisionLanguageModel(nn.Module):
         self.config = config
         self.prompt = dataclasses.replace(lm.prompt, system=config.system)
         self.heads = None
-        """:class:`adapters.heads.AttributeHeads` when the model has them (``heads.safetensors``)."""
+        """:class:`vlrec.adapters.heads.AttributeHeads` when the model has them (``heads.safetensors``)."""
         self.fusion: dict = {}
         """How the reader weighs heads, neighbours and LM per field (fitted on the dev split)."""
 
@@ -431,7 +432,6 @@ class VisionLanguageModel(nn.Module):
         return folder
 
 
-CAPTION_QUESTION = "Describe the image in one sentence."
 COLOUR_DIM = GRID_DIM
 
 
@@ -485,7 +485,7 @@ def adapter_folder(folder: str | Path) -> Path:
 
     from safetensors.torch import load_file, save_file
 
-    from adapters.runtime import cache_dir
+    from vlrec.core.runtime import cache_dir
 
     folder = Path(folder)
     if (folder / ADAPTER_FILE).is_file() or not (folder / ADAPTER_INT8_FILE).is_file():
@@ -555,8 +555,8 @@ def build_vlm(
             (on top of the adapter's projector), ``none`` uses no LoRA at all.
         trainable_lora: Load the saved LoRA with trainable weights (to continue training).
     """
-    from adapters.lm import load_lm
-    from adapters.vision import VisionConfig, load_vision_encoder
+    from vlrec.models.lm import load_lm
+    from vlrec.models.vision import VisionConfig, load_vision_encoder
 
     meta = read_vlm_meta(cfg.adapter) if cfg.adapter else None
     if meta is not None:
@@ -612,8 +612,7 @@ def build_vlm(
     vlm = VisionLanguageModel(lm, projector, cfg, vision)
     if meta is not None and meta.get("heads"):
         from safetensors.torch import load_file
-
-        from adapters.heads import AttributeHeads
+        from vlrec.adapters.heads import AttributeHeads
 
         vlm.heads = AttributeHeads.from_config(hidden_size, meta["heads"])
         vlm.heads.load_state_dict(
@@ -632,12 +631,12 @@ def _vision_dim(vision, vision_cfg) -> int:
 
 def load_vlm(cfg, with_vision: bool = True) -> VisionLanguageModel:
     """The VLM of a root config (``cfg.vlm``, ``cfg.lm``, ``cfg.vision``, ``cfg.runtime``)."""
-    from adapters.runtime import apply_runtime
+    from vlrec.core.runtime import apply_runtime
 
     apply_runtime(cfg.runtime)
     vlm = build_vlm(cfg.vlm, cfg.lm, cfg.vision, cfg.runtime.device, cfg.runtime.dtype, with_vision)
     if cfg.lm.cpu_dequantize and vlm.lm_model.device.type == "cpu":
-        from adapters.lm import dequantize_4bit_layers, fold_lora
+        from vlrec.models.lm import dequantize_4bit_layers, fold_lora
 
         if dequantize_4bit_layers(vlm.lm_model):
             fold_lora(vlm.lm_model)

@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from adapters.config import check
-from retrieval.words import passes as _passes
-from retrieval.words import rrf
+from vlrec.retrieval.words import passes as _passes
+from vlrec.retrieval.words import rrf
+
+from vlrec.core.config import check
 
 # Attributes a shopper can constrain, as catalogue metadata keys. A catalogue that
 # lacks one simply never yields it.
@@ -66,7 +67,7 @@ class AgentConfig:
     candidates: int = 100
     """Items retrieved before reranking."""
     intent: Literal["rules", "lm"] = "lm"
-    """lm (default): the intent LM (:mod:`adapters.intent`, ``intent.model``) reads the conversation
+    """lm (default): the intent LM (:mod:`vlrec.adapters.intent`, ``intent.model``) reads the conversation
     and chooses, per catalogue field, the values the shopper wants and those they exclude; exact
     catalogue words the LM left open fill gaps. rules: only the catalogue words found in the text."""
     intent_weight: float = 0.5
@@ -74,14 +75,14 @@ class AgentConfig:
     but below the field's gate (fitted with the model): such a field ranks, it never filters."""
     words: bool = True
     """Also match a text request against each item's own words (dense sentence vectors and BM25,
-    :mod:`retrieval.words`), fused with the aligned-space search by reciprocal rank."""
+    :mod:`vlrec.retrieval.words`), fused with the aligned-space search by reciprocal rank."""
     words_weight: float = 1.0
     """Weight of each words path (dense, lexical) in the fusion; the aligned path weighs 1."""
     rrf_k: int = 60
     """Reciprocal-rank fusion constant."""
     describe_images: bool = True
     """Let the VLM read a photo (off = the image vector alone). With attribute heads the VLM reads
-    each field with a calibrated confidence (:mod:`adapters.reader`); without, it writes a
+    each field with a calibrated confidence (:mod:`vlrec.adapters.reader`); without, it writes a
     description whose catalogue words are matched."""
     seen_in_query: bool = True
     """Fields the VLM states about a photo (confidence at or above the field's gate) join the query
@@ -334,12 +335,12 @@ class Agent:
         self.vlm = vlm
         self.reader = reader
         self.intent = intent
-        """:class:`adapters.intent.IntentModel` (agent.intent=lm), or ``None``."""
+        """:class:`vlrec.adapters.intent.IntentModel` (agent.intent=lm), or ``None``."""
         self.words = words
-        """:class:`retrieval.words.WordsIndex` over the catalogue's item documents (agent.words)."""
-        """:class:`adapters.reader.AttributeReader` when the VLM has attribute heads."""
+        """:class:`vlrec.retrieval.words.WordsIndex` over the catalogue's item documents (agent.words)."""
+        """:class:`vlrec.adapters.reader.AttributeReader` when the VLM has attribute heads."""
         self.profiles = profiles
-        """:class:`retrieval.rec.recommender.Profiles` of known users, or ``None``."""
+        """:class:`vlrec.rec.recommender.Profiles` of known users, or ``None``."""
         fused = searcher.cols["fused"]
         got = fused.get(include=["metadatas"])
         self.items = {i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"])}
@@ -382,7 +383,7 @@ class Agent:
         if not images:
             return []
         if self.reader is not None:
-            from adapters.reader import describe_guesses
+            from vlrec.adapters.reader import describe_guesses
 
             out = []
             for guesses in self.reader.read(images):
@@ -401,7 +402,7 @@ class Agent:
                     )
                 )  # fmt: skip
             return out
-        from adapters.vlm_data import DESCRIBE_QUESTION
+        from vlrec.data.vlm_tasks import DESCRIBE_QUESTION
 
         texts = self.vlm.ask(list(images), [DESCRIBE_QUESTION] * len(images))
         return [Sight(t, self.vocab.match(t or "")) for t in texts]
@@ -412,9 +413,9 @@ class Agent:
         return self.see([image])[0]
 
     def lm_intent(self, session: Session):
-        """The intent LM's reading of the conversation's text turns (an :class:`adapters.intent.Intent`),
+        """The intent LM's reading of the conversation's text turns (an :class:`vlrec.adapters.intent.Intent`),
         its article type weighed with the kinds of the request's nearest catalogue items."""
-        from adapters.intent import with_vote
+        from vlrec.adapters.intent import with_vote
 
         turns = [
             (t.role, t.text if t.role == "user" else _seller_summary(t)) for t in session.turns if t.text
@@ -664,7 +665,7 @@ class Agent:
 
     def _search(self, text, image, request: str, n: int, where, exclude) -> list:
         """The aligned-space search, fused by reciprocal rank with the words paths for a text request."""
-        from retrieval.store import Hit
+        from vlrec.retrieval.store import Hit
 
         hits = (
             self.searcher.search(text=text, image=image, k=n, where=where, exclude=exclude)
@@ -691,7 +692,7 @@ class Agent:
     def _with_profile(self, session: Session, hits: list, where: dict | None, exclude: set[str]) -> list:
         """Join the user's best-scored catalogue items that pass the filters to the candidates
         (at the weakest retrieved score, so the profile bonus decides whether they rise)."""
-        from retrieval.store import Hit
+        from vlrec.retrieval.store import Hit
 
         have = {h.id for h in hits}
         floor = min((h.score for h in hits), default=0.0)
@@ -806,7 +807,7 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]
     """Colours and kinds the shopper rules out in ``text``: a catalogue value (or an everyday colour
     word) within ``reach`` words after a negation ("not", "no", "anything but", "isn't", "except"),
     in the same clause ("no black or grey", "anything but beige", "a rucksack that isn't black")."""
-    from adapters.intent_lexicon import COLOURS
+    from vlrec.data.lexicon import COLOURS
 
     words = {
         w: v for v, ws in COLOURS.items() for w in ws if " " not in w and v in vocab.values["baseColour"]
@@ -934,7 +935,8 @@ def make_reader(vlm, searcher, cfg: AgentConfig):
     or None for a VLM without attribute heads."""
     if vlm is None or getattr(vlm, "heads", None) is None:
         return None
-    from adapters.reader import AttributeReader, ChromaDatastore
+    from vlrec.adapters.reader import AttributeReader
+    from vlrec.retrieval.datastore import ChromaDatastore
 
     datastore = ChromaDatastore(searcher.store, searcher.cols["image"])
     return AttributeReader(vlm, datastore, searcher.embedder.image_vectors, cfg.read_k)
@@ -945,32 +947,32 @@ def load_agent(cfg, with_vlm: bool = True) -> Agent:
 
     The VLM shares the embedder's vision encoder (one Lite0 in memory).
     """
-    from retrieval.embedder import load_embedder
-    from retrieval.search import Searcher
-    from retrieval.store import Store
+    from vlrec.retrieval.embedder import load_embedder
+    from vlrec.retrieval.search import Searcher
+    from vlrec.retrieval.store import Store
 
     embedder = load_embedder(cfg)
     searcher = Searcher(Store(cfg.store), embedder, cfg.agent.catalog)
     vlm = None
     if with_vlm and (cfg.agent.describe_images or cfg.agent.intent == "lm"):
-        from adapters.vlm import load_vlm
+        from vlrec.adapters.vlm import load_vlm
 
         vlm = load_vlm(cfg, with_vision=False)
         vlm.vision = embedder.vision
     reader = make_reader(vlm, searcher, cfg.agent) if cfg.agent.describe_images else None
     profiles = None
     if cfg.agent.profiles:
-        from retrieval.rec.recommender import Profiles
+        from vlrec.rec.recommender import Profiles
 
         profiles = Profiles(cfg)
     intent = None
     if cfg.agent.intent == "lm":
-        from adapters.intent import load_intent
+        from vlrec.adapters.intent import load_intent
 
         intent = load_intent(cfg.intent.model, cfg.lm, cfg.runtime.device, cfg.runtime.dtype)
     words = None
     if cfg.agent.words:
-        from retrieval.words import WordsIndex
+        from vlrec.retrieval.words import WordsIndex
 
         words = WordsIndex(searcher.store, cfg.agent.catalog, embedder.text)
     return Agent(cfg.agent, searcher, vlm, profiles=profiles, reader=reader, intent=intent, words=words)

@@ -30,7 +30,7 @@ CATALOG = "../shared/data/fashion/catalog.jsonl"  # relative to the repository, 
 
 def run(args: list[str]) -> str:
     print("$ vlrec " + " ".join(args), flush=True)
-    out = subprocess.run([sys.executable, "-m", "agent.cli", *args], cwd=REPO, check=True,
+    out = subprocess.run([sys.executable, "-m", "vlrec", *args], cwd=REPO, check=True,
                          capture_output=True, text=True).stdout  # fmt: skip
     print(out, flush=True)
     return out

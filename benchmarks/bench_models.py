@@ -22,7 +22,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-SAMPLE = REPO / "samples" / "fashion"
+SAMPLE = REPO / "vlrec" / "samples" / "fashion"
 
 
 def _peak_rss_mb() -> float:
@@ -32,7 +32,7 @@ def _peak_rss_mb() -> float:
 def bench_vision(name: str, repeats: int) -> dict:
     import torch
 
-    from adapters.vision import VisionConfig, load_vision_encoder
+    from vlrec.models.vision import VisionConfig, load_vision_encoder
 
     start = time.perf_counter()
     enc = load_vision_encoder(VisionConfig(name=name), "cpu")
@@ -59,7 +59,7 @@ def bench_vision(name: str, repeats: int) -> dict:
 
 
 def bench_text(repeats: int) -> dict:
-    from adapters.text import TextConfig, load_text_embedder
+    from vlrec.models.text import TextConfig, load_text_embedder
 
     start = time.perf_counter()
     emb = load_text_embedder(TextConfig(), "cpu")
@@ -79,7 +79,7 @@ def bench_text(repeats: int) -> dict:
 def bench_lm(quantization: str, dtype: str, repeats: int) -> dict:
     import torch
 
-    from adapters.lm import LMConfig, load_lm
+    from vlrec.models.lm import LMConfig, load_lm
 
     start = time.perf_counter()
     lm = load_lm(LMConfig(quantization=quantization, dtype=dtype), "cpu")

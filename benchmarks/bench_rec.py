@@ -82,8 +82,8 @@ def main() -> None:
 
     import numpy as np
 
-    from agent.config import load_config
-    from retrieval.rec.recommender import evaluate_external, run
+    from vlrec.config import load_config
+    from vlrec.rec.recommender import evaluate_external, run
 
     lines = [
         f"History recommendation — `python benchmarks/bench_rec.py --splits {' '.join(args.splits)}`",

@@ -35,8 +35,9 @@ def _norm(x):
 
 
 def fusion_table(embedder, items) -> list[str]:
-    from retrieval.eval_retrieval import image_vectors, text_vectors
-    from retrieval.fusion import FUSIONS, fuse
+    from vlrec.retrieval.fusion import FUSIONS, fuse
+
+    from vlrec.eval.retrieval import image_vectors, text_vectors
 
     img = image_vectors(embedder, [it.image for it in items])
     txt = text_vectors(embedder, [it.title for it in items])
@@ -89,7 +90,7 @@ def fusion_table(embedder, items) -> list[str]:
 
 
 def hnsw_table(base: np.ndarray, sizes, n_queries=300) -> list[str]:
-    from retrieval.store import Store, StoreConfig
+    from vlrec.retrieval.store import Store, StoreConfig
 
     rng = np.random.default_rng(0)
     lines = [
@@ -126,9 +127,10 @@ def hnsw_table(base: np.ndarray, sizes, n_queries=300) -> list[str]:
 
 
 def indexing_line(embedder, catalog: Path, n: int) -> list[str]:
-    from retrieval.catalog import CatalogItem, read_catalog
-    from retrieval.indexer import index_catalog
-    from retrieval.store import Store, StoreConfig
+    from vlrec.retrieval.indexer import index_catalog
+    from vlrec.retrieval.store import Store, StoreConfig
+
+    from vlrec.data.catalog import CatalogItem, read_catalog
 
     items = [e for e in read_catalog(catalog) if isinstance(e, CatalogItem)][:n]
     with tempfile.TemporaryDirectory() as tmp:
@@ -149,9 +151,10 @@ def main() -> None:
     parser.add_argument("--only", choices=["fusion", "hnsw", "indexing"], help="one part only")
     args = parser.parse_args()
 
-    from agent.config import load_config
-    from retrieval.catalog import CatalogItem, read_catalog
-    from retrieval.embedder import load_embedder
+    from vlrec.retrieval.embedder import load_embedder
+
+    from vlrec.config import load_config
+    from vlrec.data.catalog import CatalogItem, read_catalog
 
     cfg = load_config()
     embedder = load_embedder(cfg)

@@ -30,7 +30,7 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PHOTOS = sorted((REPO / "samples" / "fashion" / "queries").glob("*.jpg"))
+PHOTOS = sorted((REPO / "vlrec" / "samples" / "fashion" / "queries").glob("*.jpg"))
 TURNS = [("photo", "something like this"), ("text", "in black"), ("text", "for women instead")]
 
 
@@ -63,7 +63,7 @@ def _peak_rss_mb(pid: int) -> float | None:
 
 def start_server(args) -> tuple[subprocess.Popen, str, float]:
     port = _free_port()
-    cmd = [sys.executable, "-m", "agent.cli", "serve", "--port", str(port)]
+    cmd = [sys.executable, "-m", "vlrec", "serve", "--port", str(port)]
     if args.catalog:
         cmd += ["--catalog", args.catalog]
     cmd += args.overrides

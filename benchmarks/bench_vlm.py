@@ -6,7 +6,7 @@
 Training rows run ``vlrec train vlm`` for a few steps in a fresh process each (so
 peak RSS is that run's own), on 64 Flickr8k training images, batch 8, 16 image
 tokens; samples/s is the median over steps after the first. Caption rows time the
-shipped VLM (``assets/vlm/default``) on the bundled sample photos, greedy, batch 1 and 8.
+shipped VLM (``vlrec/assets/vlm/default``) on the bundled sample photos, greedy, batch 1 and 8.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def train_rows(steps: int) -> list[dict]:
     for label, config, extra in RUNS:
         out = tmp / f"run{len(rows)}"
         cmd = [
-            sys.executable, "-m", "agent.cli", "train", "vlm", config, *extra,
+            sys.executable, "-m", "vlrec", "train", "vlm", config, *extra,
             "train.init=", f"train.caption_data={caps}", f"train.caption_eval={caps}", "train.captions=-1",
             "train.vqa=0", "train.intents=0", "train.redial=0", "train.batch_size=8",
             f"train.max_steps={steps}", "train.log_every=1", "train.eval_samples=8",
@@ -68,12 +68,14 @@ def train_rows(steps: int) -> list[dict]:
 
 
 def caption_rows(repeats: int) -> list[dict]:
-    from adapters.vlm import CAPTION_QUESTION, load_vlm
-    from agent.config import load_config
+    from vlrec.adapters.vlm import load_vlm
+
+    from vlrec.config import load_config
+    from vlrec.data.vlm_tasks import CAPTION_QUESTION
 
     cfg = load_config()
     vlm = load_vlm(cfg)
-    photos = sorted((REPO / "samples" / "fashion" / "images").glob("*.jpg"))[:8]
+    photos = sorted((REPO / "vlrec" / "samples" / "fashion" / "images").glob("*.jpg"))[:8]
     rows = []
     for batch in (1, 8):
         imgs = photos[:batch]

@@ -32,7 +32,7 @@ DATA = Path(
 
 
 def run(args: list[str]) -> str:
-    cmd = [sys.executable, "-m", "agent.cli", *args]
+    cmd = [sys.executable, "-m", "vlrec", *args]
     print("$ vlrec " + " ".join(args), flush=True)
     out = subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, text=True).stdout
     print(out, flush=True)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from vlrec.adapters.align import DEFAULT_HEAD, AlignmentHead
+from vlrec.retrieval.fusion import Fusion, fuse
 
-from adapters.config import check
-from adapters.images import ImageInput
-from retrieval.align import DEFAULT_HEAD, AlignmentHead
-from retrieval.fusion import Fusion, fuse
+from vlrec.core.config import check
+from vlrec.core.images import ImageInput
 
 
 @dataclass
@@ -83,16 +83,12 @@ class MultimodalEmbedder:
         return fuse(image, text, self.cfg.fusion, w, has_image)
 
 
-def alignment_head(cfg) -> AlignmentHead:
-    """The alignment head of a root config (``retrieval.head``, default the shipped one), in eval mode."""
-    head, _ = AlignmentHead.load(Path(cfg.retrieval.head) if cfg.retrieval.head else DEFAULT_HEAD)
-    return head.eval()
 
 
 def load_embedder(cfg) -> MultimodalEmbedder:
     """Build the multimodal embedder from the root config (vision, text, retrieval)."""
-    from adapters.text import load_text_embedder
-    from adapters.vision import load_vision_encoder
+    from vlrec.models.text import load_text_embedder
+    from vlrec.models.vision import load_vision_encoder
 
     path = Path(cfg.retrieval.head) if cfg.retrieval.head else DEFAULT_HEAD
     head, meta = AlignmentHead.load(path)

@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm import tqdm
+from vlrec.retrieval.store import Store, StoreError
 
-from adapters.images import MAX_BYTES, ImageError, load_image
-from retrieval.catalog import CatalogItem, CatalogProblem
-from retrieval.store import Store, StoreError
+from vlrec.core.images import MAX_BYTES, ImageError, load_image
+from vlrec.data.catalog import CatalogItem, CatalogProblem
 
 HASH_KEY = "vlrec_hash"
 IMAGE_KEY = "vlrec_image"
@@ -113,7 +113,7 @@ def content_hash(item: CatalogItem, image_bytes: bytes | None) -> str:
 @contextmanager
 def writer_lock(store: Store, catalog: str, wait_s: float = 30.0):
     """Hold the single-writer lock of ``catalog`` in this store, waiting up to ``wait_s``."""
-    from adapters.runtime import data_dir
+    from vlrec.core.runtime import data_dir
 
     if store.cfg.url:
         key = hashlib.sha256(store.cfg.url.encode()).hexdigest()[:12]

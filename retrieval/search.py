@@ -6,9 +6,10 @@ import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from adapters.images import ImageInput
-from retrieval.indexer import open_collections
-from retrieval.store import Hit, Store, StoreError
+from vlrec.retrieval.indexer import open_collections
+from vlrec.retrieval.store import Hit, Store, StoreError
+
+from vlrec.core.images import ImageInput
 
 Target = Literal["auto", "fused", "image", "text"]
 

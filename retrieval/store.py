@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from adapters.config import check
-from adapters.runtime import data_dir
+from vlrec.core.config import check
+from vlrec.core.runtime import data_dir
 
 Space = Literal["cosine", "l2", "ip"]
 EMBEDDER_KEY = "vlrec_embedder"

@@ -22,8 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-
-from retrieval.store import Hit, Store
+from vlrec.retrieval.store import Hit, Store
 
 DOC_FIELDS = ("articleType", "baseColour", "gender", "usage", "subCategory", "masterCategory", "genres")
 """Catalogue fields appended to an item's title in its document (those it has)."""

@@ -8,7 +8,7 @@ from tests.conftest import INJECTION, FakeVLM, store_config, unique
 
 
 def _agent(shop, vlm=None, k=3, **kw):
-    from agent.session import Agent, AgentConfig
+    from vlrec.agent.session import Agent, AgentConfig
 
     searcher, _, _ = shop
     return Agent(AgentConfig(k=k, candidates=24, **kw), searcher, vlm)
@@ -19,7 +19,7 @@ def _ids(reply):
 
 
 def test_vocabulary_reads_catalogue_values_from_shopper_text():
-    from agent.session import Vocabulary
+    from vlrec.agent.session import Vocabulary
 
     v = Vocabulary(
         [{"articleType": "Casual Shoes", "baseColour": "Navy Blue", "gender": "Men", "usage": "Casual"},
@@ -75,11 +75,12 @@ def test_cheaper_filters_on_price_and_says_so_without_prices(shop, tiny_catalog,
     shown = [rows[i]["price"] for i in _ids(r1)]
     assert r2.items and all(rows[i]["price"] < sum(shown) / len(shown) for i in _ids(r2))
 
-    from agent.session import Agent, AgentConfig
-    from retrieval.catalog import read_catalog
-    from retrieval.indexer import index_catalog
-    from retrieval.search import Searcher
-    from retrieval.store import Store
+    from vlrec.agent.session import Agent, AgentConfig
+    from vlrec.retrieval.indexer import index_catalog
+    from vlrec.retrieval.search import Searcher
+    from vlrec.retrieval.store import Store
+
+    from vlrec.data.catalog import read_catalog
 
     store, name = Store(store_config(tmp_path)), unique("noprice")
     index_catalog(read_catalog(tiny_catalog), store, name, tiny_embedder, progress=False)
@@ -89,7 +90,7 @@ def test_cheaper_filters_on_price_and_says_so_without_prices(shop, tiny_catalog,
 
 
 def test_every_reply_names_only_catalogue_items_and_grounding_drops_forgeries(shop):
-    from agent.session import Recommendation, reason, verify
+    from vlrec.agent.session import Recommendation, reason, verify
 
     _, rows, _ = shop
     s = _agent(shop).session()
@@ -152,7 +153,7 @@ def test_overlong_message_is_refused(shop):
 
 
 def test_simulated_shoppers_find_their_targets_and_never_see_titles(shop):
-    from agent.eval_chat import eval_chat, shopper_turns
+    from vlrec.eval.chat import eval_chat, shopper_turns
 
     _, rows, tmp = shop
     for row in rows.values():
@@ -172,7 +173,7 @@ def test_simulated_shoppers_find_their_targets_and_never_see_titles(shop):
 def test_typicality_puts_common_attribute_combinations_first(shop):
     from collections import Counter
 
-    from agent.session import _combo
+    from vlrec.agent.session import _combo
 
     _, rows, _ = shop
     plain = _agent(shop, k=4).session().send("tshirts for men")
@@ -196,7 +197,7 @@ def test_reply_wording_reads_naturally(shop):
 
 
 def test_negations_are_read_in_their_own_clause():
-    from agent.session import Vocabulary, negated
+    from vlrec.agent.session import Vocabulary, negated
 
     vocab = Vocabulary(
         [
@@ -218,8 +219,8 @@ def test_negations_are_read_in_their_own_clause():
 
 
 def test_the_guard_moves_a_ruled_out_value_from_wanted_to_excluded():
-    from adapters.intent import Intent
-    from agent.session import guard_negations
+    from vlrec.adapters.intent import Intent
+    from vlrec.agent.session import guard_negations
 
     got = guard_negations(
         Intent(want={"baseColour": {"Black": 0.9}, "articleType": {"Backpacks": 0.8}}),

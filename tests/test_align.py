@@ -3,8 +3,7 @@ import json
 import numpy as np
 import pytest
 import torch
-
-from retrieval.align import AlignConfig, AlignmentHead, ModalityDiscriminator, contrastive_loss
+from vlrec.adapters.align import AlignConfig, AlignmentHead, ModalityDiscriminator, contrastive_loss
 
 
 @pytest.mark.parametrize("image_head", ["linear", "mlp", "attn"])
@@ -78,9 +77,10 @@ def test_training_aligns_a_synthetic_pairing(mode):
 @pytest.mark.integration
 def test_train_align_run_writes_its_promised_files_and_the_loss_falls(tmp_path, monkeypatch):
     """A tiny Flickr8k-style run on sample photos captioned by their titles."""
-    from agent.config import load_config
-    from retrieval.train_align import train_align
+    from vlrec.adapters.train.align import train_align
+
     from tests.conftest import SAMPLE
+    from vlrec.config import load_config
 
     monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path / "cache"))
     rows = [json.loads(line) for line in (SAMPLE / "catalog.jsonl").open()][:48]

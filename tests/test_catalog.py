@@ -1,6 +1,6 @@
 import json
 
-from retrieval.catalog import CatalogItem, CatalogProblem, read_catalog
+from vlrec.data.catalog import CatalogItem, CatalogProblem, read_catalog
 
 
 def test_reads_the_bundled_sample(tiny_catalog):

@@ -2,13 +2,13 @@ import json
 import subprocess
 import sys
 
-from agent.cli import build_parser, main
+from vlrec.cli.main import build_parser, main
 
 
 def test_help_lists_every_subcommand_and_imports_nothing_heavy():
     code = (
         "import sys, contextlib, io\n"
-        "from agent.cli import main\n"
+        "from vlrec.cli.main import main\n"
         "buf = io.StringIO()\n"
         "with contextlib.redirect_stdout(buf):\n"
         "    try:\n"
@@ -53,7 +53,7 @@ def test_generate_on_a_tiny_model(tiny_lm_dir, capsys):
     assert rc == 0
     result = json.loads(capsys.readouterr().out)
     assert result["prompt"] == "the cat"
-    from adapters.lm import LMConfig, generate_text, load_lm
+    from vlrec.models.lm import LMConfig, generate_text, load_lm
 
     lm = load_lm(LMConfig(path=str(tiny_lm_dir), quantization="none"))
     assert result["completion"] == generate_text(lm, ["the cat"], max_new_tokens=3, stop=[])[0]

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from agent.cli import main
+from vlrec.cli.main import main
 
 
 @pytest.fixture

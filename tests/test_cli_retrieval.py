@@ -4,13 +4,13 @@ import json
 
 import pytest
 
-from agent.cli import main
 from tests.conftest import SAMPLE
+from vlrec.cli.main import main
 
 
 @pytest.fixture(scope="module")
 def random_head(tmp_path_factory):
-    from retrieval.align import AlignConfig, AlignmentHead
+    from vlrec.adapters.align import AlignConfig, AlignmentHead
 
     folder = tmp_path_factory.mktemp("head")
     head = AlignmentHead(AlignConfig(dim=32, hidden=64, image_head="mlp"), 1280, 384)

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.config import ConfigError, parse_overrides
-from agent.config import VlrecConfig, load_config
+from vlrec.config import VlrecConfig, load_config
+from vlrec.core.config import ConfigError, parse_overrides
 
 CONFIGS = sorted(
     p

@@ -2,13 +2,13 @@ import io
 
 import pytest
 
-from agent.config import load_config
-from agent.demo import run_demo
+from vlrec.cli.demo import run_demo
+from vlrec.config import load_config
 
 
 @pytest.mark.integration
 def test_demo_indexes_resumably_and_answers_every_kind_of_query(tiny_catalog, tmp_path):
-    from retrieval.catalog import read_catalog
+    from vlrec.data.catalog import read_catalog
 
     items = list(read_catalog(tiny_catalog))
     queries = [{"image": str(i.image)} for i in items[:3]] + [

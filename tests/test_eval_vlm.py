@@ -8,7 +8,7 @@ import pytest
 
 
 def test_bleu_matches_hand_computed_values():
-    from adapters.eval_vlm import caption_scores
+    from vlrec.core.metrics import caption_scores
 
     # hypothesis and reference of equal length (no brevity penalty):
     # unigram precision 5/6, bigram 3/5 -> BLEU-2 = sqrt(5/6 * 3/5)
@@ -20,7 +20,7 @@ def test_bleu_matches_hand_computed_values():
 
 
 def test_cider_prefers_the_right_caption():
-    from adapters.eval_vlm import caption_scores
+    from vlrec.core.metrics import caption_scores
 
     refs = [
         ["a dog runs on the grass", "a brown dog running outside"],
@@ -34,7 +34,7 @@ def test_cider_prefers_the_right_caption():
 
 
 def test_parse_intent_reads_the_first_json_object_only():
-    from adapters.vlm_data import parse_intent
+    from vlrec.data.vlm_tasks import parse_intent
 
     assert parse_intent('{"query": "black shoes", "baseColour": "Black"} trailing') == {
         "query": "black shoes",
@@ -46,8 +46,8 @@ def test_parse_intent_reads_the_first_json_object_only():
 
 
 def test_held_out_items_never_reach_training():
-    from adapters.vlm_data import fashion_intent_samples, held_out, read_fashion, vqa_samples
     from tests.conftest import SAMPLE
+    from vlrec.data.vlm_tasks import fashion_intent_samples, held_out, read_fashion, vqa_samples
 
     rows = read_fashion(SAMPLE / "catalog.jsonl")
     train = vqa_samples(rows, "train")

@@ -3,7 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from retrieval.evaluate import read_caption_file, recall_metrics
+from vlrec.core.metrics import recall_metrics
+from vlrec.data.captions import read_caption_file
 
 
 def test_recall_and_median_rank_by_hand():

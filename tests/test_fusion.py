@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
-
-from retrieval.fusion import FUSIONS, fuse, fused_dim
+from vlrec.retrieval.fusion import FUSIONS, fuse, fused_dim
 
 
 def _unit(x):

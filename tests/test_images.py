@@ -3,7 +3,7 @@ import io
 import pytest
 from PIL import Image
 
-from adapters.images import ImageError, load_image
+from vlrec.core.images import ImageError, load_image
 
 
 def _jpeg(size=(32, 24), mode="RGB") -> bytes:

@@ -8,11 +8,11 @@ import textwrap
 import threading
 
 import pytest
+from vlrec.retrieval.indexer import index_catalog, open_collections, writer_lock
+from vlrec.retrieval.store import Store, StoreError
 
-from retrieval.catalog import read_catalog
-from retrieval.indexer import index_catalog, open_collections, writer_lock
-from retrieval.store import Store, StoreError
 from tests.conftest import REPO, SAMPLE, store_config, unique
+from vlrec.data.catalog import read_catalog
 
 
 def _all_ids(store, cols):
@@ -107,9 +107,9 @@ SCRIPT = textwrap.dedent(
     import sys, time
     sys.path.insert(0, {repo!r})
     from tests.conftest import build_tiny_embedder
-    from retrieval.catalog import read_catalog
-    from retrieval.indexer import index_catalog
-    from retrieval.store import Store, StoreConfig
+    from vlrec.data.catalog import read_catalog
+    from vlrec.retrieval.indexer import index_catalog
+    from vlrec.retrieval.store import Store, StoreConfig
     from pathlib import Path
 
     emb = build_tiny_embedder(Path({head!r}))
@@ -157,7 +157,7 @@ def test_killed_indexer_is_completed_by_a_rerun(tmp_path, tiny_embedder):
 
 
 def test_image_paths_follow_a_moved_catalogue_and_items_can_be_deleted(tmp_path, tiny_embedder):
-    from retrieval.indexer import IMAGE_KEY, delete_items
+    from vlrec.retrieval.indexer import IMAGE_KEY, delete_items
 
     shop = unique("shop")
     (tmp_path / "a").mkdir()
@@ -186,7 +186,7 @@ def test_image_paths_follow_a_moved_catalogue_and_items_can_be_deleted(tmp_path,
 
 
 def test_catalogue_may_not_set_vlrec_keys(tmp_path):
-    from retrieval.catalog import CatalogProblem
+    from vlrec.data.catalog import CatalogProblem
 
     path = tmp_path / "c.jsonl"
     path.write_text(json.dumps({"id": "1", "title": "x", "vlrec_image": "/etc/passwd"}) + "\n")

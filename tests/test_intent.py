@@ -14,7 +14,7 @@ ROWS = [json.loads(line) for line in (SAMPLE / "catalog.jsonl").read_text().spli
 
 
 def test_generated_conversations_are_labelled_with_real_catalogue_values():
-    from adapters.intent_data import FIELDS, Generator, render
+    from vlrec.data.intent import FIELDS, Generator, render
 
     gen = Generator(ROWS)
     reqs = gen.samples(400, seed=3)
@@ -35,7 +35,7 @@ def test_generated_conversations_are_labelled_with_real_catalogue_values():
 
 
 def test_labelled_requests_load_and_a_broken_line_is_named(tmp_path):
-    from adapters.intent_data import load_requests
+    from vlrec.data.intent import load_requests
 
     path = tmp_path / "r.jsonl"
     rows = [
@@ -54,8 +54,8 @@ def test_labelled_requests_load_and_a_broken_line_is_named(tmp_path):
 
 def test_committed_freeform_requests_are_valid_and_satisfiable():
     """The free-form evaluation set: >= 300 dev requests, every value a catalogue value."""
-    from adapters.intent_data import load_requests
-    from agent.cli import FREEFORM
+    from vlrec.cli.main import FREEFORM
+    from vlrec.data.intent import load_requests
 
     dev = load_requests(FREEFORM, "dev")
     assert len(dev) >= 300
@@ -65,8 +65,9 @@ def test_committed_freeform_requests_are_valid_and_satisfiable():
 
 
 def test_soft_targets_spread_over_acceptable_values():
-    from adapters.intent import targets
-    from adapters.intent_data import Request
+    from vlrec.adapters.intent import targets
+
+    from vlrec.data.intent import Request
 
     values = {"articleType": ["Backpacks", "Duffel Bag", "Wallets"], "baseColour": ["Black", "White"]}
     reqs = [
@@ -83,8 +84,9 @@ def test_soft_targets_spread_over_acceptable_values():
 
 
 def _tiny_intent(tiny_lm_dir, values):
-    from adapters.intent import IntentHeads, IntentModel
-    from adapters.lm import LMConfig, load_lm
+    from vlrec.adapters.intent import IntentHeads, IntentModel
+
+    from vlrec.models.lm import LMConfig, load_lm
 
     torch.manual_seed(0)
     lm = load_lm(LMConfig(path=str(tiny_lm_dir), quantization="none"), "cpu", "float32")
@@ -125,9 +127,10 @@ def test_several_likely_values_become_options_and_none_wins_when_unasked(tiny_lm
 
 
 def test_train_intent_tiny_run_resumes_and_the_saved_model_predicts_the_same(tiny_lm_dir, tmp_path):
-    from adapters.intent import load_intent
-    from adapters.train_intent import train_intent
-    from agent.config import load_config
+    from vlrec.adapters.intent import load_intent
+    from vlrec.adapters.train.intent import train_intent
+
+    from vlrec.config import load_config
 
     (tmp_path / "c.jsonl").write_text((SAMPLE / "catalog.jsonl").read_text())
     (tmp_path / "images").symlink_to(SAMPLE / "images")
@@ -161,14 +164,14 @@ class FakeIntent:
     """Stands in for the intent LM: a fixed reading per request text (decoded like the real one)."""
 
     def __init__(self, table):
-        from adapters.intent import Decoding
+        from vlrec.adapters.intent import Decoding
 
         self.table = table
         self.seen = []
         self.decoding = Decoding()
 
     def readings(self, conversations, allowed=None):
-        from adapters.intent import Reading
+        from vlrec.adapters.intent import Reading
 
         out = []
         for conv in conversations:
@@ -183,13 +186,13 @@ class FakeIntent:
         return out
 
     def decode(self, reading):
-        from adapters.intent import IntentModel
+        from vlrec.adapters.intent import IntentModel
 
         return IntentModel.decode(self, reading)
 
 
 def _lm_agent(shop, readings, k=5):
-    from agent.session import Agent, AgentConfig
+    from vlrec.agent.session import Agent, AgentConfig
 
     searcher, rows, _ = shop
     agent = Agent(AgentConfig(k=k, candidates=24), searcher, intent=FakeIntent(readings))
@@ -231,7 +234,7 @@ def test_a_later_turn_lifts_an_exclusion_and_seller_turns_reach_the_lm_short(sho
 
 
 def test_neighbours_vote_and_gates_shape_the_decoded_intent(tiny_lm_dir):
-    from adapters.intent import Decoding, Reading, with_vote
+    from vlrec.adapters.intent import Decoding, Reading, with_vote
 
     model = _tiny_intent(tiny_lm_dir, {"articleType": ["Gloves", "Mufflers", "Socks"]})
     reading = Reading(want={"articleType": {"Socks": 0.5, "Gloves": 0.4, "Mufflers": 0.05}},
@@ -248,8 +251,8 @@ def test_neighbours_vote_and_gates_shape_the_decoded_intent(tiny_lm_dir):
 
 
 def test_agent_ranks_by_an_unsure_reading_without_filtering(shop):
-    from adapters.intent import Intent
-    from agent.session import Agent, AgentConfig
+    from vlrec.adapters.intent import Intent
+    from vlrec.agent.session import Agent, AgentConfig
 
     searcher, rows, _ = shop
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from adapters.lm import LMConfig, PromptFormat, disable_cpu_bf16_repack, generate_text, load_lm
+from vlrec.models.lm import LMConfig, PromptFormat, disable_cpu_bf16_repack, generate_text, load_lm
 
 
 def _lora_grads(model, tokenizer, text="the cat is on the red bag ."):

@@ -14,7 +14,7 @@ from tests.conftest import SAMPLE
 
 
 def test_colour_histogram_sees_the_product_not_the_white_background(tmp_path):
-    from adapters.colour import HIST_DIM, HUES, SATS, VALS, colour_histogram
+    from vlrec.models.colour import HIST_DIM, HUES, SATS, VALS, colour_histogram
 
     img = Image.new("RGB", (100, 100), (255, 255, 255))
     img.paste((200, 20, 20), (30, 30, 70, 70))  # a red square on a studio-white photo
@@ -33,7 +33,7 @@ def test_colour_histogram_sees_the_product_not_the_white_background(tmp_path):
 
 
 def test_fusion_follows_the_informative_source_and_is_calibrated():
-    from adapters.reader import ece, fit_fusion, fuse
+    from vlrec.adapters.reader import ece, fit_fusion, fuse
 
     rng = np.random.default_rng(0)
     n, v = 400, 5
@@ -54,7 +54,7 @@ def test_fusion_follows_the_informative_source_and_is_calibrated():
 
 
 def test_gate_states_only_answers_that_are_rarely_wrong():
-    from adapters.reader import fit_gate
+    from vlrec.adapters.reader import fit_gate
 
     conf = np.linspace(0.01, 1.0, 100)
     correct = conf > 0.5  # confident answers are right, the rest wrong
@@ -65,8 +65,10 @@ def test_gate_states_only_answers_that_are_rarely_wrong():
 
 
 def test_array_and_chroma_datastores_give_the_same_neighbours_and_skip_the_item_itself(tmp_path):
-    from adapters.reader import ArrayDatastore, ChromaDatastore, knn_vote
-    from retrieval.store import Store
+    from vlrec.adapters.reader import ArrayDatastore, knn_vote
+    from vlrec.retrieval.datastore import ChromaDatastore
+    from vlrec.retrieval.store import Store
+
     from tests.conftest import store_config, unique
 
     rng = np.random.default_rng(1)
@@ -87,10 +89,11 @@ def test_array_and_chroma_datastores_give_the_same_neighbours_and_skip_the_item_
 
 
 def test_new_colour_histogram_path_starts_at_zero_and_heads_survive_save_and_load(tiny_lm_dir, tmp_path):
-    from adapters.heads import AttributeHeads
-    from adapters.lm import LMConfig
-    from adapters.vlm import VLMConfig, build_vlm
+    from vlrec.adapters.heads import AttributeHeads
+    from vlrec.adapters.vlm import VLMConfig, build_vlm
+
     from tests.test_vlm import _photos, build_tiny_vlm
+    from vlrec.models.lm import LMConfig
 
     vlm = build_tiny_vlm(tiny_lm_dir, "none")
     photos = _photos(2)
@@ -126,15 +129,16 @@ def test_heads_stage_learns_fields_fits_gates_and_resumes(tiny_lm_dir, tmp_path,
     """Stage heads on the sample catalogue (real Lite0 features, tiny LM): the loss falls, the
     heads beat the majority class on the training items, fusion and gates are saved, and a run
     stopped after some epochs ends with the same weights as an uninterrupted one."""
-    from adapters.lm import LMConfig
-    from adapters.reader import FIELDS, AttributeReader
-    from adapters.train_heads import train_heads
-    from adapters.vlm import VLMConfig, build_vlm
-    from agent.config import load_config
+    from vlrec.adapters.reader import FIELDS, AttributeReader
+    from vlrec.adapters.train.heads import train_heads
+    from vlrec.adapters.vlm import VLMConfig, build_vlm
+
+    from vlrec.config import load_config
+    from vlrec.models.lm import LMConfig
 
     monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path / "cache"))
     # the sample has few held-out items: hold out every fourth for dev, none for test
-    monkeypatch.setattr("adapters.train_heads.split_of", lambda i: "dev" if int(i) % 4 == 0 else "train")
+    monkeypatch.setattr("vlrec.adapters.train.heads.split_of", lambda i: "dev" if int(i) % 4 == 0 else "train")
 
     def cfg(out, epochs):
         return load_config(None, [
@@ -165,7 +169,7 @@ def test_heads_stage_learns_fields_fits_gates_and_resumes(tiny_lm_dir, tmp_path,
     assert all(0 < g["gender"].confidence <= 1 for g in guesses)
 
     # a run killed while writing its epoch-3 checkpoint resumes from epoch 2 and ends the same
-    import adapters.train_heads as th
+    import vlrec.adapters.train.heads as th
 
     killed = tmp_path / "killed"
 
@@ -177,7 +181,7 @@ def test_heads_stage_learns_fields_fits_gates_and_resumes(tiny_lm_dir, tmp_path,
         train_heads(cfg(killed, 6), log=lambda *_: None)
     monkeypatch.undo()
     monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr("adapters.train_heads.split_of", lambda i: "dev" if int(i) % 4 == 0 else "train")
+    monkeypatch.setattr("vlrec.adapters.train.heads.split_of", lambda i: "dev" if int(i) % 4 == 0 else "train")
     final2 = train_heads(cfg(killed, 6), log=lambda *_: None)
     from safetensors.torch import load_file
 
@@ -187,9 +191,9 @@ def test_heads_stage_learns_fields_fits_gates_and_resumes(tiny_lm_dir, tmp_path,
     assert len((killed / "metrics.jsonl").read_text().splitlines()) == 6
 
     # the evaluation table: every baseline row beside the VLM's, on the same items
-    from adapters.eval_attributes import eval_attributes, format_table
+    from vlrec.eval.attributes import eval_attributes, format_table
 
-    monkeypatch.setattr("adapters.eval_attributes.split_of", lambda i: "dev" if int(i) % 4 == 0 else "train")
+    monkeypatch.setattr("vlrec.eval.attributes.split_of", lambda i: "dev" if int(i) % 4 == 0 else "train")
     result, detail = eval_attributes(cfg(tmp_path / "unused", 1), vlm, SAMPLE / "catalog.jsonl", split="dev")
     rows_all = _sample_rows(10_000)
     dev = sorted((r for r in rows_all if int(r["id"]) % 4 == 0), key=lambda r: r["id"])
@@ -224,7 +228,7 @@ class FakeReader:
         self.white = white
 
     def read(self, images):
-        from adapters.reader import Guess
+        from vlrec.adapters.reader import Guess
 
         self.calls += 1
         return [
@@ -239,7 +243,8 @@ class FakeReader:
 
 
 def test_agent_uses_only_the_fields_the_vlm_states_about_a_photo(shop):
-    from agent.session import Agent, AgentConfig
+    from vlrec.agent.session import Agent, AgentConfig
+
     from tests.conftest import FakeVLM
 
     searcher, rows, tmp = shop
@@ -284,8 +289,8 @@ def test_answer_logprobs_equal_the_full_logits_sum(tiny_lm_dir):
 
 
 def test_consensus_prefers_the_caption_the_others_agree_with():
-    from adapters.captioner import RetrievalCaptioner, consensus, fit_vectorizer
-    from adapters.reader import ArrayDatastore
+    from vlrec.adapters.captioner import RetrievalCaptioner, consensus, fit_vectorizer
+    from vlrec.adapters.reader import ArrayDatastore
 
     caps = ["a dog runs on the grass", "a brown dog runs on the grass", "a dog runs on green grass",
             "a man rides a bike in the city"]  # fmt: skip
@@ -303,7 +308,8 @@ def test_consensus_prefers_the_caption_the_others_agree_with():
 
 
 def test_an_unsure_reading_still_ranks_by_its_probability(shop):
-    from agent.session import Agent, AgentConfig
+    from vlrec.agent.session import Agent, AgentConfig
+
     from tests.conftest import FakeVLM
 
     searcher, rows, tmp = shop
@@ -322,9 +328,10 @@ def test_an_unsure_reading_still_ranks_by_its_probability(shop):
 
 
 def test_retrieval_captions_come_from_the_neighbours_and_the_vlm_chooses(tiny_lm_dir, tmp_path, monkeypatch):
-    from adapters.captioner import caption_images, captioner_from_file
-    from agent.config import load_config
+    from vlrec.adapters.captioner import caption_images, captioner_from_file
+
     from tests.test_vlm import build_tiny_vlm
+    from vlrec.config import load_config
 
     monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path / "cache"))
     rows = _sample_rows(12)

@@ -4,10 +4,10 @@ import shutil
 import numpy as np
 import pytest
 
-from retrieval.rec.data import load_interactions, split, write_split
-from retrieval.rec.metrics import rank_metrics, user_item_matrix
-from retrieval.rec.models import BPRMF, EASE, Transition
 from tests.conftest import SAMPLE
+from vlrec.data.interactions import load_interactions, split, write_split
+from vlrec.rec.metrics import rank_metrics, user_item_matrix
+from vlrec.rec.models import BPRMF, EASE, Transition
 
 
 def _write_dataset(folder, n_users=60, n_items=30, seed=0, posters=False):
@@ -101,8 +101,8 @@ def test_scorers_learn_the_planted_structure(tmp_path):
 
 
 def test_run_blends_tunes_and_beats_popularity(tmp_path):
-    from agent.config import load_config
-    from retrieval.rec.recommender import run
+    from vlrec.config import load_config
+    from vlrec.rec.recommender import run
 
     folder = _write_dataset(tmp_path / "toy", n_users=80)
     cfg = load_config(
@@ -123,8 +123,8 @@ def test_run_blends_tunes_and_beats_popularity(tmp_path):
 
 
 def test_recommend_for_a_known_user_and_unknown_user(tmp_path):
-    from agent.config import load_config
-    from retrieval.rec.recommender import recommend, run
+    from vlrec.config import load_config
+    from vlrec.rec.recommender import recommend, run
 
     folder = _write_dataset(tmp_path / "toy")
     overrides = [f"rec.data={folder}", "rec.components=[cooc,transition]", f"rec.out={tmp_path / 'out'}"]
@@ -141,7 +141,7 @@ def test_recommend_for_a_known_user_and_unknown_user(tmp_path):
 
 @pytest.mark.integration
 def test_eval_rec_cli_with_content_from_posters(tmp_path, capsys):
-    from agent.cli import main
+    from vlrec.cli.main import main
 
     folder = _write_dataset(tmp_path / "toy", posters=True)
     rc = main(
@@ -165,8 +165,8 @@ def test_eval_rec_cli_with_content_from_posters(tmp_path, capsys):
 
 
 def test_cold_boost_lifts_only_items_with_few_interactions(tmp_path):
-    from agent.config import load_config
-    from retrieval.rec.recommender import Context, HistoryRecommender
+    from vlrec.config import load_config
+    from vlrec.rec.recommender import Context, HistoryRecommender
 
     folder = _write_dataset(tmp_path / "toy")
     # i29 becomes rare: drop all but two of its interactions
@@ -192,8 +192,8 @@ def test_cold_boost_lifts_only_items_with_few_interactions(tmp_path):
 
 
 def test_cold_boost_is_tuned_saved_and_used_by_recommend(tmp_path):
-    from agent.config import load_config
-    from retrieval.rec.recommender import HistoryRecommender, run
+    from vlrec.config import load_config
+    from vlrec.rec.recommender import HistoryRecommender, run
 
     folder = _write_dataset(tmp_path / "toy")
     base = [f"rec.data={folder}", "rec.components=[cooc]", f"rec.out={tmp_path / 'out'}"]
@@ -209,8 +209,8 @@ def test_cold_boost_is_tuned_saved_and_used_by_recommend(tmp_path):
 def test_external_scores_are_ranked_exactly_like_vlrec(tmp_path):
     """bench_rec ranks RecBole's score matrices with evaluate_external: feeding it vlrec's own
     scores (columns shuffled, a padding column as RecBole has) gives vlrec's own metrics."""
-    from agent.config import load_config
-    from retrieval.rec.recommender import Context, HistoryRecommender, _test_metrics, evaluate_external
+    from vlrec.config import load_config
+    from vlrec.rec.recommender import Context, HistoryRecommender, _test_metrics, evaluate_external
 
     folder = _write_dataset(tmp_path / "toy")
     cfg = load_config(None, [f"rec.data={folder}", "rec.components=[cooc,transition]", "rec.cold_max=7"]).rec
@@ -232,14 +232,15 @@ def test_external_scores_are_ranked_exactly_like_vlrec(tmp_path):
 
 def _movie_agent(tmp_path, tiny_embedder):
     """The agent over the toy data's items, with profiles from a recommender trained on it."""
-    from agent.config import load_config
-    from agent.session import Agent, AgentConfig
-    from retrieval.catalog import CatalogItem
-    from retrieval.indexer import index_catalog
-    from retrieval.rec.recommender import Profiles, run
-    from retrieval.search import Searcher
-    from retrieval.store import Store
+    from vlrec.agent.session import Agent, AgentConfig
+    from vlrec.retrieval.indexer import index_catalog
+    from vlrec.retrieval.search import Searcher
+    from vlrec.retrieval.store import Store
+
     from tests.conftest import store_config, unique
+    from vlrec.config import load_config
+    from vlrec.data.catalog import CatalogItem
+    from vlrec.rec.recommender import Profiles, run
 
     folder = _write_dataset(tmp_path / "toy")
     cfg = load_config(None, [f"rec.data={folder}", "rec.components=[cooc]", f"rec.out={tmp_path / 'out'}"])
@@ -280,7 +281,7 @@ def test_agent_ranks_a_known_users_conversation_by_their_history(tmp_path, tiny_
 
 
 def test_grounding_check_refuses_a_history_claim_it_cannot_back(tmp_path, tiny_embedder):
-    from agent.session import Recommendation, reason, verify
+    from vlrec.agent.session import Recommendation, reason, verify
 
     agent, _data = _movie_agent(tmp_path, tiny_embedder)
     meta = agent.items["i3"]
@@ -297,7 +298,7 @@ def test_grounding_check_refuses_a_history_claim_it_cannot_back(tmp_path, tiny_e
 def test_api_user_field_ties_a_conversation_to_a_known_user(tmp_path, tiny_embedder):
     from fastapi.testclient import TestClient
 
-    from agent.server import ServeConfig, Service, create_app
+    from vlrec.serve.app import ServeConfig, Service, create_app
 
     agent, _data = _movie_agent(tmp_path, tiny_embedder)
     service = Service(ServeConfig(), agent, uploads=tmp_path / "uploads")

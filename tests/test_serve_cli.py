@@ -24,7 +24,7 @@ def test_vlrec_serve_indexes_a_catalogue_and_answers_the_openai_client(tiny_cata
     port = free_port()
     store = f"store.url={CHROMA_URL}" if CHROMA_URL else f"store.path={tmp_path / 'db'}"
     name = f"served-{os.getpid()}-{port}"
-    cmd = [sys.executable, "-m", "agent.cli", "serve", "--port", str(port), "--catalog", str(tiny_catalog),
+    cmd = [sys.executable, "-m", "vlrec", "serve", "--port", str(port), "--catalog", str(tiny_catalog),
            "--name", name, store]  # fmt: skip
     env = {**os.environ, "VLREC_API_KEY": "k-123"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)

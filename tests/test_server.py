@@ -32,8 +32,9 @@ def data_url(path=None, size=(64, 64), fmt="PNG", colour=(200, 30, 30)) -> str:
 
 
 def make_service(shop, tmp_path, vlm=None, **serve_kw):
-    from agent.server import ServeConfig, Service
-    from agent.session import Agent, AgentConfig
+    from vlrec.agent.session import Agent, AgentConfig
+
+    from vlrec.serve.app import ServeConfig, Service
 
     searcher, _, _ = shop
     agent = Agent(AgentConfig(k=3, candidates=24), searcher, vlm if vlm is not None else FakeVLM())
@@ -44,7 +45,7 @@ def make_service(shop, tmp_path, vlm=None, **serve_kw):
 def client(shop, tmp_path):
     from fastapi.testclient import TestClient
 
-    from agent.server import create_app
+    from vlrec.serve.app import create_app
 
     service = make_service(shop, tmp_path, max_image_pixels=1_000_000, max_body_bytes=2_000_000)
     with TestClient(create_app(service), raise_server_exceptions=False) as c:
@@ -237,7 +238,7 @@ def test_size_limits_answer_413(client):
 def test_image_byte_limit(shop, tmp_path):
     from fastapi.testclient import TestClient
 
-    from agent.server import create_app
+    from vlrec.serve.app import create_app
 
     with TestClient(create_app(make_service(shop, tmp_path, max_image_bytes=10_000))) as c:
         noisy = data_url(size=(300, 300), fmt="BMP")  # 270 KB
@@ -262,7 +263,7 @@ def test_internal_errors_never_leak_details(client, monkeypatch):
 def test_api_key_and_cors(shop, tmp_path, monkeypatch):
     from fastapi.testclient import TestClient
 
-    from agent.server import create_app
+    from vlrec.serve.app import create_app
 
     with TestClient(create_app(make_service(shop, tmp_path, api_key=KEY))) as c:
         assert c.get("/healthz").status_code == 200  # health and the page stay open
@@ -350,7 +351,7 @@ def live_server(shop, tmp_path):
     """The app on a real socket (uvicorn in a thread): for the openai client and the browser."""
     import uvicorn
 
-    from agent.server import create_app
+    from vlrec.serve.app import create_app
 
     service = make_service(shop, tmp_path, api_key=KEY)
     port = free_port()
@@ -520,7 +521,7 @@ def test_concurrent_photo_descriptions_are_batched_and_each_gets_its_own(shop, t
 
     from fastapi.testclient import TestClient
 
-    from agent.server import create_app
+    from vlrec.serve.app import create_app
 
     vlm = ColourVLM()
     with TestClient(create_app(make_service(shop, tmp_path, vlm=vlm))) as c:

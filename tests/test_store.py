@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
+from vlrec.retrieval.store import Store, StoreConfig, StoreError
 
-from retrieval.store import Store, StoreConfig, StoreError
 from tests.conftest import store_config, unique
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from adapters.text import TextConfig, load_text_embedder
+from vlrec.models.text import TextConfig, load_text_embedder
 
 KITTEN, CAT, TRUCK = "a kitten resting on a couch", "a cat on a sofa", "a truck on a highway"
 

@@ -3,9 +3,9 @@ import pytest
 import torch
 from PIL import Image
 
-from adapters.images import ImageError
-from adapters.vision import VisionConfig, load_vision_encoder
 from tests.conftest import SAMPLE
+from vlrec.core.images import ImageError
+from vlrec.models.vision import VisionConfig, load_vision_encoder
 
 CAT_CLASSES = range(281, 286)  # ImageNet: tabby, tiger cat, Persian, Siamese, Egyptian cat
 

@@ -1,11 +1,11 @@
-"""The shipped VLM (assets/vlm/default) on the packaged models: real captions and answers."""
+"""The shipped VLM (vlrec/assets/vlm/default) on the packaged models: real captions and answers."""
 
 import json
 
 import pytest
 
-from agent.cli import main
 from tests.conftest import SAMPLE
+from vlrec.cli.main import main
 
 QUERIES = SAMPLE / "queries"
 

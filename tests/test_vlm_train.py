@@ -21,7 +21,7 @@ def _caption_file(tmp_path, n=8):
 
 
 def _cfg(tmp_path, tiny_lm_dir, out, **train):
-    from agent.config import load_config
+    from vlrec.config import load_config
 
     caps = _caption_file(tmp_path)
     overrides = [
@@ -52,7 +52,7 @@ def _losses(out):
 
 @pytest.mark.parametrize("stage", ["align", "instruct"])
 def test_killed_run_resumes_to_the_same_loss(tmp_path, tiny_lm_dir, stage):
-    from adapters.train_vlm import _Stop, train_vlm
+    from vlrec.adapters.train.vlm import _Stop, train_vlm
 
     common = dict(stage=stage, max_steps=6, checkpoint_every=3, lr=0.01, lora_lr=0.01)
     straight = tmp_path / "straight"
@@ -88,7 +88,7 @@ def test_two_cpu_processes_train_through_accelerate_launch(tmp_path, tiny_lm_dir
     out = tmp_path / "ddp"
     cmd = [
         str(Path(sys.executable).parent / "torchrun"), "--nproc_per_node", "2", "--master_port", "29533",
-        "-m", "agent.cli", "train", "vlm", str(repo / "configs" / "train" / "stage2_qlora.yaml"),
+        "-m", "vlrec", "train", "vlm", str(repo / "configs" / "train" / "stage2_qlora.yaml"),
         f"lm.path={tiny_lm_dir}", "lm.quantization=none", "runtime.device=cpu", "runtime.threads=1",
         "vlm.image_tokens=4", "train.init=", f"train.caption_data={caps}", f"train.caption_eval={caps}",
         "train.captions=-1", "train.vqa=0", "train.intents=0", "train.redial=0", "train.batch_size=2",

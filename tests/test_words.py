@@ -17,7 +17,7 @@ ITEMS = {
 
 
 def test_item_document_and_light_stemming():
-    from retrieval.words import item_document, tokens
+    from vlrec.retrieval.words import item_document, tokens
 
     assert item_document(ITEMS["2"]) == "Zeta Women Red Sunglasses. Sunglasses, Red, Women, Casual, Eyewear"
     assert item_document({"title": "Solo"}) == "Solo"
@@ -31,7 +31,7 @@ def test_item_document_and_light_stemming():
 
 
 def test_rrf_rewards_items_ranked_well_by_several_paths():
-    from retrieval.words import rrf
+    from vlrec.retrieval.words import rrf
 
     fused = rrf([["a", "b", "c"], ["b", "c", "a"], ["b"]], k=1)
     assert max(fused, key=fused.get) == "b"
@@ -39,7 +39,7 @@ def test_rrf_rewards_items_ranked_well_by_several_paths():
 
 
 def test_filters_with_inclusions_and_exclusions():
-    from retrieval.words import passes
+    from vlrec.retrieval.words import passes
 
     meta = ITEMS["4"]
     assert passes(meta, {"baseColour": {"$nin": ["White", "Red"]}})
@@ -50,8 +50,8 @@ def test_filters_with_inclusions_and_exclusions():
 
 
 def test_words_index_syncs_incrementally_and_searches_both_ways(tmp_path):
-    from retrieval.store import Store
-    from retrieval.words import WordsIndex
+    from vlrec.retrieval.store import Store
+    from vlrec.retrieval.words import WordsIndex
 
     store = Store(store_config(tmp_path))
     name = unique("w")
@@ -79,8 +79,8 @@ def test_words_index_syncs_incrementally_and_searches_both_ways(tmp_path):
 
 
 def test_agent_fuses_the_words_paths_for_a_text_request(shop):
-    from agent.session import Agent, AgentConfig
-    from retrieval.words import WordsIndex
+    from vlrec.agent.session import Agent, AgentConfig
+    from vlrec.retrieval.words import WordsIndex
 
     searcher, rows, _ = shop
     words = WordsIndex(searcher.store, searcher.catalog, HashTextEmbedder(), progress=False)

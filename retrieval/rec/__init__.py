@@ -1,1 +1,0 @@
-"""Recommendations from interaction history: data, splits, scorers, blend, metrics."""

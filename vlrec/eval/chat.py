@@ -1,0 +1,110 @@
+"""``vlrec eval chat``: a simulated shopper looks for a hidden target item.
+
+Protocol. Targets are drawn at random (seeded) from catalogue items that have an
+article type, colour, gender and usage. The shopper reveals the target's attributes
+one turn at a time, in words of its own (never the title, the id, or text copied
+from the item):
+
+    turn 1  "I'm looking for <article type> for <gender>."
+            (with ``--image``: plus a photo of *another* item of the same type,
+            colour and gender: "something like this")
+    turn 2  "In <colour>, please."
+    turn 3  "Something for <usage> use, for <season>."
+
+Latency is reported for turns in words (``latency_*``) and, with ``--image``, for the
+turns with a photo apart (``latency_photo_*``). The agent answers each turn with ``k`` items (10 by default) and excludes items it
+has shown. success@10 after turn t = the target was among the items shown in turns
+1..t. Every reply is checked: each item it names must be a catalogue item whose
+title and reason match the stored record (ungrounded items must be 0).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import sys
+import time
+
+import numpy as np
+
+_GENDER = {"Men": "men", "Women": "women", "Boys": "boys", "Girls": "girls", "Unisex": "anyone"}
+
+
+def shopper_turns(target: dict) -> list[str]:
+    t = [
+        f"I'm looking for {target['articleType'].lower()} for {_GENDER.get(target['gender'], target['gender'].lower())}."
+    ]
+    t.append(f"In {target['baseColour'].lower()}, please.")
+    last = f"Something for {target['usage'].lower()} use"
+    if target.get("season"):
+        last += f", for {str(target['season']).lower()}"
+    t.append(last + ".")
+    return t
+
+
+def eval_chat(
+    agent,
+    images: dict[str, str] | None = None,
+    n: int = 100,
+    seed: int = 0,
+    with_image: bool = False,
+    turns: int = 3,
+) -> dict:
+    """Run the protocol; ``images`` maps item ids to photo files (needed with ``with_image``)."""
+    from tqdm import tqdm
+
+    from vlrec.agent.session import verify
+
+    rng = random.Random(seed)
+    items = agent.items
+    pool = [
+        i for i, m in items.items() if all(m.get(k) for k in ("articleType", "baseColour", "gender", "usage"))
+    ]
+    if not pool:
+        raise ValueError(
+            "no catalogue item has articleType, baseColour, gender and usage to simulate a shopper"
+        )
+    targets = rng.sample(pool, min(n, len(pool)))
+    found_at: list[int | None] = []
+    latency: list[float] = []
+    photo_latency: list[float] = []
+    replies = ungrounded = named = 0
+    for target_id in tqdm(targets, desc="shoppers", unit="shopper", file=sys.stderr):
+        meta = items[target_id]
+        photo = None
+        if with_image:
+            same = [
+                i for i in (images or {})
+                if i != target_id and i in items
+                and all(items[i].get(k) == meta[k] for k in ("articleType", "baseColour", "gender"))
+            ]  # fmt: skip
+            photo = images[rng.choice(same)] if same else None
+        session = agent.session()
+        hit = None
+        for t, text in enumerate(shopper_turns(meta)[:turns], start=1):
+            start = time.perf_counter()
+            reply = session.send(text, image=photo if t == 1 else None)
+            (photo_latency if photo is not None and t == 1 else latency).append(time.perf_counter() - start)
+            replies += 1
+            kept, dropped = verify(reply.items, items)
+            named += len(reply.items)
+            ungrounded += len(dropped) + len(reply.dropped)
+            cited = set(re.findall(r"\(id ([^)]+)\)", reply.text))
+            ungrounded += len(cited - set(items))
+            if hit is None and target_id in [r.id for r in reply.items]:
+                hit = t
+        found_at.append(hit)
+    out: dict = {"shoppers": len(targets), "with_image": with_image}
+    for t in range(1, turns + 1):
+        out[f"success@{agent.cfg.k}_turn{t}"] = float(np.mean([h is not None and h <= t for h in found_at]))
+    hits = [h for h in found_at if h is not None]
+    out["mean_turns_to_success"] = float(np.mean(hits)) if hits else None
+    out["replies"] = replies
+    out["items_named"] = named
+    out["ungrounded_items"] = ungrounded
+    out["latency_p50_s"] = float(np.percentile(latency, 50))
+    out["latency_p95_s"] = float(np.percentile(latency, 95))
+    if photo_latency:  # turns with a photo, apart: the VLM describes it
+        out["latency_photo_p50_s"] = float(np.percentile(photo_latency, 50))
+        out["latency_photo_p95_s"] = float(np.percentile(photo_latency, 95))
+    return out

