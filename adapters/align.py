@@ -235,7 +235,8 @@ def contrastive_loss(img: torch.Tensor, txt: torch.Tensor, scale: torch.Tensor, 
     return loss
 
 
-def alignment_head(cfg) -> AlignmentHead:
-    """The alignment head of a root config (``retrieval.head``, default the shipped one), in eval mode."""
-    head, _ = AlignmentHead.load(Path(cfg.retrieval.head) if cfg.retrieval.head else DEFAULT_HEAD)
+def alignment_head(folder: str | Path | None = None) -> AlignmentHead:
+    """The alignment head saved in ``folder`` (the config's ``retrieval.head``; ``None``: the
+    shipped one), in eval mode."""
+    head, _ = AlignmentHead.load(Path(folder) if folder else DEFAULT_HEAD)
     return head.eval()

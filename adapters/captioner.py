@@ -114,19 +114,21 @@ def grouped_captions(path) -> tuple[list[str], list[list[str]]]:
     return [str(p) for p in images], grouped
 
 
-def captioner_from_file(cfg, vlm, caption_file) -> RetrievalCaptioner:
+def captioner_from_file(vision_cfg, head_folder: str | None, vlm, caption_file) -> RetrievalCaptioner:
     """A captioner whose datastore is a Flickr8k-style file of captioned images (their image
-    features are cached on disk once), weighted as ``vlm.fusion['caption']`` says."""
+    features are cached on disk once), weighted as ``vlm.fusion['caption']`` says.
+
+    ``vision_cfg``: the :class:`~vlrec.models.vision.VisionConfig` (used when ``vlm`` carries no
+    encoder); ``head_folder``: the alignment head folder (``retrieval.head``; ``None``: the shipped one)."""
     from vlrec.adapters.align import alignment_head
     from vlrec.adapters.reader import ArrayDatastore
-
     from vlrec.models.features import image_features
     from vlrec.models.vision import load_vision_encoder
 
     paths, grouped = grouped_captions(caption_file)
-    vision = vlm.vision or load_vision_encoder(cfg.vision, "cpu")
+    vision = vlm.vision or load_vision_encoder(vision_cfg, "cpu")
     pooled = image_features(vision, paths, keep_patches=False, desc="caption datastore")["pooled"]
-    head = alignment_head(cfg)
+    head = alignment_head(head_folder)
     with torch.no_grad():
         vectors = head.encode_image(pooled.float()).numpy()
     setting = vlm.fusion.get("caption", {})
@@ -142,7 +144,7 @@ def captioner_from_file(cfg, vlm, caption_file) -> RetrievalCaptioner:
 def caption_images(cap: RetrievalCaptioner, images) -> list[str]:
     """Captions of photos (paths, bytes or PIL images): one vision pass each, then neighbours,
     consensus and the VLM's scores of the best candidates."""
-    from vlrec.adapters.vlm import with_colour
+    from vlrec.adapters.projector import with_colour
 
     feats = cap.vlm.vision.encode(list(images))
     pooled = cap.vlm.projector.pool(with_colour(cap.vlm.projector, feats.patches, images).float())

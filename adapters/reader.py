@@ -246,7 +246,7 @@ class AttributeReader:
 
     def encode(self, images: Sequence[Any]) -> tuple[torch.Tensor, np.ndarray | None]:
         """One vision pass: pooled projector inputs ``[B, T, C]`` and datastore vectors ``[B, D]``."""
-        from vlrec.adapters.vlm import with_colour
+        from vlrec.adapters.projector import with_colour
 
         feats = self.vlm.vision.encode(list(images))
         patches = with_colour(self.vlm.projector, feats.patches, images)

@@ -7,19 +7,14 @@ token ids hold the placeholder ``IMAGE_TOKEN_INDEX`` (-200, as in LLaVA: an id n
 tokenizer produces, so user text can never forge an image slot). The LM may be
 4-bit (QLoRA) and carries LoRA adapters from peft.
 
-A saved VLM is a folder::
-
-    vlm.json                 # VLMConfig, vision name, LM path/quantization, dims
-    projector.safetensors
-    adapter/                 # peft LoRA adapter (absent for a projector-only or merged model)
+The projector is :mod:`vlrec.adapters.projector`; building, loading and exporting a VLM is
+:mod:`vlrec.adapters.vlm_load`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,11 +24,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vlrec.core.config import check, from_dict, to_dict
+from vlrec.adapters.projector import Projector, with_colour
+from vlrec.core.config import check, to_dict
 from vlrec.core.paths import ASSETS
 from vlrec.data.vlm_tasks import CAPTION_QUESTION
-from vlrec.models.colour import GRID_DIM, HIST_DIM, colour_grid, colour_histogram
-from vlrec.models.lm import LMConfig, LoadedLM, PromptFormat, _cut_at_stop, _StopOnStrings
+from vlrec.models.lm import LoadedLM, _cut_at_stop, _StopOnStrings
 
 IMAGE_TOKEN_INDEX = -200
 IMAGE_MARK = "<image>"
@@ -82,85 +77,6 @@ class VLMConfig:
         check(self.max_new_tokens >= 1, "vlm.max_new_tokens", "must be >= 1")
         check(self.temperature >= 0.0, "vlm.temperature", "must be >= 0")
         check(0.0 < self.top_p <= 1.0, "vlm.top_p", "must be in (0, 1]")
-
-
-class Projector(nn.Module):
-    """Pools patch features ``[B, P, C]`` to ``[B, T, C]`` and maps them to ``[B, T, D]``.
-
-    Patches may carry extra channels after the ``in_dim`` vision features: ``colour_dim``
-    per-cell colour statistics, then ``hist_dim`` channels of a per-image colour histogram
-    (the same in every patch). Each extra path is a small MLP added to the tokens.
-    """
-
-    def __init__(
-        self, in_dim: int, out_dim: int, tokens: int, kind: str = "mlp", hidden: int = 0, colour_dim: int = 0,
-        hist_dim: int = 0,
-    ):  # fmt: skip
-        super().__init__()
-        self.in_dim, self.out_dim, self.tokens, self.kind = in_dim, out_dim, tokens, kind
-        self.colour_dim, self.hist_dim = colour_dim, hist_dim
-        if colour_dim:
-            self.colour = _zero_mlp(colour_dim, out_dim)
-        if hist_dim:
-            self.hist = _zero_mlp(hist_dim, out_dim)
-        self.norm = nn.LayerNorm(in_dim)
-        if kind == "linear":
-            self.net = nn.Linear(in_dim, out_dim)
-        else:
-            hidden = hidden or out_dim
-            self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.GELU(), nn.Linear(hidden, out_dim))
-        # Token embeddings of some LMs (Gemma) are scaled up; a learned gain lets the
-        # projector start at their magnitude instead of learning it through the weights.
-        self.gain = nn.Parameter(torch.ones(()))
-
-    @property
-    def extra_dim(self) -> int:
-        """Channels the patches carry after the vision features."""
-        return self.colour_dim + self.hist_dim
-
-    def pool(self, patches: torch.Tensor) -> torch.Tensor:
-        """Average-pool ``[B, P, C]`` patches to ``[B, tokens, C]``."""
-        b, p, c = patches.shape
-        if p == self.tokens:
-            return patches
-        side = math.isqrt(p)
-        grid = math.isqrt(self.tokens)
-        if side * side == p and grid * grid == self.tokens:
-            x = patches.transpose(1, 2).reshape(b, c, side, side)
-            return F.adaptive_avg_pool2d(x.float(), grid).flatten(2).transpose(1, 2).to(patches.dtype)
-        return F.adaptive_avg_pool1d(patches.transpose(1, 2).float(), self.tokens).transpose(1, 2)
-
-    def project(self, pooled: torch.Tensor) -> torch.Tensor:
-        """Map pooled features ``[B, T, C]`` to LM embeddings ``[B, T, D]``."""
-        x = pooled.to(self.norm.weight.dtype)
-        out = self.net(self.norm(x[..., : self.in_dim]))  # [B, T, D]
-        if self.colour_dim:
-            colour = x[..., self.in_dim : self.in_dim + self.colour_dim]
-            out = out + self.colour((colour - 0.5) * 4.0)
-        if self.hist_dim:
-            hist = x[..., self.in_dim + self.colour_dim :].clamp_min(0)
-            out = out + self.hist(hist.sqrt() * 2.0)  # Hellinger: sqrt spreads small fractions
-        return out * self.gain
-
-    def forward(self, patches: torch.Tensor) -> torch.Tensor:
-        return self.project(self.pool(patches))
-
-
-def _zero_mlp(d_in: int, d_out: int) -> nn.Sequential:
-    """A 2-layer MLP whose output starts at zero (a new path leaves a trained model unchanged)."""
-    net = nn.Sequential(nn.Linear(d_in, 128), nn.GELU(), nn.Linear(128, d_out))
-    nn.init.zeros_(net[2].weight)
-    nn.init.zeros_(net[2].bias)
-    return net
-
-
-def lm_embedding_rms(model) -> float:
-    """RMS of the LM's input embeddings as the model itself produces them (Gemma scales)."""
-    emb = model.get_input_embeddings()
-    with torch.no_grad():
-        n = emb.weight.shape[0]
-        ids = torch.linspace(0, n - 1, steps=min(n, 2048)).long().to(emb.weight.device)
-        return float(emb(ids).float().pow(2).mean().sqrt())
 
 
 class VisionLanguageModel(nn.Module):
@@ -392,7 +308,7 @@ class VisionLanguageModel(nn.Module):
 
         ``half`` stores weights as fp16 (half the size; they load back into fp32).
         ``int8_adapter`` stores the LoRA matrices as int8 with one fp16 scale per row
-        (:func:`quantize_adapter`; a quarter of fp32), dequantized once into the cache on load.
+        (:func:`vlrec.adapters.vlm_load.quantize_adapter`; a quarter of fp32), dequantized once into the cache on load.
         """
         from safetensors.torch import load_file, save_file
 
@@ -415,6 +331,8 @@ class VisionLanguageModel(nn.Module):
                 file = folder / "adapter" / "adapter_model.safetensors"
                 save_file({k: v.half() for k, v in load_file(str(file)).items()}, str(file))
             if int8_adapter:
+                from vlrec.adapters.vlm_load import quantize_adapter
+
                 quantize_adapter(folder / "adapter")
         meta = {
             "format": "vlrec-vlm/1",
@@ -430,250 +348,3 @@ class VisionLanguageModel(nn.Module):
         meta["vlm"]["adapter"] = ""
         (folder / "vlm.json").write_text(json.dumps(meta, indent=2, default=str))
         return folder
-
-
-COLOUR_DIM = GRID_DIM
-
-
-def with_colour(projector: Projector, patches: torch.Tensor, images: Sequence[Any]) -> torch.Tensor:
-    """``patches`` ``[B, P, C]`` with the colour channels ``projector`` reads appended."""
-    extra = []
-    if projector.colour_dim:
-        extra.append(colour_grid(images, math.isqrt(patches.shape[1])))
-    if projector.hist_dim:
-        extra.append(colour_histogram(images).unsqueeze(1).expand(-1, patches.shape[1], -1))
-    if not extra:
-        return patches
-    return torch.cat([patches.float(), *[e.float() for e in extra]], dim=-1)
-
-
-ADAPTER_FILE = "adapter_model.safetensors"
-ADAPTER_INT8_FILE = "adapter_model.int8.safetensors"
-
-
-def quantize_adapter(folder: str | Path) -> Path:
-    """Replace a peft adapter's weights file by an int8 one: each 2-D matrix row-wise symmetric
-    (``round(w / s)``, ``s = max|row| / 127`` kept in fp16 as ``NAME.scale``), other tensors
-    in fp16. Returns the new file."""
-    from safetensors.torch import load_file, save_file
-
-    folder = Path(folder)
-    src = folder / ADAPTER_FILE
-    out = {}
-    for name, w in load_file(str(src)).items():
-        w = w.float()
-        if w.dim() == 2:
-            scale = (w.abs().amax(dim=1, keepdim=True) / 127.0).clamp_min(1e-12).half()
-            out[name] = torch.round(w / scale.float()).clamp_(-127, 127).to(torch.int8)
-            out[name + ".scale"] = scale
-        else:
-            out[name] = w.half()
-    dst = folder / ADAPTER_INT8_FILE
-    tmp = dst.with_suffix(".tmp")
-    save_file(out, str(tmp), metadata={"format": "pt", "vlrec": "int8-rowwise/1"})
-    tmp.replace(dst)
-    src.unlink()
-    return dst
-
-
-def adapter_folder(folder: str | Path) -> Path:
-    """The peft-loadable folder of a saved adapter: itself, or for an int8 one
-    (:func:`quantize_adapter`) a dequantized fp32 copy made once in the cache, keyed by the
-    file's sha256 (written to a temporary folder and renamed, so it is never half there)."""
-    import hashlib
-    import shutil
-
-    from safetensors.torch import load_file, save_file
-
-    from vlrec.core.runtime import cache_dir
-
-    folder = Path(folder)
-    if (folder / ADAPTER_FILE).is_file() or not (folder / ADAPTER_INT8_FILE).is_file():
-        return folder
-    digest = hashlib.sha256((folder / ADAPTER_INT8_FILE).read_bytes()).hexdigest()[:16]
-    target = cache_dir() / "adapters" / digest
-    if (target / ADAPTER_FILE).is_file():
-        return target
-    q = load_file(str(folder / ADAPTER_INT8_FILE))
-    state = {
-        name: (w.float() * q[name + ".scale"].float()) if w.dtype == torch.int8 else w.float()
-        for name, w in q.items()
-        if not name.endswith(".scale")
-    }
-    tmp = target.parent / f".{digest}.{os.getpid()}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    shutil.copy(folder / "adapter_config.json", tmp / "adapter_config.json")
-    save_file(state, str(tmp / ADAPTER_FILE), metadata={"format": "pt"})
-    try:
-        tmp.replace(target)
-    except OSError:  # another process got there first
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
-
-
-def read_vlm_meta(folder: str | Path) -> dict:
-    path = Path(folder) / "vlm.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"'{folder}' is not a saved vlrec VLM (no vlm.json)")
-    return json.loads(path.read_text())
-
-
-def add_lora(model, cfg: VLMConfig):
-    """Wrap ``model`` with fresh trainable LoRA adapters (QLoRA when it is 4-bit)."""
-    from peft import LoraConfig, get_peft_model
-
-    names = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
-    targets = [t for t in cfg.lora_targets if t in names]
-    if not targets:
-        raise ValueError(f"vlm.lora_targets {cfg.lora_targets} match no module of the LM")
-    lora = LoraConfig(
-        r=cfg.lora_r,
-        lora_alpha=cfg.lora_alpha,
-        lora_dropout=cfg.lora_dropout,
-        target_modules=targets,
-        task_type="CAUSAL_LM",
-    )
-    return get_peft_model(model, lora)
-
-
-def build_vlm(
-    cfg: VLMConfig,
-    lm_cfg: LMConfig,
-    vision_cfg=None,
-    device: str = "auto",
-    runtime_dtype: str = "auto",
-    with_vision: bool = True,
-    lora: Literal["load", "new", "none"] = "load",
-    trainable_lora: bool = False,
-) -> VisionLanguageModel:
-    """Build a VLM: load the LM (quantized as configured), the vision encoder and the
-    projector; restore ``cfg.adapter`` when set.
-
-    Args:
-        lora: ``load`` the adapter's LoRA when it has one, ``new`` adds fresh LoRA
-            (on top of the adapter's projector), ``none`` uses no LoRA at all.
-        trainable_lora: Load the saved LoRA with trainable weights (to continue training).
-    """
-    from vlrec.models.lm import load_lm
-    from vlrec.models.vision import VisionConfig, load_vision_encoder
-
-    meta = read_vlm_meta(cfg.adapter) if cfg.adapter else None
-    if meta is not None:
-        # Shapes come from the saved model; decoding settings stay the caller's.
-        saved = from_dict(VLMConfig, meta["vlm"])
-        cfg = dataclasses.replace(
-            cfg,
-            image_tokens=saved.image_tokens,
-            projector=saved.projector,
-            projector_hidden=saved.projector_hidden,
-            system=saved.system,
-            colour_stats=saved.colour_stats or cfg.colour_stats,
-            colour_hist=saved.colour_hist or cfg.colour_hist,
-        )
-        if meta.get("merged"):
-            lm_cfg = dataclasses.replace(lm_cfg, path=str(Path(cfg.adapter) / "lm"))
-    vision_cfg = vision_cfg or VisionConfig()
-    if meta is not None and meta.get("vision") and meta["vision"] != vision_cfg.name:
-        raise ValueError(
-            f"the VLM in '{cfg.adapter}' was trained on {meta['vision']} features, "
-            f"but vision.name is {vision_cfg.name}"
-        )
-    lm = load_lm(lm_cfg, device, runtime_dtype)
-    vision = load_vision_encoder(vision_cfg, device) if with_vision else None
-    in_dim = meta["projector"]["in_dim"] if meta else _vision_dim(vision, vision_cfg)
-    hidden_size = lm.model.get_input_embeddings().weight.shape[1]
-    projector = Projector(
-        in_dim, hidden_size, cfg.image_tokens, cfg.projector, cfg.projector_hidden,
-        COLOUR_DIM if cfg.colour_stats else 0, HIST_DIM if cfg.colour_hist else 0,
-    )  # fmt: skip
-    if meta is not None:
-        from safetensors.torch import load_file
-
-        state = {k: v.float() for k, v in load_file(str(Path(cfg.adapter) / "projector.safetensors")).items()}
-        for path, on in (("colour.", cfg.colour_stats), ("hist.", cfg.colour_hist)):
-            if on and not any(k.startswith(path) for k in state):
-                # a model saved without this colour path: it starts at zero
-                state.update({k: v for k, v in projector.state_dict().items() if k.startswith(path)})
-        projector.load_state_dict(state)
-    else:
-        projector.gain.data.fill_(lm_embedding_rms(lm.model))
-    dtype = lm.model.get_input_embeddings().weight.dtype
-    projector.to(device=lm.model.get_input_embeddings().weight.device, dtype=dtype)
-    if lora == "load" and meta is not None and meta.get("lora"):
-        from peft import PeftModel
-
-        lm.model = PeftModel.from_pretrained(
-            lm.model, str(adapter_folder(Path(cfg.adapter) / "adapter")), is_trainable=trainable_lora
-        )
-    elif lora == "new":
-        lm.model = add_lora(lm.model, cfg)
-    lm.model.eval()
-    vlm = VisionLanguageModel(lm, projector, cfg, vision)
-    if meta is not None and meta.get("heads"):
-        from safetensors.torch import load_file
-        from vlrec.adapters.heads import AttributeHeads
-
-        vlm.heads = AttributeHeads.from_config(hidden_size, meta["heads"])
-        vlm.heads.load_state_dict(
-            {k: v.float() for k, v in load_file(str(Path(cfg.adapter) / "heads.safetensors")).items()}
-        )
-        vlm.heads.to(projector.gain.device).eval()
-        vlm.fusion = meta.get("fusion") or {}
-    return vlm
-
-
-def _vision_dim(vision, vision_cfg) -> int:
-    if vision is not None:
-        return vision.feature_dim
-    return 1280  # every EfficientNet-Lite variant ends in a 1280-channel head
-
-
-def load_vlm(cfg, with_vision: bool = True) -> VisionLanguageModel:
-    """The VLM of a root config (``cfg.vlm``, ``cfg.lm``, ``cfg.vision``, ``cfg.runtime``)."""
-    from vlrec.core.runtime import apply_runtime
-
-    apply_runtime(cfg.runtime)
-    vlm = build_vlm(cfg.vlm, cfg.lm, cfg.vision, cfg.runtime.device, cfg.runtime.dtype, with_vision)
-    if cfg.lm.cpu_dequantize and vlm.lm_model.device.type == "cpu":
-        from vlrec.models.lm import dequantize_4bit_layers, fold_lora
-
-        if dequantize_4bit_layers(vlm.lm_model):
-            fold_lora(vlm.lm_model)
-            vlm.inference_only = True
-    return vlm
-
-
-def export_merged(vlm: VisionLanguageModel, folder: str | Path) -> Path:
-    """Write a merged LM (LoRA folded into dequantized weights) + projector to ``folder``.
-
-    ``vlm`` must carry an unquantized LM (load it with ``lm.quantization=none``): a
-    merged model is for serving without peft or bitsandbytes.
-    """
-    folder = Path(folder)
-    model = vlm.lm_model
-    if vlm.has_lora():
-        model = model.merge_and_unload()
-    model.save_pretrained(str(folder / "lm"))
-    vlm.tokenizer.save_pretrained(str(folder / "lm"))
-    lm_cfg = dataclasses.replace(vlm.lm_config, path=str(folder / "lm"), quantization="none")
-    merged = VisionLanguageModel(
-        LoadedLM(model, vlm.tokenizer, vlm.prompt, lm_cfg), vlm.projector, vlm.config, vlm.vision
-    )
-    merged.save_pretrained(folder, extra={"merged": True})
-    meta = read_vlm_meta(folder)
-    meta["lora"] = False
-    (folder / "vlm.json").write_text(json.dumps(meta, indent=2, default=str))
-    return folder
-
-
-__all__ = [
-    "IMAGE_TOKEN_INDEX",
-    "VLMConfig",
-    "Projector",
-    "VisionLanguageModel",
-    "build_vlm",
-    "load_vlm",
-    "export_merged",
-    "PromptFormat",
-]

@@ -1,1 +1,1 @@
-"""Conversation and orchestration: the CLI, the demo, and (soon) the shopping agent."""
+"""The shopping agent: a session's state, and the steps of a turn (understand, retrieve, reply)."""

@@ -10,14 +10,18 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
-from vlrec.adapters.align import DEFAULT_HEAD, AlignmentHead
-from vlrec.retrieval.fusion import Fusion, fuse
 
+from vlrec.adapters.align import DEFAULT_HEAD, AlignmentHead
 from vlrec.core.config import check
 from vlrec.core.images import ImageInput
+from vlrec.core.runtime import RuntimeConfig
+from vlrec.models.text import TextConfig
+from vlrec.models.vision import VisionConfig
+from vlrec.retrieval.fusion import Fusion, fuse
 
 
 @dataclass
@@ -85,8 +89,17 @@ class MultimodalEmbedder:
 
 
 
-def load_embedder(cfg) -> MultimodalEmbedder:
-    """Build the multimodal embedder from the root config (vision, text, retrieval)."""
+class EmbedderSections(Protocol):
+    """The config sections the embedder is built from (the root config has them all)."""
+
+    runtime: RuntimeConfig
+    vision: VisionConfig
+    text: TextConfig
+    retrieval: RetrievalConfig
+
+
+def load_embedder(cfg: EmbedderSections) -> MultimodalEmbedder:
+    """Build the multimodal embedder from the vision, text, retrieval and runtime sections."""
     from vlrec.models.text import load_text_embedder
     from vlrec.models.vision import load_vision_encoder
 

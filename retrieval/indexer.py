@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm import tqdm
-from vlrec.retrieval.store import Store, StoreError
 
 from vlrec.core.images import MAX_BYTES, ImageError, load_image
 from vlrec.data.catalog import CatalogItem, CatalogProblem
+from vlrec.retrieval.store import Store, StoreError
 
 HASH_KEY = "vlrec_hash"
 IMAGE_KEY = "vlrec_image"

@@ -6,10 +6,9 @@ import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from vlrec.core.images import ImageInput
 from vlrec.retrieval.indexer import open_collections
 from vlrec.retrieval.store import Hit, Store, StoreError
-
-from vlrec.core.images import ImageInput
 
 Target = Literal["auto", "fused", "image", "text"]
 
@@ -43,6 +42,10 @@ class Searcher:
         self.cols = open_collections(store, catalog, embedder)
         if self.cols["fused"].count() == 0:
             raise StoreError(f"catalogue '{catalog}' is empty or not indexed; run `vlrec index` first")
+
+    def records(self, ids: Sequence[str] | None = None) -> dict[str, dict]:
+        """``{id: metadata}`` of every item, or of those ``ids`` that exist (read through the store)."""
+        return self.store.records(self.cols["fused"], ids)
 
     def query_vector(
         self, text: str | None = None, image: ImageInput | None = None, image_weight=None, target="fused"

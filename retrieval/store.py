@@ -130,6 +130,18 @@ class Store:
             found.update(got["ids"])
         return found
 
+    def records(self, collection, ids: Sequence[str] | None = None) -> dict[str, dict]:
+        """``{id: metadata}`` of a collection's records: all of them, or those of ``ids`` that exist."""
+        if ids is None:
+            got = collection.get(include=["metadatas"])
+            return {i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"])}
+        out: dict[str, dict] = {}
+        ids = list(ids)
+        for start in range(0, len(ids), self.max_batch):
+            got = collection.get(ids=ids[start : start + self.max_batch], include=["metadatas"])
+            out.update({i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"])})
+        return out
+
     def upsert(
         self,
         collection,

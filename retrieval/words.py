@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
 from vlrec.retrieval.store import Hit, Store
 
 DOC_FIELDS = ("articleType", "baseColour", "gender", "usage", "subCategory", "masterCategory", "genres")

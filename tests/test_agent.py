@@ -8,7 +8,8 @@ from tests.conftest import INJECTION, FakeVLM, store_config, unique
 
 
 def _agent(shop, vlm=None, k=3, **kw):
-    from vlrec.agent.session import Agent, AgentConfig
+    from vlrec.agent.config import AgentConfig
+    from vlrec.agent.session import Agent
 
     searcher, _, _ = shop
     return Agent(AgentConfig(k=k, candidates=24, **kw), searcher, vlm)
@@ -19,7 +20,7 @@ def _ids(reply):
 
 
 def test_vocabulary_reads_catalogue_values_from_shopper_text():
-    from vlrec.agent.session import Vocabulary
+    from vlrec.agent.vocabulary import Vocabulary
 
     v = Vocabulary(
         [{"articleType": "Casual Shoes", "baseColour": "Navy Blue", "gender": "Men", "usage": "Casual"},
@@ -75,12 +76,12 @@ def test_cheaper_filters_on_price_and_says_so_without_prices(shop, tiny_catalog,
     shown = [rows[i]["price"] for i in _ids(r1)]
     assert r2.items and all(rows[i]["price"] < sum(shown) / len(shown) for i in _ids(r2))
 
-    from vlrec.agent.session import Agent, AgentConfig
+    from vlrec.agent.config import AgentConfig
+    from vlrec.agent.session import Agent
+    from vlrec.data.catalog import read_catalog
     from vlrec.retrieval.indexer import index_catalog
     from vlrec.retrieval.search import Searcher
     from vlrec.retrieval.store import Store
-
-    from vlrec.data.catalog import read_catalog
 
     store, name = Store(store_config(tmp_path)), unique("noprice")
     index_catalog(read_catalog(tiny_catalog), store, name, tiny_embedder, progress=False)
@@ -90,7 +91,7 @@ def test_cheaper_filters_on_price_and_says_so_without_prices(shop, tiny_catalog,
 
 
 def test_every_reply_names_only_catalogue_items_and_grounding_drops_forgeries(shop):
-    from vlrec.agent.session import Recommendation, reason, verify
+    from vlrec.agent.replies import Recommendation, reason, verify
 
     _, rows, _ = shop
     s = _agent(shop).session()
@@ -173,7 +174,7 @@ def test_simulated_shoppers_find_their_targets_and_never_see_titles(shop):
 def test_typicality_puts_common_attribute_combinations_first(shop):
     from collections import Counter
 
-    from vlrec.agent.session import _combo
+    from vlrec.agent.retrieve import _combo
 
     _, rows, _ = shop
     plain = _agent(shop, k=4).session().send("tshirts for men")
@@ -197,7 +198,7 @@ def test_reply_wording_reads_naturally(shop):
 
 
 def test_negations_are_read_in_their_own_clause():
-    from vlrec.agent.session import Vocabulary, negated
+    from vlrec.agent.vocabulary import Vocabulary, negated
 
     vocab = Vocabulary(
         [
@@ -220,7 +221,7 @@ def test_negations_are_read_in_their_own_clause():
 
 def test_the_guard_moves_a_ruled_out_value_from_wanted_to_excluded():
     from vlrec.adapters.intent import Intent
-    from vlrec.agent.session import guard_negations
+    from vlrec.agent.vocabulary import guard_negations
 
     got = guard_negations(
         Intent(want={"baseColour": {"Black": 0.9}, "articleType": {"Backpacks": 0.8}}),

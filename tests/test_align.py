@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 import torch
+
 from vlrec.adapters.align import AlignConfig, AlignmentHead, ModalityDiscriminator, contrastive_loss
 
 
@@ -77,9 +78,8 @@ def test_training_aligns_a_synthetic_pairing(mode):
 @pytest.mark.integration
 def test_train_align_run_writes_its_promised_files_and_the_loss_falls(tmp_path, monkeypatch):
     """A tiny Flickr8k-style run on sample photos captioned by their titles."""
-    from vlrec.adapters.train.align import train_align
-
     from tests.conftest import SAMPLE
+    from vlrec.adapters.train.align import train_align
     from vlrec.config import load_config
 
     monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path / "cache"))

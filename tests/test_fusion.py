@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from vlrec.retrieval.fusion import FUSIONS, fuse, fused_dim
 
 

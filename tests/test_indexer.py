@@ -8,11 +8,11 @@ import textwrap
 import threading
 
 import pytest
-from vlrec.retrieval.indexer import index_catalog, open_collections, writer_lock
-from vlrec.retrieval.store import Store, StoreError
 
 from tests.conftest import REPO, SAMPLE, store_config, unique
 from vlrec.data.catalog import read_catalog
+from vlrec.retrieval.indexer import index_catalog, open_collections, writer_lock
+from vlrec.retrieval.store import Store, StoreError
 
 
 def _all_ids(store, cols):

@@ -54,7 +54,7 @@ def test_labelled_requests_load_and_a_broken_line_is_named(tmp_path):
 
 def test_committed_freeform_requests_are_valid_and_satisfiable():
     """The free-form evaluation set: >= 300 dev requests, every value a catalogue value."""
-    from vlrec.cli.main import FREEFORM
+    from vlrec.cli.common import FREEFORM
     from vlrec.data.intent import load_requests
 
     dev = load_requests(FREEFORM, "dev")
@@ -66,7 +66,6 @@ def test_committed_freeform_requests_are_valid_and_satisfiable():
 
 def test_soft_targets_spread_over_acceptable_values():
     from vlrec.adapters.intent import targets
-
     from vlrec.data.intent import Request
 
     values = {"articleType": ["Backpacks", "Duffel Bag", "Wallets"], "baseColour": ["Black", "White"]}
@@ -85,7 +84,6 @@ def test_soft_targets_spread_over_acceptable_values():
 
 def _tiny_intent(tiny_lm_dir, values):
     from vlrec.adapters.intent import IntentHeads, IntentModel
-
     from vlrec.models.lm import LMConfig, load_lm
 
     torch.manual_seed(0)
@@ -129,7 +127,6 @@ def test_several_likely_values_become_options_and_none_wins_when_unasked(tiny_lm
 def test_train_intent_tiny_run_resumes_and_the_saved_model_predicts_the_same(tiny_lm_dir, tmp_path):
     from vlrec.adapters.intent import load_intent
     from vlrec.adapters.train.intent import train_intent
-
     from vlrec.config import load_config
 
     (tmp_path / "c.jsonl").write_text((SAMPLE / "catalog.jsonl").read_text())
@@ -192,7 +189,8 @@ class FakeIntent:
 
 
 def _lm_agent(shop, readings, k=5):
-    from vlrec.agent.session import Agent, AgentConfig
+    from vlrec.agent.config import AgentConfig
+    from vlrec.agent.session import Agent
 
     searcher, rows, _ = shop
     agent = Agent(AgentConfig(k=k, candidates=24), searcher, intent=FakeIntent(readings))
@@ -252,7 +250,8 @@ def test_neighbours_vote_and_gates_shape_the_decoded_intent(tiny_lm_dir):
 
 def test_agent_ranks_by_an_unsure_reading_without_filtering(shop):
     from vlrec.adapters.intent import Intent
-    from vlrec.agent.session import Agent, AgentConfig
+    from vlrec.agent.config import AgentConfig
+    from vlrec.agent.session import Agent
 
     searcher, rows, _ = shop
 

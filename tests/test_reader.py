@@ -65,11 +65,10 @@ def test_gate_states_only_answers_that_are_rarely_wrong():
 
 
 def test_array_and_chroma_datastores_give_the_same_neighbours_and_skip_the_item_itself(tmp_path):
+    from tests.conftest import store_config, unique
     from vlrec.adapters.reader import ArrayDatastore, knn_vote
     from vlrec.retrieval.datastore import ChromaDatastore
     from vlrec.retrieval.store import Store
-
-    from tests.conftest import store_config, unique
 
     rng = np.random.default_rng(1)
     vecs = rng.normal(size=(30, 8)).astype(np.float32)
@@ -89,10 +88,10 @@ def test_array_and_chroma_datastores_give_the_same_neighbours_and_skip_the_item_
 
 
 def test_new_colour_histogram_path_starts_at_zero_and_heads_survive_save_and_load(tiny_lm_dir, tmp_path):
-    from vlrec.adapters.heads import AttributeHeads
-    from vlrec.adapters.vlm import VLMConfig, build_vlm
-
     from tests.test_vlm import _photos, build_tiny_vlm
+    from vlrec.adapters.heads import AttributeHeads
+    from vlrec.adapters.vlm import VLMConfig
+    from vlrec.adapters.vlm_load import build_vlm
     from vlrec.models.lm import LMConfig
 
     vlm = build_tiny_vlm(tiny_lm_dir, "none")
@@ -131,8 +130,8 @@ def test_heads_stage_learns_fields_fits_gates_and_resumes(tiny_lm_dir, tmp_path,
     stopped after some epochs ends with the same weights as an uninterrupted one."""
     from vlrec.adapters.reader import FIELDS, AttributeReader
     from vlrec.adapters.train.heads import train_heads
-    from vlrec.adapters.vlm import VLMConfig, build_vlm
-
+    from vlrec.adapters.vlm import VLMConfig
+    from vlrec.adapters.vlm_load import build_vlm
     from vlrec.config import load_config
     from vlrec.models.lm import LMConfig
 
@@ -243,9 +242,9 @@ class FakeReader:
 
 
 def test_agent_uses_only_the_fields_the_vlm_states_about_a_photo(shop):
-    from vlrec.agent.session import Agent, AgentConfig
-
     from tests.conftest import FakeVLM
+    from vlrec.agent.config import AgentConfig
+    from vlrec.agent.session import Agent
 
     searcher, rows, tmp = shop
     reader = FakeReader()
@@ -308,9 +307,9 @@ def test_consensus_prefers_the_caption_the_others_agree_with():
 
 
 def test_an_unsure_reading_still_ranks_by_its_probability(shop):
-    from vlrec.agent.session import Agent, AgentConfig
-
     from tests.conftest import FakeVLM
+    from vlrec.agent.config import AgentConfig
+    from vlrec.agent.session import Agent
 
     searcher, rows, tmp = shop
     photo = str(tmp / rows["112"]["image"])
@@ -328,9 +327,8 @@ def test_an_unsure_reading_still_ranks_by_its_probability(shop):
 
 
 def test_retrieval_captions_come_from_the_neighbours_and_the_vlm_chooses(tiny_lm_dir, tmp_path, monkeypatch):
-    from vlrec.adapters.captioner import caption_images, captioner_from_file
-
     from tests.test_vlm import build_tiny_vlm
+    from vlrec.adapters.captioner import caption_images, captioner_from_file
     from vlrec.config import load_config
 
     monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path / "cache"))
@@ -346,7 +344,8 @@ def test_retrieval_captions_come_from_the_neighbours_and_the_vlm_chooses(tiny_lm
         )
     )
     vlm = build_tiny_vlm(tiny_lm_dir, "none")
-    cap = captioner_from_file(load_config(None), vlm, caps)
+    cfg = load_config(None)
+    cap = captioner_from_file(cfg.vision, cfg.retrieval.head, vlm, caps)
     cap.k, cap.rerank = 3, 4
     photo = SAMPLE / rows[0]["image"]
     got = caption_images(cap, [photo])

@@ -232,15 +232,15 @@ def test_external_scores_are_ranked_exactly_like_vlrec(tmp_path):
 
 def _movie_agent(tmp_path, tiny_embedder):
     """The agent over the toy data's items, with profiles from a recommender trained on it."""
-    from vlrec.agent.session import Agent, AgentConfig
-    from vlrec.retrieval.indexer import index_catalog
-    from vlrec.retrieval.search import Searcher
-    from vlrec.retrieval.store import Store
-
     from tests.conftest import store_config, unique
+    from vlrec.agent.config import AgentConfig
+    from vlrec.agent.session import Agent
     from vlrec.config import load_config
     from vlrec.data.catalog import CatalogItem
     from vlrec.rec.recommender import Profiles, run
+    from vlrec.retrieval.indexer import index_catalog
+    from vlrec.retrieval.search import Searcher
+    from vlrec.retrieval.store import Store
 
     folder = _write_dataset(tmp_path / "toy")
     cfg = load_config(None, [f"rec.data={folder}", "rec.components=[cooc]", f"rec.out={tmp_path / 'out'}"])
@@ -281,7 +281,7 @@ def test_agent_ranks_a_known_users_conversation_by_their_history(tmp_path, tiny_
 
 
 def test_grounding_check_refuses_a_history_claim_it_cannot_back(tmp_path, tiny_embedder):
-    from vlrec.agent.session import Recommendation, reason, verify
+    from vlrec.agent.replies import Recommendation, reason, verify
 
     agent, _data = _movie_agent(tmp_path, tiny_embedder)
     meta = agent.items["i3"]

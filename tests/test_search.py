@@ -2,12 +2,12 @@ import json
 import shutil
 
 import pytest
-from vlrec.retrieval.indexer import index_catalog
-from vlrec.retrieval.search import Searcher, parse_where
-from vlrec.retrieval.store import Store, StoreError
 
 from tests.conftest import SAMPLE, store_config, unique
 from vlrec.data.catalog import read_catalog
+from vlrec.retrieval.indexer import index_catalog
+from vlrec.retrieval.search import Searcher, parse_where
+from vlrec.retrieval.store import Store, StoreError
 
 
 @pytest.fixture(scope="module")

@@ -32,8 +32,8 @@ def data_url(path=None, size=(64, 64), fmt="PNG", colour=(200, 30, 30)) -> str:
 
 
 def make_service(shop, tmp_path, vlm=None, **serve_kw):
-    from vlrec.agent.session import Agent, AgentConfig
-
+    from vlrec.agent.config import AgentConfig
+    from vlrec.agent.session import Agent
     from vlrec.serve.app import ServeConfig, Service
 
     searcher, _, _ = shop

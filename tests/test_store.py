@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
-from vlrec.retrieval.store import Store, StoreConfig, StoreError
 
 from tests.conftest import store_config, unique
+from vlrec.retrieval.store import Store, StoreConfig, StoreError
 
 
 def _unit(rows):

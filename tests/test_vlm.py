@@ -16,8 +16,8 @@ def tiny_vlm(tiny_lm_dir):
 def build_tiny_vlm(lm_dir, quantization: str):
     """A tiny VLM with a LoRA whose B matrices are random (fresh ones are zero), so a lost
     or wrongly merged adapter would show in the logits."""
-    from vlrec.adapters.vlm import VLMConfig, build_vlm
-
+    from vlrec.adapters.vlm import VLMConfig
+    from vlrec.adapters.vlm_load import build_vlm
     from vlrec.models.lm import LMConfig
 
     torch.manual_seed(0)
@@ -60,7 +60,7 @@ def test_user_text_cannot_forge_image_slots(tiny_vlm):
 
 
 def test_projector_pools_patch_grid_to_tokens():
-    from vlrec.adapters.vlm import Projector
+    from vlrec.adapters.projector import Projector
 
     proj = Projector(8, 6, tokens=4)
     patches = torch.arange(49, dtype=torch.float).view(1, 49, 1).expand(1, 49, 8)
@@ -89,8 +89,8 @@ def test_batched_generation_matches_single_and_stops(tiny_vlm):
 
 
 def test_save_and_load_round_trip_gives_identical_logits(tiny_vlm, tiny_lm_dir, tmp_path):
-    from vlrec.adapters.vlm import VLMConfig, build_vlm
-
+    from vlrec.adapters.vlm import VLMConfig
+    from vlrec.adapters.vlm_load import build_vlm
     from vlrec.models.lm import LMConfig
 
     photos = _photos(1)
@@ -118,8 +118,9 @@ def test_save_and_load_round_trip_gives_identical_logits(tiny_vlm, tiny_lm_dir, 
 
 def test_int8_adapter_loads_through_a_cached_fp32_copy(tiny_vlm, tiny_lm_dir, tmp_path, monkeypatch):
     from safetensors.torch import load_file
-    from vlrec.adapters.vlm import ADAPTER_FILE, ADAPTER_INT8_FILE, VLMConfig, adapter_folder, build_vlm
 
+    from vlrec.adapters.vlm import VLMConfig
+    from vlrec.adapters.vlm_load import ADAPTER_FILE, ADAPTER_INT8_FILE, adapter_folder, build_vlm
     from vlrec.models.lm import LMConfig
 
     monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path / "cache"))
@@ -147,8 +148,8 @@ def test_int8_adapter_loads_through_a_cached_fp32_copy(tiny_vlm, tiny_lm_dir, tm
 
 
 def test_export_merged_serves_without_peft(tiny_vlm, tiny_lm_dir, tmp_path):
-    from vlrec.adapters.vlm import VLMConfig, build_vlm, export_merged, read_vlm_meta
-
+    from vlrec.adapters.vlm import VLMConfig
+    from vlrec.adapters.vlm_load import build_vlm, export_merged, read_vlm_meta
     from vlrec.models.lm import LMConfig
 
     photos = _photos(1)
@@ -169,8 +170,8 @@ def test_export_merged_serves_without_peft(tiny_vlm, tiny_lm_dir, tmp_path):
 
 
 def test_vision_mismatch_is_refused(tiny_vlm, tiny_lm_dir, tmp_path):
-    from vlrec.adapters.vlm import VLMConfig, build_vlm
-
+    from vlrec.adapters.vlm import VLMConfig
+    from vlrec.adapters.vlm_load import build_vlm
     from vlrec.models.lm import LMConfig
     from vlrec.models.vision import VisionConfig
 
@@ -187,8 +188,8 @@ def test_vision_mismatch_is_refused(tiny_vlm, tiny_lm_dir, tmp_path):
 
 
 def test_missing_adapter_folder_is_named(tiny_lm_dir, tmp_path):
-    from vlrec.adapters.vlm import VLMConfig, build_vlm
-
+    from vlrec.adapters.vlm import VLMConfig
+    from vlrec.adapters.vlm_load import build_vlm
     from vlrec.models.lm import LMConfig
 
     with pytest.raises(FileNotFoundError, match="nowhere"):
@@ -198,8 +199,8 @@ def test_missing_adapter_folder_is_named(tiny_lm_dir, tmp_path):
 def test_cpu_inference_dequantizes_4bit_layers_and_folds_lora_exactly(tiny_lm_dir, tmp_path):
     """The serving path (lm.cpu_dequantize) multiplies by the same numbers as the 4-bit model."""
     import bitsandbytes as bnb
-    from vlrec.adapters.vlm import build_vlm
 
+    from vlrec.adapters.vlm_load import build_vlm
     from vlrec.models.lm import LMConfig, dequantize_4bit_layers, fold_lora
 
     vlm = build_tiny_vlm(tiny_lm_dir, "nf4")
@@ -222,8 +223,10 @@ def test_colour_statistics_start_at_zero_and_survive_save_and_load(tiny_vlm, tin
     import dataclasses
 
     from PIL import Image
-    from vlrec.adapters.vlm import VLMConfig, build_vlm, colour_grid
 
+    from vlrec.adapters.vlm import VLMConfig
+    from vlrec.adapters.vlm_load import build_vlm
+    from vlrec.models.colour import colour_grid
     from vlrec.models.lm import LMConfig
 
     red, blue = Image.new("RGB", (90, 60), (255, 0, 0)), Image.new("RGB", (40, 40), (0, 0, 255))
@@ -254,8 +257,7 @@ def test_colour_statistics_start_at_zero_and_survive_save_and_load(tiny_vlm, tin
 
 
 def test_colour_features_are_cached_once(tmp_path, monkeypatch):
-    from vlrec.adapters.vlm import colour_grid
-
+    from vlrec.models.colour import colour_grid
     from vlrec.models.features import colour_features
 
     monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path / "cache"))

@@ -79,7 +79,8 @@ def test_words_index_syncs_incrementally_and_searches_both_ways(tmp_path):
 
 
 def test_agent_fuses_the_words_paths_for_a_text_request(shop):
-    from vlrec.agent.session import Agent, AgentConfig
+    from vlrec.agent.config import AgentConfig
+    from vlrec.agent.session import Agent
     from vlrec.retrieval.words import WordsIndex
 
     searcher, rows, _ = shop

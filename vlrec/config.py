@@ -9,7 +9,7 @@ from vlrec.adapters.align import AlignConfig
 from vlrec.adapters.train.intent import IntentConfig
 from vlrec.adapters.train.vlm import VLMTrainConfig
 from vlrec.adapters.vlm import VLMConfig
-from vlrec.agent.session import AgentConfig
+from vlrec.agent.config import AgentConfig
 from vlrec.core import config as _config
 from vlrec.core.config import check
 from vlrec.core.paths import SAMPLES

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 import yaml
 from tqdm import tqdm
-from vlrec.adapters.align import AlignmentHead, ModalityDiscriminator, contrastive_loss
 
+from vlrec.adapters.align import AlignmentHead, ModalityDiscriminator, contrastive_loss
 from vlrec.core.config import to_dict
 from vlrec.core.metrics import recall_metrics
 from vlrec.data.captions import read_caption_file

@@ -15,7 +15,6 @@ def caption_setup(cfg, vlm, train_file, eval_file, split: str = "test", limit: i
     from vlrec.adapters.captioner import fit_vectorizer, grouped_captions
     from vlrec.adapters.reader import ArrayDatastore
     from vlrec.adapters.train.vlm import FeatureBank
-
     from vlrec.models.features import image_features
     from vlrec.models.vision import load_vision_encoder
 
@@ -28,7 +27,7 @@ def caption_setup(cfg, vlm, train_file, eval_file, split: str = "test", limit: i
         "train": image_features(vision, train_imgs, keep_patches=False, desc="image features")["pooled"],
         "test": image_features(vision, eval_imgs, keep_patches=False, desc="image features")["pooled"],
     }
-    head = alignment_head(cfg)
+    head = alignment_head(cfg.retrieval.head)
     with torch.no_grad():
         vec = {k: head.encode_image(v.float()).numpy() for k, v in pooled.items()}
     store = ArrayDatastore(train_imgs, vec["train"], [{"captions": c} for c in train_caps])
@@ -48,7 +47,6 @@ def fit_caption_weight(
 ) -> dict:
     """The VLM rerank weight with the best BLEU-4 on the dev split; sets ``vlm.fusion['caption']``."""
     from vlrec.adapters.captioner import RetrievalCaptioner
-
     from vlrec.core.metrics import caption_scores
 
     store, vectorizer, images, refs, vectors, inputs = caption_setup(cfg, vlm, train_file, eval_file, "dev")

@@ -33,7 +33,6 @@ def catalogue_features(cfg, vlm, rows: list[dict]) -> dict:
     """Pooled projector inputs ``[N, T, C]`` and pooled vision features ``[N, C]`` of ``rows``
     (cached on disk by :mod:`vlrec.models.features`)."""
     from vlrec.adapters.train.vlm import FeatureBank
-
     from vlrec.models.features import image_features
     from vlrec.models.vision import load_vision_encoder
 
@@ -60,10 +59,10 @@ def labels_of(rows: list[dict], vocab: dict[str, list[str]]) -> dict[str, torch.
 def train_heads(cfg, log=print) -> Path:
     """Run a ``train.stage: heads`` config; returns the saved VLM folder."""
     from tqdm import tqdm
+
     from vlrec.adapters.heads import AttributeHeads
     from vlrec.adapters.reader import FIELDS
-    from vlrec.adapters.vlm import build_vlm
-
+    from vlrec.adapters.vlm_load import build_vlm
     from vlrec.core.runtime import apply_runtime
 
     t = cfg.train
@@ -188,8 +187,7 @@ def train_calibrate(cfg, log=print) -> Path:
     gates (fashion dev split) and the caption rerank weight (Flickr8k dev images) for the model in
     ``train.init``, and save it with them to ``train.out``/vlm."""
     from vlrec.adapters.train.captions import fit_caption_weight
-    from vlrec.adapters.vlm import load_vlm
-
+    from vlrec.adapters.vlm_load import load_vlm
     from vlrec.core.runtime import apply_runtime
 
     t = cfg.train
@@ -227,7 +225,7 @@ def catalogue_datastore(cfg, rows: list[dict], pooled: torch.Tensor):
     from vlrec.adapters.align import alignment_head
     from vlrec.adapters.reader import ArrayDatastore
 
-    head = alignment_head(cfg)
+    head = alignment_head(cfg.retrieval.head)
     with torch.no_grad():
         vectors = head.encode_image(pooled).numpy()
     meta = [{k: v for k, v in r.items() if k not in ("image",)} for r in rows]

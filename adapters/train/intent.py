@@ -104,8 +104,8 @@ def train_intent(cfg, log=print, stop_after: int | None = None) -> Path:
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
     from tqdm import tqdm
     from transformers import get_cosine_schedule_with_warmup
-    from vlrec.adapters.intent import IntentHeads, IntentModel, targets
 
+    from vlrec.adapters.intent import IntentHeads, IntentModel, targets
     from vlrec.core.runtime import apply_runtime, resolve_device
     from vlrec.data.intent import Generator
     from vlrec.data.vlm_tasks import read_fashion

@@ -216,8 +216,8 @@ def train_vlm(cfg, log=print, stop_after: int | None = None) -> Path:
     from accelerate.utils import set_seed
     from tqdm import tqdm
     from transformers import get_cosine_schedule_with_warmup
-    from vlrec.adapters.vlm import build_vlm, read_vlm_meta
 
+    from vlrec.adapters.vlm_load import build_vlm, read_vlm_meta
     from vlrec.core.runtime import apply_runtime, resolve_device
     from vlrec.models.vision import load_vision_encoder
 

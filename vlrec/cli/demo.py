@@ -49,33 +49,29 @@ def _label(query) -> str:
 def run_demo(cfg: VlrecConfig, out=sys.stdout) -> dict:
     """Run the demo; returns the hits per query label (used by tests)."""
     from vlrec.core.runtime import apply_runtime
-    from vlrec.data.catalog import read_catalog
-    from vlrec.retrieval.embedder import load_embedder
-    from vlrec.retrieval.indexer import index_catalog
-    from vlrec.retrieval.search import Searcher
-    from vlrec.retrieval.store import Store
+    from vlrec.retrieval.catalogue import Catalogue
 
     apply_runtime(cfg.runtime)
     start = time.perf_counter()
-    embedder = load_embedder(cfg)
-    store = Store(cfg.store)
+    catalogue = Catalogue.open(cfg, cfg.demo.name)
+    embedder = catalogue.embedder
     where = cfg.store.url or cfg.store.resolved_path()
     print(f"models loaded in {time.perf_counter() - start:.1f} s; store: {where}", file=out)
 
-    summary = index_catalog(read_catalog(cfg.demo.catalog), store, cfg.demo.name, embedder, rebuild=True)
+    summary = catalogue.index_file(cfg.demo.catalog, rebuild=True)
     print(f"indexed {cfg.demo.name}: {summary}", file=out)
 
     described = {}
     vlm = None
     photos = [q.image for q in cfg.demo.queries if q.image]
     if cfg.demo.vlm:
-        from vlrec.adapters.vlm import load_vlm
+        from vlrec.adapters.vlm_load import load_vlm
 
         start = time.perf_counter()
         vlm = load_vlm(cfg, with_vision=False)
         vlm.vision = embedder.vision
         print(f"vision-language model loaded in {time.perf_counter() - start:.1f} s", file=out)
-    searcher = Searcher(store, embedder, cfg.demo.name)
+    searcher = catalogue.searcher
     reader = None
     if vlm is not None and photos:
         from vlrec.agent.session import make_reader

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
+
+from vlrec.core.jsonl import read_jsonl
 
 
 def read_caption_file(path: str | Path) -> tuple[list[Path], list[str], np.ndarray]:
@@ -15,13 +16,10 @@ def read_caption_file(path: str | Path) -> tuple[list[Path], list[str], np.ndarr
     if not path.is_file():
         raise FileNotFoundError(f"caption file '{path}' does not exist")
     images, captions, owner = [], [], []
-    for number, line in enumerate(path.open(encoding="utf-8"), start=1):
-        if not line.strip():
-            continue
+    for number, row, _ in read_jsonl(path):
         try:
-            row = json.loads(line)
             image, caps = row["image"], row["captions"]
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        except (KeyError, TypeError) as exc:
             raise ValueError(
                 f"{path}:{number}: expected {{'image': ..., 'captions': [...]}} ({exc})"
             ) from None

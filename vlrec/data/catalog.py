@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vlrec.core.jsonl import read_jsonl
+
 MAX_FIELD_CHARS = 10_000
 """Longest accepted title, description or metadata value."""
 RESERVED_PREFIX = "vlrec_"
@@ -52,19 +54,7 @@ def _rows(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
             for row in reader:
                 yield reader.line_num, row, None
         return
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, None, f"malformed JSON ({exc.msg} at column {exc.colno})"
-                continue
-            if not isinstance(row, dict):
-                yield number, None, "a line must hold a JSON object"
-                continue
-            yield number, row, None
+    yield from read_jsonl(path, strict=False)
 
 
 def read_catalog(path: str | Path) -> Iterator[CatalogItem | CatalogProblem]:

@@ -9,13 +9,13 @@ evaluation requests are written by people and never generated here.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vlrec.core.jsonl import read_jsonl
 from vlrec.data import lexicon as lex
 
 FIELDS = ("articleType", "baseColour", "gender", "usage")
@@ -49,13 +49,7 @@ def load_requests(path: str | Path, split: str | None = None) -> list[Request]:
     """Labelled free-form requests (JSON lines: ``text`` or ``turns``, ``want``, ``avoid``)."""
     out = []
     path = Path(path)
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{n}: not a JSON line ({exc.msg})") from None
+    for n, row, _ in read_jsonl(path):
         if split is not None and row.get("split") != split:
             continue
         turns = row.get("turns") or [["user", row.get("text", "")]]

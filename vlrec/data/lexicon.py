@@ -191,6 +191,9 @@ COLOURS: dict[str, list[str]] = {
 }  # fmt: skip
 
 # gender -> how a shopper says who it is for (for self or as a gift).
+GENDER_NOUNS = {"Men": "men", "Women": "women", "Boys": "boys", "Girls": "girls", "Unisex": "anyone"}
+"""The plain word for each gender value, as a templated request says it ("... for men")."""
+
 GENDER: dict[str, list[str]] = {
     "Men": ["for men", "for a man", "for him", "for my husband", "for my dad", "for my boyfriend",
             "for my brother", "men's", "for my father-in-law", "for my grandpa", "for a guy", "for me, I'm a guy",

@@ -23,7 +23,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vlrec.core.jsonl import read_jsonl
 from vlrec.data.captions import read_caption_file
+from vlrec.data.lexicon import GENDER_NOUNS
 
 ATTRIBUTES = ("articleType", "baseColour", "gender", "usage")
 QUESTIONS: dict[str, list[str]] = {
@@ -95,13 +97,7 @@ def read_fashion(path: str | Path) -> list[dict]:
     """Fashion catalogue rows with ``image`` resolved against the file's folder."""
     path = Path(path)
     rows = []
-    for number, line in enumerate(path.open(encoding="utf-8"), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{number}: not JSON ({exc})") from None
+    for _, row, _ in read_jsonl(path):
         if not all(row.get(k) for k in ("id", "image", *ATTRIBUTES)):
             continue  # an item without the attributes cannot make a question
         row["image"] = str(path.parent / row["image"])
@@ -139,7 +135,6 @@ _GENDER = ["It's for {g}.", "For {g}.", "These are for {g}."]
 _USAGE = ["For {u} use.", "Something {u}.", "I need it for {u} occasions."]
 _SWITCH = ["Actually, for {g} instead.", "Change that to {g}, please."]
 _REPLIES = ["Sure, here are a few options.", "Here is what I found.", "Any preference on colour?"]
-_GENDER_WORDS = {"Men": "men", "Women": "women", "Boys": "boys", "Girls": "girls", "Unisex": "anyone"}
 
 
 def intent_json(query: str, constraints: dict) -> str:
@@ -178,8 +173,8 @@ def fashion_intent(row: dict, rng: random.Random) -> Sample:
     first_gender = None
     if "gender" in reveal and rng.random() < 0.3:
         # Refinement: first the wrong gender, then a switch.
-        first_gender = rng.choice([x for x in _GENDER_WORDS if x != g])
-        turns[0] = ("user", turns[0][1][:-1] + f" for {_GENDER_WORDS[first_gender]}.")
+        first_gender = rng.choice([x for x in GENDER_NOUNS if x != g])
+        turns[0] = ("user", turns[0][1][:-1] + f" for {GENDER_NOUNS[first_gender]}.")
     for attr in reveal:
         turns.append(("assistant", rng.choice(_REPLIES)))
         if attr == "baseColour":
@@ -187,14 +182,14 @@ def fashion_intent(row: dict, rng: random.Random) -> Sample:
             constraints["baseColour"] = c
         elif attr == "gender":
             template = _SWITCH if first_gender else _GENDER
-            turns.append(("user", rng.choice(template).format(g=_GENDER_WORDS[g])))
+            turns.append(("user", rng.choice(template).format(g=GENDER_NOUNS[g])))
             constraints["gender"] = g
         else:
             turns.append(("user", _sentence(rng.choice(_USAGE).format(u=u.lower()))))
             constraints["usage"] = u
     words = [constraints.get("baseColour", "").lower(), constraints.get("usage", "").lower(), t]
     if "gender" in constraints:
-        words.append(f"for {_GENDER_WORDS[g]}")
+        words.append(f"for {GENDER_NOUNS[g]}")
     query = " ".join(w for w in words if w)
     facts = {"id": row["id"], "constraints": constraints, "query": query}
     return Sample(
@@ -219,10 +214,7 @@ def redial_intent_samples(path: str | Path, max_messages: int = 8) -> list[Sampl
     words the seeker used. Dialogues with neither are skipped.
     """
     out = []
-    for line in Path(path).open(encoding="utf-8"):
-        if not line.strip():
-            continue
-        d = json.loads(line)
+    for _, d, _ in read_jsonl(path):
         titles = {k: re.sub(r"\s+", " ", v).strip() for k, v in (d.get("movieMentions") or {}).items() if v}
         seeker = d["initiatorWorkerId"]
         asked = d.get("initiatorQuestions") or {}

@@ -27,12 +27,12 @@ import time
 
 import numpy as np
 
-_GENDER = {"Men": "men", "Women": "women", "Boys": "boys", "Girls": "girls", "Unisex": "anyone"}
+from vlrec.data.lexicon import GENDER_NOUNS
 
 
 def shopper_turns(target: dict) -> list[str]:
     t = [
-        f"I'm looking for {target['articleType'].lower()} for {_GENDER.get(target['gender'], target['gender'].lower())}."
+        f"I'm looking for {target['articleType'].lower()} for {GENDER_NOUNS.get(target['gender'], target['gender'].lower())}."
     ]
     t.append(f"In {target['baseColour'].lower()}, please.")
     last = f"Something for {target['usage'].lower()} use"
@@ -53,7 +53,7 @@ def eval_chat(
     """Run the protocol; ``images`` maps item ids to photo files (needed with ``with_image``)."""
     from tqdm import tqdm
 
-    from vlrec.agent.session import verify
+    from vlrec.agent.replies import verify
 
     rng = random.Random(seed)
     items = agent.items

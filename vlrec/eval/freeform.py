@@ -28,7 +28,7 @@ from collections import Counter
 
 import numpy as np
 
-from vlrec.agent.session import Turn
+from vlrec.agent.state import Turn
 from vlrec.data.intent import FIELDS, Request
 
 
@@ -119,7 +119,7 @@ def eval_freeform(
 
     # LM intent as the filter of the plain search, and the full agent
     if agent.intent is not None:
-        from vlrec.agent.session import _where
+        from vlrec.agent.retrieve import _where
 
         lists, intents, isecs = [], [], []
         for r, o in zip(tqdm(reqs, desc="LM intent", unit="request"), out_rows):

@@ -1,0 +1,257 @@
+"""Building a VLM (vision encoder + projector + LoRA on the quantized LM), loading a saved one
+(the shipped ``vlrec/assets/vlm/default`` by default), and exporting it with LoRA merged.
+
+A saved VLM is a folder::
+
+    vlm.json                 # VLMConfig, vision name, LM path/quantization, dims
+    projector.safetensors
+    adapter/                 # peft LoRA adapter (absent for a projector-only or merged model)"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Literal, Protocol
+
+import torch
+
+from vlrec.adapters.projector import COLOUR_DIM, Projector, lm_embedding_rms
+from vlrec.adapters.vlm import VisionLanguageModel, VLMConfig
+from vlrec.core.config import from_dict
+from vlrec.core.runtime import RuntimeConfig
+from vlrec.models.colour import HIST_DIM
+from vlrec.models.lm import LMConfig, LoadedLM
+from vlrec.models.vision import VisionConfig
+
+ADAPTER_FILE = "adapter_model.safetensors"
+
+
+ADAPTER_INT8_FILE = "adapter_model.int8.safetensors"
+
+
+def quantize_adapter(folder: str | Path) -> Path:
+    """Replace a peft adapter's weights file by an int8 one: each 2-D matrix row-wise symmetric
+    (``round(w / s)``, ``s = max|row| / 127`` kept in fp16 as ``NAME.scale``), other tensors
+    in fp16. Returns the new file."""
+    from safetensors.torch import load_file, save_file
+
+    folder = Path(folder)
+    src = folder / ADAPTER_FILE
+    out = {}
+    for name, w in load_file(str(src)).items():
+        w = w.float()
+        if w.dim() == 2:
+            scale = (w.abs().amax(dim=1, keepdim=True) / 127.0).clamp_min(1e-12).half()
+            out[name] = torch.round(w / scale.float()).clamp_(-127, 127).to(torch.int8)
+            out[name + ".scale"] = scale
+        else:
+            out[name] = w.half()
+    dst = folder / ADAPTER_INT8_FILE
+    tmp = dst.with_suffix(".tmp")
+    save_file(out, str(tmp), metadata={"format": "pt", "vlrec": "int8-rowwise/1"})
+    tmp.replace(dst)
+    src.unlink()
+    return dst
+
+
+def adapter_folder(folder: str | Path) -> Path:
+    """The peft-loadable folder of a saved adapter: itself, or for an int8 one
+    (:func:`quantize_adapter`) a dequantized fp32 copy made once in the cache, keyed by the
+    file's sha256 (written to a temporary folder and renamed, so it is never half there)."""
+    import hashlib
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from vlrec.core.runtime import cache_dir
+
+    folder = Path(folder)
+    if (folder / ADAPTER_FILE).is_file() or not (folder / ADAPTER_INT8_FILE).is_file():
+        return folder
+    digest = hashlib.sha256((folder / ADAPTER_INT8_FILE).read_bytes()).hexdigest()[:16]
+    target = cache_dir() / "adapters" / digest
+    if (target / ADAPTER_FILE).is_file():
+        return target
+    q = load_file(str(folder / ADAPTER_INT8_FILE))
+    state = {
+        name: (w.float() * q[name + ".scale"].float()) if w.dtype == torch.int8 else w.float()
+        for name, w in q.items()
+        if not name.endswith(".scale")
+    }
+    tmp = target.parent / f".{digest}.{os.getpid()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    shutil.copy(folder / "adapter_config.json", tmp / "adapter_config.json")
+    save_file(state, str(tmp / ADAPTER_FILE), metadata={"format": "pt"})
+    try:
+        tmp.replace(target)
+    except OSError:  # another process got there first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def read_vlm_meta(folder: str | Path) -> dict:
+    path = Path(folder) / "vlm.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"'{folder}' is not a saved vlrec VLM (no vlm.json)")
+    return json.loads(path.read_text())
+
+
+def add_lora(model, cfg: VLMConfig):
+    """Wrap ``model`` with fresh trainable LoRA adapters (QLoRA when it is 4-bit)."""
+    from peft import LoraConfig, get_peft_model
+
+    names = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
+    targets = [t for t in cfg.lora_targets if t in names]
+    if not targets:
+        raise ValueError(f"vlm.lora_targets {cfg.lora_targets} match no module of the LM")
+    lora = LoraConfig(
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules=targets,
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, lora)
+
+
+def build_vlm(
+    cfg: VLMConfig,
+    lm_cfg: LMConfig,
+    vision_cfg=None,
+    device: str = "auto",
+    runtime_dtype: str = "auto",
+    with_vision: bool = True,
+    lora: Literal["load", "new", "none"] = "load",
+    trainable_lora: bool = False,
+) -> VisionLanguageModel:
+    """Build a VLM: load the LM (quantized as configured), the vision encoder and the
+    projector; restore ``cfg.adapter`` when set.
+
+    Args:
+        lora: ``load`` the adapter's LoRA when it has one, ``new`` adds fresh LoRA
+            (on top of the adapter's projector), ``none`` uses no LoRA at all.
+        trainable_lora: Load the saved LoRA with trainable weights (to continue training).
+    """
+    from vlrec.models.lm import load_lm
+    from vlrec.models.vision import VisionConfig, load_vision_encoder
+
+    meta = read_vlm_meta(cfg.adapter) if cfg.adapter else None
+    if meta is not None:
+        # Shapes come from the saved model; decoding settings stay the caller's.
+        saved = from_dict(VLMConfig, meta["vlm"])
+        cfg = dataclasses.replace(
+            cfg,
+            image_tokens=saved.image_tokens,
+            projector=saved.projector,
+            projector_hidden=saved.projector_hidden,
+            system=saved.system,
+            colour_stats=saved.colour_stats or cfg.colour_stats,
+            colour_hist=saved.colour_hist or cfg.colour_hist,
+        )
+        if meta.get("merged"):
+            lm_cfg = dataclasses.replace(lm_cfg, path=str(Path(cfg.adapter) / "lm"))
+    vision_cfg = vision_cfg or VisionConfig()
+    if meta is not None and meta.get("vision") and meta["vision"] != vision_cfg.name:
+        raise ValueError(
+            f"the VLM in '{cfg.adapter}' was trained on {meta['vision']} features, "
+            f"but vision.name is {vision_cfg.name}"
+        )
+    lm = load_lm(lm_cfg, device, runtime_dtype)
+    vision = load_vision_encoder(vision_cfg, device) if with_vision else None
+    in_dim = meta["projector"]["in_dim"] if meta else _vision_dim(vision, vision_cfg)
+    hidden_size = lm.model.get_input_embeddings().weight.shape[1]
+    projector = Projector(
+        in_dim, hidden_size, cfg.image_tokens, cfg.projector, cfg.projector_hidden,
+        COLOUR_DIM if cfg.colour_stats else 0, HIST_DIM if cfg.colour_hist else 0,
+    )  # fmt: skip
+    if meta is not None:
+        from safetensors.torch import load_file
+
+        state = {k: v.float() for k, v in load_file(str(Path(cfg.adapter) / "projector.safetensors")).items()}
+        for path, on in (("colour.", cfg.colour_stats), ("hist.", cfg.colour_hist)):
+            if on and not any(k.startswith(path) for k in state):
+                # a model saved without this colour path: it starts at zero
+                state.update({k: v for k, v in projector.state_dict().items() if k.startswith(path)})
+        projector.load_state_dict(state)
+    else:
+        projector.gain.data.fill_(lm_embedding_rms(lm.model))
+    dtype = lm.model.get_input_embeddings().weight.dtype
+    projector.to(device=lm.model.get_input_embeddings().weight.device, dtype=dtype)
+    if lora == "load" and meta is not None and meta.get("lora"):
+        from peft import PeftModel
+
+        lm.model = PeftModel.from_pretrained(
+            lm.model, str(adapter_folder(Path(cfg.adapter) / "adapter")), is_trainable=trainable_lora
+        )
+    elif lora == "new":
+        lm.model = add_lora(lm.model, cfg)
+    lm.model.eval()
+    vlm = VisionLanguageModel(lm, projector, cfg, vision)
+    if meta is not None and meta.get("heads"):
+        from safetensors.torch import load_file
+
+        from vlrec.adapters.heads import AttributeHeads
+
+        vlm.heads = AttributeHeads.from_config(hidden_size, meta["heads"])
+        vlm.heads.load_state_dict(
+            {k: v.float() for k, v in load_file(str(Path(cfg.adapter) / "heads.safetensors")).items()}
+        )
+        vlm.heads.to(projector.gain.device).eval()
+        vlm.fusion = meta.get("fusion") or {}
+    return vlm
+
+
+def _vision_dim(vision, vision_cfg) -> int:
+    if vision is not None:
+        return vision.feature_dim
+    return 1280  # every EfficientNet-Lite variant ends in a 1280-channel head
+
+
+class VLMSections(Protocol):
+    """The config sections a VLM is loaded from (the root config has them all)."""
+
+    runtime: RuntimeConfig
+    vision: VisionConfig
+    lm: LMConfig
+    vlm: VLMConfig
+
+
+def load_vlm(cfg: VLMSections, with_vision: bool = True) -> VisionLanguageModel:
+    """The VLM of a root config (``cfg.vlm``, ``cfg.lm``, ``cfg.vision``, ``cfg.runtime``)."""
+    from vlrec.core.runtime import apply_runtime
+
+    apply_runtime(cfg.runtime)
+    vlm = build_vlm(cfg.vlm, cfg.lm, cfg.vision, cfg.runtime.device, cfg.runtime.dtype, with_vision)
+    if cfg.lm.cpu_dequantize and vlm.lm_model.device.type == "cpu":
+        from vlrec.models.lm import dequantize_4bit_layers, fold_lora
+
+        if dequantize_4bit_layers(vlm.lm_model):
+            fold_lora(vlm.lm_model)
+            vlm.inference_only = True
+    return vlm
+
+
+def export_merged(vlm: VisionLanguageModel, folder: str | Path) -> Path:
+    """Write a merged LM (LoRA folded into dequantized weights) + projector to ``folder``.
+
+    ``vlm`` must carry an unquantized LM (load it with ``lm.quantization=none``): a
+    merged model is for serving without peft or bitsandbytes.
+    """
+    folder = Path(folder)
+    model = vlm.lm_model
+    if vlm.has_lora():
+        model = model.merge_and_unload()
+    model.save_pretrained(str(folder / "lm"))
+    vlm.tokenizer.save_pretrained(str(folder / "lm"))
+    lm_cfg = dataclasses.replace(vlm.lm_config, path=str(folder / "lm"), quantization="none")
+    merged = VisionLanguageModel(
+        LoadedLM(model, vlm.tokenizer, vlm.prompt, lm_cfg), vlm.projector, vlm.config, vlm.vision
+    )
+    merged.save_pretrained(folder, extra={"merged": True})
+    meta = read_vlm_meta(folder)
+    meta["lora"] = False
+    (folder / "vlm.json").write_text(json.dumps(meta, indent=2, default=str))
+    return folder

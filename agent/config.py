@@ -1,0 +1,70 @@
+"""The agent's settings (the root config's ``agent:`` section)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from vlrec.core.config import check
+
+
+@dataclass
+class AgentConfig:
+    """The conversational agent."""
+
+    catalog: str = "fashion-sample"
+    """Catalogue name given to ``vlrec index`` (the demo's sample by default)."""
+    k: int = 5
+    """Items per reply."""
+    candidates: int = 100
+    """Items retrieved before reranking."""
+    intent: Literal["rules", "lm"] = "lm"
+    """lm (default): the intent LM (:mod:`vlrec.adapters.intent`, ``intent.model``) reads the conversation
+    and chooses, per catalogue field, the values the shopper wants and those they exclude; exact
+    catalogue words the LM left open fill gaps. rules: only the catalogue words found in the text."""
+    intent_weight: float = 0.5
+    """Rerank bonus, up to this much per field, for an item whose value the intent LM finds likely
+    but below the field's gate (fitted with the model): such a field ranks, it never filters."""
+    words: bool = True
+    """Also match a text request against each item's own words (dense sentence vectors and BM25,
+    :mod:`vlrec.retrieval.words`), fused with the aligned-space search by reciprocal rank."""
+    words_weight: float = 1.0
+    """Weight of each words path (dense, lexical) in the fusion; the aligned path weighs 1."""
+    rrf_k: int = 60
+    """Reciprocal-rank fusion constant."""
+    describe_images: bool = True
+    """Let the VLM read a photo (off = the image vector alone). With attribute heads the VLM reads
+    each field with a calibrated confidence (:mod:`vlrec.adapters.reader`); without, it writes a
+    description whose catalogue words are matched."""
+    seen_in_query: bool = True
+    """Fields the VLM states about a photo (confidence at or above the field's gate) join the query
+    text and the rerank wishes, for fields the shopper's words did not set."""
+    seen_filter: bool = False
+    """Also filter on those stated fields (relaxed like any constraint when nothing matches)."""
+    seen_weight: float = 1.0
+    """Rerank bonus, up to this much per field, for an item whose value of a field read off the
+    photo (and not set by the shopper's words) is among the VLM's three likeliest readings, times
+    that reading's probability: a sure reading counts fully, an unsure one a little."""
+    read_k: int = 10
+    """Catalogue neighbours whose fields the VLM's reader weighs with its own heads."""
+    constraint_weight: float = 0.15
+    """Rerank bonus per satisfied soft constraint."""
+    diversity: float = 0.05
+    """Rerank penalty per already-chosen item of the same type and colour."""
+    typicality: float = 0.5
+    """Rerank bonus, up to this much, for items whose attribute combination is common in the
+    catalogue: among items that fit what the shopper said, the usual ones (a summer casual
+    t-shirt) come before the rare ones (scaled by the log of the combination's count)."""
+    profiles: bool = False
+    """Known users: load the history recommender in ``rec.out`` so that a session with a user
+    id (``vlrec chat --user ID``, the API's ``user`` field) is ranked with that user's taste.
+    The catalogue must hold the history data's items (``vlrec train rec`` indexes them as
+    ``rec-<data folder name>``)."""
+    profile_weight: float = 0.1
+    """Rerank bonus per standard deviation of the user's history score for an item."""
+    profile_candidates: int = 30
+    """The user's best-scored unseen catalogue items joined to the retrieved candidates."""
+
+    def __post_init__(self) -> None:
+        check(1 <= self.k <= 50, "agent.k", "must be in [1, 50]")
+        check(self.candidates >= self.k, "agent.candidates", "must be >= agent.k")

@@ -1,0 +1,195 @@
+"""Finding the items: filters from the session's wants and exclusions (relaxed one by one while
+nothing matches), the aligned-space search fused by rank with the words paths, the user's
+history, and the rerank (constraints, typicality, history, what the photo shows, diversity)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from vlrec.agent.replies import _FITS, _LIKED, Recommendation, reason
+from vlrec.agent.state import Session
+from vlrec.agent.vocabulary import FIELDS
+from vlrec.retrieval.words import passes as _passes
+from vlrec.retrieval.words import rrf
+
+
+class Retrieving:
+    """The agent's retrieval and rerank step (mixed into :class:`vlrec.agent.session.Agent`)."""
+
+    def retrieve(self, session: Session) -> tuple[list[Recommendation], list[str]]:
+        """Candidates under the hard constraints (relaxed one by one while none match), reranked."""
+        hard: dict[str, Any] = dict(session.constraints)  # the shopper's words filter; the photo's rerank
+        if (
+            self.reader is not None
+            and self.cfg.seen_filter
+            and session.image is not None
+            and session.anchor is None
+        ):
+            hard = {**session.image_attrs, **hard}
+        for f, values in session.options.items():
+            if f not in hard:
+                hard[f] = {"$in": list(values)}
+        for f, values in session.avoid.items():
+            hard[f"!{f}"] = {"$nin": list(values)}
+        if session.price_below is not None:
+            hard["price"] = {"$lt": session.price_below}
+        exclude = list(dict.fromkeys(session.shown + session.rejected))
+        if session.user is not None:  # what the user already has is not recommended again
+            exclude += [i for i in self.profiles.seen(session.user) if i in self.items]
+        text = self.query_text(session) or None
+        image = session.image if session.anchor is None else None
+        request = self._request_text(session) if session.anchor is None else ""
+        n = max(self.cfg.candidates, session.k or 0)
+        relaxed: list[str] = []
+        order = ["price", "usage", "season", "baseColour", "gender", "articleType"]
+        order = [k for k in order if k in hard] + [k for k in hard if k.startswith("!")]
+        while True:
+            where = _where(hard)
+            if session.anchor is not None:
+                hits = self.searcher.search(item_id=session.anchor, k=n, where=where, exclude=exclude)
+            elif text is None and image is None and not request:
+                hits = []
+            else:
+                hits = self._search(text, image, request, n, where, exclude)
+            if hits or not order:
+                break
+            dropped_key = order.pop(0)
+            relaxed.append(dropped_key.lstrip("!"))
+            hard.pop(dropped_key)
+        wishes = {**session.image_attrs, **session.constraints}
+        if session.profile:
+            hits = self._with_profile(session, hits, where, set(exclude))
+        return self.rerank(hits, wishes, session.k, session), relaxed
+
+    def _request_text(self, session: Session) -> str:
+        """The shopper's own words of the latest text turns (the words paths' query)."""
+        said = [t.text for t in session.turns if t.role == "user" and t.text][-3:]
+        return " ".join(said).strip()
+
+    def _search(self, text, image, request: str, n: int, where, exclude) -> list:
+        """The aligned-space search, fused by reciprocal rank with the words paths for a text request."""
+        from vlrec.retrieval.store import Hit
+
+        hits = (
+            self.searcher.search(text=text, image=image, k=n, where=where, exclude=exclude)
+            if (text or image is not None)
+            else []
+        )
+        if self.words is None or not self.cfg.words or not request:
+            return hits
+        query = f"{request} {text or ''}".strip()
+        lists = [[h.id for h in hits]] if hits else []
+        weights = [1.0] if hits else []
+        for ranked in (
+            [h.id for h in self.words.dense(query, n, where, exclude)],
+            self.words.lexical(query, n, where, exclude),
+        ):
+            if ranked:
+                lists.append(ranked)
+                weights.append(self.cfg.words_weight)
+        fused = rrf(lists, weights, self.cfg.rrf_k)
+        best = sum(weights) / (self.cfg.rrf_k + 1)
+        ranked = sorted(fused, key=lambda i: -fused[i])[:n]
+        return [Hit(i, fused[i] / best, 1.0 - fused[i] / best, self.items.get(i, {}), None) for i in ranked]
+
+    def _with_profile(self, session: Session, hits: list, where: dict | None, exclude: set[str]) -> list:
+        """Join the user's best-scored catalogue items that pass the filters to the candidates
+        (at the weakest retrieved score, so the profile bonus decides whether they rise)."""
+        from vlrec.retrieval.store import Hit
+
+        have = {h.id for h in hits}
+        floor = min((h.score for h in hits), default=0.0)
+        extra = []
+        for item in session.profile_ranked:
+            if len(extra) >= self.cfg.profile_candidates:
+                break
+            meta = self.items.get(item)
+            if meta is None or item in have or item in exclude or not _passes(meta, where):
+                continue
+            extra.append(Hit(item, floor, 1.0 - floor, meta, None))
+        return list(hits) + extra
+
+    def rerank(
+        self, hits, constraints: dict[str, str], k: int | None = None, session: Session | None = None
+    ) -> list[Recommendation]:
+        k = k or self.cfg.k
+        profile = session.profile if session is not None else {}
+        soft = self._soft_wishes(session) if session is not None and self.cfg.seen_weight else {}
+        leanings = {}
+        if session is not None and self.cfg.intent_weight:
+            leanings = {f: d for f, d in session.leanings.items()
+                        if f not in session.constraints and f not in session.options}  # fmt: skip
+        scored = []
+        for h in hits:
+            bonus = sum(self.cfg.constraint_weight for k, v in constraints.items() if h.metadata.get(k) == v)
+            if self.cfg.typicality:
+                count = self.combos.get(_combo(self.items.get(h.id, h.metadata)), 0)
+                bonus += self.cfg.typicality * math.log(count + 1) / self._log_max
+            if profile:
+                bonus += self.cfg.profile_weight * profile.get(h.id, 0.0)
+            if soft:
+                bonus += self.cfg.seen_weight * sum(d.get(h.metadata.get(f), 0.0) for f, d in soft.items())
+            if leanings:
+                bonus += self.cfg.intent_weight * sum(
+                    d.get(h.metadata.get(f), 0.0) for f, d in leanings.items()
+                )
+            scored.append((h.score + bonus, h))
+        scored.sort(key=lambda x: -x[0])
+        chosen: list[tuple[float, Any]] = []
+        pool = list(scored)
+        while pool and len(chosen) < k:
+            best = max(
+                pool,
+                key=lambda sh: (
+                    sh[0]
+                    - self.cfg.diversity
+                    * sum(
+                        1
+                        for _, c in chosen
+                        if (c.metadata.get("articleType"), c.metadata.get("baseColour"))
+                        == (sh[1].metadata.get("articleType"), sh[1].metadata.get("baseColour"))
+                    )
+                ),
+            )
+            pool.remove(best)
+            chosen.append(best)
+        return [self._rec(h, constraints, s, session) for s, h in chosen]
+
+    def _soft_wishes(self, session: Session) -> dict[str, dict[str, float]]:
+        """Fields the shopper's words did not set, as value probabilities the rerank rewards:
+        what the photo probably shows, or after "more like this one", that item's kind."""
+        if session.anchor is not None:
+            kind = self.items.get(session.anchor, {}).get("articleType")
+            return {"articleType": {kind: 1.0}} if kind and "articleType" not in session.constraints else {}
+        if session.image is None:
+            return {}
+        return {f: d for f, d in session.image_likely.items() if f not in session.constraints}
+
+    def _rec(
+        self, hit, constraints: dict[str, str], score: float | None = None, session: Session | None = None
+    ) -> Recommendation:
+        meta = self.items.get(hit.id, hit.metadata)
+        why = reason(meta, constraints)
+        if session is not None and session.profile.get(hit.id, 0.0) > 1.0:
+            liked = self.profiles.because(session.user, hit.id)
+            why += f"{_LIKED}{liked}" if liked else _FITS
+        return Recommendation(
+            hit.id,
+            str(meta.get("title", "")),
+            why,
+            score if score is not None else hit.score,
+            meta,
+        )
+
+
+def _combo(meta: dict) -> tuple:
+    return tuple(meta.get(f) for f in FIELDS)
+
+
+def _where(hard: dict[str, Any]) -> dict | None:
+    """A Chroma filter from hard constraints (keys ``!field`` hold a field's exclusions)."""
+    parts = [{k.lstrip("!"): v if isinstance(v, dict) else {"$eq": v}} for k, v in hard.items()]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"$and": parts}

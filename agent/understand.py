@@ -1,0 +1,196 @@
+"""Understanding a turn: what the photo shows (the VLM's attribute reader) and what the shopper
+means (the intent LM, or the catalogue's own words), applied to the session's state."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+from vlrec.agent.replies import Recommendation, Sight
+from vlrec.agent.state import Session, Turn
+from vlrec.agent.vocabulary import _strip_known, guard_negations, negated
+from vlrec.retrieval.words import rrf
+
+
+class Understanding:
+    """The agent's understanding step (mixed into :class:`vlrec.agent.session.Agent`)."""
+
+    def see(self, images: list[Any]) -> list[Sight]:
+        """What the VLM reads off each photo (one batched pass; the server batches across sessions)."""
+        if not images:
+            return []
+        if self.reader is not None:
+            from vlrec.adapters.reader import describe_guesses
+
+            out = []
+            for guesses in self.reader.read(images):
+                stated = {
+                    f: g.value
+                    for f, g in guesses.items()
+                    if g.stated and g.value in self.vocab.values.get(f, ())
+                }
+                out.append(
+                    Sight(
+                        describe_guesses(guesses),
+                        stated,
+                        {f: {"value": g.value, "confidence": round(g.confidence, 3), "stated": g.stated}
+                         for f, g in guesses.items()},
+                        {f: dict(g.top) for f, g in guesses.items()},
+                    )
+                )  # fmt: skip
+            return out
+        from vlrec.data.vlm_tasks import DESCRIBE_QUESTION
+
+        texts = self.vlm.ask(list(images), [DESCRIBE_QUESTION] * len(images))
+        return [Sight(t, self.vocab.match(t or "")) for t in texts]
+
+    def describe(self, image: Any) -> Sight | None:
+        if self.vlm is None or not self.cfg.describe_images:
+            return None
+        return self.see([image])[0]
+
+    def lm_intent(self, session: Session):
+        """The intent LM's reading of the conversation's text turns (an :class:`vlrec.adapters.intent.Intent`),
+        its article type weighed with the kinds of the request's nearest catalogue items."""
+        from vlrec.adapters.intent import with_vote
+
+        turns = [
+            (t.role, t.text if t.role == "user" else _seller_summary(t)) for t in session.turns if t.text
+        ]
+        reading = self.intent.readings([turns[-6:]], allowed=self.vocab.values)[0]
+        d = self.intent.decoding
+        if self.words is not None and d.vote_weight > 0:
+            vote = self.kind_vote(self._request_text(session), d.vote_k)
+            reading = with_vote(reading, "articleType", vote, d.vote_weight)
+        intent = self.intent.decode(reading)
+        last = next((t.text for t in reversed(session.turns) if t.role == "user" and t.text), "")
+        return guard_negations(intent, negated(last, self.vocab))
+
+    def kind_vote(self, text: str, k: int) -> dict[str, int]:
+        """How many of the ``k`` items nearest to ``text`` by their own words (dense and BM25, fused
+        by rank) are of each article type."""
+        if self.words is None or not text:
+            return {}
+        near = rrf([[h.id for h in self.words.dense(text, k)], self.words.lexical(text, k)])
+        top = sorted(near, key=lambda i: -near[i])[:k]
+        return dict(
+            Counter(self.items[i]["articleType"] for i in top if self.items.get(i, {}).get("articleType"))
+        )
+
+    def _apply_intent(self, session: Session, text: str) -> dict[str, str]:
+        """Update the session's wants and exclusions from the intent LM; returns new single wants."""
+        got = self.lm_intent(session)
+        found: dict[str, str] = {}
+        for f, values in got.unsure.items():
+            session.leanings[f] = dict(values)
+        for f, values in got.want.items():
+            session.leanings.pop(f, None)
+            if len(values) == 1:
+                found[f] = next(iter(values))
+                session.options.pop(f, None)
+            else:
+                session.constraints.pop(f, None)
+                session.options[f] = dict(values)
+        for f, values in got.avoid.items():
+            session.avoid[f] = list(values)
+        for f in list(session.avoid):
+            if f not in got.avoid:
+                del session.avoid[f]
+        # exact catalogue words fill what the LM left open or unsure, unless the shopper excluded them
+        for f, v in self.vocab.match(text).items():
+            if f not in got.want and v not in session.avoid.get(f, ()) and f not in session.options:
+                found[f] = v
+                session.leanings.pop(f, None)
+        for f, v in found.items():
+            if v in session.avoid.get(f, ()):
+                session.avoid[f] = [x for x in session.avoid[f] if x != v]
+                if not session.avoid[f]:
+                    del session.avoid[f]
+        return found
+
+    def _ordinal(self, text: str, session: Session) -> Recommendation | None:
+        low = text.lower()
+        for word, idx in _ORDINALS.items():
+            if re.search(rf"\b{word}\b", low) and session.last:
+                if -len(session.last) <= idx < len(session.last):
+                    return session.last[idx]
+        return None
+
+    def update(self, session: Session, text: str, image: Any, description: Sight | str | None = None) -> None:
+        """Apply one turn's refinements to the session state."""
+        low = text.lower()
+        ref = self._ordinal(text, session)
+        if re.search(r"\b(not (this|that|these|those|it)|don'?t like|no,? not|not the)\b", low):
+            target = (
+                [ref] if ref else session.last[:1] if re.search(r"\b(this|that|it)\b", low) else session.last
+            )
+            for r in target:
+                if r.id not in session.rejected:
+                    session.rejected.append(r.id)
+            if session.anchor in session.rejected:
+                session.anchor = None
+        elif ref is not None and re.search(r"\b(like|similar|more|love)\b", low):
+            session.anchor = ref.id
+            if ref.id not in session.liked:
+                session.liked.append(ref.id)
+        if re.search(r"\bany (colou?r)\b", low) and not re.search(r"\b(but|except|other than)\b", low):
+            session.constraints.pop("baseColour", None)
+            session.avoid.pop("baseColour", None)
+        session.notes = []
+        if re.search(r"\b(cheaper|less expensive|lower price|too expensive)\b", low):
+            prices = [_price(r.metadata) for r in session.last]
+            prices = [p for p in prices if p is not None]
+            if prices:
+                session.price_below = sum(prices) / len(prices)  # below the average shown
+            else:
+                session.notes.append("This catalogue lists no prices, so I can't look for cheaper items.")
+        if image is not None:
+            session.image = image
+            session.anchor = None
+            sight = description if description is not None else self.describe(image)
+            if isinstance(sight, str):
+                sight = Sight(sight, self.vocab.match(sight))
+            session.image_description = sight.description if sight else None
+            session.image_attrs = dict(sight.attributes) if sight else {}
+            session.image_guesses = dict(sight.guesses) if sight else {}
+            session.image_likely = dict(sight.likely) if sight else {}
+        if self.cfg.intent == "lm" and self.intent is not None and text:
+            found = self._apply_intent(session, text)
+        else:
+            found = self.vocab.match(text)
+        if "articleType" in found and found["articleType"] != session.constraints.get("articleType"):
+            session.anchor = None if image is None and ref is None else session.anchor
+        session.constraints.update(found)
+        leftover = _strip_known(text, self.vocab)
+        if leftover:
+            session.words = leftover
+
+    def query_text(self, session: Session) -> str:
+        c = dict(session.constraints)
+        photo = session.image is not None and session.anchor is None
+        if self.reader is not None and self.cfg.seen_in_query and photo:
+            c = {**session.image_attrs, **c}  # the shopper's words win over what the photo shows
+        parts = [c.get("baseColour", ""), c.get("usage", ""), c.get("articleType", "")]
+        q = " ".join(p.lower() for p in parts if p)
+        if "gender" in c:
+            q += f" for {c['gender'].lower()}"
+        if session.image_description and not q and self.reader is None:
+            q = session.image_description  # a VLM without heads: its free description
+        return (q or session.words or "").strip()
+
+
+_ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
+             "fifth": 4, "5th": 4, "last": -1}  # fmt: skip
+
+
+def _price(meta: dict) -> float | None:
+    try:
+        return float(meta["price"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _seller_summary(turn: Turn) -> str:
+    """An assistant turn as the intent LM reads it: what was shown, not the whole list."""
+    return f"Here are {len(turn.items)} items." if turn.items else turn.text.split("\n", 1)[0][:200]

@@ -1,0 +1,132 @@
+"""The catalogue's own words: which attribute values a shopper's text names, and which it rules out.
+
+Against the served catalogue's attribute values (longest phrase first), so a field can only
+ever be set to a value the store can filter on."""
+
+from __future__ import annotations
+
+import re
+
+# Attributes a shopper can constrain, as catalogue metadata keys. A catalogue that
+# lacks one simply never yields it.
+FIELDS = ("articleType", "baseColour", "gender", "usage", "season")
+
+
+_GENDER_WORDS = {
+    "men": "Men", "man": "Men", "mens": "Men", "male": "Men", "him": "Men", "gentlemen": "Men",
+    "women": "Women", "woman": "Women", "womens": "Women", "female": "Women", "ladies": "Women",
+    "lady": "Women", "her": "Women", "boys": "Boys", "boy": "Boys", "girls": "Girls", "girl": "Girls",
+    "unisex": "Unisex", "kids": "Boys",
+}  # fmt: skip
+
+
+_COLOUR_ALIASES = {"gray": "grey", "violet": "purple", "golden": "gold"}
+
+
+class Vocabulary:
+    """The catalogue's attribute values, matched against shopper text (longest phrase first)."""
+
+    def __init__(self, metadatas: list[dict]):
+        self.values: dict[str, set[str]] = {f: set() for f in FIELDS}
+        for meta in metadatas:
+            for f in FIELDS:
+                v = meta.get(f)
+                if isinstance(v, str) and v.strip():
+                    self.values[f].add(v)
+        phrases: dict[str, tuple[str, str]] = {}
+        for f in ("articleType", "baseColour", "usage", "season"):
+            for v in self.values[f]:
+                for form in _forms(v, f):
+                    phrases.setdefault(form, (f, v))
+        if self.values["gender"]:
+            for word, g in _GENDER_WORDS.items():
+                if g in self.values["gender"]:
+                    phrases.setdefault(word, ("gender", g))
+        self.phrases = sorted(phrases.items(), key=lambda kv: -len(kv[0]))
+
+    def match(self, text: str) -> dict[str, str]:
+        """Attribute values named in ``text``; a later mention of a field wins."""
+        low = " " + re.sub(r"[^a-z0-9 ]", " ", text.lower().replace("t-shirt", "tshirt")) + " "
+        for a, b in _COLOUR_ALIASES.items():
+            low = low.replace(f" {a} ", f" {b} ")
+        found: list[tuple[int, str, str]] = []
+        taken = [False] * len(low)
+        for phrase, (f, v) in self.phrases:
+            for m in re.finditer(rf"(?<= ){re.escape(phrase)}(?= )", low):
+                if any(taken[m.start() : m.end()]):
+                    continue
+                taken[m.start() : m.end()] = [True] * (m.end() - m.start())
+                found.append((m.start(), f, v))
+        out: dict[str, str] = {}
+        for _, f, v in sorted(found):
+            out[f] = v
+        return out
+
+
+def _forms(value: str, fieldname: str) -> set[str]:
+    v = re.sub(r"[^a-z0-9 ]", " ", value.lower()).strip()
+    v = re.sub(r"\s+", " ", v)
+    forms = {v}
+    if fieldname == "articleType":
+        if v.endswith("es") and not v.endswith("shoes"):
+            forms.add(v[:-2])
+        if v.endswith("s"):
+            forms.add(v[:-1])
+        if v.startswith("tshirt"):
+            forms |= {"t shirt", "t shirts", "tee", "tees"}
+    if fieldname == "baseColour" and v == "grey":
+        forms.add("gray")
+    return {f for f in forms if len(f) >= 3}
+
+
+_NEGATION = {"not", "no", "never", "without", "except", "but", "avoid", "hate", "isnt", "arent", "dont",
+             "doesnt", "nothing", "skip", "nor", "besides", "minus"}  # fmt: skip
+
+
+_SCOPE_BREAK = re.compile(r"[,.;:!?()\u2014\u2013]|\s-\s")
+
+
+def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]:
+    """Colours and kinds the shopper rules out in ``text``: a catalogue value (or an everyday colour
+    word) within ``reach`` words after a negation ("not", "no", "anything but", "isn't", "except"),
+    in the same clause ("no black or grey", "anything but beige", "a rucksack that isn't black")."""
+    from vlrec.data.lexicon import COLOURS
+
+    words = {
+        w: v for v, ws in COLOURS.items() for w in ws if " " not in w and v in vocab.values["baseColour"]
+    }
+    out: dict[str, set[str]] = {}
+    for clause in _SCOPE_BREAK.split(text.lower().replace("'", "").replace("\u2019", "")):
+        tokens = clause.split()
+        for i, tok in enumerate(tokens):
+            if re.sub(r"[^a-z]", "", tok) not in _NEGATION:
+                continue
+            window = " ".join(tokens[i + 1 : i + 1 + reach])
+            for f, v in vocab.match(window).items():
+                if f in ("baseColour", "articleType"):
+                    out.setdefault(f, set()).add(v)
+            for w in re.findall(r"[a-z]+", window):
+                if w in words:
+                    out.setdefault("baseColour", set()).add(words[w])
+    return out
+
+
+def guard_negations(intent, ruled_out: dict[str, set[str]]):
+    """An intent in which nothing the shopper ruled out is wanted, and all of it is excluded."""
+    for f, values in ruled_out.items():
+        for group in (intent.want, intent.unsure):
+            if f in group:
+                group[f] = {v: p for v, p in group[f].items() if v not in values}
+                if not group[f]:
+                    del group[f]
+        intent.avoid[f] = {**intent.avoid.get(f, {}), **dict.fromkeys(values, 1.0)}
+    return intent
+
+
+def _strip_known(text: str, vocab: Vocabulary) -> str:
+    words = re.sub(r"[^\w\s'-]", " ", text).split()
+    stop = {"i", "a", "an", "the", "for", "in", "me", "show", "want", "need", "some", "something", "please",
+            "looking", "am", "i'm", "im", "do", "you", "have", "any", "like", "this", "that", "one", "but",
+            "instead", "and", "with", "to", "of", "it", "more", "not", "no"}  # fmt: skip
+    keep = [w for w in words if w.lower() not in stop and not vocab.match(w)]
+    return " ".join(keep)

@@ -1,0 +1,134 @@
+"""What a request says, read safely: OpenAI-style chat messages, data-URL images, errors.
+
+:class:`APIError` is the one error the API answers with (an HTTP status and an OpenAI-style
+``{"error": {"message", "type", "code"}}`` body). The functions here turn request fields
+into plain values and refuse anything else with an :class:`APIError`: :func:`request_user`
+checks the ``user`` field, :func:`decode_data_url` turns a ``data:image/...;base64,`` URL
+into a PIL image within the byte and pixel limits (nothing but data URLs is ever opened),
+:func:`parse_messages` takes the user turns out of a ``messages`` list (text and at most one
+image each, text up to :data:`MAX_TEXT` characters), and :func:`decode_turns` decodes their
+images. No HTTP framework is imported here.
+"""
+
+import base64
+import binascii
+import re
+from typing import Any
+
+MAX_TEXT = 2000
+_DATA_URL = re.compile(r"^data:(image/[A-Za-z0-9.+-]+)?((?:;[^,;]*)*?);base64,", re.I)
+
+
+class APIError(Exception):
+    """An error answered as ``{"error": {...}}`` with an HTTP status."""
+
+    def __init__(self, status: int, message: str, type_: str = "invalid_request_error", code: str = ""):
+        super().__init__(message)
+        self.status, self.message, self.type, self.code = status, message, type_, code
+
+    def body(self) -> dict:
+        return {"error": {"message": self.message, "type": self.type, "code": self.code or None}}
+
+
+def request_user(body: dict) -> str | None:
+    """The request's ``user`` (OpenAI's end-user id): when it names a user of the history data
+    and the server loaded profiles (``agent.profiles``), that user's taste ranks the items."""
+    user = body.get("user")
+    if user is None:
+        return None
+    if not isinstance(user, str) or not 0 < len(user) <= 256:
+        raise APIError(422, "'user' must be a string of 1 to 256 characters", code="bad_request")
+    return user
+
+
+def decode_data_url(url: Any, label: str, max_bytes: int, max_pixels: int):
+    """A ``data:image/...;base64,`` URL -> (PIL image, raw bytes). Nothing else is accepted."""
+    from vlrec.core.images import ImageError, load_image
+
+    if not isinstance(url, str) or not url:
+        raise APIError(422, f"{label}: an image must be a data: URL string", code="bad_image")
+    match = _DATA_URL.match(url[:300])
+    if match is None:
+        what = "a data: URL without base64" if url[:5].lower() == "data:" else "not a data: URL"
+        raise APIError(
+            422,
+            f"{label}: {what}; send images inline as data:image/...;base64,... "
+            "(file paths and remote URLs are never opened)",
+            code="bad_image",
+        )
+    payload = url[match.end() :]
+    if len(payload) * 3 // 4 > max_bytes + 3:
+        raise APIError(
+            413,
+            f"{label}: image of about {len(payload) * 3 // 4} bytes; the limit is {max_bytes}",
+            code="too_large",
+        )
+    try:
+        data = base64.b64decode(re.sub(r"\s+", "", payload), validate=True)
+    except (binascii.Error, ValueError):
+        raise APIError(422, f"{label}: the base64 data is not valid", code="bad_image") from None
+    if len(data) > max_bytes:
+        raise APIError(
+            413, f"{label}: image of {len(data)} bytes; the limit is {max_bytes}", code="too_large"
+        )
+    try:
+        image = load_image(data, name=label, max_bytes=max_bytes, max_pixels=max_pixels)
+    except ImageError as exc:
+        raise APIError(422, str(exc), code="bad_image") from None
+    return image, data
+
+
+def parse_messages(messages: Any, max_bytes: int, max_pixels: int) -> list[tuple[str, Any]]:
+    """The user turns of an OpenAI ``messages`` list: [(text, PIL image or None)]."""
+    if not isinstance(messages, list) or not messages:
+        raise APIError(422, "'messages' must be a non-empty list", code="bad_messages")
+    turns = []
+    for n, msg in enumerate(messages):
+        where = f"messages[{n}]"
+        if not isinstance(msg, dict) or not isinstance(msg.get("role"), str):
+            raise APIError(422, f"{where}: each message needs a 'role' and 'content'", code="bad_messages")
+        role, content = msg["role"], msg.get("content")
+        if role not in ("system", "developer", "user", "assistant", "tool"):
+            raise APIError(422, f"{where}: unknown role '{role[:40]}'", code="bad_messages")
+        if role != "user":
+            continue
+        texts, images = [], []
+        if isinstance(content, str):
+            texts.append(content)
+        elif isinstance(content, list):
+            for p, part in enumerate(content):
+                kind = part.get("type") if isinstance(part, dict) else None
+                if kind == "text" and isinstance(part.get("text"), str):
+                    texts.append(part["text"])
+                elif kind == "image_url":
+                    ref = part.get("image_url")
+                    url = ref.get("url") if isinstance(ref, dict) else ref
+                    images.append((f"{where}.content[{p}]", url))
+                else:
+                    raise APIError(
+                        422, f"{where}.content[{p}]: parts must be text or image_url", code="bad_messages"
+                    )
+        else:
+            raise APIError(422, f"{where}: content must be a string or a list of parts", code="bad_messages")
+        if len(images) > 1:
+            raise APIError(422, f"{where}: at most one image per message", code="bad_messages")
+        text = " ".join(t.strip() for t in texts if t.strip())
+        if len(text) > MAX_TEXT:
+            raise APIError(
+                422, f"{where}: text of {len(text)} characters; the limit is {MAX_TEXT}", code="too_long"
+            )
+        turns.append((text, images[0] if images else None))
+    if messages[-1].get("role") != "user":
+        raise APIError(422, "the last message must be the user's", code="bad_messages")
+    if not turns[-1][0] and turns[-1][1] is None:
+        raise APIError(422, "the last user message is empty", code="bad_messages")
+    return turns
+
+
+def decode_turns(turns, max_bytes: int, max_pixels: int) -> list[tuple[str, Any]]:
+    out = []
+    for text, image in turns:
+        out.append(
+            (text, None if image is None else decode_data_url(image[1], image[0], max_bytes, max_pixels)[0])
+        )
+    return out

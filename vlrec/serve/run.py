@@ -1,0 +1,51 @@
+"""Starting ``vlrec serve``: load the agent (indexing a catalogue first when asked) and run uvicorn.
+
+:func:`build_service` indexes the given catalogue file, or the bundled sample on the demo's
+first start, loads the agent and wraps it in a :class:`~vlrec.serve.service.Service`;
+:func:`serve` applies the runtime settings, sets up logging, builds the FastAPI app of
+:mod:`vlrec.serve.app` around that service and serves it until stopped.
+"""
+
+import logging
+
+from vlrec.serve.app import create_app
+from vlrec.serve.service import Service
+
+
+def build_service(cfg, catalog_file: str | None = None, name: str | None = None, report=print) -> Service:
+    """Load the agent for ``vlrec serve``: index ``catalog_file`` first when given (incremental),
+    or the bundled sample when the configured catalogue is the demo's and not indexed yet."""
+    from vlrec.agent.session import load_agent
+    from vlrec.data.catalog import catalog_name, read_catalog
+    from vlrec.retrieval.embedder import load_embedder
+    from vlrec.retrieval.indexer import index_catalog
+    from vlrec.retrieval.store import Store
+
+    if catalog_file is None and cfg.agent.catalog == cfg.demo.name:
+        catalog_file, name = cfg.demo.catalog, cfg.demo.name  # the bundled sample: indexed on first start
+    if catalog_file is not None:
+        name = name or catalog_name(catalog_file)
+        embedder = load_embedder(cfg)
+        summary = index_catalog(read_catalog(catalog_file), Store(cfg.store), name, embedder, rebuild=True)
+        report(f"indexed {name}: {summary}")
+        cfg.agent.catalog = name
+    agent = load_agent(cfg)
+    return Service(cfg.serve, agent)
+
+
+def serve(cfg, catalog_file: str | None = None, name: str | None = None) -> None:
+    import uvicorn
+
+    from vlrec.core.runtime import apply_runtime
+
+    apply_runtime(cfg.runtime)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    service = build_service(cfg, catalog_file, name)
+    app = create_app(service)
+    key = "on" if service.key else "off (set serve.api_key or VLREC_API_KEY)"
+    print(
+        f"vlrec serving '{service.agent.searcher.catalog}' ({len(service.agent.items)} items) on "
+        f"http://{cfg.serve.host}:{cfg.serve.port}/  API key: {key}",
+        flush=True,
+    )
+    uvicorn.run(app, host=cfg.serve.host, port=cfg.serve.port, log_level="info", access_log=True)
