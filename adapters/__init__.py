@@ -1,1 +1,1 @@
-"""Models: vision encoder, text embedders, LM loading and quantization (soon: projector, LoRA, training)."""
+"""The trainable adapters on top of the frozen models: the projector and LoRA of the VLM, its attribute heads and reader, the alignment head of the shared space, the retrieval captioner, and the intent LM heads; their recipes are in ``adapters/train/``."""

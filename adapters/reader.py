@@ -261,11 +261,18 @@ class AttributeReader:
         self, images: Sequence[Any], exclude: Sequence[str | None] | None = None
     ) -> list[dict[str, Guess]]:
         """Each image's fields: value, confidence, whether it is stated."""
+        return self.read_with_vectors(images, exclude)[0]
+
+    def read_with_vectors(
+        self, images: Sequence[Any], exclude: Sequence[str | None] | None = None
+    ) -> tuple[list[dict[str, Guess]], np.ndarray | None]:
+        """:meth:`read`, and each image's datastore vector ``[B, D]`` from the same vision pass
+        (the agent's search reuses it instead of encoding the photo again)."""
         if not images:
-            return []
+            return [], None
         pooled, vectors = self.encode(images)
         parts, _ = self.parts(pooled, vectors, exclude)
-        return self.guesses(parts)
+        return self.guesses(parts), vectors
 
 
 def describe_guesses(guesses: dict[str, Guess], stated_only: bool = True) -> str:

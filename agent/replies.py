@@ -32,6 +32,8 @@ class Sight:
     """Every field read: ``{value, confidence, stated}`` (empty for a VLM without heads)."""
     likely: dict[str, dict[str, float]] = field(default_factory=dict)
     """The three likeliest values of each field read, with their probabilities."""
+    vector: Any = None
+    """The photo's vector in the shared space, from the same vision pass (the search reuses it)."""
 
 
 @dataclass

@@ -51,7 +51,8 @@ class Retrieving:
             elif text is None and image is None and not request:
                 hits = []
             else:
-                hits = self._search(text, image, request, n, where, exclude)
+                vector = session.image_vector if image is not None else None
+                hits = self._search(text, image, request, n, where, exclude, vector)
             if hits or not order:
                 break
             dropped_key = order.pop(0)
@@ -67,12 +68,14 @@ class Retrieving:
         said = [t.text for t in session.turns if t.role == "user" and t.text][-3:]
         return " ".join(said).strip()
 
-    def _search(self, text, image, request: str, n: int, where, exclude) -> list:
+    def _search(self, text, image, request: str, n: int, where, exclude, vector=None) -> list:
         """The aligned-space search, fused by reciprocal rank with the words paths for a text request."""
         from vlrec.retrieval.store import Hit
 
         hits = (
-            self.searcher.search(text=text, image=image, k=n, where=where, exclude=exclude)
+            self.searcher.search(
+                text=text, image=image, k=n, where=where, exclude=exclude, image_vector=vector
+            )
             if (text or image is not None)
             else []
         )

@@ -72,6 +72,8 @@ class Session:
         self.image_attrs: dict[str, str] = {}
         self.image_guesses: dict[str, dict] = {}
         self.image_likely: dict[str, dict[str, float]] = {}
+        self.image_vector: Any = None
+        """The photo's shared-space vector when the reader computed it (the search reuses it)."""
         self.price_below: float | None = None
         self.notes: list[str] = []
         self.words: str = ""

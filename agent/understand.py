@@ -24,7 +24,8 @@ class Understanding:
             from vlrec.adapters.reader import describe_guesses
 
             out = []
-            for guesses in self.reader.read(images):
+            read, vectors = self.reader.read_with_vectors(images)  # one vision pass: reading and search
+            for n, guesses in enumerate(read):
                 stated = {
                     f: g.value
                     for f, g in guesses.items()
@@ -37,6 +38,7 @@ class Understanding:
                         {f: {"value": g.value, "confidence": round(g.confidence, 3), "stated": g.stated}
                          for f, g in guesses.items()},
                         {f: dict(g.top) for f, g in guesses.items()},
+                        vectors[n] if vectors is not None else None,
                     )
                 )  # fmt: skip
             return out
@@ -155,6 +157,7 @@ class Understanding:
             session.image_attrs = dict(sight.attributes) if sight else {}
             session.image_guesses = dict(sight.guesses) if sight else {}
             session.image_likely = dict(sight.likely) if sight else {}
+            session.image_vector = sight.vector if sight else None
         if self.cfg.intent == "lm" and self.intent is not None and text:
             found = self._apply_intent(session, text)
         else:

@@ -1,1 +1,1 @@
-"""Retrieval: catalogues, embeddings in Chroma, indexing (soon: fusion and evaluation)."""
+"""Retrieval over Chroma: the store, the indexer (incremental, resumable), one Catalogue object, search over image / text / fused vectors, fusion, the words path (MiniLM + BM25), and the multimodal embedder."""

@@ -87,8 +87,6 @@ class MultimodalEmbedder:
         return fuse(image, text, self.cfg.fusion, w, has_image)
 
 
-
-
 class EmbedderSections(Protocol):
     """The config sections the embedder is built from (the root config has them all)."""
 

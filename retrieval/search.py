@@ -6,6 +6,8 @@ import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
+import numpy as np
+
 from vlrec.core.images import ImageInput
 from vlrec.retrieval.indexer import open_collections
 from vlrec.retrieval.store import Hit, Store, StoreError
@@ -48,12 +50,22 @@ class Searcher:
         return self.store.records(self.cols["fused"], ids)
 
     def query_vector(
-        self, text: str | None = None, image: ImageInput | None = None, image_weight=None, target="fused"
+        self,
+        text: str | None = None,
+        image: ImageInput | None = None,
+        image_weight=None,
+        target="fused",
+        image_vector=None,
     ):
+        """``image_vector``: the image's shared-space vector when the caller already has it."""
         if text is None and image is None:
             raise ValueError("a query needs text, an image, or both")
         txt = self.embedder.texts([text]) if text is not None else None
-        img = self.embedder.images([image]) if image is not None else None
+        img = None
+        if image is not None:
+            img = (
+                np.asarray(image_vector)[None] if image_vector is not None else self.embedder.images([image])
+            )
         if target == "text":
             return (txt if txt is not None else img)[0]
         if target == "image":
@@ -70,6 +82,7 @@ class Searcher:
         image_weight: float | None = None,
         target: Target = "auto",
         exclude: Sequence[str] = (),
+        image_vector=None,
     ) -> list[Hit]:
         """The ``k`` best items for a text, image, image+text or item query.
 
@@ -84,6 +97,8 @@ class Searcher:
                 vectors, image-only their image vectors, image+text and item queries the fused
                 vectors), or ``fused``, ``image``, ``text``.
             exclude: Item ids never to return (already shown, rejected, the query item).
+            image_vector: ``image``'s vector in the shared space, when already computed (the
+                agent's reader computes it in the same vision pass that reads the photo).
         """
         exclude = set(exclude)
         if target == "auto":
@@ -101,6 +116,6 @@ class Searcher:
             vector = got["embeddings"][0]
             exclude.add(item_id)
         else:
-            vector = self.query_vector(text, image, image_weight, target)
+            vector = self.query_vector(text, image, image_weight, target, image_vector)
         hits = self.store.query(col, vector, k=k + len(exclude), where=where)
         return [h for h in hits if h.id not in exclude][:k]

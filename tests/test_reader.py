@@ -226,6 +226,9 @@ class FakeReader:
         self.calls = 0
         self.white = white
 
+    def read_with_vectors(self, images):
+        return self.read(images), None
+
     def read(self, images):
         from vlrec.adapters.reader import Guess
 

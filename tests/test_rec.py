@@ -298,7 +298,9 @@ def test_grounding_check_refuses_a_history_claim_it_cannot_back(tmp_path, tiny_e
 def test_api_user_field_ties_a_conversation_to_a_known_user(tmp_path, tiny_embedder):
     from fastapi.testclient import TestClient
 
-    from vlrec.serve.app import ServeConfig, Service, create_app
+    from vlrec.serve.app import create_app
+    from vlrec.serve.config import ServeConfig
+    from vlrec.serve.service import Service
 
     agent, _data = _movie_agent(tmp_path, tiny_embedder)
     service = Service(ServeConfig(), agent, uploads=tmp_path / "uploads")

@@ -34,7 +34,8 @@ def data_url(path=None, size=(64, 64), fmt="PNG", colour=(200, 30, 30)) -> str:
 def make_service(shop, tmp_path, vlm=None, **serve_kw):
     from vlrec.agent.config import AgentConfig
     from vlrec.agent.session import Agent
-    from vlrec.serve.app import ServeConfig, Service
+    from vlrec.serve.config import ServeConfig
+    from vlrec.serve.service import Service
 
     searcher, _, _ = shop
     agent = Agent(AgentConfig(k=3, candidates=24), searcher, vlm if vlm is not None else FakeVLM())

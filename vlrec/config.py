@@ -20,7 +20,7 @@ from vlrec.models.vision import VisionConfig
 from vlrec.rec.recommender import RecConfig
 from vlrec.retrieval.embedder import RetrievalConfig
 from vlrec.retrieval.store import StoreConfig
-from vlrec.serve.app import ServeConfig
+from vlrec.serve.config import ServeConfig
 
 SAMPLE_DIR = SAMPLES / "fashion"
 

@@ -1,1 +1,1 @@
-"""TODO"""
+"""The training recipes of the adapters (setup, train step, evaluate, save; resumable from checkpoints): the alignment head, the VLM stages, the attribute heads and their calibration, the intent LM, the captioner weight."""

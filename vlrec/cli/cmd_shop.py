@@ -155,7 +155,7 @@ def cmd_recommend(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from vlrec.serve.app import serve
+    from vlrec.serve.run import serve
 
     overrides = list(args.overrides)
     if args.host:

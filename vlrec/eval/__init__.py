@@ -1,1 +1,1 @@
-"""TODO"""
+"""Evaluations, each printing the component beside the plain baselines it must beat, in the same run: attributes (majority, kNN, probe, VLM), captions, retrieval, free-form requests, scripted shoppers."""

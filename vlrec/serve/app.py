@@ -1,4 +1,4 @@
-"""``vlrec serve``: the shopping agent over HTTP (FastAPI + uvicorn).
+"""``vlrec serve``'s HTTP API: the FastAPI routes around one :class:`~vlrec.serve.service.Service`.
 
 Endpoints (all under ``/v1`` need ``Authorization: Bearer KEY`` when a key is set):
 
@@ -44,7 +44,14 @@ import secrets
 import time
 from pathlib import Path
 
-from vlrec.serve.messages import APIError, MAX_TEXT, decode_data_url, decode_turns, parse_messages, request_user
+from vlrec.serve.messages import (
+    MAX_TEXT,
+    APIError,
+    decode_data_url,
+    decode_turns,
+    parse_messages,
+    request_user,
+)
 from vlrec.serve.service import Service
 
 log = logging.getLogger("vlrec.server")

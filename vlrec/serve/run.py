@@ -16,20 +16,19 @@ def build_service(cfg, catalog_file: str | None = None, name: str | None = None,
     """Load the agent for ``vlrec serve``: index ``catalog_file`` first when given (incremental),
     or the bundled sample when the configured catalogue is the demo's and not indexed yet."""
     from vlrec.agent.session import load_agent
-    from vlrec.data.catalog import catalog_name, read_catalog
-    from vlrec.retrieval.embedder import load_embedder
-    from vlrec.retrieval.indexer import index_catalog
-    from vlrec.retrieval.store import Store
+    from vlrec.data.catalog import catalog_name
+    from vlrec.retrieval.catalogue import Catalogue
 
     if catalog_file is None and cfg.agent.catalog == cfg.demo.name:
         catalog_file, name = cfg.demo.catalog, cfg.demo.name  # the bundled sample: indexed on first start
+    catalogue = None
     if catalog_file is not None:
         name = name or catalog_name(catalog_file)
-        embedder = load_embedder(cfg)
-        summary = index_catalog(read_catalog(catalog_file), Store(cfg.store), name, embedder, rebuild=True)
+        catalogue = Catalogue.open(cfg, name)
+        summary = catalogue.index_file(catalog_file, rebuild=True)
         report(f"indexed {name}: {summary}")
         cfg.agent.catalog = name
-    agent = load_agent(cfg)
+    agent = load_agent(cfg, catalogue=catalogue)  # one embedder for indexing and serving
     return Service(cfg.serve, agent)
 
 

@@ -270,7 +270,6 @@ class Service:
 
     def add_items(self, rows: Any) -> dict:
         from vlrec.data.catalog import CatalogProblem, parse_row
-        from vlrec.retrieval.indexer import index_catalog
 
         if not isinstance(rows, list) or not rows:
             raise APIError(422, "'items' must be a non-empty list of catalogue records", code="bad_items")
@@ -308,14 +307,7 @@ class Service:
                 entries.append(entry)
         with self.lock:
             problems: list[str] = []
-            summary = index_catalog(
-                entries,
-                self.agent.searcher.store,
-                self.agent.searcher.catalog,
-                self.agent.searcher.embedder,
-                report=problems.append,
-                progress=False,
-            )
+            summary = self.catalogue().index(entries, report=problems.append, progress=False)
             ids = [e.id for e in entries]
             self.agent.refresh(ids)
             for i in ids:
@@ -329,14 +321,18 @@ class Service:
             "seconds": round(summary.seconds, 3),
         }
 
-    def delete_items(self, ids: Any) -> dict:
-        from vlrec.retrieval.indexer import delete_items
+    def catalogue(self):
+        """The served catalogue, with the agent's store and embedder (for the items API's writes)."""
+        from vlrec.retrieval.catalogue import Catalogue
 
+        s = self.agent.searcher
+        return Catalogue(s.store, s.catalog, s.embedder)
+
+    def delete_items(self, ids: Any) -> dict:
         if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
             raise APIError(422, "'ids' must be a non-empty list of item ids", code="bad_items")
         with self.lock:
-            s = self.agent.searcher
-            deleted, unknown = delete_items(s.store, s.catalog, s.embedder, ids)
+            deleted, unknown = self.catalogue().delete(ids)
             self.agent.refresh(deleted)
             for i in deleted:
                 self.thumbs.pop(i, None)
