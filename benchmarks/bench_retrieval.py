@@ -35,9 +35,8 @@ def _norm(x):
 
 
 def fusion_table(embedder, items) -> list[str]:
-    from vlrec.retrieval.fusion import FUSIONS, fuse
-
     from vlrec.eval.retrieval import image_vectors, text_vectors
+    from vlrec.retrieval.fusion import FUSIONS, fuse
 
     img = image_vectors(embedder, [it.image for it in items])
     txt = text_vectors(embedder, [it.title for it in items])
@@ -127,10 +126,9 @@ def hnsw_table(base: np.ndarray, sizes, n_queries=300) -> list[str]:
 
 
 def indexing_line(embedder, catalog: Path, n: int) -> list[str]:
+    from vlrec.data.catalog import CatalogItem, read_catalog
     from vlrec.retrieval.indexer import index_catalog
     from vlrec.retrieval.store import Store, StoreConfig
-
-    from vlrec.data.catalog import CatalogItem, read_catalog
 
     items = [e for e in read_catalog(catalog) if isinstance(e, CatalogItem)][:n]
     with tempfile.TemporaryDirectory() as tmp:
@@ -151,10 +149,9 @@ def main() -> None:
     parser.add_argument("--only", choices=["fusion", "hnsw", "indexing"], help="one part only")
     args = parser.parse_args()
 
-    from vlrec.retrieval.embedder import load_embedder
-
     from vlrec.config import load_config
     from vlrec.data.catalog import CatalogItem, read_catalog
+    from vlrec.retrieval.embedder import load_embedder
 
     cfg = load_config()
     embedder = load_embedder(cfg)

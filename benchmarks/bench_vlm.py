@@ -69,7 +69,6 @@ def train_rows(steps: int) -> list[dict]:
 
 def caption_rows(repeats: int) -> list[dict]:
     from vlrec.adapters.vlm_load import load_vlm
-
     from vlrec.config import load_config
     from vlrec.data.vlm_tasks import CAPTION_QUESTION
 
