@@ -152,5 +152,3 @@ def caption_images(cap: RetrievalCaptioner, images) -> list[str]:
         vectors = cap.head.encode_image(feats.pooled.float()).numpy()
     cands = cap.candidates(vectors)
     return cap.choose(cands, cap.lm_scores(pooled, [c for c, _ in cands]))
-
-

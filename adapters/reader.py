@@ -78,8 +78,6 @@ class ArrayDatastore:
         return out
 
 
-
-
 def knn_vote(neighbours: list[list[dict]], name: str, vocab: list[str]) -> np.ndarray:
     """Share of each image's neighbours holding each value of ``vocab`` ``[B, V]``."""
     index = {v: i for i, v in enumerate(vocab)}

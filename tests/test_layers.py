@@ -31,8 +31,12 @@ LAYERS = [
 ]
 RANK = {name: rank for rank, (name, _) in enumerate(LAYERS)}
 TOP = len(LAYERS) - 1
-ROOTS = {"vlrec": REPO / "vlrec", "vlrec.agent": REPO / "agent",
-         "vlrec.adapters": REPO / "adapters", "vlrec.retrieval": REPO / "retrieval"}
+ROOTS = {
+    "vlrec": REPO / "vlrec",
+    "vlrec.agent": REPO / "agent",
+    "vlrec.adapters": REPO / "adapters",
+    "vlrec.retrieval": REPO / "retrieval",
+}
 
 
 def layer_of(module: str) -> str | None:
@@ -112,8 +116,11 @@ def test_old_top_level_names_are_gone():
                     names = [a.name for a in node.names]
                 elif isinstance(node, ast.ImportFrom) and not node.level:
                     names = [node.module or ""]
-                bad += [f"{path.relative_to(REPO)}:{node.lineno} {n}" for n in names
-                        if n.split(".")[0] in ("agent", "adapters", "retrieval")]
+                bad += [
+                    f"{path.relative_to(REPO)}:{node.lineno} {n}"
+                    for n in names
+                    if n.split(".")[0] in ("agent", "adapters", "retrieval")
+                ]
     assert not bad, "\n".join(bad)
 
 

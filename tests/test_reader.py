@@ -137,7 +137,9 @@ def test_heads_stage_learns_fields_fits_gates_and_resumes(tiny_lm_dir, tmp_path,
 
     monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path / "cache"))
     # the sample has few held-out items: hold out every fourth for dev, none for test
-    monkeypatch.setattr("vlrec.adapters.train.heads.split_of", lambda i: "dev" if int(i) % 4 == 0 else "train")
+    monkeypatch.setattr(
+        "vlrec.adapters.train.heads.split_of", lambda i: "dev" if int(i) % 4 == 0 else "train"
+    )
 
     def cfg(out, epochs):
         return load_config(None, [
@@ -180,7 +182,9 @@ def test_heads_stage_learns_fields_fits_gates_and_resumes(tiny_lm_dir, tmp_path,
         train_heads(cfg(killed, 6), log=lambda *_: None)
     monkeypatch.undo()
     monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr("vlrec.adapters.train.heads.split_of", lambda i: "dev" if int(i) % 4 == 0 else "train")
+    monkeypatch.setattr(
+        "vlrec.adapters.train.heads.split_of", lambda i: "dev" if int(i) % 4 == 0 else "train"
+    )
     final2 = train_heads(cfg(killed, 6), log=lambda *_: None)
     from safetensors.torch import load_file
 

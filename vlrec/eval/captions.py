@@ -85,8 +85,6 @@ def _oracle(cands, refs) -> list[str]:
     return out
 
 
-
-
 def format_captions(result: dict) -> str:
     lines = [
         f"captions, {result['images']} {result['split']} images (VLM weight {result['lm_weight']:g})",
