@@ -14,7 +14,7 @@ def caption_setup(cfg, vlm, train_file, eval_file, split: str = "test", limit: i
     from vlrec.adapters.align import alignment_head
     from vlrec.adapters.captioner import fit_vectorizer, grouped_captions
     from vlrec.adapters.reader import ArrayDatastore
-    from vlrec.adapters.train.vlm import FeatureBank
+    from vlrec.adapters.train.vlm_data import FeatureBank
     from vlrec.models.features import image_features
     from vlrec.models.vision import load_vision_encoder
 

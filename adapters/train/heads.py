@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 import yaml
 
+from vlrec.adapters.train.checkpoints import append_metrics, truncate_metrics
 from vlrec.core.config import to_dict
 from vlrec.data.vlm_tasks import read_fashion, split_of
 
@@ -32,7 +33,7 @@ from vlrec.data.vlm_tasks import read_fashion, split_of
 def catalogue_features(cfg, vlm, rows: list[dict]) -> dict:
     """Pooled projector inputs ``[N, T, C]`` and pooled vision features ``[N, C]`` of ``rows``
     (cached on disk by :mod:`vlrec.models.features`)."""
-    from vlrec.adapters.train.vlm import FeatureBank
+    from vlrec.adapters.train.vlm_data import FeatureBank
     from vlrec.models.features import image_features
     from vlrec.models.vision import load_vision_encoder
 
@@ -109,7 +110,7 @@ def train_heads(cfg, log=print) -> Path:
         torch.set_rng_state(state["rng"])
         start_epoch = state["epoch"]
         log(f"vlrec: resuming {out} after epoch {start_epoch}")
-        _truncate(out / "metrics.jsonl", start_epoch)
+        truncate_metrics(out / "metrics.jsonl", start_epoch, key="epoch")
 
     def logits_of(idx: torch.Tensor, train: bool) -> dict[str, torch.Tensor]:
         heads.train(train)
@@ -143,8 +144,7 @@ def train_heads(cfg, log=print) -> Path:
         for f in vocab:
             y = labels[f][dev_idx]
             record[f"dev_acc/{f}"] = 100 * float((got[f].argmax(1) == y).float().mean())
-        with (out / "metrics.jsonl").open("a") as fh:
-            fh.write(json.dumps(record) + "\n")
+        append_metrics(out / "metrics.jsonl", record)
         bar.set_postfix(loss=f"{record['loss']:.3f}", type=f"{record['dev_acc/articleType']:.1f}")
         bar.update(1)
         ckpt_dir.mkdir(exist_ok=True)
@@ -269,9 +269,3 @@ def calibrate(cfg, vlm, rows: list[dict], feats: dict, log=print) -> dict:
         )
     vlm.fusion = {**vlm.fusion, **fusion}  # other entries (the caption weight) stay
     return report
-
-
-def _truncate(path: Path, epoch: int) -> None:
-    if path.is_file():
-        keep = [x for x in path.read_text().splitlines() if x and json.loads(x)["epoch"] <= epoch]
-        path.write_text("".join(x + "\n" for x in keep))

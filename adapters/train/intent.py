@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 import yaml
 
+from vlrec.adapters.train.checkpoints import append_metrics, truncate_metrics
 from vlrec.core.config import check, to_dict
 from vlrec.models.lm import truncate_layers
 
@@ -78,8 +79,6 @@ class IntentConfig:
     max_length: int = 96
     """Tokens of the rendered conversation kept (its latest turns)."""
     train: IntentTrainConfig = field(default_factory=IntentTrainConfig)
-
-
 
 
 def field_accuracy(model, requests, batch_size: int = 32) -> dict[str, float]:
@@ -167,10 +166,7 @@ def train_intent(cfg, log=print, stop_after: int | None = None) -> Path:
         scheduler.load_state_dict(state["scheduler"])
         step = int(state["step"])
         log(f"vlrec: resuming {out} at step {step}")
-        metrics = out / "metrics.jsonl"
-        if metrics.exists():
-            keep = [ln for ln in metrics.read_text().splitlines() if json.loads(ln)["step"] <= step]
-            metrics.write_text("".join(ln + "\n" for ln in keep))
+        truncate_metrics(out / "metrics.jsonl", step)
 
     def batch_at(s: int):
         epoch, pos = divmod(s, steps_per_epoch)
@@ -213,8 +209,7 @@ def train_intent(cfg, log=print, stop_after: int | None = None) -> Path:
             record = {"step": step, "minutes": round((time.perf_counter() - started) / 60, 2),
                       "loss": float(np.mean(window)), **{f"dev_{f}": round(a, 4) for f, a in accs.items()}}  # fmt: skip
             window = []
-            with (out / "metrics.jsonl").open("a") as fh:
-                fh.write(json.dumps(record) + "\n")
+            append_metrics(out / "metrics.jsonl", record)
             log(f"vlrec: intent step {step}: " + json.dumps(record))
         if step % t.checkpoint_every == 0 and step < total:
             ckpts.mkdir(exist_ok=True)
