@@ -67,7 +67,7 @@ class Agent(Understanding, Retrieving):
         self.words = words
         """:class:`vlrec.retrieval.words.WordsIndex` over the catalogue's item documents (agent.words)."""
         self.profiles = profiles
-        """:class:`vlrec.rec.recommender.Profiles` of known users, or ``None``."""
+        """:class:`vlrec.rec.profiles.Profiles` of known users, or ``None``."""
         self.items = searcher.records()
         self.vocab = Vocabulary(list(self.items.values()))
         self._count_combos()
@@ -208,7 +208,7 @@ def load_agent(cfg: AgentSections, with_vlm: bool = True, catalogue: Catalogue |
     reader = make_reader(vlm, searcher, cfg.agent) if cfg.agent.describe_images else None
     profiles = None
     if cfg.agent.profiles:
-        from vlrec.rec.recommender import Profiles
+        from vlrec.rec.profiles import Profiles
 
         profiles = Profiles(cfg)
     intent = None

@@ -83,7 +83,7 @@ def main() -> None:
     import numpy as np
 
     from vlrec.config import load_config
-    from vlrec.rec.recommender import evaluate_external, run
+    from vlrec.rec.experiment import evaluate_external, run
 
     lines = [
         f"History recommendation — `python benchmarks/bench_rec.py --splits {' '.join(args.splits)}`",

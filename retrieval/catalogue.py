@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from vlrec.data.catalog import CatalogItem, CatalogProblem, read_catalog
 from vlrec.retrieval.embedder import EmbedderSections
 from vlrec.retrieval.indexer import IndexSummary, delete_items, index_catalog, open_collections
@@ -72,3 +74,7 @@ class Catalogue:
     def records(self, ids: Sequence[str] | None = None) -> dict[str, dict]:
         """``{id: metadata}`` of every item, or of those ``ids`` that exist."""
         return self.searcher.records(ids)
+
+    def vectors(self, ids: Sequence[str], kind: str = "fused") -> dict[str, np.ndarray]:
+        """``{id: vector}`` from collection ``kind`` (image, text or fused) for those ``ids`` that exist."""
+        return self.store.vectors(self.collections()[kind], ids)

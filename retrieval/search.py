@@ -110,10 +110,10 @@ class Searcher:
                 target = "fused"
         col = self.cols[target]
         if item_id is not None:
-            got = col.get(ids=[item_id], include=["embeddings"])
-            if not got["ids"]:
+            got = self.store.vectors(col, [item_id])
+            if item_id not in got:
                 raise KeyError(f"item '{item_id}' is not in catalogue '{self.catalog}'")
-            vector = got["embeddings"][0]
+            vector = got[item_id]
             exclude.add(item_id)
         else:
             vector = self.query_vector(text, image, image_weight, target, image_vector)

@@ -142,6 +142,15 @@ class Store:
             out.update({i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"])})
         return out
 
+    def vectors(self, collection, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """``{id: embedding}`` of those ``ids`` that exist in a collection (batched reads)."""
+        out: dict[str, np.ndarray] = {}
+        ids = list(ids)
+        for start in range(0, len(ids), self.max_batch):
+            got = collection.get(ids=ids[start : start + self.max_batch], include=["embeddings"])
+            out.update({i: np.asarray(v, np.float32) for i, v in zip(got["ids"], got["embeddings"])})
+        return out
+
     def upsert(
         self,
         collection,

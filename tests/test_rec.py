@@ -102,7 +102,7 @@ def test_scorers_learn_the_planted_structure(tmp_path):
 
 def test_run_blends_tunes_and_beats_popularity(tmp_path):
     from vlrec.config import load_config
-    from vlrec.rec.recommender import run
+    from vlrec.rec.experiment import run
 
     folder = _write_dataset(tmp_path / "toy", n_users=80)
     cfg = load_config(
@@ -124,7 +124,8 @@ def test_run_blends_tunes_and_beats_popularity(tmp_path):
 
 def test_recommend_for_a_known_user_and_unknown_user(tmp_path):
     from vlrec.config import load_config
-    from vlrec.rec.recommender import recommend, run
+    from vlrec.rec.experiment import run
+    from vlrec.rec.profiles import recommend
 
     folder = _write_dataset(tmp_path / "toy")
     overrides = [f"rec.data={folder}", "rec.components=[cooc,transition]", f"rec.out={tmp_path / 'out'}"]
@@ -193,7 +194,8 @@ def test_cold_boost_lifts_only_items_with_few_interactions(tmp_path):
 
 def test_cold_boost_is_tuned_saved_and_used_by_recommend(tmp_path):
     from vlrec.config import load_config
-    from vlrec.rec.recommender import HistoryRecommender, run
+    from vlrec.rec.experiment import run
+    from vlrec.rec.recommender import HistoryRecommender
 
     folder = _write_dataset(tmp_path / "toy")
     base = [f"rec.data={folder}", "rec.components=[cooc]", f"rec.out={tmp_path / 'out'}"]
@@ -210,7 +212,8 @@ def test_external_scores_are_ranked_exactly_like_vlrec(tmp_path):
     """bench_rec ranks RecBole's score matrices with evaluate_external: feeding it vlrec's own
     scores (columns shuffled, a padding column as RecBole has) gives vlrec's own metrics."""
     from vlrec.config import load_config
-    from vlrec.rec.recommender import Context, HistoryRecommender, _test_metrics, evaluate_external
+    from vlrec.rec.experiment import _test_metrics, evaluate_external
+    from vlrec.rec.recommender import Context, HistoryRecommender
 
     folder = _write_dataset(tmp_path / "toy")
     cfg = load_config(None, [f"rec.data={folder}", "rec.components=[cooc,transition]", "rec.cold_max=7"]).rec
@@ -237,7 +240,8 @@ def _movie_agent(tmp_path, tiny_embedder):
     from vlrec.agent.session import Agent
     from vlrec.config import load_config
     from vlrec.data.catalog import CatalogItem
-    from vlrec.rec.recommender import Profiles, run
+    from vlrec.rec.experiment import run
+    from vlrec.rec.profiles import Profiles
     from vlrec.retrieval.indexer import index_catalog
     from vlrec.retrieval.search import Searcher
     from vlrec.retrieval.store import Store

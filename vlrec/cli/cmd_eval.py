@@ -154,7 +154,7 @@ def cmd_eval_retrieval(args) -> int:
 
 def cmd_eval_rec(args) -> int:
     from vlrec.config import load_config
-    from vlrec.rec.recommender import run
+    from vlrec.rec.experiment import run
 
     cfg = load_config(args.config, [*args.overrides, f"rec.data={args.data}", f"rec.split={args.split}"])
     _print_result(run(cfg, save=False), args.json, digits=4)

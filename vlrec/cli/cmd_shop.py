@@ -142,7 +142,7 @@ def cmd_recommend(args) -> int:
         reply = load_agent(cfg).session().send(args.text or "", image=args.image)
         _print_reply(reply, args.json)
         return 0
-    from vlrec.rec.recommender import recommend
+    from vlrec.rec.profiles import recommend
 
     cfg = _load(args)
     items = recommend(cfg, args.user, k=args.k or 10)

@@ -36,7 +36,7 @@ def cmd_train_intent(args) -> int:
 
 
 def cmd_train_rec(args) -> int:
-    from vlrec.rec.recommender import run
+    from vlrec.rec.experiment import run
 
     cfg = _load(args)
     result = run(cfg, save=True)

@@ -1,9 +1,9 @@
-"""Personal recommendations from interaction history: fit, tune the blend, evaluate, save.
+"""The history recommender: a blend of components fitted on interactions, its tuning and its files.
 
-``vlrec train rec CONFIG`` and ``vlrec eval rec --data DIR --split loo|random``
-run :func:`run`: split → fit every component on training → tune blend weights on
-validation (history = training) → test (history = training + validation) over a
-full ranking → cold-start slice (test items with at most 5 training interactions).
+:class:`HistoryRecommender` fits every component (:mod:`vlrec.rec.models`) on training
+interactions, tunes the blend weights on validation, and saves / loads itself;
+:mod:`vlrec.rec.experiment` runs split → fit → tune → test, :mod:`vlrec.rec.profiles`
+applies a trained model to known users.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from vlrec.core.config import check, to_dict
-from vlrec.data.interactions import Interactions, Split, load_interactions, split, write_split
+from vlrec.data.interactions import Interactions
 from vlrec.rec.metrics import rank_metrics, user_item_matrix
 from vlrec.rec.models import BPRMF, EASE, Content, Popularity, Transition, zscore
 
@@ -62,7 +62,7 @@ class RecConfig:
         check(1 <= self.k <= 100, "rec.k", "must be in [1, 100]")
 
 
-def _log(msg: str) -> None:
+def progress(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
@@ -111,7 +111,7 @@ class HistoryRecommender:
                 self.models[name] = Content(item_vectors)
             elif name == "transition":
                 self.models[name] = Transition(train)
-            _log(f"rec: fitted {name} in {time.perf_counter() - start:.1f} s")
+            progress(f"rec: fitted {name} in {time.perf_counter() - start:.1f} s")
         self.weights = {name: 1.0 for name in self.models}
         self.cold_boost = 0.0
 
@@ -172,7 +172,7 @@ class HistoryRecommender:
                     if value > best + 1e-6:
                         best, weights = value, trial
         self.weights = weights
-        _log(f"rec: blend weights {weights} (validation {key} {best:.4f})")
+        progress(f"rec: blend weights {weights} (validation {key} {best:.4f})")
         self.cold_boost = 0.0
         blended = sum(weights[n] * comp[n] for n in comp if weights[n])
         cold = ctx.cold(self.cfg.cold_max)
@@ -187,7 +187,7 @@ class HistoryRecommender:
             coldm = rank_metrics(score, ctx.matrix, valid, self.cfg.k, item_filter=cold)[f"HR@{self.cfg.k}"]
             trials.append((allm + self.cfg.cold_tradeoff * coldm, b, allm, coldm))
         _obj, self.cold_boost, allm, coldm = max(trials, key=lambda t: (t[0], -t[1]))
-        _log(
+        progress(
             f"rec: cold boost {self.cold_boost:g} (validation {key} {allm:.4f}, cold-slice "
             f"HR@{self.cfg.k} {coldm:.4f}; tradeoff {self.cfg.cold_tradeoff:g})"
         )
@@ -235,192 +235,3 @@ class HistoryRecommender:
         obj.weights = meta["weights"]
         obj.cold_boost = float(meta.get("cold_boost", 0.0))
         return obj, meta
-
-
-def item_vectors(root_cfg, data: Interactions, folder: Path) -> np.ndarray:
-    """Fused poster + title + genre vectors of every item, indexed into (and read from) Chroma."""
-    from vlrec.data.catalog import CatalogItem
-    from vlrec.retrieval.embedder import load_embedder
-    from vlrec.retrieval.indexer import index_catalog, open_collections
-    from vlrec.retrieval.store import Store
-
-    embedder = load_embedder(root_cfg)
-    store = Store(root_cfg.store)
-    name = f"rec-{folder.name}"[:60]
-    items = []
-    for tok in data.items:
-        fields = data.item_fields.get(tok, {})
-        title = fields.get("movie_title") or fields.get("title") or f"item {tok}"
-        year = fields.get("release_year", "")
-        poster = folder / "posters" / f"{tok}.jpg"
-        items.append(
-            CatalogItem(
-                id=tok,
-                title=f"{title} ({year})" if year else title,
-                description=fields.get("class", "").replace(" ", ", "),
-                image=poster if poster.is_file() else None,
-                metadata={"genres": fields.get("class", "")},
-            )
-        )
-    summary = index_catalog(items, store, name, embedder, report=lambda _m: None, rebuild=True)
-    _log(f"rec: item vectors in collection {name}.fused: {summary}")
-    fused = open_collections(store, name, embedder)["fused"]
-    out = np.zeros(
-        (len(data.items), embedder.dim * (2 if embedder.cfg.fusion == "concat" else 1)), np.float32
-    )
-    index = {tok: i for i, tok in enumerate(data.items)}
-    for start in range(0, len(data.items), store.max_batch):
-        got = fused.get(ids=data.items[start : start + store.max_batch], include=["embeddings"])
-        for tok, vec in zip(got["ids"], got["embeddings"]):
-            out[index[tok]] = vec
-    return out
-
-
-def run(root_cfg, save: bool = True) -> dict:
-    """Split, fit, tune on validation, evaluate on test; returns the metrics."""
-    cfg: RecConfig = root_cfg.rec
-    folder = Path(cfg.data)
-    data = load_interactions(folder)
-    sp_ = split(data, cfg.split, cfg.seed)
-    _log(
-        f"rec: {data.n_users} users, {data.n_items} items, {len(data.user)} interactions; "
-        f"{cfg.split} split {len(sp_.train.user)}/{len(sp_.valid.user)}/{len(sp_.test.user)}"
-    )
-    vectors = item_vectors(root_cfg, data, folder) if "content" in cfg.components else None
-    model = HistoryRecommender(cfg, sp_.train, vectors)
-    valid_ctx = Context([sp_.train], cfg.half_life)
-    model.tune(valid_ctx, sp_.valid)
-    test_ctx = Context([sp_.train, sp_.valid], cfg.half_life)
-    result = evaluate(model, test_ctx, sp_, cfg)
-    if save:
-        out = Path(cfg.out)
-        out.mkdir(parents=True, exist_ok=True)
-        name = folder.name or "data"
-        write_split(sp_, out / "split" / name, name)  # RecBole reads data_path/NAME/NAME.train.inter
-        (out / "metrics.json").write_text(json.dumps(result, indent=2))
-        model.save(out, data)
-    return result
-
-
-class Profiles:
-    """Known users' tastes for the agent: the trained recommender in ``rec.out`` applied to each
-    user's whole history (every interaction in the data folder), as per-item scores."""
-
-    def __init__(self, root_cfg):
-        cfg: RecConfig = root_cfg.rec
-        self.model, meta = HistoryRecommender.load(Path(cfg.out))
-        self.data = load_interactions(meta["config"]["data"])
-        if self.data.items != meta["items"] or self.data.users != meta["users"]:
-            raise ValueError(
-                f"the data in '{meta['config']['data']}' changed since training; run `vlrec train rec` again"
-            )
-        self.ctx = Context([self.data], cfg.half_life)
-        self.user_index = {u: i for i, u in enumerate(self.data.users)}
-        self.item_index = {t: i for i, t in enumerate(self.data.items)}
-
-    def knows(self, user: str) -> bool:
-        return str(user) in self.user_index
-
-    def _uid(self, user: str) -> int:
-        try:
-            return self.user_index[str(user)]
-        except KeyError:
-            raise KeyError(f"user '{user}' has no interactions in the history data") from None
-
-    def seen(self, user: str) -> list[str]:
-        """Item ids the user has interacted with."""
-        row = self.ctx.matrix[self._uid(user)]
-        return [self.data.items[i] for i in row.indices]
-
-    def raw_scores(self, user: str) -> np.ndarray:
-        """The recommender's ``[n_items]`` scores for ``user``; ``-inf`` on their history."""
-        uid = self._uid(user)
-        s = self.model.score(np.array([uid]), self.ctx)[0].astype(np.float64)
-        s[self.ctx.matrix[uid].indices] = -np.inf
-        return s
-
-    def scores(self, user: str) -> dict[str, float]:
-        """Every unseen item's score for ``user``, standardised over the unseen items
-        (mean 0, standard deviation 1), by item id."""
-        s = self.raw_scores(user)
-        unseen = np.isfinite(s)
-        z = (s - s[unseen].mean()) / max(float(s[unseen].std()), 1e-9)
-        return {self.data.items[i]: float(z[i]) for i in np.flatnonzero(unseen)}
-
-    def because(self, user: str, item: str) -> str | None:
-        """The title of the item in the user's history that most supports ``item`` (co-occurrence
-        model), or ``None``."""
-        ease = self.model.models.get("cooc")
-        if ease is None or item not in self.item_index:
-            return None
-        hist = self.ctx.matrix[self._uid(user)].indices
-        if not len(hist):
-            return None
-        return self.title(hist[int(np.argmax(ease.b[hist, self.item_index[item]]))])
-
-    def title(self, index: int) -> str:
-        fields = self.data.item_fields.get(self.data.items[index], {})
-        return fields.get("movie_title") or fields.get("title") or self.data.items[index]
-
-    def history_titles(self, user: str) -> set[str]:
-        """Titles of the user's history items (what :meth:`because` may name)."""
-        return {self.title(i) for i in self.ctx.matrix[self._uid(user)].indices}
-
-
-def recommend(root_cfg, user: str, k: int = 10) -> list[dict]:
-    """Top-k unseen items for ``user`` from the trained recommender in ``rec.out``,
-    with the user's whole history (every interaction in the data folder) as context."""
-    profiles = Profiles(root_cfg)
-    scores = profiles.raw_scores(user)
-    out = []
-    for i in np.argsort(-scores)[:k]:
-        tok = profiles.data.items[i]
-        fields = profiles.data.item_fields.get(tok, {})
-        out.append(
-            {
-                "id": tok,
-                "score": round(float(scores[i]), 4),
-                "title": fields.get("movie_title", tok),
-                "fields": fields,
-            }
-        )
-    return out
-
-
-def _test_metrics(score, ctx: Context, sp_: Split, cfg: RecConfig) -> dict:
-    """Test metrics of a ``score(users) -> [B, n_items]`` function, plus the cold-start slice."""
-    counts = np.bincount(sp_.train.item, minlength=sp_.train.n_items)
-    cold = counts <= cfg.cold_max
-    result = rank_metrics(score, ctx.matrix, sp_.test, cfg.k)
-    cold_m = rank_metrics(score, ctx.matrix, sp_.test, cfg.k, item_filter=cold)
-    result.update({f"cold_{k}": v for k, v in cold_m.items()})
-    return result
-
-
-def evaluate(model: HistoryRecommender, ctx: Context, sp_: Split, cfg: RecConfig) -> dict:
-    result = _test_metrics(lambda u: model.score(u, ctx), ctx, sp_, cfg)
-    result["weights"] = model.weights
-    result["cold_boost"] = model.cold_boost
-    return result
-
-
-def evaluate_external(cfg: RecConfig, users: list[str], items: list[str], scores: np.ndarray) -> dict:
-    """Rank another system's test scores with exactly vlrec's protocol (same split, same masking,
-    same metrics, same cold-start slice). ``scores[r, c]`` scores item token ``items[c]`` for user
-    token ``users[r]``; items it does not score rank last."""
-    data = load_interactions(Path(cfg.data))
-    sp_ = split(data, cfg.split, cfg.seed)
-    ctx = Context([sp_.train, sp_.valid], cfg.half_life)
-    col = {tok: c for c, tok in enumerate(items)}
-    cols = np.array([col.get(tok, -1) for tok in data.items])
-    row = {tok: r for r, tok in enumerate(users)}
-    full = np.full((len(data.users), len(data.items)), -np.inf, np.float32)
-    have = [u for u, tok in enumerate(data.users) if tok in row]
-    known = cols >= 0
-    full[np.ix_(have, np.flatnonzero(known))] = scores[
-        np.ix_([row[data.users[u]] for u in have], cols[known])
-    ]
-    # RecBole masks history with -inf; rank_metrics masks it again. Items tied at -inf would be
-    # "ranked" arbitrarily: push them below everything instead.
-    full = np.where(np.isfinite(full), full, np.float32(-3e38))
-    return _test_metrics(lambda u: full[u], ctx, sp_, cfg)
