@@ -79,3 +79,53 @@ def test_malformed_override_and_missing_file():
         load_config(None, ["vision.batch_size"])
     with pytest.raises(ConfigError, match="does not exist"):
         load_config("/nonexistent/vlrec.yaml")
+
+
+def _sections():
+    """Every ``*Sections`` Protocol in the package: the typed views that loaders and recipes take."""
+    import importlib
+    import pkgutil
+    import typing
+
+    names = set()
+    for root in ("vlrec", "vlrec.agent", "vlrec.adapters", "vlrec.retrieval"):  # the mapped folders too
+        pkg = importlib.import_module(root)
+        names |= {m.name for m in pkgutil.walk_packages(pkg.__path__, root + ".")}
+    found = {}
+    for name in sorted(names - {"vlrec.__main__"}):
+        m = importlib.import_module(name)
+        for name, obj in vars(m).items():
+            if name.endswith("Sections") and isinstance(obj, type) and getattr(obj, "_is_protocol", False):
+                found[f"{obj.__module__}.{name}"] = obj
+    assert typing.Protocol not in found.values()
+    return found
+
+
+def test_the_root_config_satisfies_every_typed_section():
+    """Each loader or recipe declares the config sections it reads as a Protocol; the root config
+    must have each of them with the declared type (a nested Protocol: the attributes it names)."""
+    import dataclasses
+    import typing
+
+    from vlrec.config import VlrecConfig, load_config
+
+    sections = _sections()
+    for expected in ("AgentSections", "VLMSections", "EmbedderSections", "CatalogueSections",
+                     "VLMTrainSections", "HeadsSections", "IntentSections", "AlignSections", "RecSections"):  # fmt: skip
+        assert any(k.endswith("." + expected) for k in sections), expected
+    root = typing.get_type_hints(VlrecConfig)
+    cfg = load_config(None, [])
+    for qual, proto in sections.items():
+        hints = {}
+        for base in reversed(proto.__mro__):
+            if getattr(base, "_is_protocol", False) and base is not typing.Protocol:
+                hints.update(typing.get_type_hints(base))
+        assert hints, qual
+        for attr, want in hints.items():
+            assert attr in root, f"{qual}.{attr}: the root config has no section {attr!r}"
+            if getattr(want, "_is_protocol", False):
+                for sub in typing.get_type_hints(want):
+                    assert hasattr(getattr(cfg, attr), sub), f"{qual}.{attr}.{sub}"
+            else:
+                assert root[attr] is want, f"{qual}.{attr}: {want} but the root config has {root[attr]}"
+    assert dataclasses.is_dataclass(cfg)

@@ -12,20 +12,33 @@ import math
 import sys
 import time
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
 import yaml
 from tqdm import tqdm
 
-from vlrec.adapters.align import AlignmentHead, ModalityDiscriminator, contrastive_loss
+from vlrec.adapters.align import AlignConfig, AlignmentHead, ModalityDiscriminator, contrastive_loss
 from vlrec.core.config import to_dict
 from vlrec.core.metrics import recall_metrics
+from vlrec.core.runtime import RuntimeConfig
 from vlrec.data.captions import read_caption_file
 from vlrec.models.features import image_features, text_features
+from vlrec.models.text import TextConfig
+from vlrec.models.vision import VisionConfig
 
 
-def _setup(cfg):
+class AlignSections(Protocol):
+    """The config sections the alignment recipe reads."""
+
+    runtime: RuntimeConfig
+    vision: VisionConfig
+    text: TextConfig
+    align: AlignConfig
+
+
+def _setup(cfg: AlignSections):
     from vlrec.core.runtime import apply_runtime
     from vlrec.models.text import load_text_embedder
     from vlrec.models.vision import load_vision_encoder
@@ -79,7 +92,7 @@ def embed_all(head: AlignmentHead, image_feats: torch.Tensor, text_vecs: np.ndar
     return img.numpy(), txt.numpy()
 
 
-def train_align(cfg, log=print) -> Path:
+def train_align(cfg: AlignSections, log=print) -> Path:
     """Run the training described by ``cfg.align``; returns the saved head folder."""
     a = cfg.align
     torch.manual_seed(a.seed)

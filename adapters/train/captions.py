@@ -3,13 +3,18 @@ the neighbours' captions (``vlm.fusion['caption']``)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from vlrec.adapters.train.heads import HeadsSections
 
 DEV_IMAGES = 500
 
 
-def caption_setup(cfg, vlm, train_file, eval_file, split: str = "test", limit: int = 0):
+def caption_setup(cfg: HeadsSections, vlm, train_file, eval_file, split: str = "test", limit: int = 0):
     """Datastore, vectorizer, the split's images with references, their vectors and projector inputs."""
     from vlrec.adapters.align import alignment_head
     from vlrec.adapters.captioner import fit_vectorizer, grouped_captions

@@ -19,6 +19,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -26,11 +27,23 @@ import torch.nn.functional as F
 import yaml
 
 from vlrec.adapters.train.checkpoints import append_metrics, truncate_metrics
+from vlrec.adapters.train.vlm import VLMTrainSections
 from vlrec.core.config import to_dict
 from vlrec.data.vlm_tasks import read_fashion, split_of
 
 
-def catalogue_features(cfg, vlm, rows: list[dict]) -> dict:
+class AlignmentHeadChoice(Protocol):
+    head: str | None
+    """Alignment head folder (the ``retrieval`` section; None = the shipped head)."""
+
+
+class HeadsSections(VLMTrainSections, Protocol):
+    """What the heads and calibrate stages read: the VLM recipe's sections and the alignment head."""
+
+    retrieval: AlignmentHeadChoice
+
+
+def catalogue_features(cfg: HeadsSections, vlm, rows: list[dict]) -> dict:
     """Pooled projector inputs ``[N, T, C]`` and pooled vision features ``[N, C]`` of ``rows``
     (cached on disk by :mod:`vlrec.models.features`)."""
     from vlrec.adapters.train.vlm_data import FeatureBank
@@ -57,7 +70,7 @@ def labels_of(rows: list[dict], vocab: dict[str, list[str]]) -> dict[str, torch.
     return out
 
 
-def train_heads(cfg, log=print) -> Path:
+def train_heads(cfg: HeadsSections, log=print) -> Path:
     """Run a ``train.stage: heads`` config; returns the saved VLM folder."""
     from tqdm import tqdm
 
@@ -182,7 +195,7 @@ def train_heads(cfg, log=print) -> Path:
     return final
 
 
-def train_calibrate(cfg, log=print) -> Path:
+def train_calibrate(cfg: HeadsSections, log=print) -> Path:
     """``train.stage: calibrate``, the recipe's last step: refit the attribute reader's fusion and
     gates (fashion dev split) and the caption rerank weight (Flickr8k dev images) for the model in
     ``train.init``, and save it with them to ``train.out``/vlm."""
@@ -219,7 +232,7 @@ def train_calibrate(cfg, log=print) -> Path:
     return final
 
 
-def catalogue_datastore(cfg, rows: list[dict], pooled: torch.Tensor):
+def catalogue_datastore(cfg: HeadsSections, rows: list[dict], pooled: torch.Tensor):
     """An in-memory copy of what the catalogue's Chroma image collection holds: the alignment
     head's vectors of each item's photo, with the item's fields as metadata."""
     from vlrec.adapters.align import alignment_head
@@ -232,7 +245,7 @@ def catalogue_datastore(cfg, rows: list[dict], pooled: torch.Tensor):
     return ArrayDatastore([r["id"] for r in rows], vectors, meta), head
 
 
-def calibrate(cfg, vlm, rows: list[dict], feats: dict, log=print) -> dict:
+def calibrate(cfg: HeadsSections, vlm, rows: list[dict], feats: dict, log=print) -> dict:
     """Fit the reader's fusion weights and gates on the dev split; sets ``vlm.fusion``."""
     from vlrec.adapters.reader import AttributeReader, fit_fusion, fit_gate, fuse
 

@@ -22,6 +22,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -30,7 +31,8 @@ import yaml
 
 from vlrec.adapters.train.checkpoints import append_metrics, truncate_metrics
 from vlrec.core.config import check, to_dict
-from vlrec.models.lm import truncate_layers
+from vlrec.core.runtime import RuntimeConfig
+from vlrec.models.lm import LMConfig, truncate_layers
 
 
 @dataclass
@@ -81,6 +83,14 @@ class IntentConfig:
     train: IntentTrainConfig = field(default_factory=IntentTrainConfig)
 
 
+class IntentSections(Protocol):
+    """The config sections the intent recipe reads."""
+
+    runtime: RuntimeConfig
+    lm: LMConfig
+    intent: IntentConfig
+
+
 def field_accuracy(model, requests, batch_size: int = 32) -> dict[str, float]:
     """Share of requests whose decoded ``want`` for each field is right (none when not asked)."""
     from vlrec.data.intent import FIELDS
@@ -96,7 +106,7 @@ def field_accuracy(model, requests, batch_size: int = 32) -> dict[str, float]:
     return {f: right[f] / max(len(requests), 1) for f in FIELDS}
 
 
-def train_intent(cfg, log=print, stop_after: int | None = None) -> Path:
+def train_intent(cfg: IntentSections, log=print, stop_after: int | None = None) -> Path:
     """Run ``cfg.intent.train``; returns the saved intent model folder."""
     from accelerate import Accelerator
     from accelerate.utils import set_seed

@@ -32,7 +32,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import torch
@@ -48,6 +48,7 @@ from vlrec.adapters.train.checkpoints import (
     truncate_metrics,
 )
 from vlrec.adapters.train.vlm_data import FeatureBank, build_samples, image_groups
+from vlrec.adapters.vlm_load import VLMSections
 from vlrec.core.config import check, to_dict
 from vlrec.data.vlm_tasks import Sample
 
@@ -125,6 +126,12 @@ class VLMTrainConfig:
         )
 
 
+class VLMTrainSections(VLMSections, Protocol):
+    """The config sections the VLM recipes read (runtime, vision, lm, vlm, train)."""
+
+    train: VLMTrainConfig
+
+
 class _Stop(Exception):
     """Raised by the ``stop_after`` hook (tests simulate a killed run with it)."""
 
@@ -132,7 +139,7 @@ class _Stop(Exception):
 class VLMRecipe:
     """One training stage of the VLM: ``setup()``, then ``train_step()`` until done, ``save()``."""
 
-    def __init__(self, cfg, log=print):
+    def __init__(self, cfg: VLMTrainSections, log=print):
         self.cfg = cfg
         self.t: VLMTrainConfig = cfg.train
         self.log = log
@@ -383,7 +390,7 @@ class VLMRecipe:
         return final
 
 
-def train_vlm(cfg, log=print, stop_after: int | None = None) -> Path:
+def train_vlm(cfg: VLMTrainSections, log=print, stop_after: int | None = None) -> Path:
     """Run ``cfg.train``; returns the folder of the final model."""
     recipe = VLMRecipe(cfg, log)
     recipe.setup()

@@ -10,15 +10,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from vlrec.data.interactions import Interactions, Split, load_interactions, split, write_split
 from vlrec.rec.metrics import rank_metrics
 from vlrec.rec.recommender import Context, HistoryRecommender, RecConfig, progress
+from vlrec.retrieval.catalogue import CatalogueSections
 
 
-def item_vectors(root_cfg, data: Interactions, folder: Path) -> np.ndarray:
+class RecSections(CatalogueSections, Protocol):
+    """The config sections a history-recommender run reads (the catalogue's, for item vectors)."""
+
+    rec: RecConfig
+
+
+def item_vectors(root_cfg: RecSections, data: Interactions, folder: Path) -> np.ndarray:
     """Fused poster + title + genre vectors of every item, indexed into (and read from) Chroma."""
     from vlrec.data.catalog import CatalogItem
     from vlrec.retrieval.catalogue import Catalogue
@@ -52,7 +60,7 @@ def item_vectors(root_cfg, data: Interactions, folder: Path) -> np.ndarray:
     return out
 
 
-def run(root_cfg, save: bool = True) -> dict:
+def run(root_cfg: RecSections, save: bool = True) -> dict:
     """Split, fit, tune on validation, evaluate on test; returns the metrics."""
     cfg: RecConfig = root_cfg.rec
     folder = Path(cfg.data)

@@ -4,6 +4,7 @@ applied to each user's whole history."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -11,11 +12,15 @@ from vlrec.data.interactions import load_interactions
 from vlrec.rec.recommender import Context, HistoryRecommender, RecConfig
 
 
+class ProfileSections(Protocol):
+    rec: RecConfig
+
+
 class Profiles:
     """Known users' tastes for the agent: the trained recommender in ``rec.out`` applied to each
     user's whole history (every interaction in the data folder), as per-item scores."""
 
-    def __init__(self, root_cfg):
+    def __init__(self, root_cfg: ProfileSections):
         cfg: RecConfig = root_cfg.rec
         self.model, meta = HistoryRecommender.load(Path(cfg.out))
         self.data = load_interactions(meta["config"]["data"])
@@ -76,7 +81,7 @@ class Profiles:
         return {self.title(i) for i in self.ctx.matrix[self._uid(user)].indices}
 
 
-def recommend(root_cfg, user: str, k: int = 10) -> list[dict]:
+def recommend(root_cfg: ProfileSections, user: str, k: int = 10) -> list[dict]:
     """Top-k unseen items for ``user`` from the trained recommender in ``rec.out``,
     with the user's whole history (every interaction in the data folder) as context."""
     profiles = Profiles(root_cfg)
