@@ -1,4 +1,4 @@
-"""Rebuild this sample from the full catalogue: python samples/fashion/make_sample.py [SRC_DIR].
+"""Rebuild this sample from the full catalogue: python vlrec/samples/fashion/make_sample.py [SRC_DIR].
 
 Takes up to 6 items of each article type (in file order, seeded shuffle) until
 300 items, plus 4 query photos of items that are not in the sample.
