@@ -1,14 +1,24 @@
 """A conversation's state: its turns, the latest photo and what was read off it, the shopper's
-wants, options and exclusions, and the items shown, liked and rejected."""
+wants, options and exclusions, and the items shown, liked and rejected.
+
+:meth:`Session.state` turns it into plain JSON data and :meth:`Session.from_state` back, so that
+a conversation can live outside the process (the server's session store) and continue after a
+restart or on another worker. A photo travels as PNG (lossless), its shared-space vector as
+float32 values; a known user's profile is recomputed from the history model, not stored.
+"""
 
 from __future__ import annotations
 
+import base64
+import io
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vlrec.agent.replies import Recommendation, Reply
+
+STATE_VERSION = 1
 
 if TYPE_CHECKING:
     from vlrec.agent.session import Agent
@@ -100,3 +110,69 @@ class Session:
         reply.seconds = time.perf_counter() - start
         self.turns.append(Turn("assistant", reply.text, None, [r.id for r in reply.items]))
         return reply
+
+    # --- state outside the process ---------------------------------------------------------
+    _PLAIN = (
+        "images", "shown", "liked", "rejected", "constraints", "avoid", "options", "leanings",
+        "anchor", "image_description", "image_attrs", "image_guesses", "image_likely",
+        "price_below", "notes", "words", "k",
+    )  # fmt: skip
+
+    def state(self) -> dict:
+        """The conversation as JSON-ready data (see :meth:`from_state`)."""
+        import numpy as np
+
+        out: dict[str, Any] = {"v": STATE_VERSION, "user": self.user}
+        out |= {name: getattr(self, name) for name in self._PLAIN}
+        out["turns"] = [asdict(t) for t in self.turns]
+        out["last"] = [asdict(r) for r in self.last]
+        out["image"] = _image_state(self.image)
+        vec = self.image_vector
+        out["image_vector"] = None if vec is None else np.asarray(vec, np.float32).tolist()
+        return out
+
+    @classmethod
+    def from_state(cls, agent: Agent, state: dict) -> Session:
+        """A session continued from :meth:`state` (the same agent config; the catalogue may have changed)."""
+        import numpy as np
+
+        if state.get("v") != STATE_VERSION:
+            raise ValueError(f"session state version {state.get('v')!r}; this vlrec reads {STATE_VERSION}")
+        session = cls(agent)
+        for name in cls._PLAIN:
+            if name in state:
+                setattr(session, name, state[name])
+        session.turns = [Turn(**t) for t in state.get("turns", [])]
+        session.last = [Recommendation(**r) for r in state.get("last", [])]
+        session.image = _image_from_state(state.get("image"))
+        vec = state.get("image_vector")
+        session.image_vector = None if vec is None else np.asarray(vec, np.float32)
+        if (
+            state.get("user") is not None
+            and agent.profiles is not None
+            and agent.profiles.knows(state["user"])
+        ):
+            session.set_user(state["user"])
+        return session
+
+
+def _image_state(image: Any) -> dict | None:
+    if image is None:
+        return None
+    if isinstance(image, (str, Path)):
+        return {"path": str(image)}
+    buf = io.BytesIO()
+    image.save(buf, "PNG")  # a decoded upload (PIL): lossless, so a reread sees the same pixels
+    return {"png": base64.b64encode(buf.getvalue()).decode("ascii")}
+
+
+def _image_from_state(state: dict | None) -> Any:
+    if state is None:
+        return None
+    if "path" in state:
+        return state["path"]
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(base64.b64decode(state["png"])))
+    img.load()
+    return img

@@ -536,3 +536,99 @@ def test_concurrent_photo_descriptions_are_batched_and_each_gets_its_own(shop, t
             got = list(pool.map(turn, colours))
     assert got == ["Black Tshirts" if c[0] == 0 else "White Tshirts" for c in colours]
     assert sum(vlm.batches) == 6 and max(vlm.batches) > 1
+
+
+# --- conversations outside the process ------------------------------------------------
+
+
+def _two_workers(shop, tmp_path, **kw):
+    """Two services (as two worker processes would be) on one SQLite session file."""
+    from fastapi.testclient import TestClient
+
+    from vlrec.serve.app import create_app
+
+    db = tmp_path / "sessions.sqlite3"
+    return [
+        TestClient(
+            create_app(make_service(shop, tmp_path, session_db=str(db), **kw)), raise_server_exceptions=False
+        )
+        for _ in range(2)
+    ]
+
+
+def test_session_state_round_trips_with_a_photo(shop, tmp_path):
+    from PIL import Image
+
+    from vlrec.agent.state import Session
+
+    service = make_service(shop, tmp_path)
+    _, session = service.session(None)
+    session.send("casual shoes for men")
+    session.send("something like this", image=Image.new("RGB", (40, 30), (10, 200, 30)))
+    state = json.loads(json.dumps(session.state()))  # plain JSON
+    again = Session.from_state(service.agent, state)
+    assert again.state() == state
+    assert again.image.size == (40, 30) and again.image.getpixel((5, 5)) == (10, 200, 30)
+    a, b = session.send("in white"), again.send("in white")
+    assert [r.id for r in a.items] == [r.id for r in b.items] and a.text == b.text
+    with pytest.raises(ValueError, match="version"):
+        Session.from_state(service.agent, {**state, "v": 99})
+
+
+def test_two_workers_answer_alternate_turns_of_one_conversation(shop, tmp_path):
+    _, rows, _ = shop
+    a, b = _two_workers(shop, tmp_path)
+    first = chat(a, "casual shoes for men").json()["vlrec"]
+    sid = first["session_id"]
+    second = chat(b, "in white", session_id=sid).json()["vlrec"]  # the other worker
+    ids = [it["id"] for it in second["items"]]
+    assert ids and all((rows[i]["baseColour"], rows[i]["gender"]) == ("White", "Men") for i in ids)
+    assert not set(ids) & {it["id"] for it in first["items"]}  # it knows what the first worker showed
+    third = chat(a, "for women instead", session_id=sid).json()["vlrec"]
+    assert all(rows[it["id"]]["gender"] == "Women" for it in third["items"])
+    for c in (a, b):
+        state = c.get(f"/v1/sessions/{sid}").json()
+        assert len(state["turns"]) == 6 and state["constraints"]["baseColour"] == "White"
+    assert b.delete(f"/v1/sessions/{sid}").status_code == 200
+    assert chat(a, "more", session_id=sid).status_code == 404  # gone for both
+
+
+def test_a_restarted_server_continues_its_conversations(shop, tmp_path):
+    _, rows, _ = shop
+    a, _ = _two_workers(shop, tmp_path)
+    sid = chat(a, "casual shoes for men").json()["vlrec"]["session_id"]
+    del a  # nothing is flushed on the way out: each turn was committed before its reply
+    restarted, _ = _two_workers(shop, tmp_path)
+    r = chat(restarted, "in white", session_id=sid)
+    assert r.status_code == 200, r.text
+    ids = [it["id"] for it in r.json()["vlrec"]["items"]]
+    assert ids and all((rows[i]["baseColour"], rows[i]["gender"]) == ("White", "Men") for i in ids)
+
+
+def test_a_turn_from_a_stale_copy_is_refused_not_merged(shop, tmp_path):
+    from vlrec.serve.messages import APIError
+
+    a, b = _two_workers(shop, tmp_path)
+    sid = chat(a, "casual shoes for men").json()["vlrec"]["session_id"]
+    svc_a, svc_b = a.app.state.service, b.app.state.service
+    _, copy_a = svc_a.session(sid)
+    _, copy_b = svc_b.session(sid)
+    copy_a.send("in white")
+    svc_a.sessions.put(sid, copy_a)
+    copy_b.send("in black")
+    with pytest.raises(APIError) as err:
+        svc_b.sessions.put(sid, copy_b)  # started from the version before copy_a's turn
+    assert err.value.status == 409
+    assert svc_b.session(sid)[1].constraints["baseColour"] == "White"
+
+
+def test_sessions_expire_and_are_capped_in_sqlite(shop, tmp_path):
+    a, _ = _two_workers(shop, tmp_path, sessions=2)
+    sids = [chat(a, f"casual shoes {n}").json()["vlrec"]["session_id"] for n in range(3)]
+    assert chat(a, "more", session_id=sids[0]).status_code == 404  # the least recently used went
+    assert chat(a, "more", session_id=sids[2]).status_code == 200
+    assert len(a.app.state.service.sessions) == 2
+    short, _ = _two_workers(shop, tmp_path / "short", session_ttl_s=0.5)
+    sid = chat(short, "casual shoes").json()["vlrec"]["session_id"]
+    time.sleep(0.7)
+    assert chat(short, "more", session_id=sid).status_code == 404

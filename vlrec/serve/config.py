@@ -2,12 +2,13 @@
 
 :class:`ServeConfig` holds the address and port, the API key, the CORS origins, the size
 limits on request bodies, images and item batches, how many conversations are kept and for
-how long, where uploaded item images go, and the thumbnail size. It is plain data, checked
+how long and where (SQLite or memory), where uploaded item images go, and the thumbnail size. It is plain data, checked
 when made, and imports nothing heavier than the config schema, so the root config can hold
 it without loading the web stack.
 """
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from vlrec.core.config import check
 
@@ -33,6 +34,11 @@ class ServeConfig:
     """Conversations kept; the least recently used goes first."""
     session_ttl_s: float = 3600.0
     """A conversation idle this long is forgotten."""
+    session_store: Literal["sqlite", "memory"] = "sqlite"
+    """sqlite: conversations survive restarts and are shared by the workers that open one file;
+    memory: kept in this process only."""
+    session_db: str = ""
+    """The SQLite file of ``session_store: sqlite`` (default: <data dir>/sessions/<catalogue>.sqlite3)."""
     replay_turns: int = 8
     """Without a session id, the last this-many user messages are played into a new session."""
     uploads: str = ""

@@ -1,8 +1,8 @@
 """What the API does, without HTTP: the agent shared by all requests, its sessions and catalogue.
 
 :class:`Service` holds the loaded agent and everything requests share: the API key check,
-the size-limited JSON body reader, the table of conversations (least recently used and
-idle ones forgotten), the lock that lets one request at a time do model and store work,
+the size-limited JSON body reader, the conversations (in a :mod:`vlrec.serve.sessions`
+store: SQLite by default, so they survive restarts and are shared by workers), the lock that lets one request at a time do model and store work,
 turns of a conversation, the items and their JPEG thumbnails as the API shows them, and
 adding and deleting catalogue items through the incremental indexer. :class:`Describer`
 batches the VLM's readings of photos across concurrent requests. Errors are raised as
@@ -16,7 +16,6 @@ import io
 import json
 import logging
 import os
-import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -25,6 +24,7 @@ from typing import Any
 
 from vlrec.serve.config import ServeConfig
 from vlrec.serve.messages import APIError, decode_data_url
+from vlrec.serve.sessions import UnknownSession, open_sessions
 
 log = logging.getLogger("vlrec.server")
 
@@ -89,9 +89,7 @@ class Service:
         self.key = cfg.api_key or os.environ.get("VLREC_API_KEY", "")
         self.lock = threading.Lock()
         """Model and store work, one request at a time."""
-        self.slock = threading.Lock()
-        """The session table (held for microseconds; safe to take on the event loop)."""
-        self.sessions: OrderedDict[str, tuple[Any, float]] = OrderedDict()
+        self.sessions = open_sessions(cfg, agent, agent.searcher.catalog)
         self.thumbs: OrderedDict[str, bytes] = OrderedDict()
         self.image_key = IMAGE_KEY
         self.uploads = uploads or (
@@ -132,40 +130,20 @@ class Service:
 
     # --- sessions ---------------------------------------------------------------------
 
-    def _expire(self) -> None:
-        now = time.monotonic()
-        while self.sessions:
-            sid, (_, used) = next(iter(self.sessions.items()))
-            if now - used > self.cfg.session_ttl_s or len(self.sessions) > self.cfg.sessions:
-                self.sessions.pop(sid)
-            else:
-                break
-
     def session(self, sid: str | None):
-        """(session id, session): an existing one, or a new one when ``sid`` is None."""
-        with self.slock:
-            return self._session(sid)
+        """(session id, session): the stored one, or a new (not yet stored) one when ``sid`` is None."""
+        if sid is None:
+            return self.sessions.new_id(), self.agent.session()
+        try:
+            return sid, self.sessions.get(sid)
+        except UnknownSession:
+            raise APIError(
+                404, "unknown or expired session id; start a new conversation", code="unknown_session"
+            ) from None
 
     def forget(self, sid: str) -> None:
-        with self.slock:
-            self._session(sid)
-            self.sessions.pop(sid, None)
-
-    def _session(self, sid: str | None):
-        self._expire()
-        if sid is None:
-            sid = secrets.token_urlsafe(16)
-            session = self.agent.session()
-        else:
-            if not isinstance(sid, str) or sid not in self.sessions:
-                raise APIError(
-                    404, "unknown or expired session id; start a new conversation", code="unknown_session"
-                )
-            session = self.sessions[sid][0]
-        self.sessions[sid] = (session, time.monotonic())
-        self.sessions.move_to_end(sid)
-        self._expire()
-        return sid, session
+        self.session(sid)  # 404 when unknown
+        self.sessions.delete(sid)
 
     # --- work (under the lock) --------------------------------------------------------
 
@@ -194,6 +172,7 @@ class Service:
                     reply = session.send(text, image=image, description=description)
                 except ValueError as exc:
                     raise APIError(422, str(exc), code="bad_input") from None
+            self.sessions.put(sid, session)  # committed before the reply leaves
             self.turns_served += 1
             return sid, reply
 
