@@ -126,7 +126,12 @@ class Session:
         out |= {name: getattr(self, name) for name in self._PLAIN}
         out["turns"] = [asdict(t) for t in self.turns]
         out["last"] = [asdict(r) for r in self.last]
-        out["image"] = _image_state(self.image)
+        memo = getattr(self, "_png_memo", None)  # the photo is encoded once, not on every turn
+        if memo is not None and memo[0] is self.image:
+            out["image"] = memo[1]
+        else:
+            out["image"] = _image_state(self.image)
+            self._png_memo = (self.image, out["image"])
         vec = self.image_vector
         out["image_vector"] = None if vec is None else np.asarray(vec, np.float32).tolist()
         return out
@@ -145,6 +150,7 @@ class Session:
         session.turns = [Turn(**t) for t in state.get("turns", [])]
         session.last = [Recommendation(**r) for r in state.get("last", [])]
         session.image = _image_from_state(state.get("image"))
+        session._png_memo = (session.image, state.get("image"))
         vec = state.get("image_vector")
         session.image_vector = None if vec is None else np.asarray(vec, np.float32)
         if (

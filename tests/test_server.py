@@ -632,3 +632,20 @@ def test_sessions_expire_and_are_capped_in_sqlite(shop, tmp_path):
     sid = chat(short, "casual shoes").json()["vlrec"]["session_id"]
     time.sleep(0.7)
     assert chat(short, "more", session_id=sid).status_code == 404
+
+
+def test_a_photo_is_stored_once_and_dropped_with_its_conversations(shop, tmp_path):
+    a, b = _two_workers(shop, tmp_path)
+    photo = data_url(size=(80, 60), colour=(250, 250, 250))
+    sids = [
+        chat(a, [{"type": "image_url", "image_url": {"url": photo}}]).json()["vlrec"]["session_id"]
+        for _ in "ab"
+    ]
+    db = a.app.state.service.sessions.db
+    assert db.execute("SELECT COUNT(*) FROM images").fetchone()[0] == 1  # same photo, one row
+    assert chat(b, "in black", session_id=sids[0]).status_code == 200  # the other worker reads it back
+    state = json.loads(db.execute("SELECT state FROM sessions WHERE id = ?", (sids[0],)).fetchone()[0])
+    assert set(state["image"]) == {"png_sha"}  # the row holds the reference, not the pixels
+    for sid in sids:
+        assert a.delete(f"/v1/sessions/{sid}").status_code == 200
+    assert db.execute("SELECT COUNT(*) FROM images").fetchone()[0] == 0

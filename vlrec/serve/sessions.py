@@ -14,6 +14,7 @@ throwaway servers. A store shared by hosts would take a Redis URL behind the sam
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import sqlite3
@@ -101,9 +102,13 @@ class SqliteSessions:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a committed turn survives kill -9
         self.db.execute(
-            "CREATE TABLE IF NOT EXISTS sessions ("
-            " id TEXT PRIMARY KEY, state TEXT NOT NULL, used REAL NOT NULL, version INTEGER NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, state TEXT NOT NULL,"
+            " used REAL NOT NULL, version INTEGER NOT NULL, image TEXT)"
         )
+        if "image" not in {r[1] for r in self.db.execute("PRAGMA table_info(sessions)")}:
+            self.db.execute("ALTER TABLE sessions ADD COLUMN image TEXT")  # files of the first schema
+        # photos once per content, not in every turn's row
+        self.db.execute("CREATE TABLE IF NOT EXISTS images (sha TEXT PRIMARY KEY, png TEXT NOT NULL)")
         self.db.execute("CREATE INDEX IF NOT EXISTS sessions_used ON sessions(used)")
 
     def new_id(self) -> str:
@@ -115,38 +120,54 @@ class SqliteSessions:
             "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions ORDER BY used DESC LIMIT -1 OFFSET ?)",
             (self.cap,),
         )
+        self.db.execute(
+            "DELETE FROM images WHERE sha NOT IN (SELECT image FROM sessions WHERE image IS NOT NULL)"
+        )
 
     def get(self, sid: str) -> Any:
         from vlrec.agent.state import Session
 
         with self.lock:
             row = self.db.execute(
-                "SELECT state, version FROM sessions WHERE id = ? AND used >= ?",
+                "SELECT s.state, s.version, i.png FROM sessions s LEFT JOIN images i ON i.sha = s.image"
+                " WHERE s.id = ? AND s.used >= ?",
                 (_check_id(sid), time.time() - self.ttl_s),
             ).fetchone()
         if row is None:
             raise UnknownSession(sid)
-        session = Session.from_state(self.agent, json.loads(row[0]))
+        state = json.loads(row[0])
+        if row[2] is not None:
+            state["image"] = {"png": row[2]}
+        session = Session.from_state(self.agent, state)
         session.store_version = row[1]
         return session
 
     def put(self, sid: str, session: Any) -> None:
-        state = json.dumps(session.state(), separators=(",", ":"))
+        data = session.state()
+        image = data.get("image") or {}
+        sha = hashlib.sha256(image["png"].encode()).hexdigest() if "png" in image else None
+        if sha is not None:
+            data["image"] = {"png_sha": sha}
+        state = json.dumps(data, separators=(",", ":"))
         version = getattr(session, "store_version", None)
         with self.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
+                if sha is not None:
+                    self.db.execute(
+                        "INSERT OR IGNORE INTO images (sha, png) VALUES (?, ?)", (sha, image["png"])
+                    )
                 if version is None:
                     self.db.execute(
-                        "INSERT INTO sessions (id, state, used, version) VALUES (?, ?, ?, 1)",
-                        (sid, state, time.time()),
+                        "INSERT INTO sessions (id, state, used, version, image) VALUES (?, ?, ?, 1, ?)",
+                        (sid, state, time.time(), sha),
                     )
                     new_version = 1
                 else:
                     cur = self.db.execute(
-                        "UPDATE sessions SET state = ?, used = ?, version = version + 1"
+                        "UPDATE sessions SET state = ?, used = ?, version = version + 1, image = ?"
                         " WHERE id = ? AND version = ?",
-                        (state, time.time(), sid, version),
+                        (state, time.time(), sha, sid, version),
                     )
                     if cur.rowcount != 1:
                         raise APIError(
@@ -164,7 +185,11 @@ class SqliteSessions:
 
     def delete(self, sid: str) -> bool:
         with self.lock:
-            return self.db.execute("DELETE FROM sessions WHERE id = ?", (str(sid),)).rowcount > 0
+            gone = self.db.execute("DELETE FROM sessions WHERE id = ?", (str(sid),)).rowcount > 0
+            self.db.execute(
+                "DELETE FROM images WHERE sha NOT IN (SELECT image FROM sessions WHERE image IS NOT NULL)"
+            )
+            return gone
 
     def __len__(self) -> int:
         with self.lock:
