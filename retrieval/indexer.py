@@ -9,7 +9,9 @@ Incremental and resumable:
   current hash: a run killed at any moment (kill -9) is completed by a rerun, and
   upserts keep every item exactly once;
 - items gone from the catalogue are deleted only with ``prune=True``;
-- one writer at a time per store (a lock file); a second one waits, then fails.
+- one writer at a time per catalogue: a lock file keeps a host's processes apart, and with a
+  Chroma server a lease record in the server (:mod:`vlrec.retrieval.lease`) keeps hosts
+  apart; a second writer waits, then fails with the holder's name.
 
 A bad item (malformed line, duplicate id, missing / corrupt / huge image) is
 reported with its id and reason and counted as failed; an item whose image fails
@@ -142,9 +144,17 @@ def writer_lock(store: Store, catalog: str, wait_s: float = 30.0):
     handle.truncate()
     handle.write(f"pid {os.getpid()}")
     handle.flush()
+    lease = None
     try:
+        if store.cfg.url:  # other hosts write this server too: hold its lease as well
+            from vlrec.retrieval.lease import Lease
+
+            lease = Lease(store, f"index-{catalog}")
+            lease.acquire(max(0.0, deadline - time.monotonic()))
         yield
     finally:
+        if lease is not None:
+            lease.release()
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
 

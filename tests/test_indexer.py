@@ -209,3 +209,83 @@ def test_another_embedder_is_refused_unless_rebuild(tmp_path, tiny_embedder):
     cols = open_collections(store, shop, other)
     ids = sorted(r["id"] for r in rows)
     assert _all_ids(store, cols) == {"image": ids, "text": ids, "fused": ids}
+
+
+def test_a_lease_in_the_store_keeps_writers_apart_and_expires_with_a_dead_holder(tmp_path):
+    import time
+
+    from vlrec.retrieval.lease import COLLECTION, Lease
+
+    store = Store(store_config(tmp_path))
+    name = unique("index-shop")
+    a = Lease(store, name, ttl_s=3, settle_s=0.05)
+    b = Lease(store, name, ttl_s=3, settle_s=0.05)
+    a.acquire(1)
+    with pytest.raises(StoreError, match=rf"being written by pid {os.getpid()} on .*{COLLECTION}"):
+        b.acquire(0.5)
+    a.release()
+    b.acquire(1)  # released: the next writer gets it at once
+    assert not b.lost
+    # a holder killed with kill -9 stops renewing: its lease expires and another writer takes over
+    b._stop.set()
+    b._thread.join()
+    c = Lease(store, name, ttl_s=3, settle_s=0.05)
+    start = time.monotonic()
+    c.acquire(10)
+    assert 1.0 < time.monotonic() - start < 6
+    c.release()
+    assert store.client.get_collection(COLLECTION).get(ids=[name])["ids"] == []
+
+
+@pytest.mark.skipif(
+    not os.environ.get("VLREC_TEST_CHROMA_URL"), reason="needs a Chroma server (make test-chroma-server)"
+)
+def test_two_hosts_indexing_one_chroma_server_are_kept_apart(tmp_path, tiny_embedder):
+    """Two processes with separate lock folders (as two hosts have) against one server: the
+    second writer fails clearly while the first holds the lease, and the store stays whole."""
+    shop = unique("shop")
+    path, rows = _catalog(tmp_path, 4)
+    holder = textwrap.dedent(f"""
+        import sys, time
+        from tests.conftest import store_config
+        from pathlib import Path
+        from vlrec.retrieval.indexer import writer_lock
+        from vlrec.retrieval.store import Store
+        with writer_lock(Store(store_config(Path({str(tmp_path)!r}))), {shop!r}):
+            print("held", flush=True)
+            time.sleep(8)
+    """)
+    env = {**os.environ, "VLREC_DATA_DIR": str(tmp_path / "host-a")}  # another host's lock folder
+    proc = subprocess.Popen(
+        [sys.executable, "-c", holder], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        store = Store(store_config(tmp_path))
+        with pytest.raises(StoreError, match="being written by pid"):
+            index_catalog(read_catalog(path), store, shop, tiny_embedder, lock_wait_s=1, progress=False)
+    finally:
+        proc.wait(30)
+    s = index_catalog(read_catalog(path), store, shop, tiny_embedder, lock_wait_s=5, progress=False)
+    assert s.added == 4
+
+
+def test_a_lease_of_a_dead_process_on_this_host_is_taken_over_at_once(tmp_path):
+    from vlrec.retrieval.lease import Lease
+
+    store = Store(store_config(tmp_path))
+    name = unique("index-shop")
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    ghost = Lease(store, name, ttl_s=600)
+    ghost.col.upsert(
+        ids=[name],
+        embeddings=[[0.0, 0.0]],
+        metadatas=[
+            {"holder": "ghost", "host": ghost.host, "pid": int(dead.stdout), "token": "x", "expires": 1e12}
+        ],
+    )
+    live = Lease(store, name, settle_s=0.05)
+    live.acquire(1)  # not 600 s of waiting for a process that is gone
+    live.release()
