@@ -321,4 +321,4 @@ def test_api_user_field_ties_a_conversation_to_a_known_user(tmp_path, tiny_embed
         stranger = ask(client, user="nobody").json()["vlrec"]  # OpenAI clients send any id: no profile
         assert stranger["user"] is None and not any("you liked" in i["reason"] for i in stranger["items"])
         bad = ask(client, user=12)
-        assert bad.status_code == 422 and "'user'" in bad.json()["error"]["message"]
+        assert bad.status_code == 400 and "'user'" in bad.json()["error"]["message"]

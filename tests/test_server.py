@@ -173,8 +173,8 @@ def test_recommend_endpoint(client, shop):
     assert len(items) == 5 and all(rows[i["id"]]["baseColour"] == "Black" for i in items)
     r = client.post("/v1/recommend", json={"image": data_url(tmp / "images" / "3.jpg")})
     assert r.status_code == 200 and r.json()["items"]
-    assert client.post("/v1/recommend", json={}).status_code == 422
-    assert client.post("/v1/recommend", json={"text": "x", "k": 500}).status_code == 422
+    assert client.post("/v1/recommend", json={}).status_code == 400
+    assert client.post("/v1/recommend", json={"text": "x", "k": 500}).status_code == 400
 
 
 def _error(resp, status):
@@ -186,36 +186,36 @@ def _error(resp, status):
 
 def test_bad_requests_get_clear_errors(client):
     assert "data:" in _error(
-        chat(client, [{"type": "image_url", "image_url": {"url": "file:///etc/passwd"}}]), 422
+        chat(client, [{"type": "image_url", "image_url": {"url": "file:///etc/passwd"}}]), 400
     )
-    assert "data:" in _error(chat(client, [{"type": "image_url", "image_url": {"url": "/etc/passwd"}}]), 422)
+    assert "data:" in _error(chat(client, [{"type": "image_url", "image_url": {"url": "/etc/passwd"}}]), 400)
     assert "data:" in _error(
-        chat(client, [{"type": "image_url", "image_url": {"url": "http://example.com/a.jpg"}}]), 422
+        chat(client, [{"type": "image_url", "image_url": {"url": "http://example.com/a.jpg"}}]), 400
     )
     msg = _error(
-        chat(client, [{"type": "image_url", "image_url": {"url": "data:image/png;base64,!!!notbase64"}}]), 422
+        chat(client, [{"type": "image_url", "image_url": {"url": "data:image/png;base64,!!!notbase64"}}]), 400
     )
     assert "base64" in msg and "messages[0].content[0]" in msg
     junk = "data:image/png;base64," + base64.b64encode(b"this is not an image at all").decode()
     assert "not a recognised image" in _error(
-        chat(client, [{"type": "image_url", "image_url": {"url": junk}}]), 422
+        chat(client, [{"type": "image_url", "image_url": {"url": junk}}]), 400
     )
     # a decompression bomb: 4000 x 4000 px of one colour compresses to a few KB
     bomb = data_url(size=(4000, 4000))
     assert len(bomb) < 200_000
-    assert "pixels" in _error(chat(client, [{"type": "image_url", "image_url": {"url": bomb}}]), 422)
-    assert "limit" in _error(chat(client, "x" * 2001), 422)
+    assert "pixels" in _error(chat(client, [{"type": "image_url", "image_url": {"url": bomb}}]), 400)
+    assert "limit" in _error(chat(client, "x" * 2001), 400)
     two = [{"type": "image_url", "image_url": {"url": data_url()}}] * 2
-    assert "one image" in _error(chat(client, two), 422)
+    assert "one image" in _error(chat(client, two), 400)
     assert _error(
         client.post(
             "/v1/chat/completions", content=b"{not json", headers={"content-type": "application/json"}
         ),
-        422,
+        400,
     )
-    assert _error(client.post("/v1/chat/completions", json={"messages": []}), 422)
+    assert _error(client.post("/v1/chat/completions", json={"messages": []}), 400)
     assert _error(
-        client.post("/v1/chat/completions", json={"messages": [{"role": "assistant", "content": "hi"}]}), 422
+        client.post("/v1/chat/completions", json={"messages": [{"role": "assistant", "content": "hi"}]}), 400
     )
     assert "unknown" in _error(chat(client, "hi", session_id="no-such-session"), 404)
     assert _error(client.get("/v1/items/no-such-item"), 404)
@@ -298,7 +298,7 @@ def test_items_api_adds_finds_updates_and_deletes(client, shop):
     _, rows, tmp = shop
     listing = client.get("/v1/items", params={"limit": 10, "offset": 40}).json()
     assert listing["total"] == 48 and len(listing["data"]) == 8
-    assert client.get("/v1/items", params={"limit": 0}).status_code == 422
+    assert client.get("/v1/items", params={"limit": 0}).status_code == 400
     one = client.get("/v1/items/105").json()
     assert one["title"] == INJECTION and one["metadata"]["articleType"] == rows["105"]["articleType"]
 
@@ -338,7 +338,7 @@ def test_items_api_adds_finds_updates_and_deletes(client, shop):
     assert "900" not in {i["id"] for i in chat(client, "a yellow raincoat").json()["vlrec"]["items"]}
     r = client.request("DELETE", "/v1/items", json={"ids": ["nope"]})
     assert r.json() == {"deleted": [], "unknown": ["nope"]}
-    assert client.request("DELETE", "/v1/items", json={"ids": "900"}).status_code == 422
+    assert client.request("DELETE", "/v1/items", json={"ids": "900"}).status_code == 400
 
 
 def free_port() -> int:
@@ -405,7 +405,7 @@ def test_the_official_openai_client_works(live_server, shop):
         openai.OpenAI(base_url=f"{url}/v1", api_key="wrong", max_retries=0).chat.completions.create(
             model="vlrec", messages=[{"role": "user", "content": "hi"}]
         )
-    with pytest.raises(openai.UnprocessableEntityError):
+    with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(
             model="vlrec",
             messages=[
@@ -649,3 +649,59 @@ def test_a_photo_is_stored_once_and_dropped_with_its_conversations(shop, tmp_pat
     for sid in sids:
         assert a.delete(f"/v1/sessions/{sid}").status_code == 200
     assert db.execute("SELECT COUNT(*) FROM images").fetchone()[0] == 0
+
+
+# --- OpenAI parameters ------------------------------------------------------------------
+
+
+def test_sampling_parameters_are_honoured_reported_or_refused(client):
+    plain = chat(client, "casual shoes for men").json()
+    assert plain["choices"][0]["finish_reason"] == "stop"
+    usage = plain["usage"]
+    assert usage["prompt_tokens"] == 4 and usage["completion_tokens"] > 10  # counted, not zeros
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    assert "ignored_parameters" not in plain["vlrec"]
+
+    short = chat(client, "casual shoes for men", max_tokens=4).json()
+    assert short["choices"][0]["finish_reason"] == "length"
+    assert short["usage"]["completion_tokens"] == 4
+    assert plain["choices"][0]["message"]["content"].startswith(short["choices"][0]["message"]["content"])
+    assert short["vlrec"]["items"]  # the structured items are whole
+
+    full = plain["choices"][0]["message"]["content"]
+    word = full.split()[3]
+    cut = chat(client, "casual shoes for men", stop=[word, "zzz-never"]).json()["choices"][0]
+    assert cut["message"]["content"] == full[: full.index(word)] and cut["finish_reason"] == "stop"
+
+    sampled = chat(client, "casual shoes for men", temperature=0.7, top_p=0.9, seed=3, n=1).json()
+    assert sampled["vlrec"]["ignored_parameters"] == ["temperature", "top_p", "seed"]
+
+    for bad, code in [
+        ({"n": 2}, "unsupported_parameter"), ({"temperature": 3}, "invalid_value"),
+        ({"temperature": "hot"}, "invalid_value"), ({"top_p": -0.1}, "invalid_value"),
+        ({"max_tokens": 0}, "invalid_value"), ({"max_tokens": 2.5}, "invalid_value"),
+        ({"stop": ["a", "b", "c", "d", "e"]}, "invalid_value"), ({"stop": [""]}, "invalid_value"),
+        ({"seed": "x"}, "invalid_value"), ({"tools": [{"type": "function"}]}, "unsupported_parameter"),
+        ({"logprobs": True}, "unsupported_parameter"),
+        ({"response_format": {"type": "json_object"}}, "unsupported_parameter"),
+        ({"stream_options": {"include_usage": "yes"}}, "invalid_value"),
+    ]:  # fmt: skip
+        r = chat(client, "casual shoes for men", **bad)
+        assert r.status_code == 400, (bad, r.text)
+        err = r.json()["error"]
+        assert err["type"] == "invalid_request_error" and err["code"] == code
+        assert next(iter(bad)) in err["message"]
+
+
+def test_streaming_usage_chunk_and_the_model_route(client):
+    with client.stream(
+        "POST", "/v1/chat/completions",
+        json={"messages": [{"role": "user", "content": "black handbags"}], "stream": True,
+              "stream_options": {"include_usage": True}},
+    ) as r:  # fmt: skip
+        events = [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: {")]
+    assert events[-1]["choices"] == [] and events[-1]["usage"]["completion_tokens"] > 0
+    assert events[-2]["choices"][0]["finish_reason"] == "stop" and "vlrec" in events[-2]
+    assert client.get("/v1/models/vlrec").json()["id"] == "vlrec"
+    r = client.get("/v1/models/gpt-4")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"

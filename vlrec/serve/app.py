@@ -30,7 +30,7 @@ Endpoints (all under ``/v1`` need ``Authorization: Bearer KEY`` when a key is se
 
 Safety: the API key is compared in constant time; request bodies and images have size
 limits (413) and images are decoded with the pixel limit checked from the header,
-before decoding (422); images arrive only as ``data:`` URLs, so no path or URL from a
+before decoding (400); images arrive only as ``data:`` URLs, so no path or URL from a
 request is ever opened; errors are JSON ``{"error": {"message", "type", "code"}}`` and
 never carry a stack trace; CORS is off unless ``serve.cors_origins`` lists origins.
 One lock serialises model and store work (two CPU cores gain nothing from running
@@ -47,6 +47,7 @@ from pathlib import Path
 from vlrec.serve.messages import (
     MAX_TEXT,
     APIError,
+    completion_options,
     decode_data_url,
     decode_turns,
     parse_messages,
@@ -101,7 +102,7 @@ def create_app(service: Service):
         msgs = "; ".join(
             f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg', '')}" for e in exc.errors()[:5]
         )
-        return JSONResponse(APIError(422, msgs or "invalid request", code="bad_request").body(), 422)
+        return JSONResponse(APIError(400, msgs or "invalid request", code="bad_request").body(), 400)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception):
@@ -117,7 +118,7 @@ def create_app(service: Service):
         auth(request)
         body = await service.json_body(request)
         if not isinstance(body, dict):
-            raise APIError(422, "the body must be a JSON object", code="bad_request")
+            raise APIError(400, "the body must be a JSON object", code="bad_request")
         return body
 
     # --- public -----------------------------------------------------------------------
@@ -149,9 +150,21 @@ def create_app(service: Service):
             ],
         }
 
+    @app.get("/v1/models/{model_id}")
+    def model(model_id: str, request: Request):
+        auth(request)
+        if model_id != "vlrec":
+            raise APIError(
+                404,
+                f"model '{model_id[:100]}' does not exist; this server has 'vlrec'",
+                code="model_not_found",
+            )
+        return {"id": "vlrec", "object": "model", "created": int(service.started), "owned_by": "vlrec"}
+
     @app.post("/v1/chat/completions")
     async def chat(request: Request):
         body = await json_object(request)
+        opts = completion_options(body)  # 400 now for a parameter out of range or not supported
         sid = body.get("session_id") or request.headers.get("x-session-id") or None
         if sid is not None:
             service.session(sid)  # 404 now, before a stream starts
@@ -162,8 +175,16 @@ def create_app(service: Service):
         model = str(body.get("model") or "vlrec")[:100]
         cid, created = f"chatcmpl-{secrets.token_hex(12)}", int(time.time())
 
+        def extra(sid_, reply) -> dict:
+            out = service.extra(sid_, reply)
+            if opts.ignored:  # said, not silently dropped
+                out["ignored_parameters"] = opts.ignored
+            return out
+
+        prompts = [text for text, _ in turns]
         if not body.get("stream"):
             sid, reply = await run_in_threadpool(service.turn, sid, turns, None, user)
+            text, finish = service.tokens.shape(reply.text, opts)
             return JSONResponse(
                 {
                     "id": cid,
@@ -173,12 +194,12 @@ def create_app(service: Service):
                     "choices": [
                         {
                             "index": 0,
-                            "message": {"role": "assistant", "content": reply.text},
-                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": text},
+                            "finish_reason": finish,
                         }
                     ],
-                    "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                    "vlrec": service.extra(sid, reply),
+                    "usage": service.tokens.usage(prompts, text),
+                    "vlrec": extra(sid, reply),
                 },
                 headers={"X-Session-Id": sid},
             )
@@ -207,9 +228,12 @@ def create_app(service: Service):
                 yield f"data: {json.dumps(APIError(500, 'internal server error', 'server_error').body())}\n\n"
                 yield "data: [DONE]\n\n"
                 return
-            for piece in _chunks(reply.text):
+            text, finish = service.tokens.shape(reply.text, opts)
+            for piece in _chunks(text):
                 yield chunk({"content": piece})
-            yield chunk({}, "stop", vlrec=service.extra(new_sid, reply))
+            yield chunk({}, finish, vlrec=extra(new_sid, reply))
+            if opts.include_usage:  # as OpenAI: one more chunk, no choices, the usage
+                yield chunk({}, choices=[], usage=service.tokens.usage(prompts, text))
             yield "data: [DONE]\n\n"
 
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -222,13 +246,13 @@ def create_app(service: Service):
         body = await json_object(request)
         text, image, k = body.get("text") or "", body.get("image"), body.get("k")
         if not isinstance(text, str):
-            raise APIError(422, "'text' must be a string", code="bad_request")
+            raise APIError(400, "'text' must be a string", code="bad_request")
         if len(text) > MAX_TEXT:
-            raise APIError(422, f"text of {len(text)} characters; the limit is {MAX_TEXT}", code="too_long")
+            raise APIError(400, f"text of {len(text)} characters; the limit is {MAX_TEXT}", code="too_long")
         if k is not None and (not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 50):
-            raise APIError(422, "'k' must be an integer in [1, 50]", code="bad_request")
+            raise APIError(400, "'k' must be an integer in [1, 50]", code="bad_request")
         if not text.strip() and image in (None, ""):
-            raise APIError(422, "give 'text', 'image' (a data: URL), or both", code="bad_request")
+            raise APIError(400, "give 'text', 'image' (a data: URL), or both", code="bad_request")
         sid = body.get("session_id")
         if sid is not None:
             service.session(sid)
@@ -273,7 +297,7 @@ def create_app(service: Service):
     def list_items(request: Request, limit: int = 50, offset: int = 0):
         auth(request)
         if not 1 <= limit <= 1000 or offset < 0:
-            raise APIError(422, "limit must be in [1, 1000] and offset >= 0", code="bad_request")
+            raise APIError(400, "limit must be in [1, 1000] and offset >= 0", code="bad_request")
         ids = list(service.agent.items)
         return {
             "object": "list",

@@ -28,7 +28,7 @@ class ServeConfig:
     max_image_bytes: int = 8 * 1024 * 1024
     """Largest decoded image in a request (413 above)."""
     max_image_pixels: int = 25_000_000
-    """Largest image, width x height, read from its header before decoding (422 above)."""
+    """Largest image, width x height, read from its header before decoding (400 above)."""
     max_items_per_request: int = 1000
     sessions: int = 1000
     """Conversations kept; the least recently used goes first."""

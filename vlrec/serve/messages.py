@@ -13,6 +13,7 @@ images. No HTTP framework is imported here.
 import base64
 import binascii
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 MAX_TEXT = 2000
@@ -37,7 +38,7 @@ def request_user(body: dict) -> str | None:
     if user is None:
         return None
     if not isinstance(user, str) or not 0 < len(user) <= 256:
-        raise APIError(422, "'user' must be a string of 1 to 256 characters", code="bad_request")
+        raise APIError(400, "'user' must be a string of 1 to 256 characters", code="bad_request")
     return user
 
 
@@ -46,12 +47,12 @@ def decode_data_url(url: Any, label: str, max_bytes: int, max_pixels: int):
     from vlrec.core.images import ImageError, load_image
 
     if not isinstance(url, str) or not url:
-        raise APIError(422, f"{label}: an image must be a data: URL string", code="bad_image")
+        raise APIError(400, f"{label}: an image must be a data: URL string", code="bad_image")
     match = _DATA_URL.match(url[:300])
     if match is None:
         what = "a data: URL without base64" if url[:5].lower() == "data:" else "not a data: URL"
         raise APIError(
-            422,
+            400,
             f"{label}: {what}; send images inline as data:image/...;base64,... "
             "(file paths and remote URLs are never opened)",
             code="bad_image",
@@ -66,7 +67,7 @@ def decode_data_url(url: Any, label: str, max_bytes: int, max_pixels: int):
     try:
         data = base64.b64decode(re.sub(r"\s+", "", payload), validate=True)
     except (binascii.Error, ValueError):
-        raise APIError(422, f"{label}: the base64 data is not valid", code="bad_image") from None
+        raise APIError(400, f"{label}: the base64 data is not valid", code="bad_image") from None
     if len(data) > max_bytes:
         raise APIError(
             413, f"{label}: image of {len(data)} bytes; the limit is {max_bytes}", code="too_large"
@@ -74,22 +75,22 @@ def decode_data_url(url: Any, label: str, max_bytes: int, max_pixels: int):
     try:
         image = load_image(data, name=label, max_bytes=max_bytes, max_pixels=max_pixels)
     except ImageError as exc:
-        raise APIError(422, str(exc), code="bad_image") from None
+        raise APIError(400, str(exc), code="bad_image") from None
     return image, data
 
 
 def parse_messages(messages: Any, max_bytes: int, max_pixels: int) -> list[tuple[str, Any]]:
     """The user turns of an OpenAI ``messages`` list: [(text, PIL image or None)]."""
     if not isinstance(messages, list) or not messages:
-        raise APIError(422, "'messages' must be a non-empty list", code="bad_messages")
+        raise APIError(400, "'messages' must be a non-empty list", code="bad_messages")
     turns = []
     for n, msg in enumerate(messages):
         where = f"messages[{n}]"
         if not isinstance(msg, dict) or not isinstance(msg.get("role"), str):
-            raise APIError(422, f"{where}: each message needs a 'role' and 'content'", code="bad_messages")
+            raise APIError(400, f"{where}: each message needs a 'role' and 'content'", code="bad_messages")
         role, content = msg["role"], msg.get("content")
         if role not in ("system", "developer", "user", "assistant", "tool"):
-            raise APIError(422, f"{where}: unknown role '{role[:40]}'", code="bad_messages")
+            raise APIError(400, f"{where}: unknown role '{role[:40]}'", code="bad_messages")
         if role != "user":
             continue
         texts, images = [], []
@@ -106,22 +107,22 @@ def parse_messages(messages: Any, max_bytes: int, max_pixels: int) -> list[tuple
                     images.append((f"{where}.content[{p}]", url))
                 else:
                     raise APIError(
-                        422, f"{where}.content[{p}]: parts must be text or image_url", code="bad_messages"
+                        400, f"{where}.content[{p}]: parts must be text or image_url", code="bad_messages"
                     )
         else:
-            raise APIError(422, f"{where}: content must be a string or a list of parts", code="bad_messages")
+            raise APIError(400, f"{where}: content must be a string or a list of parts", code="bad_messages")
         if len(images) > 1:
-            raise APIError(422, f"{where}: at most one image per message", code="bad_messages")
+            raise APIError(400, f"{where}: at most one image per message", code="bad_messages")
         text = " ".join(t.strip() for t in texts if t.strip())
         if len(text) > MAX_TEXT:
             raise APIError(
-                422, f"{where}: text of {len(text)} characters; the limit is {MAX_TEXT}", code="too_long"
+                400, f"{where}: text of {len(text)} characters; the limit is {MAX_TEXT}", code="too_long"
             )
         turns.append((text, images[0] if images else None))
     if messages[-1].get("role") != "user":
-        raise APIError(422, "the last message must be the user's", code="bad_messages")
+        raise APIError(400, "the last message must be the user's", code="bad_messages")
     if not turns[-1][0] and turns[-1][1] is None:
-        raise APIError(422, "the last user message is empty", code="bad_messages")
+        raise APIError(400, "the last user message is empty", code="bad_messages")
     return turns
 
 
@@ -132,3 +133,82 @@ def decode_turns(turns, max_bytes: int, max_pixels: int) -> list[tuple[str, Any]
             (text, None if image is None else decode_data_url(image[1], image[0], max_bytes, max_pixels)[0])
         )
     return out
+
+
+# --- completion parameters -------------------------------------------------------------------
+
+NO_EFFECT = ("temperature", "top_p", "seed", "presence_penalty", "frequency_penalty", "logit_bias")
+"""Accepted, checked, and reported back in ``vlrec.ignored_parameters``: replies are assembled from
+catalogue records, not sampled, so these cannot change them."""
+UNSUPPORTED = ("tools", "tool_choice", "functions", "function_call", "logprobs", "top_logprobs", "audio")
+
+
+@dataclass
+class CompletionOptions:
+    max_tokens: int | None = None
+    stop: list[str] = field(default_factory=list)
+    include_usage: bool = False
+    """``stream_options.include_usage``: the last chunk carries ``usage``."""
+    ignored: list[str] = field(default_factory=list)
+
+
+def _number(body: dict, key: str, lo: float, hi: float) -> None:
+    v = body.get(key)
+    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi):
+        raise APIError(400, f"'{key}' must be a number in [{lo:g}, {hi:g}]", code="invalid_value")
+
+
+def completion_options(body: dict) -> CompletionOptions:
+    """The OpenAI sampling and output parameters of a chat request: honoured (``max_tokens``,
+    ``stop``, ``n`` = 1, ``stream_options``), reported as having no effect (:data:`NO_EFFECT`), or
+    refused with a 400 naming the parameter (out of range, or :data:`UNSUPPORTED`)."""
+    for key in UNSUPPORTED:
+        if body.get(key) not in (None, False, [], {}):
+            raise APIError(400, f"'{key}' is not supported by vlrec", code="unsupported_parameter")
+    fmt = body.get("response_format")
+    if fmt not in (None, {"type": "text"}):
+        raise APIError(
+            400, "'response_format' other than text is not supported by vlrec", code="unsupported_parameter"
+        )
+    n = body.get("n")
+    if n is not None and (isinstance(n, bool) or n != 1):
+        raise APIError(
+            400, "'n' must be 1: vlrec gives one grounded reply per turn", code="unsupported_parameter"
+        )
+    _number(body, "temperature", 0, 2)
+    _number(body, "top_p", 0, 1)
+    _number(body, "presence_penalty", -2, 2)
+    _number(body, "frequency_penalty", -2, 2)
+    seed = body.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise APIError(400, "'seed' must be an integer", code="invalid_value")
+    if body.get("logit_bias") is not None and not isinstance(body["logit_bias"], dict):
+        raise APIError(400, "'logit_bias' must be an object", code="invalid_value")
+    opts = CompletionOptions(ignored=[k for k in NO_EFFECT if body.get(k) is not None])
+    for key in ("max_tokens", "max_completion_tokens"):
+        v = body.get(key)
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 1_000_000:
+            raise APIError(400, f"'{key}' must be an integer in [1, 1000000]", code="invalid_value")
+        opts.max_tokens = v if opts.max_tokens is None else min(opts.max_tokens, v)
+    stop = body.get("stop")
+    if stop is not None:
+        stop = [stop] if isinstance(stop, str) else stop
+        if (
+            not isinstance(stop, list)
+            or not 1 <= len(stop) <= 4
+            or not all(isinstance(s, str) and 1 <= len(s) <= 256 for s in stop)
+        ):
+            raise APIError(
+                400, "'stop' must be a string or a list of 1 to 4 non-empty strings", code="invalid_value"
+            )
+        opts.stop = stop
+    so = body.get("stream_options")
+    if so is not None:
+        if not isinstance(so, dict) or not isinstance(so.get("include_usage", False), bool):
+            raise APIError(
+                400, "'stream_options' must be an object like {\"include_usage\": true}", code="invalid_value"
+            )
+        opts.include_usage = so.get("include_usage", False)
+    return opts

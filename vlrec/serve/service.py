@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -27,6 +28,49 @@ from vlrec.serve.messages import APIError, decode_data_url
 from vlrec.serve.sessions import UnknownSession, open_sessions
 
 log = logging.getLogger("vlrec.server")
+
+
+class Tokens:
+    """Counts and cuts text in the served LM's tokens (the VLM's or the intent LM's tokenizer); a
+    server without an LM counts words and punctuation marks instead."""
+
+    _WORD = re.compile(r"\w+|[^\w\s]")
+
+    def __init__(self, agent):
+        lm = getattr(getattr(agent, "intent", None), "lm", None)
+        self.tokenizer = getattr(agent.vlm, "tokenizer", None) or getattr(lm, "tokenizer", None)
+
+    def count(self, text: str) -> int:
+        if self.tokenizer is not None:
+            return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return len(self._WORD.findall(text))
+
+    def cut(self, text: str, n: int) -> str:
+        """The longest prefix of ``text`` within ``n`` tokens."""
+        if self.tokenizer is not None:
+            enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+            if len(enc["input_ids"]) <= n:
+                return text
+            return text[: enc["offset_mapping"][n - 1][1]]
+        spans = [m.end() for m in self._WORD.finditer(text)]
+        return text if len(spans) <= n else text[: spans[n - 1]]
+
+    def shape(self, text: str, opts) -> tuple[str, str]:
+        """Apply ``stop`` and ``max_tokens`` (:class:`~vlrec.serve.messages.CompletionOptions`):
+        (text, finish_reason)."""
+        cuts = [i for i in (text.find(s) for s in opts.stop) if i >= 0]
+        if cuts:
+            return text[: min(cuts)], "stop"
+        if opts.max_tokens is not None:
+            short = self.cut(text, opts.max_tokens)
+            if short != text:
+                return short, "length"
+        return text, "stop"
+
+    def usage(self, prompts: list[str], completion: str) -> dict:
+        p = sum(self.count(t) for t in prompts)
+        c = self.count(completion)
+        return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
 
 
 def _public(meta: dict) -> dict:
@@ -98,6 +142,7 @@ class Service:
         self.started = time.time()
         self.turns_served = 0
         self.describer = Describer(agent.see) if agent.vlm is not None else None
+        self.tokens = Tokens(agent)
 
     # --- auth and bodies --------------------------------------------------------------
 
@@ -125,7 +170,7 @@ class Service:
             return json.loads(b"".join(chunks) or b"null")
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise APIError(
-                422, f"request body is not valid JSON ({exc.__class__.__name__})", code="bad_json"
+                400, f"request body is not valid JSON ({exc.__class__.__name__})", code="bad_json"
             ) from None
 
     # --- sessions ---------------------------------------------------------------------
@@ -171,7 +216,7 @@ class Service:
                 try:
                     reply = session.send(text, image=image, description=description)
                 except ValueError as exc:
-                    raise APIError(422, str(exc), code="bad_input") from None
+                    raise APIError(400, str(exc), code="bad_input") from None
             self.sessions.put(sid, session)  # committed before the reply leaves
             self.turns_served += 1
             return sid, reply
@@ -251,7 +296,7 @@ class Service:
         from vlrec.data.catalog import CatalogProblem, parse_row
 
         if not isinstance(rows, list) or not rows:
-            raise APIError(422, "'items' must be a non-empty list of catalogue records", code="bad_items")
+            raise APIError(400, "'items' must be a non-empty list of catalogue records", code="bad_items")
         if len(rows) > self.cfg.max_items_per_request:
             raise APIError(
                 413,
@@ -309,7 +354,7 @@ class Service:
 
     def delete_items(self, ids: Any) -> dict:
         if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
-            raise APIError(422, "'ids' must be a non-empty list of item ids", code="bad_items")
+            raise APIError(400, "'ids' must be a non-empty list of item ids", code="bad_items")
         with self.lock:
             deleted, unknown = self.catalogue().delete(ids)
             self.agent.refresh(deleted)
