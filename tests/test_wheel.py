@@ -43,9 +43,11 @@ def test_wheel_holds_one_namespace_with_its_data(wheel):
         "vlrec/agent/session.py", "vlrec/adapters/vlm.py", "vlrec/adapters/train/vlm.py",
         "vlrec/retrieval/store.py", "vlrec/serve/web/index.html", "vlrec/assets/vlm/default/vlm.json",
         "vlrec/assets/intent/default/intent.json", "vlrec/assets/align/default/head.safetensors",
-        "vlrec/samples/fashion/catalog.jsonl",
+        "vlrec/samples/fashion/catalog.jsonl", "vlrec/samples/fashion/LICENSE",
     ):  # fmt: skip
         assert needed in names, needed
+    meta = [n for n in names if ".dist-info/" in n]
+    assert any(n.endswith("/LICENSE") for n in meta) and any(n.endswith("/NOTICE") for n in meta)
 
 
 def test_wheel_in_a_new_venv_outside_the_checkout_runs_the_cli(wheel, tmp_path):
@@ -64,6 +66,13 @@ def test_wheel_in_a_new_venv_outside_the_checkout_runs_the_cli(wheel, tmp_path):
     )
     assert helped.returncode == 0, helped.stderr
     assert "serve" in helped.stdout and "train" in helped.stdout
+    import tomllib
+
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    shown = subprocess.run(
+        [str(bin_dir / "vlrec"), "--version"], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert shown.stdout.strip() == f"vlrec {declared}", shown.stdout + shown.stderr
 
 
 def test_every_module_imports_from_the_wheel(wheel, tmp_path):

@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="vlrec",
         description="vlrec: an LLM-centric multimodal recommender agent.",
     )
+    from vlrec import __version__
+
+    parser.add_argument("--version", action="version", version=f"vlrec {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("demo", help="index the bundled fashion sample and show nearest items")
