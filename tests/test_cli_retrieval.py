@@ -27,7 +27,7 @@ def test_index_then_search_from_the_command_line(tiny_catalog, tmp_path, random_
     args = _common(tmp_path, random_head)
     assert main(["index", str(tiny_catalog), "--name", "shop", "--json", *args]) == 0
     out = capsys.readouterr().out
-    summary = json.loads(out.strip().splitlines()[-1])
+    summary = json.loads(out)  # stdout holds the JSON and nothing else
     assert summary["added"] == 12 and summary["failed"] == []
     assert main(["index", str(tiny_catalog), "--name", "shop", *args]) == 0
     assert "unchanged 12" in capsys.readouterr().out

@@ -104,14 +104,17 @@ def cmd_eval_intent(args) -> int:
     rows, per = eval_intent(agent, reqs, fit=args.fit)
     _save_rows(args, per)
     print(json.dumps(rows, indent=2) if args.json else format_rows(rows, cols="intent"))
-    print(f"({len(reqs)} requests of {args.data}, split {args.split or 'all'})")
+    print(
+        f"({len(reqs)} requests of {args.data}, split {args.split or 'all'})",
+        file=sys.stderr if args.json else sys.stdout,
+    )
     if args.fit:
         folder = Path(cfg.intent.model) if cfg.intent.model else DEFAULT_INTENT
         meta = json.loads((folder / "intent.json").read_text())
         meta["decoding"] = agent.intent.decoding.__dict__
         meta["decoding_fitted_on"] = f"{Path(args.data).name}, split {args.split} ({len(reqs)} requests)"
         (folder / "intent.json").write_text(json.dumps(meta, indent=1))
-        print(f"decoding written to {folder / 'intent.json'}")
+        print(f"decoding written to {folder / 'intent.json'}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
@@ -130,7 +133,10 @@ def cmd_eval_freeform(args) -> int:
     rows, per = eval_freeform(agent, rules, reqs, k=args.k)
     _save_rows(args, per)
     print(json.dumps(rows, indent=2) if args.json else format_rows(rows, args.k))
-    print(f"({len(reqs)} requests of {args.data}, split {args.split or 'all'}, catalogue {name})")
+    print(
+        f"({len(reqs)} requests of {args.data}, split {args.split or 'all'}, catalogue {name})",
+        file=sys.stderr if args.json else sys.stdout,
+    )
     return 0
 
 

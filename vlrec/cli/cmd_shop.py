@@ -26,7 +26,7 @@ def cmd_index(args) -> int:
         lock_wait_s=args.wait,
         rebuild=args.rebuild,
     )
-    print(f"{name}: {summary}")
+    print(f"{name}: {summary}", file=sys.stderr if args.json else sys.stdout)  # --json: stdout is JSON only
     if args.json:
         print(
             json.dumps(
