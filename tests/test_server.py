@@ -267,8 +267,13 @@ def test_api_key_and_cors(shop, tmp_path, monkeypatch):
     from vlrec.serve.app import create_app
 
     with TestClient(create_app(make_service(shop, tmp_path, api_key=KEY))) as c:
-        assert c.get("/healthz").status_code == 200  # health and the page stay open
-        assert c.get("/").status_code == 200
+        assert c.get("/healthz").status_code == 200  # health stays open
+        page = c.get("/")  # the page asks the browser for the key
+        assert page.status_code == 401 and page.headers["www-authenticate"] == 'Basic realm="vlrec"'
+        assert c.get("/", auth=("shopper", KEY)).status_code == 200
+        assert c.get("/", auth=("shopper", "wrong")).status_code == 401
+        assert c.get("/v1/items", auth=("any", KEY)).status_code == 200  # what the browser then sends
+        assert _error(c.get("/v1/items", headers={"Authorization": "Basic !!notbase64"}), 401)
         r = chat(c, "tshirts")
         assert "API key" in _error(r, 401) and r.headers["www-authenticate"] == "Bearer"
         assert _error(c.get("/v1/items", headers={"Authorization": "Bearer wrong"}), 401)
@@ -455,8 +460,13 @@ def test_web_page_in_headless_chromium(live_server, shop, tmp_path):
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"],
         )  # fmt: skip
         try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            page.on("dialog", lambda d: d.accept(KEY))  # the page asks for the API key once
+            # the browser's own login prompt for the page (any user name, the key as password)
+            ctx = browser.new_context(
+                viewport={"width": 1100, "height": 900},
+                http_credentials={"username": "shopper", "password": KEY},
+            )
+            page = ctx.new_page()
+            page.on("dialog", lambda d: d.accept(KEY))  # the page's own prompt, if an API call is refused
             page.goto(url + "/")
             page.set_input_files("#file", str(tmp / "images" / "30.jpg"))
             page.wait_for_selector("#preview img[src^='data:image']")
@@ -468,6 +478,9 @@ def test_web_page_in_headless_chromium(live_server, shop, tmp_path):
             assert len(ids) == 3 and all(rows[i]["gender"] == "Women" for i in ids)
             titles = cards.locator(".title").all_inner_texts()
             assert titles == [rows[i]["title"] for i in ids]
+            page.wait_for_function("() => [...document.querySelectorAll('.card img')].every(i => i.complete)")
+            widths = page.eval_on_selector_all(".card img", "imgs => imgs.map(i => i.naturalWidth)")
+            assert widths and all(w > 0 for w in widths)  # thumbnails load behind the key too
             reply = page.locator(".msg.assistant .bubble").last.inner_text()
             assert all(t in reply for t in titles)
             page.wait_for_function(

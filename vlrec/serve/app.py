@@ -72,7 +72,9 @@ def create_app(service: Service):
     from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
-    app = FastAPI(title="vlrec", version="0.1.0", docs_url=None, redoc_url=None, openapi_url=None)
+    from vlrec import __version__
+
+    app = FastAPI(title="vlrec", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.service = service
     cfg = service.cfg
     if cfg.cors_origins:
@@ -88,7 +90,9 @@ def create_app(service: Service):
 
     @app.exception_handler(APIError)
     async def _api_error(request: Request, exc: APIError):
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        headers = None
+        if exc.status == 401:  # the page asks the browser for the key (Basic); API clients use Bearer
+            headers = {"WWW-Authenticate": 'Basic realm="vlrec"' if request.url.path == "/" else "Bearer"}
         return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
@@ -135,7 +139,8 @@ def create_app(service: Service):
         }
 
     @app.get("/", include_in_schema=False)
-    def index():
+    def index(request: Request):
+        auth(request)  # with a key set, the browser asks for it (any user name, the key as password)
         return FileResponse(WEB_DIR / "index.html", media_type="text/html")
 
     # --- chat -------------------------------------------------------------------------

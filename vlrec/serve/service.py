@@ -147,10 +147,23 @@ class Service:
     # --- auth and bodies --------------------------------------------------------------
 
     def authorize(self, header: str | None) -> None:
+        """Accept ``Bearer KEY`` (API clients) or HTTP Basic with KEY as the password (a browser on
+        the web page: it then sends the same credentials for thumbnails and API calls)."""
         if not self.key:
             return
         scheme, _, given = (header or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.key.encode()):
+        given = given.strip()
+        if scheme.lower() == "basic":
+            import base64
+            import binascii
+
+            try:
+                given = base64.b64decode(given, validate=True).decode("utf-8").partition(":")[2]
+            except (binascii.Error, UnicodeDecodeError):
+                given = ""
+        elif scheme.lower() != "bearer":
+            given = ""
+        if not hmac.compare_digest(given.encode(), self.key.encode()):  # constant time
             raise APIError(
                 401, "missing or wrong API key (Authorization: Bearer KEY)", "authentication_error"
             )
