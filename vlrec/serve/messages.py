@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MAX_TEXT = 2000
+MAX_MESSAGES = 1000
+"""Messages in one request (a stateless client resends its history; only the last few are played)."""
 _DATA_URL = re.compile(r"^data:(image/[A-Za-z0-9.+-]+)?((?:;[^,;]*)*?);base64,", re.I)
 
 
@@ -83,6 +85,12 @@ def parse_messages(messages: Any, max_bytes: int, max_pixels: int) -> list[tuple
     """The user turns of an OpenAI ``messages`` list: [(text, PIL image or None)]."""
     if not isinstance(messages, list) or not messages:
         raise APIError(400, "'messages' must be a non-empty list", code="bad_messages")
+    if len(messages) > MAX_MESSAGES:
+        raise APIError(
+            400,
+            f"{len(messages)} messages; at most {MAX_MESSAGES} (only the last few are replayed)",
+            code="too_long",
+        )
     turns = []
     for n, msg in enumerate(messages):
         where = f"messages[{n}]"
