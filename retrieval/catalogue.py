@@ -50,9 +50,9 @@ class Catalogue:
         self._searcher = None  # collections may have been recreated
         return summary
 
-    def index_file(self, path: str | Path, **kwargs) -> IndexSummary:
+    def index_file(self, path: str | Path, images_anywhere: bool = False, **kwargs) -> IndexSummary:
         """Index a catalogue file (JSONL or CSV); bad lines are reported and skipped."""
-        return self.index(read_catalog(path), **kwargs)
+        return self.index(read_catalog(path, images_anywhere), **kwargs)
 
     def delete(self, ids: Iterable[str], **kwargs) -> tuple[list[str], list[str]]:
         """Delete items from all three collections: (deleted ids, unknown ids)."""

@@ -22,6 +22,7 @@ def cmd_index(args) -> int:
     name = _catalog_name(args.catalog, args.name)
     summary = Catalogue.open(cfg, name).index_file(
         args.catalog,
+        images_anywhere=args.images_anywhere,
         prune=args.prune,
         lock_wait_s=args.wait,
         rebuild=args.rebuild,

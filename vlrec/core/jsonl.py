@@ -17,13 +17,16 @@ def read_jsonl(path: str | Path, strict: bool = True) -> Iterator[tuple[int, dic
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"'{path}' does not exist")
-    with path.open(encoding="utf-8", errors="strict" if strict else "replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
                 continue
             try:
+                line = raw.decode("utf-8")
                 row = json.loads(line)
                 problem = None if isinstance(row, dict) else "a line must hold a JSON object"
+            except UnicodeDecodeError as exc:
+                row, problem = None, f"not valid UTF-8 (byte {exc.start + 1} of the line)"
             except json.JSONDecodeError as exc:
                 row, problem = None, f"malformed JSON ({exc.msg} at column {exc.colno})"
             if problem is not None:

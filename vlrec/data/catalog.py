@@ -49,16 +49,33 @@ class CatalogProblem:
 
 def _rows(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
     if path.suffix.lower() == ".csv":
-        with path.open(newline="", encoding="utf-8") as handle:
+        with path.open(newline="", encoding="utf-8", errors="surrogateescape") as handle:
             reader = csv.DictReader(handle)
-            for row in reader:
-                yield reader.line_num, row, None
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:  # e.g. a NUL byte: this row only
+                    yield reader.line_num, None, f"malformed CSV ({exc})"
+                    continue
+                problem = None
+                if None in row:
+                    problem = f"{len(reader.fieldnames or []) + len(row[None])} fields; the header has {len(reader.fieldnames or [])}"
+                elif any(
+                    isinstance(v, str) and any(0xDC80 <= ord(c) <= 0xDCFF for c in v) for v in row.values()
+                ):
+                    problem = "not valid UTF-8"
+                yield reader.line_num, None if problem else row, problem
         return
     yield from read_jsonl(path, strict=False)
 
 
-def read_catalog(path: str | Path) -> Iterator[CatalogItem | CatalogProblem]:
-    """Yield the items of a JSONL or CSV catalogue, and a problem for each bad line."""
+def read_catalog(path: str | Path, images_anywhere: bool = False) -> Iterator[CatalogItem | CatalogProblem]:
+    """Yield the items of a JSONL or CSV catalogue, and a problem for each bad line.
+
+    An image path must stay inside the catalogue's folder once resolved (``../``, absolute paths
+    and symlinks out are problems) unless ``images_anywhere`` (``vlrec index --images-anywhere``)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"catalogue '{path}' does not exist")
@@ -67,10 +84,12 @@ def read_catalog(path: str | Path) -> Iterator[CatalogItem | CatalogProblem]:
         if error is not None:
             yield CatalogProblem(number, None, error)
             continue
-        yield parse_row(row, number, path.parent, seen)
+        yield parse_row(row, number, path.parent, seen, images_anywhere)
 
 
-def parse_row(row: dict, number: int, base: Path, seen: set[str]) -> CatalogItem | CatalogProblem:
+def parse_row(
+    row: dict, number: int, base: Path, seen: set[str], images_anywhere: bool = False
+) -> CatalogItem | CatalogProblem:
     """One catalogue record (a parsed line, or an item sent to the API) checked into an item.
 
     ``image`` resolves against ``base``; ``seen`` collects the ids accepted so far
@@ -108,12 +127,23 @@ def parse_row(row: dict, number: int, base: Path, seen: set[str]) -> CatalogItem
         return CatalogProblem(
             number, item_id, f"title or description longer than {MAX_FIELD_CHARS} characters"
         )
+    image_path = None
+    if image:
+        if not isinstance(image, str) or "\0" in image or len(image) > 4096:
+            return CatalogProblem(number, item_id, "'image' must be a path (a string)")
+        image_path = base / image
+        if not images_anywhere and not image_path.resolve().is_relative_to(base.resolve()):
+            return CatalogProblem(
+                number, item_id,
+                f"image '{image[:200]}' is outside the catalogue's folder (../, an absolute path or a "
+                "link out); move it in, or index with --images-anywhere",
+            )  # fmt: skip
     seen.add(item_id)
     return CatalogItem(
         id=item_id,
         title=title.strip(),
         description=str(description).strip(),
-        image=(base / str(image)) if image else None,
+        image=image_path,
         metadata=metadata,
     )
 
