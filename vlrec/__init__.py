@@ -13,9 +13,4 @@ folders ``agent/``, ``adapters/`` and ``retrieval/`` (mapped into this namespace
 pyproject.toml); the other layers live in this folder. ``tests/test_layers.py`` holds the rule.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("vlrec")  # one source: pyproject.toml
-except PackageNotFoundError:  # a source tree that was never installed
-    __version__ = "0+unknown"
+from vlrec.core.version import __version__  # noqa: F401  (re-exported)

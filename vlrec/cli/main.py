@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="vlrec",
         description="vlrec: an LLM-centric multimodal recommender agent.",
     )
-    from vlrec import __version__
+    from vlrec.core.version import __version__
 
     parser.add_argument("--version", action="version", version=f"vlrec {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

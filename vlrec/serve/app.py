@@ -72,7 +72,7 @@ def create_app(service: Service):
     from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
-    from vlrec import __version__
+    from vlrec.core.version import __version__
 
     app = FastAPI(title="vlrec", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.service = service
