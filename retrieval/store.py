@@ -52,6 +52,22 @@ class StoreError(RuntimeError):
     """The store refused an operation; the message says why and what to do."""
 
 
+def unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) says the Chroma server could not be reached."""
+    try:
+        import httpx
+
+        transport: tuple[type, ...] = (httpx.TransportError,)
+    except ImportError:  # pragma: no cover - chromadb's HTTP client brings httpx
+        transport = ()
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, (ConnectionError, TimeoutError, *transport)):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
 @dataclass
 class Hit:
     id: str

@@ -64,6 +64,23 @@ def _chunks(text: str) -> list[str]:
     return re.findall(r"\S+\s*|\s+", text) or [text]
 
 
+def _server_error(exc: BaseException, where: str) -> APIError:
+    """What a client hears of an unexpected error: 503 when the catalogue store is unreachable
+    (retry shortly; the server keeps running and recovers by itself), else a bare 500."""
+    from vlrec.retrieval.store import unreachable
+
+    if unreachable(exc):
+        log.warning("the catalogue store is unreachable (%s): %s", where, exc)
+        return APIError(
+            503,
+            "the catalogue store is unreachable; try again shortly",
+            "server_error",
+            code="store_unavailable",
+        )
+    log.exception("error serving %s", where, exc_info=exc)
+    return APIError(500, "internal server error; the server log has the details", "server_error")
+
+
 def create_app(service: Service):
     """The FastAPI application around one :class:`Service`."""
     from fastapi import FastAPI, Request
@@ -110,9 +127,10 @@ def create_app(service: Service):
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception):
-        log.exception("error serving %s %s", request.method, request.url.path)
-        body = APIError(500, "internal server error; the server log has the details", "server_error").body()
-        return JSONResponse(body, 500)
+        err = _server_error(exc, f"{request.method} {request.url.path}")
+        return JSONResponse(
+            err.body(), err.status, headers={"Retry-After": "5"} if err.status == 503 else None
+        )
 
     def auth(request: Request) -> None:
         service.authorize(request.headers.get("authorization"))
@@ -228,9 +246,8 @@ def create_app(service: Service):
                 yield f"data: {json.dumps(exc.body())}\n\n"
                 yield "data: [DONE]\n\n"
                 return
-            except Exception:
-                log.exception("error in a streamed turn")
-                yield f"data: {json.dumps(APIError(500, 'internal server error', 'server_error').body())}\n\n"
+            except Exception as exc:
+                yield f"data: {json.dumps(_server_error(exc, 'a streamed turn').body())}\n\n"
                 yield "data: [DONE]\n\n"
                 return
             text, finish = service.tokens.shape(reply.text, opts)
