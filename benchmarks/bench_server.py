@@ -3,6 +3,7 @@
     python benchmarks/bench_server.py                          # 8 sessions, bundled sample catalogue
     python benchmarks/bench_server.py --sessions 16 --catalog ../shared/data/fashion/catalog.jsonl
     python benchmarks/bench_server.py --url http://127.0.0.1:8000 --key KEY   # a server already running
+    python benchmarks/bench_server.py --sessions 32 --duration 300             # soak: 5 minutes, RSS over time
 
 Unless ``--url`` is given, it starts ``vlrec serve`` on a free localhost port (default
 stack: local Chroma, packaged models, shipped VLM) and waits for ``/healthz``. Each
@@ -51,10 +52,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _peak_rss_mb(pid: int) -> float | None:
+def _peak_rss_mb(pid: int, field: str = "VmHWM") -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     except OSError:
         return None
@@ -116,6 +117,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sessions", type=int, default=8, help="concurrent sessions (default 8)")
     ap.add_argument("--rounds", type=int, default=1, help="conversations per session thread")
+    ap.add_argument(
+        "--duration",
+        type=float,
+        default=0,
+        help="seconds: each session plays conversations until then (soak)",
+    )
     ap.add_argument("--url", help="benchmark a running server instead of starting one")
     ap.add_argument("--key", default="bench-key", help="API key (the started server requires it)")
     ap.add_argument("--catalog", help="catalogue file for the started server (default: bundled sample)")
@@ -132,16 +139,24 @@ def main() -> None:
         results: list[dict] = []
         lock = threading.Lock()
         start = time.perf_counter()
-        threads = [
-            threading.Thread(
-                target=lambda n=n: [session(url, args.key, n, results, lock) for _ in range(args.rounds)]
-            )
-            for n in range(args.sessions)
-        ]
+        deadline = start + args.duration
+
+        def play(n: int) -> None:
+            for _ in range(args.rounds):
+                session(url, args.key, n, results, lock)
+            while time.perf_counter() < deadline:
+                session(url, args.key, n, results, lock)
+
+        threads = [threading.Thread(target=play, args=(n,)) for n in range(args.sessions)]
         for t in threads:
             t.start()
-        for t in threads:
-            t.join()
+        samples: list[tuple[float, float]] = []  # (seconds, server RSS MB) every 15 s while loaded
+        while any(t.is_alive() for t in threads):
+            if proc is not None and (not samples or time.perf_counter() - start - samples[-1][0] >= 15):
+                now = _peak_rss_mb(proc.pid, "VmRSS")
+                if now:
+                    samples.append((time.perf_counter() - start, now))
+            time.sleep(0.5)
         wall = time.perf_counter() - start
         rss = _peak_rss_mb(proc.pid) if proc else None
     finally:
@@ -168,6 +183,10 @@ def main() -> None:
         f"{pct(photo, 0.5):.2f} | {pct(photo, 0.95):.2f} | {pct(text, 0.5):.2f} | {pct(text, 0.95):.2f} | "
         f"{errors} | {f'{rss:.0f}' if rss else 'n/a'} |"
     )
+    if len(samples) > 1:
+        print("\nserver RSS MB over time: " + ", ".join(f"{t / 60:.1f} min {m:.0f}" for t, m in samples))
+        half = samples[len(samples) // 2 :]
+        print(f"second half: min {min(m for _, m in half):.0f}, max {max(m for _, m in half):.0f} MB")
     if errors:
         bad = [r for r in results if not r["ok"]][:5]
         print(f"errors (first 5): {bad}", file=sys.stderr)
