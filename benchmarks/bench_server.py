@@ -167,7 +167,9 @@ def main() -> None:
     errors = sum(not r["ok"] for r in results)
     print(f"$ python benchmarks/bench_server.py {' '.join(sys.argv[1:])}".rstrip())
     print(
-        f"{args.sessions} concurrent sessions x {args.rounds} conversation(s) x {len(TURNS)} turns; "
+        f"{args.sessions} concurrent sessions x "
+        + (f"conversations for {args.duration:.0f} s" if args.duration else f"{args.rounds} conversation(s)")
+        + f" x {len(TURNS)} turns; "
         f"{os.cpu_count()} CPU cores" + (f"; server start {boot:.1f} s" if boot else "")
     )
     print()
