@@ -7,13 +7,13 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.vlrec-installed
 
-.PHONY: demo test test-fast test-chroma-server lint format bench bench-rec recbole-env install clean
+.PHONY: demo test test-fast test-chroma-server lint format bench bench-rec recbole-env install clean wheel-demo
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH_SPEC)" || $(PY) -m pip install -q torch
-	$(PY) -m pip install -q -e '.[test,glove]'
+	$(PY) -m pip install -q -e '.[all,test]'
 	touch $@
 
 install: $(STAMP)
@@ -60,3 +60,14 @@ bench-rec: $(STAMP) .venv-recbole/.installed
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# The wheel as a user gets it: built from the repo, installed into a fresh venv outside the
+# checkout (core dependencies only, no extras), then `vlrec demo` from another folder.
+wheel-demo:
+	@dir=$$(mktemp -d); trap "rm -rf $$dir" EXIT; \
+	$(PYTHON) -m pip wheel -q --no-deps -w $$dir/dist . && \
+	$(PYTHON) -m venv $$dir/venv && \
+	$$dir/venv/bin/pip install -q "$(TORCH_SPEC)" && \
+	$$dir/venv/bin/pip install -q $$dir/dist/vlrec-*.whl && \
+	cd $$dir && VLREC_DATA_DIR=$$dir/data $$dir/venv/bin/vlrec --version && \
+	VLREC_DATA_DIR=$$dir/data $$dir/venv/bin/vlrec demo

@@ -129,3 +129,27 @@ def test_the_root_config_satisfies_every_typed_section():
             else:
                 assert root[attr] is want, f"{qual}.{attr}: {want} but the root config has {root[attr]}"
     assert dataclasses.is_dataclass(cfg)
+
+
+def test_a_missing_extra_is_named_with_its_install_command(monkeypatch, capsys, tmp_path):
+    """Core installs need no extra; a command that needs one says which, before loading models."""
+    import sys
+
+    from vlrec.cli.main import main
+    from vlrec.core.extras import MissingExtra, need
+
+    for module in ("fastapi", "uvicorn", "pycocoevalcap", "matplotlib"):
+        monkeypatch.setitem(sys.modules, module, None)  # as if not installed
+    with pytest.raises(MissingExtra, match=r"pip install 'vlrec\[serve\]'"):
+        need("fastapi", "serve", "vlrec serve")
+    assert main(["serve", "--port", "8123"]) == 3
+    assert "vlrec serve needs fastapi: pip install 'vlrec[serve]'" in capsys.readouterr().err
+    from vlrec.core.metrics import caption_scores
+
+    with pytest.raises(MissingExtra, match=r"vlrec\[eval\]"):
+        caption_scores([["a dog runs"]], ["a dog"])
+    from vlrec.adapters.train.checkpoints import plot_metrics
+
+    (tmp_path / "m.jsonl").write_text('{"step": 1, "loss": 1.0}\n')
+    plot_metrics(tmp_path / "m.jsonl", tmp_path / "m.png")  # training goes on without the plot
+    assert not (tmp_path / "m.png").exists() and "vlrec[train]" in capsys.readouterr().err

@@ -13,6 +13,7 @@ import json
 import random
 import resource
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -108,9 +109,18 @@ def append_metrics(path: Path, record: dict) -> None:
         f.write(json.dumps(record) + "\n")
 
 
+_said_no_plot: list[bool] = []
+
+
 def plot_metrics(jsonl: Path, png: Path) -> None:
-    """Training loss and held-out loss against step."""
-    import matplotlib
+    """Training loss and held-out loss against step (skipped, once said, without matplotlib)."""
+    try:
+        import matplotlib
+    except ImportError:
+        if not _said_no_plot:
+            _said_no_plot.append(True)
+            print(f"vlrec: no {png.name}: pip install 'vlrec[train]' for loss plots", file=sys.stderr)
+        return
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

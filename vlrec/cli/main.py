@@ -277,9 +277,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     from vlrec.core.config import ConfigError
+    from vlrec.core.extras import MissingExtra
 
     try:
         return args.func(args)
+    except MissingExtra as exc:
+        print(f"vlrec {args.command}: {exc}", file=sys.stderr)
+        return 3
     except ConfigError as exc:
         print(f"vlrec: {exc}", file=sys.stderr)
         return 2

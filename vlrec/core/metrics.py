@@ -58,6 +58,9 @@ def ptb_tokenize(text: str) -> str:
 
 def caption_scores(refs: list[list[str]], hyps: list[str]) -> dict[str, float]:
     """Corpus BLEU-1..4 and CIDEr-D (x100) of ``hyps`` against reference lists."""
+    from vlrec.core.extras import need
+
+    need("pycocoevalcap", "eval", "caption scores (BLEU, CIDEr-D)")
     from pycocoevalcap.bleu.bleu import Bleu
     from pycocoevalcap.cider.cider import Cider
 

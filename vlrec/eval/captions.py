@@ -72,6 +72,9 @@ def eval_captions(
 
 
 def _oracle(cands, refs) -> list[str]:
+    from vlrec.core.extras import need
+
+    need("pycocoevalcap", "eval", "vlrec eval caption")
     from pycocoevalcap.bleu.bleu import Bleu
 
     from vlrec.core.metrics import ptb_tokenize

@@ -83,6 +83,9 @@ def _server_error(exc: BaseException, where: str) -> APIError:
 
 def create_app(service: Service):
     """The FastAPI application around one :class:`Service`."""
+    from vlrec.core.extras import need
+
+    need("fastapi", "serve", "vlrec serve")
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse

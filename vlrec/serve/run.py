@@ -33,7 +33,10 @@ def build_service(cfg, catalog_file: str | None = None, name: str | None = None,
 
 
 def serve(cfg, catalog_file: str | None = None, name: str | None = None) -> None:
-    import uvicorn
+    from vlrec.core.extras import need
+
+    need("fastapi", "serve", "vlrec serve")  # before minutes of model loading
+    uvicorn = need("uvicorn", "serve", "vlrec serve")
 
     from vlrec.core.runtime import apply_runtime
 
