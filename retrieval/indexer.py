@@ -20,7 +20,6 @@ still gets its text vector and a text-only fused vector.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import sys
@@ -123,27 +122,24 @@ def writer_lock(store: Store, catalog: str, wait_s: float = 30.0):
     else:
         folder = store.cfg.resolved_path()
     folder.mkdir(parents=True, exist_ok=True)
+    from filelock import FileLock, Timeout
+
     path = folder / f".vlrec-index-{catalog}.lock"
-    handle = open(path, "a+")
+    holder_file = path.with_suffix(".holder")
+    lock = FileLock(path)
     deadline = time.monotonic() + wait_s
-    while True:
+    try:
+        lock.acquire(timeout=wait_s, poll_interval=0.2)
+    except Timeout:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                handle.seek(0)
-                holder = handle.read().strip() or "another process"
-                handle.close()
-                raise StoreError(
-                    f"catalogue '{catalog}' is being indexed by {holder} (lock {path}); "
-                    "wait for it to finish, or rerun later: the store is intact"
-                ) from None
-            time.sleep(0.2)
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"pid {os.getpid()}")
-    handle.flush()
+            holder = holder_file.read_text().strip() or "another process"
+        except OSError:
+            holder = "another process"
+        raise StoreError(
+            f"catalogue '{catalog}' is being indexed by {holder} (lock {path}); "
+            "wait for it to finish, or rerun later: the store is intact"
+        ) from None
+    holder_file.write_text(f"pid {os.getpid()}")
     lease = None
     try:
         if store.cfg.url:  # other hosts write this server too: hold its lease as well
@@ -155,8 +151,7 @@ def writer_lock(store: Store, catalog: str, wait_s: float = 30.0):
     finally:
         if lease is not None:
             lease.release()
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
+        lock.release()
 
 
 def _stored_hashes(store: Store, collection) -> dict[str, tuple[str, str]]:

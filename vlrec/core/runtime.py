@@ -78,18 +78,20 @@ def apply_runtime(cfg: RuntimeConfig) -> None:
 
 
 def cache_dir() -> Path:
-    """Per-user cache for derived model files (``$VLREC_CACHE_DIR`` or XDG cache)."""
+    """Per-user cache for derived model files (``$VLREC_CACHE_DIR``, else the OS's cache folder: ~/.cache/vlrec on Linux)."""
     root = os.environ.get("VLREC_CACHE_DIR")
     if root:
         return Path(root)
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "vlrec"
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("vlrec", appauthor=False))
 
 
 def data_dir() -> Path:
-    """Per-user data directory for stores (``$VLREC_DATA_DIR`` or XDG data)."""
+    """Per-user data directory for stores (``$VLREC_DATA_DIR``, else the OS's data folder: ~/.local/share/vlrec on Linux)."""
     root = os.environ.get("VLREC_DATA_DIR")
     if root:
         return Path(root)
-    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(xdg) / "vlrec"
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("vlrec", appauthor=False))

@@ -10,7 +10,6 @@ bitsandbytes.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import shutil
 import time
@@ -117,13 +116,11 @@ class LoadedLM:
 
 @contextmanager
 def _file_lock(path: Path):
+    from filelock import FileLock
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with FileLock(path):
+        yield
 
 
 def packaged_lm_dir(log=print) -> Path:
