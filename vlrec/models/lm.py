@@ -346,7 +346,10 @@ class _StopOnStrings:
     """Marks a sequence done once its decoded continuation contains a stop string.
 
     Decoding (rather than matching token ids) works for any tokenizer, whichever way
-    it splits the stop string.
+    it splits the stop string. Still hand-written because transformers' own ``stop_strings``
+    (``StopStringCriteria``) raises "substring not found" on tokenizers whose vocabulary it cannot
+    map back to strings, e.g. a word-level tokenizer (tried 2026-12-03, transformers 5.25:
+    ``tests/test_lm.py::test_stop_strings_cut_generation`` fails with it).
     """
 
     def __init__(self, tokenizer, stop: list[str], prompt_len: int):
