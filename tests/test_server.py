@@ -718,3 +718,29 @@ def test_streaming_usage_chunk_and_the_model_route(client):
     assert client.get("/v1/models/vlrec").json()["id"] == "vlrec"
     r = client.get("/v1/models/gpt-4")
     assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"
+
+
+def test_prometheus_metrics_count_requests_behind_the_key(shop, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from vlrec.serve.app import create_app
+
+    with TestClient(
+        create_app(make_service(shop, tmp_path, api_key=KEY)), raise_server_exceptions=False
+    ) as c:
+        auth = {"Authorization": f"Bearer {KEY}"}
+        assert c.get("/metrics").status_code == 401
+        for _ in range(2):
+            c.post(
+                "/v1/chat/completions",
+                json={"messages": [{"role": "user", "content": "shoes"}]},
+                headers=auth,
+            )
+        c.post("/v1/chat/completions", json={"messages": []}, headers=auth)
+        c.get("/v1/items/nope", headers=auth)
+        text = c.get("/metrics", headers=auth).text
+    assert 'vlrec_requests_total{method="POST",route="/v1/chat/completions",status="200"} 2.0' in text
+    assert 'vlrec_requests_total{method="POST",route="/v1/chat/completions",status="400"} 1.0' in text
+    assert 'route="/v1/items/{item_id:path}",status="404"' in text  # templates, not raw paths
+    assert 'vlrec_request_seconds_count{route="/v1/chat/completions"} 3.0' in text
+    assert "vlrec_sessions 2.0" in text and "vlrec_turns_served 2.0" in text

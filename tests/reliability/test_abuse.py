@@ -19,7 +19,7 @@ ROUTES = [
     ("GET", "/"), ("GET", "/v1/models"), ("GET", "/v1/models/vlrec"), ("POST", "/v1/chat/completions"),
     ("POST", "/v1/recommend"), ("GET", "/v1/items"), ("GET", "/v1/items/1"), ("GET", "/v1/items/1/image"),
     ("POST", "/v1/items"), ("DELETE", "/v1/items/1"), ("DELETE", "/v1/items"), ("GET", "/v1/sessions/x"),
-    ("DELETE", "/v1/sessions/x"),
+    ("DELETE", "/v1/sessions/x"), ("GET", "/metrics"),
 ]  # fmt: skip
 BAD_AUTH = {
     "no key": {},
