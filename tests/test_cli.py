@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -57,3 +58,23 @@ def test_generate_on_a_tiny_model(tiny_lm_dir, capsys):
 
     lm = load_lm(LMConfig(path=str(tiny_lm_dir), quantization="none"))
     assert result["completion"] == generate_text(lm, ["the cat"], max_new_tokens=3, stop=[])[0]
+
+
+def test_quiet_default_and_verbose_set_how_loud_libraries_are(monkeypatch, capsys):
+    import logging
+
+    from vlrec.core.logs import configure
+
+    for var in ("TRANSFORMERS_VERBOSITY", "HF_HUB_DISABLE_PROGRESS_BARS", "TQDM_DISABLE"):
+        monkeypatch.delenv(var, raising=False)
+    configure(0)
+    assert logging.getLogger("bitsandbytes").level == logging.ERROR  # its optional-kernel notice
+    assert logging.getLogger("bm25s").level == logging.ERROR
+    assert os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "1" and "TQDM_DISABLE" not in os.environ
+    configure(-1)
+    assert os.environ["TQDM_DISABLE"] == "1"
+    # in a fresh process: -q config prints the YAML and nothing on stderr; -q and -v exclude each other
+    run = subprocess.run([sys.executable, "-m", "vlrec", "-q", "config"], capture_output=True, text=True)
+    assert run.returncode == 0 and "runtime:" in run.stdout and run.stderr == ""
+    both = subprocess.run([sys.executable, "-m", "vlrec", "-q", "-v", "config"], capture_output=True, text=True)
+    assert both.returncode == 2 and "not allowed with" in both.stderr

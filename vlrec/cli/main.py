@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     from vlrec.core.version import __version__
 
     parser.add_argument("--version", action="version", version=f"vlrec {__version__}")
+    loud = parser.add_mutually_exclusive_group()
+    loud.add_argument("-q", "--quiet", action="store_true", help="errors only, no progress bars")
+    loud.add_argument("-v", "--verbose", action="store_true", help="libraries' logs and warnings too")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("demo", help="index the bundled fashion sample and show nearest items")
@@ -278,7 +281,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from vlrec.core.config import ConfigError
     from vlrec.core.extras import MissingExtra
+    from vlrec.core.logs import configure
 
+    configure(-1 if args.quiet else 1 if args.verbose else 0)
     try:
         return args.func(args)
     except MissingExtra as exc:
