@@ -62,7 +62,8 @@ class IndexSummary:
         )
         if self.stale:
             text += f" ({self.stale} items no longer in the catalogue; --prune deletes them)"
-        return text + f" in {self.seconds:.1f} s ({rate:.1f} items/s)"
+        text += f" in {self.seconds:.1f} s"
+        return text + (f" ({rate:.1f} items/s)" if self.added + self.updated else "")
 
 
 def collection_names(catalog: str) -> dict[str, str]:
