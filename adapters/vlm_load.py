@@ -92,6 +92,27 @@ def adapter_folder(folder: str | Path) -> Path:
     return target
 
 
+BASE_MODEL_ID = "google/gemma-3-270m"
+"""The Hugging Face id of the packaged base LM: what exported adapters name as their base."""
+
+
+def export_peft(adapter: str | Path, folder: str | Path, base_model: str = BASE_MODEL_ID) -> Path:
+    """Write a standard peft adapter folder (``adapter_config.json`` + ``adapter_model.safetensors``)
+    from a saved adapter, the compact int8 form included: ``PeftModel.from_pretrained(base, folder)``
+    loads it, and the config names ``base_model`` (a hub id or path) instead of a local cache path."""
+    import shutil
+
+    src = adapter_folder(adapter)  # dequantized once when int8
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(src / ADAPTER_FILE, folder / ADAPTER_FILE)
+    config = json.loads((src / "adapter_config.json").read_text())
+    config["base_model_name_or_path"] = base_model
+    config["inference_mode"] = True
+    (folder / "adapter_config.json").write_text(json.dumps(config, indent=2))
+    return folder
+
+
 def read_vlm_meta(folder: str | Path) -> dict:
     path = Path(folder) / "vlm.json"
     if not path.is_file():

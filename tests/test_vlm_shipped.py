@@ -36,3 +36,42 @@ def test_caption_names_a_corrupt_photo(tmp_path, capsys):
     bad.write_bytes(b"\xff\xd8 not really a jpeg")
     assert main(["caption", str(bad)]) == 1
     assert "broken.jpg" in capsys.readouterr().err
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("model", ["vlm", "intent"])
+def test_exported_peft_adapter_loads_in_plain_peft_with_vlrecs_logits(tmp_path, capsys, model):
+    """`vlrec export peft` turns a shipped LoRA (the VLM's is stored int8) into a standard folder that
+    `PeftModel.from_pretrained` loads on the base model, with the LoRA's effect exactly as vlrec has it."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from vlrec.models.lm import packaged_lm_dir
+
+    out = tmp_path / "peft"
+    assert main(["export", "peft", str(out), "--model", model]) == 0
+    config = json.loads((out / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == "google/gemma-3-270m"
+    assert (out / "adapter_model.safetensors").is_file()
+
+    base_dir = packaged_lm_dir(log=lambda *a: None)
+    tok = AutoTokenizer.from_pretrained(base_dir)
+    ids = tok("User: a red shirt for men\nAssistant:", return_tensors="pt")["input_ids"]
+    base = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32).eval()
+    with torch.no_grad():
+        plain = base(ids).logits
+    peft_model = PeftModel.from_pretrained(base, str(out)).eval()
+    with torch.no_grad():
+        adapted = peft_model(ids).logits
+    assert not torch.allclose(adapted, plain, atol=1e-3)  # the LoRA does something
+    # the same LoRA through vlrec's own loading (the shipped folder, int8 dequantized for the VLM)
+    from vlrec.adapters.vlm_load import adapter_folder
+    from vlrec.core.paths import ASSETS
+
+    again = PeftModel.from_pretrained(
+        AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32).eval(),
+        str(adapter_folder(ASSETS / model / "default" / "adapter")),
+    ).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(again(ids).logits, adapted)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from vlrec.cli.common import _OVERRIDE, _load, _print_reply
 
@@ -100,6 +101,22 @@ def cmd_ask(args) -> int:
     answer = load_vlm(cfg).ask([args.image], [args.question])[0]
     out = {"image": args.image, "question": args.question, "answer": answer}
     print(json.dumps(out) if args.json else answer)
+    return 0
+
+
+def cmd_export_peft(args) -> int:
+    from vlrec.adapters.vlm_load import export_peft
+    from vlrec.core.paths import ASSETS
+
+    cfg = _load(args)
+    if args.model == "intent":
+        source = Path(cfg.intent.model or ASSETS / "intent" / "default") / "adapter"
+    else:
+        source = Path(cfg.vlm.adapter or ASSETS / "vlm" / "default") / "adapter"
+    if not (source / "adapter_config.json").is_file():
+        raise FileNotFoundError(f"no LoRA adapter in {source}")
+    folder = export_peft(source, args.dir, args.base_model)
+    print(f"peft adapter written to {folder} (PeftModel.from_pretrained(base_model, '{folder}'))")
     return 0
 
 

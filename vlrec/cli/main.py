@@ -24,6 +24,7 @@ from vlrec.cli.cmd_models import (
     cmd_caption,
     cmd_config,
     cmd_export_merged,
+    cmd_export_peft,
     cmd_generate,
     cmd_prepare,
 )
@@ -238,12 +239,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(p)
     p.set_defaults(func=cmd_chat)
 
-    p = sub.add_parser("export", help="export models: `vlrec export merged DIR`")
+    p = sub.add_parser("export", help="export models: `vlrec export merged DIR`, `vlrec export peft DIR`")
     ex = p.add_subparsers(dest="what", metavar="WHAT", required=True)
     e = ex.add_parser("merged", help="LoRA merged into a dequantized LM + projector (serving without peft)")
     e.add_argument("dir")
     _add_config_args(e)
     e.set_defaults(func=cmd_export_merged)
+    e = ex.add_parser("peft", help="a standard peft adapter folder of the VLM's or the intent LM's LoRA")
+    e.add_argument("dir")
+    e.add_argument("--model", choices=["vlm", "intent"], default="vlm")
+    e.add_argument("--base-model", default="google/gemma-3-270m", help="the base model the config names")
+    _add_config_args(e)
+    e.set_defaults(func=cmd_export_peft)
 
     p = sub.add_parser(
         "recommend", help="recommend: from a user's history (`--user ID`) or a request (`--text`, `--image`)"
