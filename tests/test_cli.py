@@ -76,5 +76,7 @@ def test_quiet_default_and_verbose_set_how_loud_libraries_are(monkeypatch, capsy
     # in a fresh process: -q config prints the YAML and nothing on stderr; -q and -v exclude each other
     run = subprocess.run([sys.executable, "-m", "vlrec", "-q", "config"], capture_output=True, text=True)
     assert run.returncode == 0 and "runtime:" in run.stdout and run.stderr == ""
-    both = subprocess.run([sys.executable, "-m", "vlrec", "-q", "-v", "config"], capture_output=True, text=True)
+    both = subprocess.run(
+        [sys.executable, "-m", "vlrec", "-q", "-v", "config"], capture_output=True, text=True
+    )
     assert both.returncode == 2 and "not allowed with" in both.stderr
