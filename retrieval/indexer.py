@@ -203,11 +203,15 @@ def index_catalog(
     lock_wait_s: float = 30.0,
     progress: bool = True,
     rebuild: bool = False,
+    repair: bool = False,
 ) -> IndexSummary:
     """Bring collections ``<catalog>.{image,text,fused}`` in line with the catalogue entries.
 
     ``rebuild``: if the collections hold vectors from another embedder, start them afresh
-    (see :func:`open_collections`) instead of failing."""
+    (see :func:`open_collections`) instead of failing.
+    ``repair``: if a collection is damaged (:meth:`Store.damage`), drop the catalogue's three
+    collections and index it again from the entries; without it, damage is a :class:`StoreError`
+    that names it (checked before every run: a few reads per collection)."""
     start = time.perf_counter()
     summary = IndexSummary()
     items: list[CatalogItem] = []
@@ -218,6 +222,21 @@ def index_catalog(
         else:
             items.append(entry)
     with writer_lock(store, catalog, lock_wait_s):
+        names = collection_names(catalog)
+        damaged = {n: d for n in names.values() if (d := store.damage(n))}
+        if damaged and not repair:
+            raise StoreError(
+                f"catalogue '{catalog}' is damaged in the store ("
+                + "; ".join(f"{n}: {d}" for n, d in damaged.items())
+                + "); index it again with --repair (drops its collections and re-embeds the catalogue)"
+            )
+        if damaged:
+            report(f"{catalog}: damaged collections {sorted(damaged)}; dropping all three and re-indexing")
+            for name in names.values():
+                try:
+                    store.client.delete_collection(name)
+                except Exception:  # already gone, or unreadable even to delete: recreated below
+                    pass
         cols = open_collections(store, catalog, embedder, rebuild=rebuild)
         stored = _stored_hashes(store, cols["fused"])
         wanted = {it.id for it in items}

@@ -38,10 +38,12 @@ class StoreConfig:
     ef_search: int = 100
     ef_construction: int = 200
     max_neighbors: int = 16
+    sync_threshold: int = 1000
+    """Records Chroma keeps in its write log before it writes the HNSW segment files (Chroma's default)."""
     """HNSW M: links per node."""
 
     def __post_init__(self) -> None:
-        for key in ("ef_search", "ef_construction", "max_neighbors"):
+        for key in ("ef_search", "ef_construction", "max_neighbors", "sync_threshold"):
             check(getattr(self, key) >= 2, f"store.{key}", "must be >= 2")
 
     def resolved_path(self) -> Path:
@@ -127,6 +129,8 @@ class Store:
                     "ef_search": self.cfg.ef_search,
                     "ef_construction": self.cfg.ef_construction,
                     "max_neighbors": self.cfg.max_neighbors,
+                    "sync_threshold": self.cfg.sync_threshold,
+                    "batch_size": min(100, self.cfg.sync_threshold),
                 }
             },
         )
@@ -138,6 +142,32 @@ class Store:
                 "(or into a new name)"
             )
         return collection
+
+    def damage(self, name: str) -> str | None:
+        """What is wrong with collection ``name``, or None when it reads back whole (or is absent).
+
+        Reads what search depends on: the count, a few stored vectors, and one nearest-neighbour
+        query with one of them. Chroma reports a damaged segment (a truncated or corrupt HNSW
+        file, after a crash or a full disk) as an error on one of these.
+        """
+        try:
+            names = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
+            if name not in names:
+                return None
+            col = self.client.get_collection(name)
+            if col.count() == 0:
+                return None
+            got = col.get(limit=3, include=["embeddings"])
+            if not got["ids"] or got["embeddings"] is None or len(got["embeddings"]) != len(got["ids"]):
+                return "stored vectors cannot be read"
+            hits = col.query(query_embeddings=[np.asarray(got["embeddings"][0], np.float32)], n_results=1)
+            if not hits["ids"] or not hits["ids"][0]:
+                return "a nearest-neighbour query finds nothing"
+        except Exception as exc:  # chromadb raises InternalError and others on damaged segments
+            if unreachable(exc):
+                raise
+            return f"{type(exc).__name__}: {str(exc)[:200]}"
+        return None
 
     def existing_ids(self, collection, ids: Sequence[str]) -> set[str]:
         found: set[str] = set()

@@ -23,6 +23,7 @@ def cmd_index(args) -> int:
     summary = Catalogue.open(cfg, name).index_file(
         args.catalog,
         images_anywhere=args.images_anywhere,
+        repair=args.repair,
         prune=args.prune,
         lock_wait_s=args.wait,
         rebuild=args.rebuild,

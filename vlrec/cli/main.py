@@ -104,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="catalogue name (default: from the file name)")
     p.add_argument("--prune", action="store_true", help="delete stored items that are no longer in the file")
     p.add_argument(
+        "--repair",
+        action="store_true",
+        help="if the catalogue's collections are damaged (e.g. after a crash), drop and re-index them",
+    )
+    p.add_argument(
         "--images-anywhere",
         action="store_true",
         help="allow image paths outside the catalogue's folder (absolute, ../, links out)",
