@@ -69,18 +69,23 @@ def tiny_lm_dir(tmp_path_factory) -> Path:
     return build_tiny_lm(tmp_path_factory.mktemp("tiny-lm"))
 
 
+def sample_catalog(folder: Path, n: int) -> tuple[Path, list[dict]]:
+    """The first ``n`` items of the bundled sample as ``folder/catalog.jsonl``, images copied beside it."""
+    import shutil
+
+    rows = [json.loads(line) for line in (SAMPLE / "catalog.jsonl").open()][:n]
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    for row in rows:
+        shutil.copy(SAMPLE / row["image"], folder / row["image"])
+    path = folder / "catalog.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path, rows
+
+
 @pytest.fixture
 def tiny_catalog(tmp_path) -> Path:
     """A 12-item catalogue from the bundled sample, images copied beside it."""
-    import shutil
-
-    rows = [json.loads(line) for line in (SAMPLE / "catalog.jsonl").open()][:12]
-    (tmp_path / "images").mkdir()
-    for row in rows:
-        shutil.copy(SAMPLE / row["image"], tmp_path / row["image"])
-    path = tmp_path / "catalog.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
+    return sample_catalog(tmp_path, 12)[0]
 
 
 class HashTextEmbedder:

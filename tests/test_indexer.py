@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from tests.conftest import REPO, SAMPLE, store_config, unique
+from tests.conftest import REPO, SAMPLE, sample_catalog, store_config, unique
 from vlrec.data.catalog import read_catalog
 from vlrec.retrieval.indexer import index_catalog, open_collections, writer_lock
 from vlrec.retrieval.store import Store, StoreError
@@ -20,13 +20,7 @@ def _all_ids(store, cols):
 
 
 def _catalog(tmp_path, n):
-    rows = [json.loads(line) for line in (SAMPLE / "catalog.jsonl").open()][:n]
-    (tmp_path / "images").mkdir(exist_ok=True)
-    for row in rows:
-        shutil.copy(SAMPLE / row["image"], tmp_path / row["image"])
-    path = tmp_path / "catalog.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path, rows
+    return sample_catalog(tmp_path, n)
 
 
 def test_index_is_incremental_updates_changes_and_prunes(tmp_path, tiny_embedder):

@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from tests.conftest import REPO, SAMPLE, unique
+from tests.conftest import REPO, sample_catalog, unique
 
 CHILD = textwrap.dedent(
     """
@@ -55,14 +55,7 @@ def _run(tmp_path, cat, shop, repair=False) -> dict:
     bool(os.environ.get("VLREC_TEST_CHROMA_URL")), reason="damages the embedded store's files"
 )
 def test_a_damaged_segment_is_named_and_repaired_by_reindexing(tmp_path):
-    import shutil
-
-    rows = [json.loads(line) for line in (SAMPLE / "catalog.jsonl").open()][:24]
-    (tmp_path / "images").mkdir()
-    for r in rows:
-        shutil.copy(SAMPLE / r["image"], tmp_path / r["image"])
-    cat = tmp_path / "catalog.jsonl"
-    cat.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cat, _ = sample_catalog(tmp_path, 24)
     shop = unique("shop")
     first = _run(tmp_path, cat, shop)
     assert first["added"] == 24

@@ -8,8 +8,6 @@ collection write), and between collections (image and text written, fused not ye
 
 from __future__ import annotations
 
-import json
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +16,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, SAMPLE, build_tiny_embedder, store_config, unique
+from tests.conftest import REPO, build_tiny_embedder, sample_catalog, store_config, unique
 from vlrec.data.catalog import read_catalog
 from vlrec.retrieval.indexer import index_catalog, open_collections
 from vlrec.retrieval.store import Store
@@ -81,12 +79,7 @@ def _snapshot(store, name, emb) -> dict:
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("kill")
-    rows = [json.loads(line) for line in (SAMPLE / "catalog.jsonl").open()][:N]
-    (tmp / "images").mkdir()
-    for r in rows:
-        shutil.copy(SAMPLE / r["image"], tmp / r["image"])
-    cat = tmp / "catalog.jsonl"
-    cat.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cat, _ = sample_catalog(tmp, N)
     emb = build_tiny_embedder(tmp / "head")
     store = Store(store_config(tmp))
     name = unique("straight")
