@@ -39,3 +39,30 @@ def test_glove_mean_of_words_baseline():
     np.testing.assert_allclose(np.linalg.norm(v[:3], axis=1), 1.0, atol=1e-5)
     assert v[0] @ v[1] > v[0] @ v[2]
     assert not v[3].any()  # no known word: the zero vector
+
+
+@pytest.mark.integration
+def test_a_sentence_transformers_folder_is_embedded_as_its_modules_json_says(tmp_path):
+    """Another sentence-transformers model works unchanged: here the packaged MiniLM with its
+    pooling switched to the CLS token; the vectors follow the folder's config, not a fixed mean."""
+    import json
+    import shutil
+
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    from vlrec.models.text import minilm_path
+
+    folder = tmp_path / "cls-model"
+    shutil.copytree(minilm_path(), folder)
+    pooling = json.loads((folder / "1_Pooling" / "config.json").read_text())
+    pooling |= {"pooling_mode_mean_tokens": False, "pooling_mode_cls_token": True}
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    emb = load_text_embedder(TextConfig(path=str(folder)), "cpu")
+    got = emb.embed([KITTEN, TRUCK])
+    tok, model = AutoTokenizer.from_pretrained(folder), AutoModel.from_pretrained(folder).eval()
+    with torch.no_grad():
+        cls = model(**tok([KITTEN, TRUCK], padding=True, return_tensors="pt")).last_hidden_state[:, 0]
+    want = torch.nn.functional.normalize(cls, dim=-1).numpy()
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    assert emb.get_config()["name"] == "st:cls-model"

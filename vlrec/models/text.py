@@ -53,18 +53,26 @@ def _normalise(x: np.ndarray) -> np.ndarray:
 
 
 class MiniLMEmbedder:
-    """Mean-pooled, L2-normalised sentence embeddings from a BERT-style encoder."""
+    """Sentence embeddings from a sentence-transformers folder, as that folder says to make them.
+
+    ``SentenceTransformer`` reads the folder's own ``modules.json`` (the encoder, its pooling —
+    mean for all-MiniLM-L6-v2 — and a Normalize step), so another sentence-transformers model
+    works unchanged; the vectors are L2-normalised here in any case (cosine space)."""
 
     def __init__(self, path: Path, cfg: TextConfig, device: str = "auto"):
-        from transformers import AutoModel, AutoTokenizer
+        from sentence_transformers import SentenceTransformer
 
         self.path = path
         self.cfg = cfg
         self.device = resolve_device(device)
-        self.tokenizer = AutoTokenizer.from_pretrained(str(path))
-        self.model = AutoModel.from_pretrained(str(path)).to(self.device).eval()
+        self.model = SentenceTransformer(str(path), device=str(self.device), local_files_only=True)
+        self.model.max_seq_length = cfg.max_length
         self.model.requires_grad_(False)
-        self.dim = int(self.model.config.hidden_size)
+        dim = (
+            getattr(self.model, "get_embedding_dimension", None)
+            or self.model.get_sentence_embedding_dimension
+        )
+        self.dim = int(dim())  # the first name from sentence-transformers 6, the second before
         self.name = "minilm" if cfg.path is None else f"st:{Path(cfg.path).name}"
 
     def get_config(self) -> dict:
@@ -75,23 +83,12 @@ class MiniLMEmbedder:
         """Embed ``texts`` into ``[len(texts), dim]`` unit vectors."""
         if isinstance(texts, str):
             raise TypeError("embed() takes a list of strings, not a single string")
-        out = []
-        for start in range(0, len(texts), self.cfg.batch_size):
-            batch = list(texts[start : start + self.cfg.batch_size])
-            enc = self.tokenizer(
-                batch,
-                padding=True,
-                truncation=True,
-                max_length=self.cfg.max_length,
-                return_tensors="pt",
-            ).to(self.device)
-            hidden = self.model(**enc).last_hidden_state  # [B, T, D]
-            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # [B, T, 1]
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)  # [B, D]
-            out.append(pooled.float().cpu().numpy())
-        if not out:
+        if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return _normalise(np.concatenate(out))
+        out = self.model.encode(
+            list(texts), batch_size=self.cfg.batch_size, convert_to_numpy=True, show_progress_bar=False
+        )
+        return _normalise(np.asarray(out, dtype=np.float32))
 
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
