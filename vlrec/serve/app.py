@@ -139,48 +139,9 @@ def create_app(service: Service):
     def auth(request: Request) -> None:
         service.authorize(request.headers.get("authorization"))
 
-    # --- metrics (Prometheus) ----------------------------------------------------------
-    from prometheus_client import (
-        CONTENT_TYPE_LATEST,
-        CollectorRegistry,
-        Counter,
-        Gauge,
-        Histogram,
-        generate_latest,
-    )
+    from vlrec.serve.metrics import instrument
 
-    registry = CollectorRegistry()  # per app: tests and embedders may build several
-    requests_total = Counter(
-        "vlrec_requests", "HTTP requests", ["method", "route", "status"], registry=registry
-    )
-    seconds = Histogram(
-        "vlrec_request_seconds", "Request latency", ["route"], registry=registry,
-        buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
-    )  # fmt: skip
-    Gauge("vlrec_sessions", "Conversations stored", registry=registry).set_function(
-        lambda: len(service.sessions)
-    )
-    Gauge("vlrec_turns_served", "Turns answered since start", registry=registry).set_function(
-        lambda: service.turns_served
-    )
-
-    @app.middleware("http")
-    async def _measure(request: Request, call_next):
-        start = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            route = getattr(request.scope.get("route"), "path", "unmatched")  # the template: few labels
-            requests_total.labels(request.method, route, str(status)).inc()
-            seconds.labels(route).observe(time.perf_counter() - start)
-
-    @app.get("/metrics", include_in_schema=False)
-    def metrics(request: Request):
-        auth(request)
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    instrument(app, service, auth)  # GET /metrics, and every request counted and timed
 
     async def json_object(request: Request) -> dict:
         """The authorized request's body, which must be a JSON object."""
