@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import shutil
 import socket
 import threading
 import time
@@ -554,17 +556,49 @@ def test_concurrent_photo_descriptions_are_batched_and_each_gets_its_own(shop, t
 # --- conversations outside the process ------------------------------------------------
 
 
-def _two_workers(shop, tmp_path, **kw):
-    """Two services (as two worker processes would be) on one SQLite session file."""
+REDIS = shutil.which("redis-server")
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    """A real redis-server (Debian's package; .ci/run installs it) on a free port."""
+    import subprocess
+
+    if REDIS is None:
+        if os.environ.get("VLREC_REQUIRE_REDIS"):
+            pytest.fail("redis-server is missing (Debian package redis-server); .ci/run installs it")
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen([REDIS, "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(folder)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    for _ in range(100):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.1)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store_kw(request, tmp_path):
+    """Serve config of a session store shared by workers: one SQLite file, or one Redis server."""
+    if request.param == "redis":
+        return {"session_store": "redis", "session_url": request.getfixturevalue("redis_url")}
+    return {"session_db": str(tmp_path / "sessions.sqlite3")}
+
+
+def _two_workers(shop, tmp_path, store=None, **kw):
+    """Two services (as two worker processes, or replicas, would be) on one session store."""
     from fastapi.testclient import TestClient
 
     from vlrec.serve.app import create_app
 
-    db = tmp_path / "sessions.sqlite3"
+    store = store or {"session_db": str(tmp_path / "sessions.sqlite3")}
     return [
-        TestClient(
-            create_app(make_service(shop, tmp_path, session_db=str(db), **kw)), raise_server_exceptions=False
-        )
+        TestClient(create_app(make_service(shop, tmp_path, **store, **kw)), raise_server_exceptions=False)
         for _ in range(2)
     ]
 
@@ -588,9 +622,9 @@ def test_session_state_round_trips_with_a_photo(shop, tmp_path):
         Session.from_state(service.agent, {**state, "v": 99})
 
 
-def test_two_workers_answer_alternate_turns_of_one_conversation(shop, tmp_path):
+def test_two_workers_answer_alternate_turns_of_one_conversation(shop, tmp_path, store_kw):
     _, rows, _ = shop
-    a, b = _two_workers(shop, tmp_path)
+    a, b = _two_workers(shop, tmp_path, store_kw)
     first = chat(a, "casual shoes for men").json()["vlrec"]
     sid = first["session_id"]
     second = chat(b, "in white", session_id=sid).json()["vlrec"]  # the other worker
@@ -606,22 +640,22 @@ def test_two_workers_answer_alternate_turns_of_one_conversation(shop, tmp_path):
     assert chat(a, "more", session_id=sid).status_code == 404  # gone for both
 
 
-def test_a_restarted_server_continues_its_conversations(shop, tmp_path):
+def test_a_restarted_server_continues_its_conversations(shop, tmp_path, store_kw):
     _, rows, _ = shop
-    a, _ = _two_workers(shop, tmp_path)
+    a, _ = _two_workers(shop, tmp_path, store_kw)
     sid = chat(a, "casual shoes for men").json()["vlrec"]["session_id"]
     del a  # nothing is flushed on the way out: each turn was committed before its reply
-    restarted, _ = _two_workers(shop, tmp_path)
+    restarted, _ = _two_workers(shop, tmp_path, store_kw)
     r = chat(restarted, "in white", session_id=sid)
     assert r.status_code == 200, r.text
     ids = [it["id"] for it in r.json()["vlrec"]["items"]]
     assert ids and all((rows[i]["baseColour"], rows[i]["gender"]) == ("White", "Men") for i in ids)
 
 
-def test_a_turn_from_a_stale_copy_is_refused_not_merged(shop, tmp_path):
+def test_a_turn_from_a_stale_copy_is_refused_not_merged(shop, tmp_path, store_kw):
     from vlrec.serve.messages import APIError
 
-    a, b = _two_workers(shop, tmp_path)
+    a, b = _two_workers(shop, tmp_path, store_kw)
     sid = chat(a, "casual shoes for men").json()["vlrec"]["session_id"]
     svc_a, svc_b = a.app.state.service, b.app.state.service
     _, copy_a = svc_a.session(sid)
@@ -635,15 +669,15 @@ def test_a_turn_from_a_stale_copy_is_refused_not_merged(shop, tmp_path):
     assert svc_b.session(sid)[1].constraints["baseColour"] == "White"
 
 
-def test_sessions_expire_and_are_capped_in_sqlite(shop, tmp_path):
-    a, _ = _two_workers(shop, tmp_path, sessions=2)
+def test_sessions_expire_and_are_capped(shop, tmp_path, store_kw):
+    a, _ = _two_workers(shop, tmp_path, store_kw, sessions=2)
     sids = [chat(a, f"casual shoes {n}").json()["vlrec"]["session_id"] for n in range(3)]
     assert chat(a, "more", session_id=sids[0]).status_code == 404  # the least recently used went
     assert chat(a, "more", session_id=sids[2]).status_code == 200
     assert len(a.app.state.service.sessions) == 2
-    short, _ = _two_workers(shop, tmp_path / "short", session_ttl_s=0.5)
+    short, _ = _two_workers(shop, tmp_path / "short", store_kw, session_ttl_s=1)
     sid = chat(short, "casual shoes").json()["vlrec"]["session_id"]
-    time.sleep(0.7)
+    time.sleep(2.2)
     assert chat(short, "more", session_id=sid).status_code == 404
 
 

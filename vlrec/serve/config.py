@@ -34,9 +34,11 @@ class ServeConfig:
     """Conversations kept; the least recently used goes first."""
     session_ttl_s: float = 3600.0
     """A conversation idle this long is forgotten."""
-    session_store: Literal["sqlite", "memory"] = "sqlite"
+    session_store: Literal["sqlite", "redis", "memory"] = "sqlite"
     """sqlite: conversations survive restarts and are shared by the workers that open one file;
-    memory: kept in this process only."""
+    redis: shared by replicas on several hosts (``session_url``); memory: this process only."""
+    session_url: str = "redis://localhost:6379/0"
+    """The Redis server of ``session_store: redis``."""
     session_db: str = ""
     """The SQLite file of ``session_store: sqlite`` (default: <data dir>/sessions/<catalogue>.sqlite3)."""
     replay_turns: int = 8

@@ -7,9 +7,9 @@ that started from an older version than the stored one is refused (409) instead 
 overwriting the other worker's turn. Idle conversations expire after ``serve.session_ttl_s``
 and the least recently used go first beyond ``serve.sessions``, as before.
 
+``redis`` (``serve.session_url``) serves replicas on several hosts with the same semantics.
 ``memory`` keeps the old behaviour (objects in one process, lost on restart), for tests and
-throwaway servers. A store shared by hosts would take a Redis URL behind the same three calls
-(:meth:`get`, :meth:`put`, :meth:`delete`); that is not built yet.
+throwaway servers.
 """
 
 from __future__ import annotations
@@ -37,6 +37,36 @@ class SessionStore(Protocol):
     def put(self, sid: str, session: Any) -> None: ...
     def delete(self, sid: str) -> bool: ...
     def __len__(self) -> int: ...
+
+
+def _split_photo(session) -> tuple[str, str | None, str | None]:
+    """The session's state as JSON with its photo by reference: (json, photo sha256, photo PNG b64)."""
+    data = session.state()
+    image = data.get("image") or {}
+    if "png" not in image:
+        return json.dumps(data, separators=(",", ":")), None, None
+    sha = hashlib.sha256(image["png"].encode()).hexdigest()
+    data["image"] = {"png_sha": sha}
+    return json.dumps(data, separators=(",", ":")), sha, image["png"]
+
+
+def _session_from(agent, state_json: str, png: str | None, version: int):
+    from vlrec.agent.state import Session
+
+    state = json.loads(state_json)
+    if png is not None:
+        state["image"] = {"png": png}
+    session = Session.from_state(agent, state)
+    session.store_version = version
+    return session
+
+
+def _conflict() -> APIError:
+    return APIError(
+        409,
+        "this conversation was changed by another request meanwhile; send the turn again",
+        code="session_conflict",
+    )
 
 
 def _check_id(sid: Any) -> str:
@@ -125,8 +155,6 @@ class SqliteSessions:
         )
 
     def get(self, sid: str) -> Any:
-        from vlrec.agent.state import Session
-
         with self.lock:
             row = self.db.execute(
                 "SELECT s.state, s.version, i.png FROM sessions s LEFT JOIN images i ON i.sha = s.image"
@@ -135,28 +163,16 @@ class SqliteSessions:
             ).fetchone()
         if row is None:
             raise UnknownSession(sid)
-        state = json.loads(row[0])
-        if row[2] is not None:
-            state["image"] = {"png": row[2]}
-        session = Session.from_state(self.agent, state)
-        session.store_version = row[1]
-        return session
+        return _session_from(self.agent, row[0], row[2], row[1])
 
     def put(self, sid: str, session: Any) -> None:
-        data = session.state()
-        image = data.get("image") or {}
-        sha = hashlib.sha256(image["png"].encode()).hexdigest() if "png" in image else None
-        if sha is not None:
-            data["image"] = {"png_sha": sha}
-        state = json.dumps(data, separators=(",", ":"))
+        state, sha, png = _split_photo(session)
         version = getattr(session, "store_version", None)
         with self.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 if sha is not None:
-                    self.db.execute(
-                        "INSERT OR IGNORE INTO images (sha, png) VALUES (?, ?)", (sha, image["png"])
-                    )
+                    self.db.execute("INSERT OR IGNORE INTO images (sha, png) VALUES (?, ?)", (sha, png))
                 if version is None:
                     self.db.execute(
                         "INSERT INTO sessions (id, state, used, version, image) VALUES (?, ?, ?, 1, ?)",
@@ -170,11 +186,7 @@ class SqliteSessions:
                         (state, time.time(), sha, sid, version),
                     )
                     if cur.rowcount != 1:
-                        raise APIError(
-                            409,
-                            "this conversation was changed by another request meanwhile; send the turn again",
-                            code="session_conflict",
-                        )
+                        raise _conflict()
                     new_version = version + 1
                 self._expire()
                 self.db.execute("COMMIT")
@@ -198,11 +210,82 @@ class SqliteSessions:
             ).fetchone()[0]
 
 
+class RedisSessions:
+    """Sessions in Redis, for replicas on several hosts: one hash per conversation (state, version,
+    photo reference) expiring after ``ttl_s``, photos once per content, a sorted set of last use for
+    the cap. A turn from a stale copy is refused (409) through WATCH / MULTI."""
+
+    def __init__(self, url: str, agent, ttl_s: float, cap: int, prefix: str):
+        from vlrec.core.extras import need
+
+        redis = need("redis", "serve", "serve.session_store: redis")
+        self.r = redis.Redis.from_url(url)
+        self.r.ping()  # fail at start, naming the URL's problem, not at the first turn
+        self.redis, self.agent, self.ttl, self.cap = redis, agent, max(1, int(ttl_s)), cap
+        self.prefix = f"vlrec:{prefix}:"
+
+    def _key(self, sid: str) -> str:
+        return f"{self.prefix}s:{_check_id(sid)}"
+
+    def new_id(self) -> str:
+        return secrets.token_urlsafe(16)
+
+    def get(self, sid: str) -> Any:
+        row = self.r.hgetall(self._key(sid))
+        if not row:
+            raise UnknownSession(sid)
+        sha = row.get(b"image", b"").decode() or None
+        png = self.r.get(f"{self.prefix}img:{sha}") if sha else None
+        return _session_from(
+            self.agent, row[b"state"].decode(), png.decode() if png else None, int(row[b"version"])
+        )
+
+    def put(self, sid: str, session: Any) -> None:
+        state, sha, png = _split_photo(session)
+        key, version = self._key(sid), getattr(session, "store_version", None)
+        with self.r.pipeline() as pipe:
+            try:
+                pipe.watch(key)
+                stored = pipe.hget(key, "version")
+                if (stored is None) != (version is None) or (stored is not None and int(stored) != version):
+                    raise _conflict()
+                new_version = (version or 0) + 1
+                pipe.multi()
+                pipe.hset(key, mapping={"state": state, "version": new_version, "image": sha or ""})
+                pipe.expire(key, self.ttl)
+                if sha is not None:
+                    pipe.set(f"{self.prefix}img:{sha}", png, ex=self.ttl)
+                pipe.zadd(f"{self.prefix}used", {sid: time.time()})
+                pipe.execute()
+            except self.redis.WatchError:
+                raise _conflict() from None
+        session.store_version = new_version
+        self._trim()
+
+    def _trim(self) -> None:
+        used = f"{self.prefix}used"
+        self.r.zremrangebyscore(used, "-inf", time.time() - self.ttl)
+        extra = self.r.zcard(used) - self.cap
+        if extra > 0:
+            for sid, _ in self.r.zpopmin(used, extra):
+                self.r.delete(self._key(sid.decode()))
+
+    def delete(self, sid: str) -> bool:
+        self.r.zrem(f"{self.prefix}used", sid)
+        return bool(self.r.delete(self._key(sid)))
+
+    def __len__(self) -> int:
+        self.r.zremrangebyscore(f"{self.prefix}used", "-inf", time.time() - self.ttl)
+        return int(self.r.zcard(f"{self.prefix}used"))
+
+
 def open_sessions(cfg, agent, catalog: str) -> SessionStore:
     """The session store ``serve.session_store`` names (``sqlite``: ``serve.session_db`` or
     ``<data dir>/sessions/<catalogue>.sqlite3``)."""
     if cfg.session_store == "memory":
         return MemorySessions(cfg.session_ttl_s, cfg.sessions)
+    if cfg.session_store == "redis":
+        return RedisSessions(cfg.session_url, agent, cfg.session_ttl_s, cfg.sessions, catalog)
     path = cfg.session_db
     if not path:
         from vlrec.core.runtime import data_dir
