@@ -73,10 +73,15 @@ def sample_catalog(folder: Path, n: int) -> tuple[Path, list[dict]]:
     """The first ``n`` items of the bundled sample as ``folder/catalog.jsonl``, images copied beside it."""
     import shutil
 
-    rows = [json.loads(line) for line in (SAMPLE / "catalog.jsonl").open()][:n]
+    sample = [json.loads(line) for line in (SAMPLE / "catalog.jsonl").open()]
+    rows = sample[:n]  # past the sample's 300: its items again under new ids (copy k of item x: x-k)
+    rows += [{**r, "id": f"{r['id']}-{k}"} for k in range(1, -(-n // len(sample))) for r in sample][
+        : n - len(rows)
+    ]
     (folder / "images").mkdir(parents=True, exist_ok=True)
     for row in rows:
-        shutil.copy(SAMPLE / row["image"], folder / row["image"])
+        if not (folder / row["image"]).exists():
+            shutil.copy(SAMPLE / row["image"], folder / row["image"])
     path = folder / "catalog.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path, rows

@@ -8,6 +8,7 @@ collection write), and between collections (image and text written, fused not ye
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -21,7 +22,9 @@ from vlrec.data.catalog import read_catalog
 from vlrec.retrieval.indexer import index_catalog, open_collections
 from vlrec.retrieval.store import Store
 
-N, BATCH = 120, 32  # four batches; three store writes (image, text, fused) per batch
+# 120 items in `make test`; the 1,000 the issue asks for when VLREC_RELIABILITY_FULL is set (.ci/run)
+N = 1000 if os.environ.get("VLREC_RELIABILITY_FULL") else 120
+BATCH = 32  # several batches; three store writes (image, text, fused) per batch
 
 CHILD = textwrap.dedent(
     """
