@@ -58,6 +58,12 @@ class Catalogue:
         """Delete items from all three collections: (deleted ids, unknown ids)."""
         return delete_items(self.store, self.name, self.embedder, ids, **kwargs)
 
+    def damage(self) -> dict[str, str]:
+        """``{collection: what is wrong}`` for each damaged collection of this catalogue (empty: whole)."""
+        from vlrec.retrieval.indexer import collection_names
+
+        return {n: d for n in collection_names(self.name).values() if (d := self.store.damage(n))}
+
     def collections(self) -> dict:
         return open_collections(self.store, self.name, self.embedder)
 

@@ -26,17 +26,19 @@ CHILD = textwrap.dedent(
 
     emb = build_tiny_embedder(Path({head!r}))
     store = Store(StoreConfig(path={db!r}, sync_threshold=4))  # segment files written early
+    from vlrec.retrieval.catalogue import Catalogue
+    damage = sorted(Catalogue(store, {shop!r}, emb).damage())  # what `vlrec serve` checks at start
     try:
         s = index_catalog(read_catalog({cat!r}), store, {shop!r}, emb, progress=False, repair={repair},
                           report=lambda m: print("report:", m, file=sys.stderr))
     except StoreError as exc:
-        print(json.dumps({{"error": str(exc)}}))
+        print(json.dumps({{"error": str(exc), "damage": damage}}))
         sys.exit(0)
     cols = open_collections(store, {shop!r}, emb)
     first = cols["fused"].get(limit=1, include=["embeddings"])
     hits = cols["fused"].query(query_embeddings=[first["embeddings"][0]], n_results=3)
     print(json.dumps({{"added": s.added, "unchanged": s.unchanged, "counts": {{k: c.count() for k, c in cols.items()}},
-                      "top": hits["ids"][0][0], "first": first["ids"][0]}}))
+                      "top": hits["ids"][0][0], "first": first["ids"][0], "damage": damage}}))
     """
 )
 
@@ -69,6 +71,7 @@ def test_a_damaged_segment_is_named_and_repaired_by_reindexing(tmp_path):
     refused = _run(tmp_path, cat, shop)
     assert "is damaged" in refused["error"] and "--repair" in refused["error"]
     assert shop in refused["error"]
+    assert refused["damage"] == sorted(f"{shop}.{k}" for k in ("image", "text", "fused"))
 
     repaired = _run(tmp_path, cat, shop, repair=True)
     assert "damaged collections" in repaired["stderr"]
@@ -76,4 +79,4 @@ def test_a_damaged_segment_is_named_and_repaired_by_reindexing(tmp_path):
     assert repaired["top"] == repaired["first"]  # search works again: an item finds itself first
 
     again = _run(tmp_path, cat, shop)  # healthy now: an ordinary incremental run
-    assert again["unchanged"] == 24 and "error" not in again
+    assert again["unchanged"] == 24 and "error" not in again and again["damage"] == []

@@ -28,6 +28,16 @@ def build_service(cfg, catalog_file: str | None = None, name: str | None = None,
         summary = catalogue.index_file(catalog_file, rebuild=True)
         report(f"indexed {name}: {summary}")
         cfg.agent.catalog = name
+    else:  # serving what is already indexed: refuse to start on a damaged store, saying how to mend it
+        catalogue = Catalogue.open(cfg, cfg.agent.catalog)
+        damaged = catalogue.damage()
+        if damaged:
+            from vlrec.retrieval.store import StoreError
+
+            raise StoreError(
+                f"catalogue '{catalogue.name}' is damaged in the store ({'; '.join(f'{k}: {v}' for k, v in damaged.items())}); "
+                f"run `vlrec index CATALOG --name {catalogue.name} --repair` first"
+            )
     agent = load_agent(cfg, catalogue=catalogue)  # one embedder for indexing and serving
     return Service(cfg.serve, agent)
 
