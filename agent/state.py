@@ -37,6 +37,8 @@ class Session:
 
     def __init__(self, agent: Agent, user: str | None = None):
         self.agent = agent
+        self.owner: str | None = None
+        """The API's end-user id that started this conversation (another id may not continue it)."""
         self.user: str | None = None
         self.profile: dict[str, float] = {}
         """The user's standardised history score of every unseen item (empty: no user)."""
@@ -122,7 +124,7 @@ class Session:
         """The conversation as JSON-ready data (see :meth:`from_state`)."""
         import numpy as np
 
-        out: dict[str, Any] = {"v": STATE_VERSION, "user": self.user}
+        out: dict[str, Any] = {"v": STATE_VERSION, "user": self.user, "owner": self.owner}
         out |= {name: getattr(self, name) for name in self._PLAIN}
         out["turns"] = [asdict(t) for t in self.turns]
         out["last"] = [asdict(r) for r in self.last]
@@ -144,6 +146,7 @@ class Session:
         if state.get("v") != STATE_VERSION:
             raise ValueError(f"session state version {state.get('v')!r}; this vlrec reads {STATE_VERSION}")
         session = cls(agent)
+        session.owner = state.get("owner")
         for name in cls._PLAIN:
             if name in state:
                 setattr(session, name, state[name])

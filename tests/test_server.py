@@ -778,3 +778,13 @@ def test_prometheus_metrics_count_requests_behind_the_key(shop, tmp_path):
     assert 'route="/v1/items/{item_id:path}",status="404"' in text  # templates, not raw paths
     assert 'vlrec_request_seconds_count{route="/v1/chat/completions"} 3.0' in text
     assert "vlrec_sessions 2.0" in text and "vlrec_turns_served 2.0" in text
+
+
+def test_another_users_session_id_is_refused(client):
+    first = chat(client, "casual shoes", user="alice").json()["vlrec"]
+    sid = first["session_id"]
+    r = chat(client, "in white", session_id=sid, user="mallory")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "not_your_session"
+    assert chat(client, "in white", session_id=sid, user="alice").status_code == 200
+    state = client.get(f"/v1/sessions/{sid}").json()
+    assert len(state["turns"]) == 4  # mallory's turn left no trace

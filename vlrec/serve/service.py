@@ -219,6 +219,10 @@ class Service:
         ]
         with self.lock:
             sid, session = self.session(sid)
+            if user is not None:
+                if session.owner not in (None, user):
+                    raise APIError(403, "this conversation belongs to another user", code="not_your_session")
+                session.owner = user
             if k is not None:
                 session.k = k
             profiles = self.agent.profiles
