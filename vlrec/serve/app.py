@@ -198,7 +198,7 @@ def create_app(service: Service):
         opts = completion_options(body)  # 400 now for a parameter out of range or not supported
         sid = body.get("session_id") or request.headers.get("x-session-id") or None
         if sid is not None:
-            service.session(sid)  # 404 now, before a stream starts
+            service.require(sid)  # 404 now, before a stream starts
         turns = parse_messages(body.get("messages"), cfg.max_image_bytes, cfg.max_image_pixels)
         turns = turns[-1:] if sid else turns[-cfg.replay_turns :]
         turns = await run_in_threadpool(decode_turns, turns, cfg.max_image_bytes, cfg.max_image_pixels)
@@ -285,7 +285,7 @@ def create_app(service: Service):
             raise APIError(400, "give 'text', 'image' (a data: URL), or both", code="bad_request")
         sid = body.get("session_id")
         if sid is not None:
-            service.session(sid)
+            service.require(sid)
         pil = None
         if image not in (None, ""):
             pil = (

@@ -199,8 +199,15 @@ class Service:
                 404, "unknown or expired session id; start a new conversation", code="unknown_session"
             ) from None
 
+    def require(self, sid: str) -> None:
+        """404 unless ``sid`` is a live conversation; cheap (the turn loads it once, under the lock)."""
+        if not self.sessions.exists(sid):
+            raise APIError(
+                404, "unknown or expired session id; start a new conversation", code="unknown_session"
+            )
+
     def forget(self, sid: str) -> None:
-        self.session(sid)  # 404 when unknown
+        self.require(sid)
         self.sessions.delete(sid)
 
     # --- work (under the lock) --------------------------------------------------------

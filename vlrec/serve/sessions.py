@@ -34,6 +34,7 @@ class UnknownSession(KeyError):
 class SessionStore(Protocol):
     def new_id(self) -> str: ...
     def get(self, sid: str) -> Any: ...
+    def exists(self, sid: str) -> bool: ...
     def put(self, sid: str, session: Any) -> None: ...
     def delete(self, sid: str) -> bool: ...
     def __len__(self) -> int: ...
@@ -69,8 +70,12 @@ def _conflict() -> APIError:
     )
 
 
+def _valid_id(sid: Any) -> bool:
+    return isinstance(sid, str) and 1 <= len(sid) <= 128
+
+
 def _check_id(sid: Any) -> str:
-    if not isinstance(sid, str) or not 1 <= len(sid) <= 128:
+    if not _valid_id(sid):
         raise UnknownSession(str(sid)[:64])
     return sid
 
@@ -104,6 +109,11 @@ class MemorySessions:
             self.table[sid] = (session, time.monotonic())
             self.table.move_to_end(sid)
             return session
+
+    def exists(self, sid: str) -> bool:
+        with self.lock:
+            self._expire()
+            return _valid_id(sid) and sid in self.table
 
     def put(self, sid: str, session: Any) -> None:
         with self.lock:
@@ -164,6 +174,18 @@ class SqliteSessions:
         if row is None:
             raise UnknownSession(sid)
         return _session_from(self.agent, row[0], row[2], row[1])
+
+    def exists(self, sid: str) -> bool:
+        """Whether ``sid`` is a live conversation, without loading it (a row lookup)."""
+        if not _valid_id(sid):
+            return False
+        with self.lock:
+            return (
+                self.db.execute(
+                    "SELECT 1 FROM sessions WHERE id = ? AND used >= ?", (sid, time.time() - self.ttl_s)
+                ).fetchone()
+                is not None
+            )
 
     def put(self, sid: str, session: Any) -> None:
         state, sha, png = _split_photo(session)
@@ -239,6 +261,11 @@ class RedisSessions:
         return _session_from(
             self.agent, row[b"state"].decode(), png.decode() if png else None, int(row[b"version"])
         )
+
+    def exists(self, sid: str) -> bool:
+        if not _valid_id(sid):
+            return False
+        return bool(self.r.exists(self._key(sid)))
 
     def put(self, sid: str, session: Any) -> None:
         state, sha, png = _split_photo(session)
