@@ -80,3 +80,15 @@ def test_quiet_default_and_verbose_set_how_loud_libraries_are(monkeypatch, capsy
         [sys.executable, "-m", "vlrec", "-q", "-v", "config"], capture_output=True, text=True
     )
     assert both.returncode == 2 and "not allowed with" in both.stderr
+
+
+def test_quiet_silences_libraries_that_raise_their_own_log_level_and_every_bar():
+    script = (
+        "import logging; from vlrec.core.logs import configure; configure({v});"
+        "logging.getLogger('bm25s').setLevel(logging.DEBUG); logging.getLogger('bm25s').debug('noise');"
+        "from tqdm import tqdm; [x for x in tqdm(range(3), disable=False)]"
+    )
+    quiet = subprocess.run([sys.executable, "-c", script.format(v=-1)], capture_output=True, text=True)
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    default = subprocess.run([sys.executable, "-c", script.format(v=0)], capture_output=True, text=True)
+    assert "noise" not in default.stderr and "3/3" in default.stderr  # progress stays by default

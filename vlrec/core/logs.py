@@ -20,6 +20,8 @@ def configure(verbosity: int = 0) -> None:
     """-1 quiet, 0 default, 1 verbose. Call before the libraries are imported (env vars are read then)."""
     level = {-1: logging.ERROR, 0: logging.WARNING}.get(verbosity, logging.INFO)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # libraries that set their own loggers to DEBUG
+        handler.setLevel(level)  # (bm25s does, on import) still stop here
     logging.getLogger("vlrec").setLevel(level)
     if verbosity >= 1:
         return
@@ -31,4 +33,15 @@ def configure(verbosity: int = 0) -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.jit")
     warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.jit")
     if verbosity < 0:
-        os.environ.setdefault("TQDM_DISABLE", "1")  # every tqdm bar, vlrec's included
+        os.environ.setdefault("TQDM_DISABLE", "1")  # bars that take tqdm's defaults
+        import tqdm.std
+
+        init = tqdm.std.tqdm.__init__
+        if not getattr(init, "_vlrec_quiet", False):  # and those that pass disable=False themselves
+
+            def quiet(self, *args, **kwargs):
+                kwargs["disable"] = True
+                init(self, *args, **kwargs)
+
+            quiet._vlrec_quiet = True
+            tqdm.std.tqdm.__init__ = quiet
