@@ -139,7 +139,12 @@ def test_train_intent_tiny_run_resumes_and_the_saved_model_predicts_the_same(tin
         f"intent.train.out={out}",
     ])  # fmt: skip
     train_intent(cfg, log=lambda *a: None, stop_after=3)
-    assert [p.name for p in (out / "checkpoints").glob("*.pt")] == ["step-2.pt"]
+    assert [p.name for p in (out / "checkpoints").iterdir()] == ["step-2"]
+    assert {p.name for p in (out / "checkpoints" / "step-2").iterdir()} == {
+        "weights.safetensors",
+        "optimizer.safetensors",
+        "state.json",
+    }
     logs: list[str] = []
     final = train_intent(cfg, log=logs.append)
     assert any("resuming" in m and "step 2" in m for m in logs)

@@ -177,7 +177,7 @@ def test_heads_stage_learns_fields_fits_gates_and_resumes(tiny_lm_dir, tmp_path,
     class Killed(Exception):
         pass
 
-    monkeypatch.setattr(th.torch, "save", _save_then_stop_after(th.torch.save, 3, Killed))
+    monkeypatch.setattr(th, "write_state", _save_then_stop_after(th.write_state, 3, Killed))
     with pytest.raises(Killed):
         train_heads(cfg(killed, 6), log=lambda *_: None)
     monkeypatch.undo()
@@ -213,10 +213,12 @@ def test_heads_stage_learns_fields_fits_gates_and_resumes(tiny_lm_dir, tmp_path,
 
 
 def _save_then_stop_after(save, epoch, exc):
-    def wrapped(obj, path, *a, **k):
-        save(obj, path, *a, **k)
-        if isinstance(obj, dict) and obj.get("epoch") == epoch:
-            raise exc
+    """``write_state`` that writes epoch ``epoch``'s checkpoint folder, then dies before it is renamed."""
+
+    def wrapped(folder, weights, *a, **meta):
+        save(folder, weights, *a, **meta)
+        if meta.get("epoch") == epoch:
+            raise exc()
 
     return wrapped
 

@@ -7,7 +7,7 @@ fusion (heads + neighbour vote) and each field's confidence gate are fitted on t
 (:func:`calibrate`) and saved with the model.
 
 A run folder holds ``config.yaml``, ``metrics.jsonl`` (loss and dev accuracy per epoch),
-``checkpoints/epoch-N.pt`` (the newest; a restarted run resumes after it), ``vlm/`` and
+``checkpoints/epoch-N/`` (the newest; a restarted run resumes after it), ``vlm/`` and
 ``summary.json``.
 """
 
@@ -26,7 +26,14 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from vlrec.adapters.train.checkpoints import append_metrics, truncate_metrics
+from vlrec.adapters.train.checkpoints import (
+    append_metrics,
+    read_state,
+    rng_state,
+    set_rng_state,
+    truncate_metrics,
+    write_state,
+)
 from vlrec.adapters.train.vlm import VLMTrainSections
 from vlrec.core.config import to_dict
 from vlrec.data.vlm_tasks import read_fashion, split_of
@@ -113,15 +120,16 @@ def train_heads(cfg: HeadsSections, log=print) -> Path:
 
     ckpt_dir = out / "checkpoints"
     start_epoch = 0
-    latest = sorted(ckpt_dir.glob("epoch-*.pt"), key=lambda p: int(p.stem.split("-")[1]))
+    latest = sorted(
+        (p for p in ckpt_dir.glob("epoch-*") if (p / "state.json").is_file()),
+        key=lambda p: int(p.name.split("-")[1]),
+    )
     if t.resume and latest:
-        state = torch.load(latest[-1], weights_only=False)
-        heads.load_state_dict(state["heads"])
-        vlm.projector.load_state_dict(state["projector"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng"])
-        start_epoch = state["epoch"]
+        weights, meta = read_state(latest[-1], opt, sched)
+        heads.load_state_dict({n[6:]: w for n, w in weights.items() if n.startswith("heads.")})
+        vlm.projector.load_state_dict({n[10:]: w for n, w in weights.items() if n.startswith("projector.")})
+        set_rng_state(meta["rng"])
+        start_epoch = meta["epoch"]
         log(f"vlrec: resuming {out} after epoch {start_epoch}")
         truncate_metrics(out / "metrics.jsonl", start_epoch, key="epoch")
 
@@ -162,16 +170,13 @@ def train_heads(cfg: HeadsSections, log=print) -> Path:
         bar.update(1)
         ckpt_dir.mkdir(exist_ok=True)
         tmp = ckpt_dir / f".epoch-{epoch + 1}.tmp"
-        torch.save(
-            {
-                "epoch": epoch + 1, "heads": heads.state_dict(), "projector": vlm.projector.state_dict(),
-                "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "rng": torch.get_rng_state(),
-            },
-            tmp,
-        )  # fmt: skip
-        tmp.replace(ckpt_dir / f"epoch-{epoch + 1}.pt")
-        for old in sorted(ckpt_dir.glob("epoch-*.pt"), key=lambda p: int(p.stem.split("-")[1]))[:-1]:
-            old.unlink()
+        shutil.rmtree(tmp, ignore_errors=True)
+        weights = {f"heads.{n}": w for n, w in heads.state_dict().items()}
+        weights |= {f"projector.{n}": w for n, w in vlm.projector.state_dict().items()}
+        write_state(tmp, weights, opt, sched, epoch=epoch + 1, rng=rng_state())
+        tmp.rename(ckpt_dir / f"epoch-{epoch + 1}")
+        for old in sorted(ckpt_dir.glob("epoch-*"), key=lambda p: int(p.name.split("-")[1]))[:-1]:
+            shutil.rmtree(old, ignore_errors=True)
     bar.close()
     heads.eval()
     vlm.projector.eval()

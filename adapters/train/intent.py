@@ -18,6 +18,7 @@ loss and the generated-dev field accuracy against minutes.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from vlrec.adapters.train.checkpoints import append_metrics, truncate_metrics
+from vlrec.adapters.train.checkpoints import append_metrics, read_state, truncate_metrics, write_state
 from vlrec.core.config import check, to_dict
 from vlrec.core.runtime import RuntimeConfig
 from vlrec.models.lm import LMConfig, truncate_layers
@@ -167,14 +168,13 @@ def train_intent(cfg: IntentSections, log=print, stop_after: int | None = None) 
     trainable |= {f"lm.{n}": p for n, p in lm.model.named_parameters() if p.requires_grad}
     ckpts = out / "checkpoints"
     step = 0
-    latest = max(ckpts.glob("step-*.pt"), key=lambda p: int(p.stem.split("-")[1]), default=None)
+    done = [p for p in ckpts.glob("step-*") if (p / "state.json").is_file()]
+    latest = max(done, key=lambda p: int(p.name.split("-")[1]), default=None)
     if latest is not None:
-        state = torch.load(latest, map_location="cpu", weights_only=False)
+        weights, meta = read_state(latest, optimizer, scheduler)
         for n, p in trainable.items():
-            p.data.copy_(state["params"][n])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        step = int(state["step"])
+            p.data.copy_(weights[n])
+        step = int(meta["step"])
         log(f"vlrec: resuming {out} at step {step}")
         truncate_metrics(out / "metrics.jsonl", step)
 
@@ -223,13 +223,13 @@ def train_intent(cfg: IntentSections, log=print, stop_after: int | None = None) 
             log(f"vlrec: intent step {step}: " + json.dumps(record))
         if step % t.checkpoint_every == 0 and step < total:
             ckpts.mkdir(exist_ok=True)
-            tmp = ckpts / f"step-{step}.pt.tmp"
-            torch.save({"step": step, "params": {n: p.detach().cpu() for n, p in trainable.items()},
-                        "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, tmp)  # fmt: skip
-            tmp.replace(ckpts / f"step-{step}.pt")
-            for old in ckpts.glob("step-*.pt"):
-                if old.name != f"step-{step}.pt":
-                    old.unlink()
+            tmp = ckpts / f".step-{step}.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            write_state(tmp, trainable, optimizer, scheduler, step=step)
+            tmp.rename(ckpts / f"step-{step}")
+            for old in ckpts.glob("step-*"):
+                if old.name != f"step-{step}":
+                    shutil.rmtree(old, ignore_errors=True)
         if stop_after is not None and step >= stop_after:
             bar.close()
             return out

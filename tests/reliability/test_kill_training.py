@@ -26,15 +26,15 @@ CHILD = textwrap.dedent(
     from tests.test_vlm_train import _cfg
 
     mode, at = {mode!r}, {at}
-    if mode == "during-checkpoint":  # die after the RNG file, before the weights: a torn checkpoint
-        import vlrec.adapters.train.checkpoints as ck
-        real_save, saves = ck.torch.save, [0]
-        def save(obj, path, *a, **k):
-            real_save(obj, path, *a, **k)
+    if mode == "during-checkpoint":  # die after the weights, before the optimizer and state: torn
+        import safetensors.torch as st
+        real_save, saves = st.save_file, [0]
+        def save(tensors, path, *a, **k):
+            real_save(tensors, path, *a, **k)
             saves[0] += 1
             if saves[0] == at:
                 os.kill(os.getpid(), signal.SIGKILL)
-        ck.torch.save = save
+        st.save_file = save
     else:  # die in the middle of a step after the checkpoint at step 2
         real_step, steps = recipe.VLMRecipe.train_step, [0]
         def train_step(self):
@@ -64,9 +64,9 @@ def test_a_killed_training_run_resumes_to_the_uninterrupted_curve(tmp_path, tiny
     )
     assert proc.returncode == -signal.SIGKILL, proc.stdout + proc.stderr
     ckpts = sorted(p.name for p in (killed / "checkpoints").iterdir())
-    if mode == "during-checkpoint":  # the second checkpoint (step 4) was torn: rng written, no weights
+    if mode == "during-checkpoint":  # the second checkpoint (step 4) was torn: weights written, no state
         assert ckpts == [".step-0000004.tmp", "step-0000002"], ckpts
-        assert not (killed / "checkpoints" / ".step-0000004.tmp" / "state.pt").exists()
+        assert not (killed / "checkpoints" / ".step-0000004.tmp" / "state.json").exists()
     else:
         assert ckpts == ["step-0000002"], ckpts
     logs: list[str] = []
