@@ -143,3 +143,82 @@ def test_a_checkpoint_is_safetensors_and_json_and_restores_the_optimizer_exactly
     assert sched.get_last_lr() == sched2.get_last_lr()
     with pytest.raises(ValueError, match="cannot be read"):
         read_state(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("model_type", ["llama", "qwen2"])
+def test_qlora_trains_on_another_hf_causal_lm(tmp_path, model_type):
+    """ "Any HF model path": the same recipe puts LoRA on a tiny random Llama or Qwen2 built
+    from its config (4-bit base), learns, and saves a peft folder that plain peft loads."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from tests.conftest import build_tiny_lm
+    from vlrec.adapters.train.vlm import train_vlm
+
+    lm_dir = build_tiny_lm(tmp_path / model_type, model_type=model_type)
+    out = tmp_path / "run"
+    cfg = _cfg(tmp_path, lm_dir, out, stage="instruct", max_steps=4, lr=0.01, lora_lr=0.01)
+    cfg.lm.quantization = "nf4"
+    train_vlm(cfg, log=lambda *a: None)
+    losses = _losses(out)
+    assert sorted(losses) == [1, 2, 3, 4] and losses[4] < losses[1]
+    adapter = out / "vlm" / "adapter"
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    assert config["peft_type"] == "LORA" and config["r"] > 0
+    base = AutoModelForCausalLM.from_pretrained(str(lm_dir))
+    assert base.config.model_type == model_type
+    model = PeftModel.from_pretrained(base, str(adapter))
+    lora = [n for n, _ in model.named_parameters() if "lora_A" in n]
+    assert lora and any("q_proj" in n for n in lora)
+
+
+def _launch(tmp_path, lm_dir, out, processes, batch_size, caps, extra=(), env_extra=None, port=29541):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    args = [
+        "-m", "vlrec", "train", "vlm", str(repo / "configs" / "train" / "stage2_qlora.yaml"),
+        f"lm.path={lm_dir}", "lm.quantization=none", "runtime.device=cpu", "runtime.threads=1",
+        "vlm.image_tokens=4", "vlm.lora_dropout=0", "train.init=", f"train.caption_data={caps}",
+        f"train.caption_eval={caps}", "train.captions=-1", "train.vqa=0", "train.intents=0", "train.redial=0",
+        f"train.batch_size={batch_size}", "train.max_steps=3", "train.eval_samples=2", "train.log_every=1",
+        "train.warmup=0", "train.lr=0.01", "train.lora_lr=0.01", f"train.out={out}", *extra,
+    ]  # fmt: skip
+    if processes > 1:
+        torchrun = str(Path(sys.executable).parent / "torchrun")
+        cmd = [torchrun, "--nproc_per_node", str(processes), "--master_port", str(port), *args]
+    else:
+        cmd = [sys.executable, *args]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **(env_extra or {})}
+    run = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return _losses(out)
+
+
+@pytest.mark.integration
+def test_two_processes_over_gloo_match_one_process_on_the_same_global_batch(tmp_path, tiny_lm_dir):
+    """DDP on CPU: 2 processes x batch 2 follow the same loss curve as 1 process x batch 4 (the
+    same samples each step; every caption has the same number of tokens, so the mean of the two
+    halves' losses is the whole batch's loss), and end with the same weights."""
+    from safetensors.torch import load_file
+
+    rows = [json.loads(line) for line in (SAMPLE / "catalog.jsonl").open()][:8]
+    words = ["a red shirt", "a blue shoe", "a black watch", "a white bag"]
+    caps = tmp_path / "caps.jsonl"
+    caps.write_text("".join(
+        json.dumps({"image": str(SAMPLE / r["image"]), "captions": [words[i % 4], words[(i + 1) % 4]]}) + "\n"
+        for i, r in enumerate(rows)
+    ))  # fmt: skip
+    one = _launch(tmp_path, tiny_lm_dir, tmp_path / "one", 1, 4, caps)
+    two = _launch(tmp_path, tiny_lm_dir, tmp_path / "two", 2, 2, caps)
+    assert sorted(one) == sorted(two) == [1, 2, 3]
+    for step in one:
+        assert two[step] == pytest.approx(one[step], rel=1e-4), (step, one, two)
+    assert one[3] < one[1]
+    a = load_file(str(tmp_path / "one" / "vlm" / "projector.safetensors"))
+    b = load_file(str(tmp_path / "two" / "vlm" / "projector.safetensors"))
+    for k in a:
+        assert (a[k] - b[k]).abs().max() < 1e-4, k

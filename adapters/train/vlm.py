@@ -293,7 +293,8 @@ class VLMRecipe:
                 if acc.sync_gradients:
                     self.scheduler.step()
                 self.optimizer.zero_grad()
-            losses.append(float(loss.detach()))
+            # the global batch's loss: the mean over processes (rank 0's alone said less)
+            losses.append(float(acc.reduce(loss.detach(), "mean") if self.world > 1 else loss.detach()))
         self.step += 1
         return losses
 
