@@ -293,8 +293,8 @@ class VLMRecipe:
                 if acc.sync_gradients:
                     self.scheduler.step()
                 self.optimizer.zero_grad()
-            # the global batch's loss: the mean over processes (rank 0's alone said less)
-            losses.append(float(acc.reduce(loss.detach(), "mean") if self.world > 1 else loss.detach()))
+            loss = acc.reduce(loss.detach(), "mean") if self.world > 1 else loss  # the global batch's
+            losses.append(float(loss.detach()))
         self.step += 1
         return losses
 
