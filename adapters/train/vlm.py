@@ -280,7 +280,7 @@ class VLMRecipe:
         )
 
     def train_step(self) -> list[float]:
-        """One optimizer step over ``grad_accum`` micro-batches; returns their losses."""
+        """One optimizer step over ``grad_accum`` micro-batches; their losses (means over processes)."""
         t, acc = self.t, self.acc
         losses = []
         for micro in range(t.grad_accum):
@@ -293,8 +293,7 @@ class VLMRecipe:
                 if acc.sync_gradients:
                     self.scheduler.step()
                 self.optimizer.zero_grad()
-            loss = acc.reduce(loss.detach(), "mean") if self.world > 1 else loss  # the global batch's
-            losses.append(float(loss.detach()))
+            losses.append(float(acc.reduce(loss.detach(), "mean") if self.world > 1 else loss.detach()))
         self.step += 1
         return losses
 
