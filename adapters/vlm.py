@@ -14,7 +14,6 @@ The projector is :mod:`vlrec.adapters.projector`; building, loading and exportin
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -336,6 +335,7 @@ class VisionLanguageModel(nn.Module):
                 quantize_adapter(folder / "adapter")
         meta = {
             "format": "vlrec-vlm/1",
+            "model_type": "vlrec-vlm",
             "vlm": to_dict(self.config),
             "lm": to_dict(self.lm_config),
             "vision": self.vision.config.name if self.vision is not None else (extra or {}).get("vision"),
@@ -346,5 +346,35 @@ class VisionLanguageModel(nn.Module):
             **(extra or {}),
         }
         meta["vlm"]["adapter"] = ""
-        (folder / "vlm.json").write_text(json.dumps(meta, indent=2, default=str))
+        from vlrec.adapters.vlm_load import write_vlm_meta
+
+        write_vlm_meta(folder, meta)
         return folder
+
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        private: bool | None = None,
+        token: str | None = None,
+        commit_message: str = "Upload vlrec VLM",
+        card: str | Path | None = None,
+        api=None,
+    ) -> str:
+        """Save this VLM (as :meth:`save_pretrained` does; ``card``: a model card to include as
+        README.md) and upload the folder to the Hub repository ``repo_id``; returns the commit URL.
+        ``vlm.adapter=<repo_id>`` loads it back. ``api``: a ``huggingface_hub.HfApi``-like object."""
+        import shutil
+        import tempfile
+
+        if api is None:
+            from huggingface_hub import HfApi
+
+            api = HfApi(token=token)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = self.save_pretrained(Path(tmp) / "vlm")
+            if card is not None:
+                shutil.copy(card, folder / "README.md")
+            api.create_repo(repo_id, private=private, exist_ok=True)
+            info = api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message=commit_message)
+        return str(getattr(info, "commit_url", info))

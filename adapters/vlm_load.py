@@ -3,9 +3,14 @@
 
 A saved VLM is a folder::
 
-    vlm.json                 # VLMConfig, vision name, LM path/quantization, dims
+    config.json              # VLMConfig, vision name, LM path/quantization, dims (vlm.json before)
     projector.safetensors
-    adapter/                 # peft LoRA adapter (absent for a projector-only or merged model)"""
+    heads.safetensors        # attribute heads (when trained)
+    adapter/                 # peft LoRA adapter (absent for a projector-only or merged model)
+
+``vlm.adapter`` may also name a Hugging Face Hub repository (``owner/name``) holding such a
+folder: it is fetched with ``huggingface_hub.snapshot_download`` (cached; offline it must already
+be in the cache). :meth:`VisionLanguageModel.push_to_hub` uploads one."""
 
 from __future__ import annotations
 
@@ -113,11 +118,42 @@ def export_peft(adapter: str | Path, folder: str | Path, base_model: str = BASE_
     return folder
 
 
+CONFIG_FILE = "config.json"
+LEGACY_CONFIG_FILE = "vlm.json"
+
+
+def vlm_folder(adapter: str | Path) -> Path:
+    """The local folder of a saved VLM: ``adapter`` itself, or a Hub repository id fetched into
+    the Hugging Face cache."""
+    path = Path(adapter)
+    if path.exists() or os.path.isabs(str(adapter)) or str(adapter).startswith("."):
+        return path
+    parts = str(adapter).split("/")
+    if len(parts) != 2 or not all(parts):
+        return path
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(str(adapter)))
+    except Exception as e:  # offline, unknown repository, no access
+        raise FileNotFoundError(
+            f"vlm.adapter '{adapter}' is neither a folder nor a Hub repository that could be fetched "
+            f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+        ) from None
+
+
 def read_vlm_meta(folder: str | Path) -> dict:
-    path = Path(folder) / "vlm.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"'{folder}' is not a saved vlrec VLM (no vlm.json)")
-    return json.loads(path.read_text())
+    folder = Path(folder)
+    for name in (CONFIG_FILE, LEGACY_CONFIG_FILE):
+        if (folder / name).is_file():
+            return json.loads((folder / name).read_text())
+    raise FileNotFoundError(f"'{folder}' is not a saved vlrec VLM (no {CONFIG_FILE})")
+
+
+def write_vlm_meta(folder: str | Path, meta: dict) -> None:
+    folder = Path(folder)
+    (folder / CONFIG_FILE).write_text(json.dumps(meta, indent=2, default=str))
+    (folder / LEGACY_CONFIG_FILE).unlink(missing_ok=True)
 
 
 def add_lora(model, cfg: VLMConfig):
@@ -159,6 +195,8 @@ def build_vlm(
     from vlrec.models.lm import load_lm
     from vlrec.models.vision import VisionConfig, load_vision_encoder
 
+    if cfg.adapter:
+        cfg = dataclasses.replace(cfg, adapter=str(vlm_folder(cfg.adapter)))
     meta = read_vlm_meta(cfg.adapter) if cfg.adapter else None
     if meta is not None:
         # Shapes come from the saved model; decoding settings stay the caller's.
@@ -274,5 +312,5 @@ def export_merged(vlm: VisionLanguageModel, folder: str | Path) -> Path:
     merged.save_pretrained(folder, extra={"merged": True})
     meta = read_vlm_meta(folder)
     meta["lora"] = False
-    (folder / "vlm.json").write_text(json.dumps(meta, indent=2, default=str))
+    write_vlm_meta(folder, meta)
     return folder

@@ -149,3 +149,23 @@ def test_real_4bit_gemma_gets_lora_gradients_after_generating(gemma_4bit):
     assert torch.isfinite(loss) and 0 < loss.item() < 20
     assert all(g is not None and torch.isfinite(g).all() for g in grads.values())
     assert sum(float(g.abs().sum()) for g in grads.values()) > 0
+
+
+def test_the_one_off_lm_preparation_speaks_on_stderr_only(capsys):
+    """`vlrec ask --json` on a fresh machine prepares the LM first: its progress must not reach
+    stdout, where the JSON goes; -q silences it."""
+    import logging
+
+    from vlrec.models.lm import _progress
+
+    _progress("vlrec: preparing gemma3-270m once ...")
+    out, err = capsys.readouterr()
+    assert out == "" and "preparing" in err
+    logger = logging.getLogger("vlrec")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        _progress("vlrec: preparing gemma3-270m once ...")
+    finally:
+        logger.setLevel(level)
+    assert capsys.readouterr() == ("", "")

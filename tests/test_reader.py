@@ -152,7 +152,7 @@ def test_heads_stage_learns_fields_fits_gates_and_resumes(tiny_lm_dir, tmp_path,
     final = train_heads(cfg(tmp_path / "run", 6), log=lambda *_: None)
     records = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert len(records) == 6 and records[-1]["loss"] < records[0]["loss"]
-    meta = json.loads((final / "vlm.json").read_text())
+    meta = json.loads((final / "config.json").read_text())
     assert set(meta["heads"]["fields"]) == set(FIELDS)
     assert set(meta["fusion"]) == set(FIELDS) and all(0 < f["gate"] <= 1 for f in meta["fusion"].values())
     assert (final / "heads.safetensors").is_file() and (final / "projector.safetensors").is_file()

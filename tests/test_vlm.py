@@ -116,6 +116,69 @@ def test_save_and_load_round_trip_gives_identical_logits(tiny_vlm, tiny_lm_dir, 
     assert not torch.allclose(bare.logits(ids, mask, patches=patches), before)
 
 
+def test_push_to_hub_uploads_a_folder_that_loads_back_by_repo_id(
+    tiny_vlm, tiny_lm_dir, tmp_path, monkeypatch
+):
+    """push_to_hub against a local folder (no network): the uploaded folder holds config.json
+    + safetensors + the peft adapter + the card, and ``vlm.adapter=<repo id>`` loads it back
+    through ``snapshot_download`` with the same logits; an older folder with vlm.json still loads."""
+    import json
+    import shutil
+
+    import huggingface_hub
+
+    from vlrec.adapters.vlm import VLMConfig
+    from vlrec.adapters.vlm_load import build_vlm
+    from vlrec.models.lm import LMConfig
+
+    hub = tmp_path / "hub"
+
+    class LocalHub:  # what push_to_hub needs of huggingface_hub.HfApi
+        def create_repo(self, repo_id, private=None, exist_ok=False):
+            (hub / repo_id).mkdir(parents=True, exist_ok=exist_ok)
+
+        def upload_folder(self, repo_id, folder_path, commit_message):
+            shutil.copytree(folder_path, hub / repo_id, dirs_exist_ok=True)
+            return f"local://{repo_id}"
+
+    card = tmp_path / "card.md"
+    card.write_text("---\nlibrary_name: peft\n---\n# test\n")
+    assert tiny_vlm.push_to_hub("someone/tiny-vlm", api=LocalHub(), card=card) == "local://someone/tiny-vlm"
+    repo = hub / "someone" / "tiny-vlm"
+    names = {p.name for p in repo.iterdir()}
+    assert {
+        "config.json",
+        "projector.safetensors",
+        "adapter",
+        "README.md",
+    } <= names and "vlm.json" not in names
+    meta = json.loads((repo / "config.json").read_text())
+    assert meta["model_type"] == "vlrec-vlm" and meta["vlm"]["adapter"] == ""
+
+    asked = []
+    monkeypatch.setattr(
+        huggingface_hub, "snapshot_download", lambda rid, **k: asked.append(rid) or str(hub / rid)
+    )
+    lm = LMConfig(path=str(tiny_lm_dir), quantization="none")
+    loaded = build_vlm(VLMConfig(adapter="someone/tiny-vlm"), lm, device="cpu")
+    assert asked == ["someone/tiny-vlm"]
+    photos = _photos(1)
+    ids, mask, _ = tiny_vlm.collate([(tiny_vlm.render("what colour is it?"), None)])
+    patches = tiny_vlm.image_patches(photos)
+    assert torch.equal(tiny_vlm.logits(ids, mask, patches=patches), loaded.logits(ids, mask, patches=patches))
+
+    (repo / "config.json").rename(repo / "vlm.json")  # a folder saved before config.json
+    again = build_vlm(VLMConfig(adapter=str(repo)), lm, device="cpu")
+    assert torch.equal(again.logits(ids, mask, patches=patches), loaded.logits(ids, mask, patches=patches))
+
+    def offline(rid, **k):
+        raise OSError("offline")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
+    with pytest.raises(FileNotFoundError, match="nobody/nothing"):
+        build_vlm(VLMConfig(adapter="nobody/nothing"), lm, device="cpu")
+
+
 def test_int8_adapter_loads_through_a_cached_fp32_copy(tiny_vlm, tiny_lm_dir, tmp_path, monkeypatch):
     from safetensors.torch import load_file
 

@@ -66,7 +66,13 @@ def test_killed_run_resumes_to_the_same_loss(tmp_path, tiny_lm_dir, stage):
     assert sorted(a) == sorted(b) == [1, 2, 3, 4, 5, 6]
     assert b[6] == pytest.approx(a[6], rel=1e-6, abs=1e-7)
     assert a[6] < a[1]  # it learned something
-    for name in ("config.yaml", "metrics.png", "summary.json", "vlm/vlm.json", "vlm/projector.safetensors"):
+    for name in (
+        "config.yaml",
+        "metrics.png",
+        "summary.json",
+        "vlm/config.json",
+        "vlm/projector.safetensors",
+    ):
         assert (straight / name).is_file(), name
     assert (straight / "vlm" / "adapter").is_dir() == (stage == "instruct")
 

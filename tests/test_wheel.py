@@ -41,7 +41,7 @@ def test_wheel_holds_one_namespace_with_its_data(wheel):
     assert tops == {"vlrec"}
     for needed in (
         "vlrec/agent/session.py", "vlrec/adapters/vlm.py", "vlrec/adapters/train/vlm.py",
-        "vlrec/retrieval/store.py", "vlrec/serve/web/index.html", "vlrec/assets/vlm/default/vlm.json",
+        "vlrec/retrieval/store.py", "vlrec/serve/web/index.html", "vlrec/assets/vlm/default/config.json",
         "vlrec/assets/intent/default/intent.json", "vlrec/assets/align/default/head.safetensors",
         "vlrec/samples/fashion/catalog.jsonl", "vlrec/samples/fashion/LICENSE",
     ):  # fmt: skip

@@ -35,6 +35,7 @@ from vlrec.adapters.train.checkpoints import (
     write_state,
 )
 from vlrec.adapters.train.vlm import VLMTrainSections
+from vlrec.adapters.vlm_load import read_vlm_meta, write_vlm_meta
 from vlrec.core.config import to_dict
 from vlrec.data.vlm_tasks import read_fashion, split_of
 
@@ -225,10 +226,10 @@ def train_calibrate(cfg: HeadsSections, log=print) -> Path:
     tmp = out / ".vlm.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(t.init, tmp)
-    meta = json.loads((tmp / "vlm.json").read_text())
+    meta = read_vlm_meta(tmp)
     meta["fusion"] = vlm.fusion
     meta.setdefault("trained", {})["calibrated"] = True
-    (tmp / "vlm.json").write_text(json.dumps(meta, indent=2, default=str))
+    write_vlm_meta(tmp, meta)
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
     report["wall_s"] = time.perf_counter() - started

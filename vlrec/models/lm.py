@@ -123,7 +123,16 @@ def _file_lock(path: Path):
         yield
 
 
-def packaged_lm_dir(log=print) -> Path:
+def _progress(message: str) -> None:
+    """One-off progress on stderr (stdout may carry ``--json``), silent under ``-q``."""
+    import logging
+    import sys
+
+    if logging.getLogger("vlrec").isEnabledFor(logging.WARNING):
+        print(message, file=sys.stderr, flush=True)
+
+
+def packaged_lm_dir(log=_progress) -> Path:
     """Return the cached HF folder of the packaged Gemma-3-270M, converting it once.
 
     The conversion writes into a temporary folder and renames it into place, under
