@@ -253,12 +253,12 @@ class IntentModel:
 def load_intent(folder: str | Path | None, lm_cfg, device: str = "cpu", runtime_dtype: str = "float32",
                 for_training: bool = False) -> IntentModel:  # fmt: skip
     """An intent model from its folder (default: the shipped ``assets/intent/default``) over the
-    LM of ``lm_cfg``. For inference on a CPU the LoRA is folded into dequantized weights."""
+    LM of ``lm_cfg``. For inference on a CPU the LoRA is merged into dequantized weights."""
     import dataclasses
 
     from safetensors.torch import load_file
 
-    from vlrec.models.lm import dequantize_4bit_layers, fold_lora, load_lm
+    from vlrec.models.lm import load_lm
 
     folder = Path(folder) if folder else DEFAULT_INTENT
     meta_path = folder / "intent.json"
@@ -275,16 +275,16 @@ def load_intent(folder: str | Path | None, lm_cfg, device: str = "cpu", runtime_
     from vlrec.models.lm import truncate_layers
 
     truncate_layers(lm.model, int(meta["layer"]))
+    serve_cpu = not for_training and lm.model.device.type == "cpu"
+    if serve_cpu and lm_cfg.cpu_dequantize and getattr(lm.model, "hf_quantizer", None) is not None:
+        lm.model = lm.model.dequantize()  # transformers' own: the numbers the 4-bit kernel uses
+    float_base = getattr(lm.model, "hf_quantizer", None) is None
     if (folder / "adapter").is_dir():
         from peft import PeftModel
 
         lm.model = PeftModel.from_pretrained(lm.model, str(folder / "adapter"), is_trainable=for_training)
-    if not for_training and lm.model.device.type == "cpu":
-        if lm_cfg.cpu_dequantize:
-            dequantize_4bit_layers(lm.model)
-        if hasattr(lm.model, "peft_config"):
-            fold_lora(lm.model)
-            lm.model = lm.model.get_base_model()
+        if serve_cpu and float_base:  # (merging into 4-bit weights would round them again)
+            lm.model = lm.model.merge_and_unload()  # peft's own merge, on float layers
     lm = dataclasses.replace(lm)
     heads = IntentHeads(int(meta["dim"]), meta["values"])
     heads.load_state_dict(load_file(str(folder / "heads.safetensors")))

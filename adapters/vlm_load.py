@@ -183,6 +183,7 @@ def build_vlm(
     with_vision: bool = True,
     lora: Literal["load", "new", "none"] = "load",
     trainable_lora: bool = False,
+    cpu_inference: bool = False,
 ) -> VisionLanguageModel:
     """Build a VLM: load the LM (quantized as configured), the vision encoder and the
     projector; restore ``cfg.adapter`` when set.
@@ -191,6 +192,9 @@ def build_vlm(
         lora: ``load`` the adapter's LoRA when it has one, ``new`` adds fresh LoRA
             (on top of the adapter's projector), ``none`` uses no LoRA at all.
         trainable_lora: Load the saved LoRA with trainable weights (to continue training).
+        cpu_inference: On a CPU with ``lm.cpu_dequantize``, serve a float model: the 4-bit
+            layers dequantized by transformers (``dequantize()``) before the saved LoRA is put on
+            and merged by peft (``merge_and_unload()``); the numbers the 4-bit model multiplies by.
     """
     from vlrec.models.lm import load_lm
     from vlrec.models.vision import VisionConfig, load_vision_encoder
@@ -219,6 +223,10 @@ def build_vlm(
             f"but vision.name is {vision_cfg.name}"
         )
     lm = load_lm(lm_cfg, device, runtime_dtype)
+    fold = cpu_inference and lm_cfg.cpu_dequantize and lm.model.device.type == "cpu" and lora == "load"
+    fold = fold and getattr(lm.model, "hf_quantizer", None) is not None
+    if fold:
+        lm.model = lm.model.dequantize()
     vision = load_vision_encoder(vision_cfg, device) if with_vision else None
     in_dim = meta["projector"]["in_dim"] if meta else _vision_dim(vision, vision_cfg)
     hidden_size = lm.model.get_input_embeddings().weight.shape[1]
@@ -245,10 +253,13 @@ def build_vlm(
         lm.model = PeftModel.from_pretrained(
             lm.model, str(adapter_folder(Path(cfg.adapter) / "adapter")), is_trainable=trainable_lora
         )
+        if fold:
+            lm.model = lm.model.merge_and_unload()
     elif lora == "new":
         lm.model = add_lora(lm.model, cfg)
     lm.model.eval()
     vlm = VisionLanguageModel(lm, projector, cfg, vision)
+    vlm.inference_only = fold
     if meta is not None and meta.get("heads"):
         from safetensors.torch import load_file
 
@@ -283,14 +294,9 @@ def load_vlm(cfg: VLMSections, with_vision: bool = True) -> VisionLanguageModel:
     from vlrec.core.runtime import apply_runtime
 
     apply_runtime(cfg.runtime)
-    vlm = build_vlm(cfg.vlm, cfg.lm, cfg.vision, cfg.runtime.device, cfg.runtime.dtype, with_vision)
-    if cfg.lm.cpu_dequantize and vlm.lm_model.device.type == "cpu":
-        from vlrec.models.lm import dequantize_4bit_layers, fold_lora
-
-        if dequantize_4bit_layers(vlm.lm_model):
-            fold_lora(vlm.lm_model)
-            vlm.inference_only = True
-    return vlm
+    return build_vlm(
+        cfg.vlm, cfg.lm, cfg.vision, cfg.runtime.device, cfg.runtime.dtype, with_vision, cpu_inference=True
+    )
 
 
 def export_merged(vlm: VisionLanguageModel, folder: str | Path) -> Path:

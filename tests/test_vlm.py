@@ -259,26 +259,32 @@ def test_missing_adapter_folder_is_named(tiny_lm_dir, tmp_path):
         build_vlm(VLMConfig(adapter=str(tmp_path / "nowhere")), LMConfig(path=str(tiny_lm_dir)), device="cpu")
 
 
-def test_cpu_inference_dequantizes_4bit_layers_and_folds_lora_exactly(tiny_lm_dir, tmp_path):
-    """The serving path (lm.cpu_dequantize) multiplies by the same numbers as the 4-bit model."""
+def test_cpu_inference_dequantizes_4bit_layers_and_merges_lora_exactly(tiny_lm_dir, tmp_path):
+    """The serving path (lm.cpu_dequantize: transformers' dequantize, then peft's merge) multiplies
+    by the same numbers as the 4-bit model with its LoRA."""
     import bitsandbytes as bnb
 
+    from vlrec.adapters.vlm import VLMConfig
     from vlrec.adapters.vlm_load import build_vlm
-    from vlrec.models.lm import LMConfig, dequantize_4bit_layers, fold_lora
+    from vlrec.models.lm import LMConfig
 
     vlm = build_tiny_vlm(tiny_lm_dir, "nf4")
-    cfg = vlm.config
     patches = vlm.image_patches(_photos(1))
     ids, mask, _ = vlm.collate([(vlm.render("what colour is it?"), None)])
     before = vlm.logits(ids, mask, patches=patches)
-    n4 = sum(isinstance(m, bnb.nn.Linear4bit) for m in vlm.lm_model.modules())
-    assert n4 > 0 and dequantize_4bit_layers(vlm.lm_model) == n4
-    assert fold_lora(vlm.lm_model) == n4
-    assert not any(isinstance(m, bnb.nn.Linear4bit) or hasattr(m, "lora_A") for m in vlm.lm_model.modules())
-    torch.testing.assert_close(vlm.logits(ids, mask, patches=patches), before, atol=1e-4, rtol=1e-4)
-    # and a wrong fold would show: the same model without its LoRA differs
-    bare = build_vlm(cfg, LMConfig(path=str(tiny_lm_dir), quantization="nf4"), device="cpu", lora="none")
-    bare.projector.load_state_dict(vlm.projector.state_dict())
+    assert any(isinstance(m, bnb.nn.Linear4bit) for m in vlm.lm_model.modules())
+    vlm.save_pretrained(tmp_path / "vlm")
+    lm = LMConfig(path=str(tiny_lm_dir), quantization="nf4")
+    served = build_vlm(VLMConfig(adapter=str(tmp_path / "vlm")), lm, device="cpu", cpu_inference=True)
+    assert served.inference_only
+    assert not any(
+        isinstance(m, bnb.nn.Linear4bit) or hasattr(m, "lora_A") for m in served.lm_model.modules()
+    )
+    torch.testing.assert_close(served.logits(ids, mask, patches=patches), before, atol=1e-4, rtol=1e-4)
+    with pytest.raises(RuntimeError, match="cannot be saved"):
+        served.save_pretrained(tmp_path / "again")
+    # and a lost LoRA would show: the same model without it differs
+    bare = build_vlm(VLMConfig(adapter=str(tmp_path / "vlm")), lm, device="cpu", lora="none")
     assert not torch.allclose(bare.logits(ids, mask, patches=patches), before, atol=1e-3)
 
 

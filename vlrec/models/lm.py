@@ -49,10 +49,10 @@ class LMConfig:
     forward. Faster inference there, but a repacked model trains wrong, so it stays off
     unless the model will never be trained."""
     cpu_dequantize: bool = True
-    """For inference on a CPU (captions, answers, the agent, the server), replace each 4-bit
-    layer by a float layer holding exactly its dequantized weights: the same numbers the
-    4-bit kernel multiplies by, about 1.5x faster here, at the memory of an unquantized
-    model. Training always keeps the 4-bit layers (QLoRA)."""
+    """For inference on a CPU (captions, answers, the agent, the server), dequantize the 4-bit
+    layers (transformers' ``dequantize()``) and merge the LoRA into them (peft's
+    ``merge_and_unload()``): the same numbers the 4-bit kernel multiplies by, about 1.5x faster
+    here, at the memory of an unquantized model. Training always keeps the 4-bit layers (QLoRA)."""
     prompt_format: Literal["plain", "chat_template"] = "plain"
     """``plain`` suits base models; ``chat_template`` uses the tokenizer's own template."""
     system: str = "You are vlrec, a shopping assistant. Answer briefly and only from the facts given."
@@ -227,58 +227,6 @@ def disable_cpu_bf16_repack(model: torch.nn.Module) -> int:
     for module in model.modules():
         if isinstance(module, bnb.nn.Linear4bit):
             module.support_avx512bf16_for_cpu = False
-            count += 1
-    return count
-
-
-def dequantize_4bit_layers(model: torch.nn.Module) -> int:
-    """Swap every bitsandbytes ``Linear4bit`` (also under a LoRA wrapper) for an ``nn.Linear``
-    holding its dequantized weight, in the 4-bit layer's compute dtype. Inference only.
-    Returns how many layers were swapped."""
-    try:
-        import bitsandbytes as bnb
-    except ImportError:
-        return 0
-    count = 0
-    for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
-            if not isinstance(child, bnb.nn.Linear4bit):
-                continue
-            state = child.weight.quant_state
-            dtype = child.compute_dtype or state.dtype
-            weight = bnb.functional.dequantize_4bit(child.weight.data, state).to(dtype)
-            linear = torch.nn.Linear(
-                child.in_features,
-                child.out_features,
-                bias=child.bias is not None,
-                device=weight.device,
-                dtype=dtype,
-            )
-            linear.weight.data.copy_(weight.reshape(child.out_features, child.in_features))
-            if child.bias is not None:
-                linear.bias.data.copy_(child.bias.data.to(dtype))
-            linear.requires_grad_(False)
-            setattr(parent, name, linear)
-            count += 1
-    return count
-
-
-@torch.no_grad()
-def fold_lora(model: torch.nn.Module) -> int:
-    """Fold every active LoRA pair into its float base layer (W += scale * B @ A) and drop
-    the wrapper: what peft's merge does, for layers :func:`dequantize_4bit_layers` made
-    plain. Inference only. Returns how many layers were folded."""
-    count = 0
-    for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
-            base = getattr(child, "base_layer", None)
-            if not (hasattr(child, "lora_A") and type(base) is torch.nn.Linear):
-                continue
-            for adapter in getattr(child, "active_adapters", []):
-                if adapter in child.lora_A:
-                    a, b = child.lora_A[adapter].weight, child.lora_B[adapter].weight
-                    base.weight += (b.float() @ a.float() * child.scaling[adapter]).to(base.weight.dtype)
-            setattr(parent, name, base)
             count += 1
     return count
 
