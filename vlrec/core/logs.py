@@ -3,8 +3,7 @@ progress and warnings; library noise once-known and harmless is silenced), ``-v`
 libraries included).
 
 Silenced by default, each seen on every run of the packaged stack and none actionable for a user:
-transformers' "Loading weights" bars and FutureWarnings, torch's TorchScript deprecation warnings,
-and bitsandbytes' notice that an optional CPU kernel package is absent.
+transformers' "Loading weights" bars and FutureWarnings, and bitsandbytes' notice that an optional CPU kernel package is absent.
 """
 
 from __future__ import annotations
@@ -30,8 +29,6 @@ def configure(verbosity: int = 0) -> None:
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers(\.|$)")
-    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.jit")
-    warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.jit")
     if verbosity < 0:
         os.environ.setdefault("TQDM_DISABLE", "1")  # bars that take tqdm's defaults
         import tqdm.std
