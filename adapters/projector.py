@@ -41,7 +41,12 @@ class Projector(nn.Module):
             self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.GELU(), nn.Linear(hidden, out_dim))
         # Token embeddings of some LMs (Gemma) are scaled up; a learned gain lets the
         # projector start at their magnitude instead of learning it through the weights.
-        self.gain = nn.Parameter(torch.ones(()))
+        self.gain = nn.Parameter(torch.ones(1))  # 1-D: FSDP cannot shard a scalar
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        if (prefix + "gain") in state_dict and state_dict[prefix + "gain"].dim() == 0:  # saved as a scalar
+            state_dict[prefix + "gain"] = state_dict[prefix + "gain"].reshape(1)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @property
     def extra_dim(self) -> int:

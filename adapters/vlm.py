@@ -301,13 +301,15 @@ class VisionLanguageModel(nn.Module):
         return hasattr(self.lm_model, "peft_config")
 
     def save_pretrained(
-        self, folder: str | Path, extra: dict | None = None, half: bool = False, int8_adapter: bool = False
-    ) -> Path:
+        self, folder: str | Path, extra: dict | None = None, half: bool = False, int8_adapter: bool = False,
+        state_dict: dict | None = None,
+    ) -> Path:  # fmt: skip
         """Write config, projector weights and (if any) the LoRA adapter to ``folder``.
 
         ``half`` stores weights as fp16 (half the size; they load back into fp32).
         ``int8_adapter`` stores the LoRA matrices as int8 with one fp16 scale per row
         (:func:`vlrec.adapters.vlm_load.quantize_adapter`; a quarter of fp32), dequantized once into the cache on load.
+        ``state_dict``: this model's full state to write instead of its own (a sharded model's, gathered).
         """
         from safetensors.torch import load_file, save_file
 
@@ -319,13 +321,18 @@ class VisionLanguageModel(nn.Module):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         dtype = torch.float16 if half else torch.float32
-        state = {k: v.detach().to(dtype).cpu().contiguous() for k, v in self.projector.state_dict().items()}
-        save_file(state, str(folder / "projector.safetensors"))
+
+        def part(module, prefix: str) -> dict:
+            sd = module.state_dict() if state_dict is None else {
+                k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}  # fmt: skip
+            return {k: v.detach().to(dtype).cpu().contiguous() for k, v in sd.items()}
+
+        save_file(part(self.projector, "projector."), str(folder / "projector.safetensors"))
         if self.heads is not None:
-            heads = {k: v.detach().to(dtype).cpu().contiguous() for k, v in self.heads.state_dict().items()}
-            save_file(heads, str(folder / "heads.safetensors"))
+            save_file(part(self.heads, "heads."), str(folder / "heads.safetensors"))
         if self.has_lora():
-            self.lm_model.save_pretrained(str(folder / "adapter"))
+            lm_state = None if state_dict is None else part(self.lm_model, "lm_model.")
+            self.lm_model.save_pretrained(str(folder / "adapter"), state_dict=lm_state)
             if half:
                 file = folder / "adapter" / "adapter_model.safetensors"
                 save_file({k: v.half() for k, v in load_file(str(file)).items()}, str(file))

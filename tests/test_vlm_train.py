@@ -178,7 +178,15 @@ def test_qlora_trains_on_another_hf_causal_lm(tmp_path, model_type):
     assert lora and any("q_proj" in n for n in lora)
 
 
-def _launch(tmp_path, lm_dir, out, processes, batch_size, caps, extra=(), env_extra=None, port=29541):
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _launch(tmp_path, lm_dir, out, processes, batch_size, caps, extra=(), env_extra=None):
     import os
     import subprocess
     import sys
@@ -195,7 +203,7 @@ def _launch(tmp_path, lm_dir, out, processes, batch_size, caps, extra=(), env_ex
     ]  # fmt: skip
     if processes > 1:
         torchrun = str(Path(sys.executable).parent / "torchrun")
-        cmd = [torchrun, "--nproc_per_node", str(processes), "--master_port", str(port), *args]
+        cmd = [torchrun, "--nproc_per_node", str(processes), "--master_port", str(_free_port()), *args]
     else:
         cmd = [sys.executable, *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1", **(env_extra or {})}
@@ -205,10 +213,11 @@ def _launch(tmp_path, lm_dir, out, processes, batch_size, caps, extra=(), env_ex
 
 
 @pytest.mark.integration
-def test_two_processes_over_gloo_match_one_process_on_the_same_global_batch(tmp_path, tiny_lm_dir):
-    """DDP on CPU: 2 processes x batch 2 follow the same loss curve as 1 process x batch 4 (the
-    same samples each step; every caption has the same number of tokens, so the mean of the two
-    halves' losses is the whole batch's loss), and end with the same weights."""
+@pytest.mark.parametrize("sharding", ["ddp", "fsdp"])
+def test_two_processes_over_gloo_match_one_process_on_the_same_global_batch(tmp_path, tiny_lm_dir, sharding):
+    """DDP and FSDP2 on CPU: 2 processes x batch 2 follow the same loss curve as 1 process x
+    batch 4 (the same samples each step; every caption has the same number of tokens, so the mean
+    of the two halves' losses is the whole batch's loss), and end with the same weights."""
     from safetensors.torch import load_file
 
     rows = [json.loads(line) for line in (SAMPLE / "catalog.jsonl").open()][:8]
@@ -219,7 +228,10 @@ def test_two_processes_over_gloo_match_one_process_on_the_same_global_batch(tmp_
         for i, r in enumerate(rows)
     ))  # fmt: skip
     one = _launch(tmp_path, tiny_lm_dir, tmp_path / "one", 1, 4, caps)
-    two = _launch(tmp_path, tiny_lm_dir, tmp_path / "two", 2, 2, caps)
+    extra = ["train.fsdp=true"] if sharding == "fsdp" else []
+    two = _launch(tmp_path, tiny_lm_dir, tmp_path / "two", 2, 2, caps, extra=extra)
+    summary = json.loads((tmp_path / "two" / "summary.json").read_text())
+    assert summary["processes"] == 2 and summary["fsdp"] == (sharding == "fsdp")
     assert sorted(one) == sorted(two) == [1, 2, 3]
     for step in one:
         assert two[step] == pytest.approx(one[step], rel=1e-4), (step, one, two)
@@ -228,3 +240,8 @@ def test_two_processes_over_gloo_match_one_process_on_the_same_global_batch(tmp_
     b = load_file(str(tmp_path / "two" / "vlm" / "projector.safetensors"))
     for k in a:
         assert (a[k] - b[k]).abs().max() < 1e-4, k
+    la = load_file(str(tmp_path / "one" / "vlm" / "adapter" / "adapter_model.safetensors"))
+    lb = load_file(str(tmp_path / "two" / "vlm" / "adapter" / "adapter_model.safetensors"))
+    assert sorted(la) == sorted(lb) and any((v != 0).any() for k, v in la.items() if "lora_B" in k)
+    for k in la:
+        assert (la[k] - lb[k]).abs().max() < 1e-4, k

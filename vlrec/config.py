@@ -7,7 +7,7 @@ from pathlib import Path
 
 from vlrec.adapters.align import AlignConfig
 from vlrec.adapters.train.intent import IntentConfig
-from vlrec.adapters.train.vlm import VLMTrainConfig
+from vlrec.adapters.train.vlm_config import VLMTrainConfig
 from vlrec.adapters.vlm import VLMConfig
 from vlrec.agent.config import AgentConfig
 from vlrec.core import config as _config

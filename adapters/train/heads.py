@@ -34,7 +34,7 @@ from vlrec.adapters.train.checkpoints import (
     truncate_metrics,
     write_state,
 )
-from vlrec.adapters.train.vlm import VLMTrainSections
+from vlrec.adapters.train.vlm_config import VLMTrainSections
 from vlrec.adapters.vlm_load import read_vlm_meta, write_vlm_meta
 from vlrec.core.config import to_dict
 from vlrec.data.vlm_tasks import read_fashion, split_of

@@ -30,9 +30,7 @@ import dataclasses
 import json
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
 
 import numpy as np
 import torch
@@ -47,89 +45,10 @@ from vlrec.adapters.train.checkpoints import (
     save_checkpoint,
     truncate_metrics,
 )
+from vlrec.adapters.train.vlm_config import VLMTrainConfig, VLMTrainSections
 from vlrec.adapters.train.vlm_data import FeatureBank, build_samples, image_groups
-from vlrec.adapters.vlm_load import VLMSections
-from vlrec.core.config import check, to_dict
+from vlrec.core.config import to_dict
 from vlrec.data.vlm_tasks import Sample
-
-
-@dataclass
-class VLMTrainConfig:
-    """A VLM training run (``vlrec train vlm``)."""
-
-    stage: Literal["align", "instruct", "heads", "calibrate"] = "align"
-    """align: projector only, LM frozen; instruct: projector + LoRA (QLoRA on a 4-bit LM);
-    heads: projector + attribute heads on cached features, no LM forward (:mod:`vlrec.adapters.train.heads`);
-    calibrate: fit the reader's fusion and gates and the caption rerank weight on dev splits."""
-    init: str = ""
-    """Saved VLM folder to start from (stage 2 starts from stage 1's ``vlm/``); empty = fresh."""
-    caption_data: str = "../shared/data/flickr8k/train.jsonl"
-    caption_eval: str = "../shared/data/flickr8k/test.jsonl"
-    fashion_data: str = "../shared/data/fashion/catalog.jsonl"
-    redial_data: str = "../shared/data/redial/train.jsonl"
-    captions: int = 4000
-    """Caption samples drawn from ``caption_data`` (-1 = all, 0 = none)."""
-    vqa: int = 0
-    """Fashion question samples drawn from the training items (-1 = all, 0 = none)."""
-    intents: int = 0
-    """Fashion intent conversations (generated from training items)."""
-    redial: int = 0
-    """ReDial intent samples (-1 = all)."""
-    epochs: int = 1
-    max_steps: int = 0
-    """Optimizer steps; 0 = ``epochs`` passes over the samples."""
-    batch_size: int = 8
-    """Samples per process per micro-batch."""
-    grad_accum: int = 1
-    lr: float = 1e-3
-    """Learning rate of the projector."""
-    lora_lr: float = 2e-4
-    weight_decay: float = 0.0
-    warmup: float = 0.03
-    """Share of steps with linear warm-up (then cosine decay)."""
-    max_answer_tokens: int = 48
-    checkpoint_every: int = 100
-    keep_checkpoints: int = 2
-    eval_every: int = 0
-    """Held-out loss every N steps (0 = only at the end)."""
-    eval_samples: int = 48
-    """Held-out samples per task for the eval loss."""
-    log_every: int = 10
-    mixed_precision: Literal["auto", "no", "bf16", "fp16"] = "auto"
-    """auto = bf16 on a bf16 GPU, none on CPU."""
-    heads_hidden: int = 512
-    """Hidden width of each attribute head (stage heads)."""
-    train_projector: bool = True
-    """Train the projector (stage heads: with the heads; false trains the heads alone). Stage
-    instruct after stage heads sets it false, so the LoRA adapts to the projector the heads read."""
-    knn_k: int = 10
-    """Neighbours per image for the reader's vote and for retrieval-augmented prompts."""
-    max_wrong: float = 0.05
-    """Gate of each field: the lowest confidence at which at most this share of the dev split's
-    stated answers is wrong."""
-    out: str = "runs/vlm/stage1"
-    seed: int = 0
-    resume: bool = True
-    """Continue from the newest checkpoint in ``out`` when there is one."""
-
-    def __post_init__(self) -> None:
-        check(self.batch_size >= 1, "train.batch_size", "must be >= 1")
-        check(self.grad_accum >= 1, "train.grad_accum", "must be >= 1")
-        check(self.epochs >= 1, "train.epochs", "must be >= 1")
-        check(self.checkpoint_every >= 1, "train.checkpoint_every", "must be >= 1")
-        check(self.lr > 0 and self.lora_lr > 0, "train.lr", "learning rates must be > 0")
-        check(0.0 <= self.warmup < 1.0, "train.warmup", "must be in [0, 1)")
-        check(
-            self.train_projector or self.stage != "align",
-            "train.train_projector",
-            "false is for stage instruct (LoRA only) or heads; stage align trains only the projector",
-        )
-
-
-class VLMTrainSections(VLMSections, Protocol):
-    """The config sections the VLM recipes read (runtime, vision, lm, vlm, train)."""
-
-    train: VLMTrainConfig
 
 
 class _Stop(Exception):
@@ -234,6 +153,12 @@ class VLMRecipe:
     def _setup_optimizer(self) -> None:
         from transformers import get_cosine_schedule_with_warmup
 
+        self.sharded = self.t.fsdp and self.world > 1
+        if self.sharded:
+            from vlrec.adapters.train.sharding import shard_vlm
+
+            self.log(f"vlrec: fsdp: {shard_vlm(self.vlm)} decoder layers sharded over {self.world} processes")
+            self.trainable = {n: p for n, p in self.vlm.named_parameters() if p.requires_grad}
         t, trainable = self.t, self.trainable
         groups = [
             {"params": [p for n, p in trainable.items() if n.startswith("projector.")], "lr": t.lr},
@@ -245,10 +170,13 @@ class VLMRecipe:
         )
         # The scheduler stays unprepared: it steps once per optimizer step, whatever the
         # number of processes (accelerate's wrapper would step it once per process).
-        self.model, self.optimizer = self.acc.prepare(self.vlm, optimizer)
+        if self.sharded:  # already distributed: accelerate only wraps the optimizer
+            self.model, self.optimizer = self.vlm, self.acc.prepare(optimizer)
+        else:
+            self.model, self.optimizer = self.acc.prepare(self.vlm, optimizer)
 
     def _resume(self) -> None:
-        latest = latest_checkpoint(self.out / "checkpoints")
+        latest = None if self.sharded else latest_checkpoint(self.out / "checkpoints")
         if latest is None:
             return
         self.step = load_checkpoint(
@@ -349,7 +277,7 @@ class VLMRecipe:
                 append_metrics(self.out / "metrics.jsonl", record)
                 if "eval_loss" in record:
                     plot_metrics(self.out / "metrics.jsonl", self.out / "metrics.png")
-            if step % t.checkpoint_every == 0 and step < self.total_steps:
+            if step % t.checkpoint_every == 0 and step < self.total_steps and not self.sharded:
                 acc.wait_for_everyone()
                 save_checkpoint(self.out / "checkpoints", step, self.trainable, self.optimizer,
                                 self.scheduler, acc, t.keep_checkpoints)  # fmt: skip
@@ -364,13 +292,18 @@ class VLMRecipe:
     def save(self) -> Path:
         """Write the final model (``vlm/``) and ``summary.json`` (rank 0)."""
         final = self.out / "vlm"
+        if self.sharded:
+            from vlrec.adapters.train.sharding import full_state_dict
+
+            state = full_state_dict(self.vlm)  # every process takes part
         if not self.acc.is_main_process:
             return final
         cfg, t = self.cfg, self.t
         self.vlm.eval()
         self.vlm.save_pretrained(
-            final, extra={"vision": cfg.vision.name, "trained": {"stage": t.stage, "steps": self.step}}
-        )
+            final, extra={"vision": cfg.vision.name, "trained": {"stage": t.stage, "steps": self.step}},
+            state_dict=state if self.sharded else None,
+        )  # fmt: skip
         wall = time.perf_counter() - self.started
         summary = {
             "stage": t.stage,
@@ -383,6 +316,7 @@ class VLMRecipe:
             "peak_rss_mb": rss_mb(),
             "quantization": cfg.lm.quantization,
             "processes": self.world,
+            "fsdp": self.sharded,
             "device": str(self.device),
         }
         (self.out / "summary.json").write_text(json.dumps(summary, indent=2))

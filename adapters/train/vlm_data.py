@@ -23,7 +23,7 @@ from vlrec.data.vlm_tasks import (
 )
 
 if TYPE_CHECKING:
-    from vlrec.adapters.train.vlm import VLMTrainConfig
+    from vlrec.adapters.train.vlm_config import VLMTrainConfig
 
 
 def _take(samples: list[Sample], n: int, rng: random.Random) -> list[Sample]:
