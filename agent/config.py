@@ -18,6 +18,10 @@ class AgentConfig:
     """Items per reply."""
     candidates: int = 100
     """Items retrieved before reranking."""
+    backfill: bool = True
+    """When fewer than ``k`` items meet every hard constraint, follow them with the nearest items
+    under relaxed constraints (relaxed in the usual order: price, usage, season, colour, gender,
+    kind, then exclusions), so a reply is never short while the catalogue has more to show."""
     intent: Literal["rules", "lm"] = "lm"
     """lm (default): the intent LM (:mod:`vlrec.adapters.intent`, ``intent.model``) reads the conversation
     and chooses, per catalogue field, the values the shopper wants and those they exclude; exact

@@ -138,7 +138,10 @@ def _met(meta: dict, text: str) -> dict[str, str]:
     return out
 
 
-def render_reply(items: list[Recommendation], constraints: dict, relaxed: list[str], query: str) -> str:
+def render_reply(
+    items: list[Recommendation], constraints: dict, relaxed: list[str], query: str,
+    backfill: tuple[int, list[str]] | None = None,
+) -> str:  # fmt: skip
     if not items:
         return "I found nothing in the catalogue for that yet. Tell me what you are looking for, or send a photo."
     wish = query or "your photo"
@@ -146,5 +149,9 @@ def render_reply(items: list[Recommendation], constraints: dict, relaxed: list[s
     lines = [f"Here {'is' if len(items) == 1 else 'are'} {len(items)} from the catalogue {wish}:"]
     if relaxed:
         lines[0] = f"Nothing matched every wish, so I relaxed {', '.join(relaxed)}. " + lines[0]
+    if backfill is not None:
+        matched, eased = backfill
+        first = "Only the first matches" if matched == 1 else f"Only the first {matched} match"
+        lines[0] += f" ({first} every wish; the others are the nearest without the {', '.join(eased)} wish.)"
     lines += [f"{i}. {r.title} (id {r.id}) - {r.reason}" for i, r in enumerate(items, 1)]
     return "\n".join(lines)

@@ -1,5 +1,6 @@
 """Finding the items: filters from the session's wants and exclusions (relaxed one by one while
-nothing matches), the aligned-space search fused by rank with the words paths, the user's
+nothing matches; when fewer than k items match, the nearest items under relaxed filters follow
+them), the aligned-space search fused by rank with the words paths, the user's
 history, and the rerank (constraints, typicality, history, what the photo shows, diversity)."""
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ from vlrec.retrieval.words import rrf
 class Retrieving:
     """The agent's retrieval and rerank step (mixed into :class:`vlrec.agent.session.Agent`)."""
 
-    def retrieve(self, session: Session) -> tuple[list[Recommendation], list[str]]:
-        """Candidates under the hard constraints (relaxed one by one while none match), reranked."""
+    def retrieve(
+        self, session: Session
+    ) -> tuple[list[Recommendation], list[str], tuple[int, list[str]] | None]:
+        """Candidates under the hard constraints (relaxed one by one while none match), reranked;
+        the fields relaxed; and, when the reply was filled up, how many items met every wish and
+        which fields the items after them relax."""
         hard: dict[str, Any] = dict(session.constraints)  # the shopper's words filter; the photo's rerank
         if (
             self.reader is not None
@@ -44,15 +49,18 @@ class Retrieving:
         relaxed: list[str] = []
         order = ["price", "usage", "season", "baseColour", "gender", "articleType"]
         order = [k for k in order if k in hard] + [k for k in hard if k.startswith("!")]
+
+        def find(where, exclude) -> list:
+            if session.anchor is not None:
+                return self.searcher.search(item_id=session.anchor, k=n, where=where, exclude=exclude)
+            if text is None and image is None and not request:
+                return []
+            vector = session.image_vector if image is not None else None
+            return self._search(text, image, request, n, where, exclude, vector)
+
         while True:
             where = _where(hard)
-            if session.anchor is not None:
-                hits = self.searcher.search(item_id=session.anchor, k=n, where=where, exclude=exclude)
-            elif text is None and image is None and not request:
-                hits = []
-            else:
-                vector = session.image_vector if image is not None else None
-                hits = self._search(text, image, request, n, where, exclude, vector)
+            hits = find(where, exclude)
             if hits or not order:
                 break
             dropped_key = order.pop(0)
@@ -61,7 +69,21 @@ class Retrieving:
         wishes = {**session.image_attrs, **session.constraints}
         if session.profile:
             hits = self._with_profile(session, hits, where, set(exclude))
-        return self.rerank(hits, wishes, session.k, session), relaxed
+        items = self.rerank(hits, wishes, session.k, session)
+        want = session.k or self.cfg.k
+        backfill = None
+        if self.cfg.backfill and hits and len(items) < want and order:  # too few meet every wish
+            seen = exclude + [h.id for h in hits]
+            extra: list = []
+            eased: list[str] = []
+            while len(extra) < want - len(items) and order:
+                eased.append(order[0].lstrip("!"))
+                hard.pop(order.pop(0))  # relaxed in the same order, one more each time
+                extra += find(_where(hard), seen + [h.id for h in extra])
+            if extra:
+                backfill = (len(items), eased)
+                items += self.rerank(extra, wishes, want - len(items), session)
+        return items, relaxed, backfill
 
     def _request_text(self, session: Session) -> str:
         """The shopper's own words of the latest text turns (the words paths' query)."""

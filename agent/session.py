@@ -117,14 +117,14 @@ class Agent(Understanding, Retrieving):
         if self.is_question(text, image):
             return self.answer(session, text, image)
         self.update(session, text, image, description)
-        items, relaxed = self.retrieve(session)
+        items, relaxed, backfill = self.retrieve(session)
         history = self.profiles.history_titles(session.user) if session.user is not None else None
         items, dropped = verify(items, self.items, history)
         session.last = items
         for r in items:
             if r.id not in session.shown:
                 session.shown.append(r.id)
-        text_out = render_reply(items, session.constraints, relaxed, self.query_text(session))
+        text_out = render_reply(items, session.constraints, relaxed, self.query_text(session), backfill)
         return Reply(
             text="\n".join([*session.notes, text_out]),
             items=items,
