@@ -9,7 +9,7 @@ from typing import Any
 
 from vlrec.agent.replies import Recommendation, Sight
 from vlrec.agent.state import Session, Turn
-from vlrec.agent.vocabulary import _strip_known, guard_negations, negated
+from vlrec.agent.vocabulary import _strip_known, child_gender, guard_negations, negated
 from vlrec.retrieval.words import rrf
 
 
@@ -66,6 +66,10 @@ class Understanding:
             vote = self.kind_vote(self._request_text(session), d.vote_k)
             reading = with_vote(reading, "articleType", vote, d.vote_weight)
         intent = self.intent.decode(reading)
+        kid = child_gender(self._request_text(session), self.vocab.values.get("gender", ()))
+        if kid is not None:  # a child's age wins over "son" / "nephew" read as Men
+            intent.want["gender"] = {kid: 1.0}
+            intent.unsure.pop("gender", None)
         last = next((t.text for t in reversed(session.turns) if t.role == "user" and t.text), "")
         return guard_negations(intent, negated(last, self.vocab))
 

@@ -240,3 +240,23 @@ def test_the_guard_moves_a_ruled_out_value_from_wanted_to_excluded():
         {"baseColour": {"Black"}},
     )
     assert got.want == {"articleType": {"Backpacks": 0.8}} and got.avoid == {"baseColour": {"Black": 1.0}}
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        ("pyjamas for my 7 year old son", "Boys"),
+        ("a raincoat for my niece, she's 9", "Girls"),
+        ("my grandson turns 5 on sunday, something red", "Boys"),
+        ("shorts for my 10yo, he plays football", "Boys"),
+        ("a watch for my son, he's 19", None),  # an adult son stays the LM's reading
+        ("a bag that holds 20 litres", None),
+        ("my 6 year old twins, a boy and a girl", None),  # both: no guess
+        ("a cap for my nephew, he's 8", None),  # (a catalogue without Boys)
+    ],
+)
+def test_a_childs_age_reads_as_boys_or_girls(text, want):
+    from vlrec.agent.vocabulary import child_gender
+
+    allowed = {"Men", "Women", "Boys", "Girls", "Unisex"} if "cap" not in text else {"Men", "Women"}
+    assert child_gender(text, allowed) == want
