@@ -20,8 +20,9 @@ class AgentConfig:
     """Items retrieved before reranking."""
     backfill: bool = True
     """When fewer than ``k`` items meet every hard constraint, follow them with the nearest items
-    under relaxed constraints (relaxed in the usual order: price, usage, season, colour, gender,
-    kind, then exclusions), so a reply is never short while the catalogue has more to show."""
+    under relaxed constraints (relaxed in the usual order: price, usage, season, colour, gender;
+    never the kind of item asked for), so a reply is not short while the catalogue has more of
+    that kind to show."""
     intent: Literal["rules", "lm"] = "lm"
     """lm (default): the intent LM (:mod:`vlrec.adapters.intent`, ``intent.model``) reads the conversation
     and chooses, per catalogue field, the values the shopper wants and those they exclude; exact

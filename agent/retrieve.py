@@ -76,7 +76,7 @@ class Retrieving:
             seen = exclude + [h.id for h in hits]
             extra: list = []
             eased: list[str] = []
-            while len(extra) < want - len(items) and order:
+            while len(extra) < want - len(items) and order and order[0] != "articleType":  # never the kind
                 eased.append(order[0].lstrip("!"))
                 hard.pop(order.pop(0))  # relaxed in the same order, one more each time
                 extra += find(_where(hard), seen + [h.id for h in extra])
