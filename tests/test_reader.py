@@ -170,14 +170,14 @@ def test_heads_stage_learns_fields_fits_gates_and_resumes(tiny_lm_dir, tmp_path,
     assert all(0 < g["gender"].confidence <= 1 for g in guesses)
 
     # a run killed while writing its epoch-3 checkpoint resumes from epoch 2 and ends the same
-    import vlrec.adapters.train.heads as th
+    import vlrec.adapters.train.checkpoints as ck
 
     killed = tmp_path / "killed"
 
     class Killed(Exception):
         pass
 
-    monkeypatch.setattr(th, "write_state", _save_then_stop_after(th.write_state, 3, Killed))
+    monkeypatch.setattr(ck, "write_state", _save_then_stop_after(ck.write_state, 3, Killed))
     with pytest.raises(Killed):
         train_heads(cfg(killed, 6), log=lambda *_: None)
     monkeypatch.undo()

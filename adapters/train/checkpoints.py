@@ -32,12 +32,27 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def latest_checkpoint(folder: Path) -> Path | None:
-    """The newest complete ``step-N`` folder under ``folder``, or None."""
+def latest_checkpoint(folder: Path, prefix: str = "step") -> Path | None:
+    """The newest complete ``{prefix}-N`` folder under ``folder``, or None."""
     if not folder.is_dir():
         return None
-    done = [p for p in folder.glob("step-*") if (p / "state.json").is_file()]
+    done = [p for p in folder.glob(f"{prefix}-*") if (p / "state.json").is_file()]
     return max(done, key=lambda p: int(p.name.split("-")[1]), default=None)
+
+
+def write_checkpoint(folder: Path, name: str, keep: int, weights: dict, optimizer, scheduler, **meta) -> Path:
+    """One process's checkpoint ``folder/name`` written atomically by :func:`write_state` (under a
+    temporary name, then renamed); only the newest ``keep`` of the same prefix are kept."""
+    prefix = name.split("-")[0]
+    tmp = folder / f".{name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    write_state(tmp, weights, optimizer, scheduler, **meta)
+    final = folder / name
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    for old in sorted(folder.glob(f"{prefix}-*"), key=lambda p: int(p.name.split("-")[1]))[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
 
 
 def rng_state() -> dict:

@@ -28,11 +28,12 @@ import yaml
 
 from vlrec.adapters.train.checkpoints import (
     append_metrics,
+    latest_checkpoint,
     read_state,
     rng_state,
     set_rng_state,
     truncate_metrics,
-    write_state,
+    write_checkpoint,
 )
 from vlrec.adapters.train.vlm_config import VLMTrainSections
 from vlrec.adapters.vlm_load import read_vlm_meta, write_vlm_meta
@@ -121,12 +122,9 @@ def train_heads(cfg: HeadsSections, log=print) -> Path:
 
     ckpt_dir = out / "checkpoints"
     start_epoch = 0
-    latest = sorted(
-        (p for p in ckpt_dir.glob("epoch-*") if (p / "state.json").is_file()),
-        key=lambda p: int(p.name.split("-")[1]),
-    )
-    if t.resume and latest:
-        weights, meta = read_state(latest[-1], opt, sched)
+    latest = latest_checkpoint(ckpt_dir, "epoch")
+    if t.resume and latest is not None:
+        weights, meta = read_state(latest, opt, sched)
         heads.load_state_dict({n[6:]: w for n, w in weights.items() if n.startswith("heads.")})
         vlm.projector.load_state_dict({n[10:]: w for n, w in weights.items() if n.startswith("projector.")})
         set_rng_state(meta["rng"])
@@ -170,14 +168,11 @@ def train_heads(cfg: HeadsSections, log=print) -> Path:
         bar.set_postfix(loss=f"{record['loss']:.3f}", type=f"{record['dev_acc/articleType']:.1f}")
         bar.update(1)
         ckpt_dir.mkdir(exist_ok=True)
-        tmp = ckpt_dir / f".epoch-{epoch + 1}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
         weights = {f"heads.{n}": w for n, w in heads.state_dict().items()}
         weights |= {f"projector.{n}": w for n, w in vlm.projector.state_dict().items()}
-        write_state(tmp, weights, opt, sched, epoch=epoch + 1, rng=rng_state())
-        tmp.rename(ckpt_dir / f"epoch-{epoch + 1}")
-        for old in sorted(ckpt_dir.glob("epoch-*"), key=lambda p: int(p.name.split("-")[1]))[:-1]:
-            shutil.rmtree(old, ignore_errors=True)
+        write_checkpoint(
+            ckpt_dir, f"epoch-{epoch + 1}", 1, weights, opt, sched, epoch=epoch + 1, rng=rng_state()
+        )
     bar.close()
     heads.eval()
     vlm.projector.eval()

@@ -18,7 +18,6 @@ loss and the generated-dev field accuracy against minutes.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -30,7 +29,13 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from vlrec.adapters.train.checkpoints import append_metrics, read_state, truncate_metrics, write_state
+from vlrec.adapters.train.checkpoints import (
+    append_metrics,
+    latest_checkpoint,
+    read_state,
+    truncate_metrics,
+    write_checkpoint,
+)
 from vlrec.core.config import check, to_dict
 from vlrec.core.runtime import RuntimeConfig
 from vlrec.models.lm import LMConfig, truncate_layers
@@ -168,8 +173,7 @@ def train_intent(cfg: IntentSections, log=print, stop_after: int | None = None) 
     trainable |= {f"lm.{n}": p for n, p in lm.model.named_parameters() if p.requires_grad}
     ckpts = out / "checkpoints"
     step = 0
-    done = [p for p in ckpts.glob("step-*") if (p / "state.json").is_file()]
-    latest = max(done, key=lambda p: int(p.name.split("-")[1]), default=None)
+    latest = latest_checkpoint(ckpts)
     if latest is not None:
         weights, meta = read_state(latest, optimizer, scheduler)
         for n, p in trainable.items():
@@ -223,13 +227,7 @@ def train_intent(cfg: IntentSections, log=print, stop_after: int | None = None) 
             log(f"vlrec: intent step {step}: " + json.dumps(record))
         if step % t.checkpoint_every == 0 and step < total:
             ckpts.mkdir(exist_ok=True)
-            tmp = ckpts / f".step-{step}.tmp"
-            shutil.rmtree(tmp, ignore_errors=True)
-            write_state(tmp, trainable, optimizer, scheduler, step=step)
-            tmp.rename(ckpts / f"step-{step}")
-            for old in ckpts.glob("step-*"):
-                if old.name != f"step-{step}":
-                    shutil.rmtree(old, ignore_errors=True)
+            write_checkpoint(ckpts, f"step-{step}", 1, trainable, optimizer, scheduler, step=step)
         if stop_after is not None and step >= stop_after:
             bar.close()
             return out
