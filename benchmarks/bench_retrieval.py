@@ -7,11 +7,15 @@
    least 5 items (never a title); an item is relevant when all three attributes match.
    P@10 and nDCG@10; text-only and image-only rows for reference.
 2. Chroma HNSW (cosine, M=16, ef_construction=200, ef_search=100) at 10k and 100k
-   items: p50/p99 query latency (k=10) and recall@10 against exact brute force.
+   items (``--sizes``; ``--ef-search 100 200 400`` queries each build at several values):
+   p50/p95/p99 query latency (k=10) and recall@10 against exact brute force.
    Vectors are real: the fashion items' fused vectors, and for more items, real
    vectors perturbed with Gaussian noise (sigma 0.05 per dimension) and renormalised.
    Queries are 300 other perturbed real vectors.
 3. Indexing throughput of `index_catalog` with images (decode + encode + write), 2 cores.
+4. ``--only encoders``: images/s of the vision encoder per backend (PyTorch, ONNX Runtime)
+   and batch beside the JPEG-decode ceiling, end-to-end indexing per backend, and how far the
+   ONNX vectors are from PyTorch's (max |delta|, top-10 neighbour overlap).
 """
 
 from __future__ import annotations
@@ -95,15 +99,16 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def hnsw_table(base: np.ndarray, sizes, n_queries=300) -> list[str]:
+def hnsw_table(base: np.ndarray, sizes, n_queries=300, efs=(100,)) -> list[str]:
+    """One build per size; then the same queries at each ``ef_search`` (changed in place)."""
     from vlrec.retrieval.store import Store, StoreConfig
 
     rng = np.random.default_rng(0)
     lines = [
-        "Chroma HNSW (cosine, M=16, ef_construction=200, ef_search=100), k=10",
+        "Chroma HNSW (cosine, M=16, ef_construction=200), k=10",
         "",
-        "| items | dim | build s | insert items/s | p50 ms | p95 ms | p99 ms | recall@10 vs exact | RSS growth MB | on disk MB |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| items | dim | build s | insert items/s | ef_search | p50 ms | p95 ms | p99 ms | recall@10 vs exact | RSS growth MB | on disk MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for n in sizes:
         src = base[rng.integers(0, len(base), size=n)]
@@ -125,16 +130,18 @@ def hnsw_table(base: np.ndarray, sizes, n_queries=300) -> list[str]:
             grown = _rss_mb() - rss0
             disk = sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file()) / 2**20
             exact = np.stack([np.argpartition(-(q @ vecs.T), 10)[:10] for q in queries])
-            lat, rec = [], []
-            for i, qv in enumerate(queries):
-                t = time.perf_counter()
-                hits = store.query(col, qv, k=10)
-                lat.append((time.perf_counter() - t) * 1000)
-                rec.append(len({int(h.id) for h in hits} & set(exact[i].tolist())) / 10)
-        lines.append(
-            f"| {n:,} | {vecs.shape[1]} | {build:.1f} | {n / build:.0f} | {np.percentile(lat, 50):.2f} | "
-            f"{np.percentile(lat, 95):.2f} | {np.percentile(lat, 99):.2f} | {np.mean(rec):.3f} | {grown:.0f} | {disk:.0f} |"
-        )
+            for ef in efs:
+                col.modify(configuration={"hnsw": {"ef_search": ef}})
+                lat, rec = [], []
+                for i, qv in enumerate(queries):
+                    t = time.perf_counter()
+                    hits = store.query(col, qv, k=10)
+                    lat.append((time.perf_counter() - t) * 1000)
+                    rec.append(len({int(h.id) for h in hits} & set(exact[i].tolist())) / 10)
+                lines.append(
+                    f"| {n:,} | {vecs.shape[1]} | {build:.1f} | {n / build:.0f} | {ef} | {np.percentile(lat, 50):.2f} | "
+                    f"{np.percentile(lat, 95):.2f} | {np.percentile(lat, 99):.2f} | {np.mean(rec):.3f} | {grown:.0f} | {disk:.0f} |"
+                )
     return lines
 
 
@@ -153,15 +160,66 @@ def indexing_line(embedder, catalog: Path, n: int) -> list[str]:
     ]
 
 
+def encoders_table(cfg, catalog: Path, n: int) -> list[str]:
+    """Images/s of each vision backend and batch beside the JPEG-decode ceiling; end-to-end
+    indexing per backend; and whether the vectors (so the rankings) stay the same."""
+    import dataclasses
+
+    import torch
+
+    from vlrec.data.catalog import CatalogItem, read_catalog
+    from vlrec.retrieval.embedder import load_embedder
+    from vlrec.retrieval.indexer import index_catalog
+    from vlrec.retrieval.store import Store, StoreConfig
+
+    items = [e for e in read_catalog(catalog) if isinstance(e, CatalogItem) and e.image][:n]
+    lines = [f"Vision encoder on {len(items)} catalogue photos, {torch.get_num_threads()} threads", ""]
+    lines += ["| step | images/s |", "|---|---:|"]
+    embedders = {b: load_embedder(dataclasses.replace(cfg, vision=dataclasses.replace(cfg.vision, backend=b)))
+                 for b in ("torch", "onnx")}  # fmt: skip
+    vision = embedders["torch"].vision
+    start = time.perf_counter()
+    pixels = torch.cat([vision.preprocess([it.image]) for it in items])
+    lines.append(
+        f"| read + decode + resize (one thread): the ceiling | {len(items) / (time.perf_counter() - start):.0f} |"
+    )
+    vectors = {}
+    for backend, emb in embedders.items():
+        for batch in (4, 16):
+            emb.encode_pixels(pixels[:batch])  # warm-up (ONNX: export and session on first use)
+            start = time.perf_counter()
+            out = np.concatenate(
+                [emb.encode_pixels(pixels[j : j + batch]) for j in range(0, len(pixels), batch)]
+            )
+            lines.append(
+                f"| Lite0 + head, {backend}, batch {batch} | {len(items) / (time.perf_counter() - start):.0f} |"
+            )
+            vectors.setdefault(backend, out)
+    a, b = vectors["torch"], vectors["onnx"]
+    top = lambda v: np.argsort(-(v @ v.T), axis=1)[:, 1:11]  # noqa: E731
+    overlap = np.mean([len(set(x) & set(y)) / 10 for x, y in zip(top(a), top(b))])
+    lines += ["", f"ONNX against PyTorch: max |delta| of a vector {np.abs(a - b).max():.1e}; "
+              f"image-to-image top-10 overlap {overlap:.3f}", ""]  # fmt: skip
+    lines += ["| end-to-end indexing (decode on a second thread, encoders, fusion, 3 Chroma writes) | items/s |",
+              "|---|---:|"]  # fmt: skip
+    for backend, emb in embedders.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            s = index_catalog(items, Store(StoreConfig(path=tmp)), "bench", emb, progress=False)
+        lines.append(f"| vision.backend={backend} | {s.added / s.seconds:.1f} |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", default=str(REPO.parent / "shared" / "data"))
     parser.add_argument("--quick", action="store_true", help="10k HNSW only, 200 items indexed")
-    parser.add_argument("--only", choices=["fusion", "hnsw", "indexing"], help="one part only")
+    parser.add_argument("--only", choices=["fusion", "hnsw", "indexing", "encoders"], help="one part only")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000],
                         help="HNSW table sizes (the growth curve: 10000 100000 1000000)")  # fmt: skip
+    parser.add_argument("--ef-search", type=int, nargs="+", default=[100],
+                        help="query each built index at these ef_search values (default 100, the store's)")  # fmt: skip
     args = parser.parse_args()
 
     from vlrec.config import load_config
@@ -176,11 +234,14 @@ def main() -> None:
         f"vlrec retrieval benchmark — `python benchmarks/bench_retrieval.py {' '.join(sys.argv[1:])}`",
         "",
     ]
+    if args.only == "encoders":
+        print("\n".join(out + encoders_table(cfg, catalog, 200 if args.quick else 1000)))
+        return
     if args.only != "indexing":
         table, fused = fusion_table(embedder, items)
         out += (table + [""]) if args.only in (None, "fusion") else []
     if args.only in (None, "hnsw"):
-        out += hnsw_table(fused, [10_000] if args.quick else args.sizes) + [""]
+        out += hnsw_table(fused, [10_000] if args.quick else args.sizes, efs=args.ef_search) + [""]
     if args.only in (None, "indexing"):
         out += indexing_line(embedder, catalog, 200 if args.quick else 1000)
     print("\n".join(out))

@@ -25,6 +25,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,6 +193,37 @@ def _metadata(item: CatalogItem, digest: str, has_image: bool) -> dict:
     return meta
 
 
+def _prepare(batch: list[CatalogItem], stored: dict, embedder, summary: IndexSummary, report) -> tuple:
+    """Read, hash and decode one batch: the items to embed, their pixels, digests, which have
+    an image, and the unchanged items whose image moved."""
+    todo, pixels, digests, has_img, moved = [], [], [], [], []
+    for it in batch:
+        path = Path(it.image) if it.image is not None else None
+        data, problem = _read_image(path) if path is not None else (None, None)
+        digest = content_hash(it, data if problem is None else problem.encode())
+        old_digest, old_image = stored.get(it.id, ("", ""))
+        if old_digest == digest:
+            summary.unchanged += 1
+            if problem is None and path is not None and old_image != _image_path(it):
+                moved.append(it)  # same bytes, new place (or a store from before IMAGE_KEY)
+            continue
+        pix = None
+        if path is not None:
+            try:
+                if problem is not None:
+                    raise ImageError(str(path), problem)
+                pix = embedder.vision.preprocess([load_image(data, name=str(path))])
+            except ImageError as exc:
+                report(f"item '{it.id}': {exc}; indexed by text only")
+                summary.failed.append((it.id, str(exc)))
+        todo.append(it)
+        digests.append(digest)
+        has_img.append(pix is not None)
+        if pix is not None:
+            pixels.append(pix)
+    return todo, pixels, digests, has_img, moved
+
+
 def index_catalog(
     entries: Iterable[CatalogItem | CatalogProblem],
     store: Store,
@@ -253,78 +285,59 @@ def index_catalog(
         bar = tqdm(
             total=len(items), desc=f"index {catalog}", unit="item", file=sys.stderr, disable=not progress
         )
-        for b in range(0, len(items), batch_size):
-            batch = items[b : b + batch_size]
-            todo, pixels, digests, has_img, moved = [], [], [], [], []
-            for it in batch:
-                path = Path(it.image) if it.image is not None else None
-                data, problem = _read_image(path) if path is not None else (None, None)
-                digest = content_hash(it, data if problem is None else problem.encode())
-                old_digest, old_image = stored.get(it.id, ("", ""))
-                if old_digest == digest:
-                    summary.unchanged += 1
-                    if problem is None and path is not None and old_image != _image_path(it):
-                        moved.append(it)  # same bytes, new place (or a store from before IMAGE_KEY)
-                    continue
-                pix = None
-                if path is not None:
-                    try:
-                        if problem is not None:
-                            raise ImageError(str(path), problem)
-                        pix = embedder.vision.preprocess([load_image(data, name=str(path))])
-                    except ImageError as exc:
-                        report(f"item '{it.id}': {exc}; indexed by text only")
-                        summary.failed.append((it.id, str(exc)))
-                todo.append(it)
-                digests.append(digest)
-                has_img.append(pix is not None)
-                if pix is not None:
-                    pixels.append(pix)
-            if todo:
-                txt = embedder.texts([it.text() for it in todo])  # [n, D]
-                img = np.zeros_like(txt)
-                if pixels:
-                    step = embedder.vision.config.batch_size  # the encoder's fastest batch
-                    img[np.array(has_img)] = np.concatenate(
-                        [
-                            embedder.encode_pixels(torch.cat(pixels[j : j + step]))
-                            for j in range(0, len(pixels), step)
-                        ]
-                    )
-                fused = embedder.fused(img, txt, has_image=np.array(has_img))
-                ids = [it.id for it in todo]
-                metas = [_metadata(it, d, h) for it, d, h in zip(todo, digests, has_img)]
-                docs = [it.text() for it in todo]
-                with_img = [i for i, h in enumerate(has_img) if h]
-                if with_img:
-                    store.upsert(
-                        cols["image"],
-                        [ids[i] for i in with_img],
-                        img[with_img],
-                        [metas[i] for i in with_img],
-                        [docs[i] for i in with_img],
-                    )
-                no_img = [ids[i] for i, h in enumerate(has_img) if not h]
-                if no_img:  # a changed item whose image is now bad must not keep its old image vector
-                    cols["image"].delete(ids=no_img)
-                store.upsert(cols["text"], ids, txt, metas, docs)
-                store.upsert(cols["fused"], ids, fused, metas, docs)  # last: marks the items done
-                for it in todo:
-                    if it.id in stored:
-                        summary.updated += 1
-                    else:
-                        summary.added += 1
-            if moved:
-                ids = [it.id for it in moved]
-                for col in cols.values():
-                    have = col.get(ids=ids, include=["metadatas"])
-                    metas = {i: dict(m or {}) for i, m in zip(have["ids"], have["metadatas"])}
-                    for it in moved:
-                        if it.id in metas:
-                            metas[it.id][IMAGE_KEY] = _image_path(it)
-                    if metas:
-                        col.update(ids=list(metas), metadatas=list(metas.values()))
-            bar.update(len(batch))
+        batches = [items[b : b + batch_size] for b in range(0, len(items), batch_size)]
+        with ThreadPoolExecutor(1, thread_name_prefix="vlrec-decode") as pool:
+            # the next batch is read, hashed and decoded on a second thread while this one embeds
+            ahead = pool.submit(_prepare, batches[0], stored, embedder, summary, report) if batches else None
+            for k, batch in enumerate(batches):
+                todo, pixels, digests, has_img, moved = ahead.result()
+                if k + 1 < len(batches):
+                    ahead = pool.submit(_prepare, batches[k + 1], stored, embedder, summary, report)
+                if todo:
+                    txt = embedder.texts([it.text() for it in todo])  # [n, D]
+                    img = np.zeros_like(txt)
+                    if pixels:
+                        step = embedder.vision.config.batch_size  # the encoder's fastest batch
+                        img[np.array(has_img)] = np.concatenate(
+                            [
+                                embedder.encode_pixels(torch.cat(pixels[j : j + step]))
+                                for j in range(0, len(pixels), step)
+                            ]
+                        )
+                    fused = embedder.fused(img, txt, has_image=np.array(has_img))
+                    ids = [it.id for it in todo]
+                    metas = [_metadata(it, d, h) for it, d, h in zip(todo, digests, has_img)]
+                    docs = [it.text() for it in todo]
+                    with_img = [i for i, h in enumerate(has_img) if h]
+                    if with_img:
+                        store.upsert(
+                            cols["image"],
+                            [ids[i] for i in with_img],
+                            img[with_img],
+                            [metas[i] for i in with_img],
+                            [docs[i] for i in with_img],
+                        )
+                    no_img = [ids[i] for i, h in enumerate(has_img) if not h]
+                    if no_img:  # a changed item whose image is now bad must not keep its old image vector
+                        cols["image"].delete(ids=no_img)
+                    store.upsert(cols["text"], ids, txt, metas, docs)
+                    store.upsert(cols["fused"], ids, fused, metas, docs)  # last: marks the items done
+                    for it in todo:
+                        if it.id in stored:
+                            summary.updated += 1
+                        else:
+                            summary.added += 1
+                if moved:
+                    ids = [it.id for it in moved]
+                    for col in cols.values():
+                        have = col.get(ids=ids, include=["metadatas"])
+                        metas = {i: dict(m or {}) for i, m in zip(have["ids"], have["metadatas"])}
+                        for it in moved:
+                            if it.id in metas:
+                                metas[it.id][IMAGE_KEY] = _image_path(it)
+                        if metas:
+                            col.update(ids=list(metas), metadatas=list(metas.values()))
+                bar.update(len(batch))
         bar.close()
     summary.seconds = time.perf_counter() - start
     return summary

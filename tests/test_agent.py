@@ -179,6 +179,10 @@ def test_simulated_shoppers_find_their_targets_and_never_see_titles(shop):
     assert out["shoppers"] == 6 and out["success@10_turn2"] == 1.0 and out["success@10_turn3"] == 1.0
     assert out["ungrounded_items"] == 0 and out["replies"] == 18 and out["items_named"] > 0
     assert out["latency_photo_p50_s"] > 0 and out["latency_p50_s"] > 0
+    assert out["attribute_oracle_success@10_turn1"] == 1.0  # 4 alike, 10 slots: the oracle always finds it
+    assert eval_chat(_agent(shop, vlm=FakeVLM(), k=1), images, n=6, seed=0, turns=1, with_image=True)[
+        "attribute_oracle_success@1_turn1"
+    ] == pytest.approx(0.25)  # one slot for 4 items sharing type, colour and gender
     words = eval_chat(_agent(shop, k=1), n=12, seed=0)
     assert "latency_photo_p50_s" not in words and words["success@1_turn3"] < 1.0  # 3 slots for 4 alike
 

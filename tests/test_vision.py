@@ -100,7 +100,7 @@ def test_batchnorm_folding_keeps_the_function():
 def test_compiled_encoder_gives_the_eager_features_and_only_without_grad():
     """vision.compile: torch.compile (Inductor) of the frozen encoder, the supported successor
     of TorchScript; a forward that needs gradients stays eager."""
-    enc = load_vision_encoder(VisionConfig(batch_size=3, compile=True), "cpu")
+    enc = load_vision_encoder(VisionConfig(batch_size=3, compile=True, backend="torch"), "cpu")
     pixels = enc.preprocess(_photos(3))
     with torch.no_grad():
         enc.config.compile = False
@@ -113,3 +113,40 @@ def test_compiled_encoder_gives_the_eager_features_and_only_without_grad():
     x = pixels[:1].clone().requires_grad_(True)
     enc(x).pooled.sum().backward()  # grad enabled: the eager path, which can backpropagate
     assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+@pytest.mark.integration
+def test_onnx_backend_gives_the_pytorch_features_and_backpropagates_in_pytorch(tmp_path, monkeypatch):
+    """vision.backend=onnx (the default): no-grad forwards run through ONNX Runtime on a graph
+    exported once per weights into the cache; gradients, and machines without onnxruntime,
+    stay in PyTorch."""
+    monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path))
+    torch.manual_seed(0)
+    fast = load_vision_encoder(VisionConfig(batch_size=3, pretrained=False), "cpu")
+    plain = load_vision_encoder(VisionConfig(batch_size=3, pretrained=False, backend="torch"), "cpu")
+    plain.load_state_dict(fast.state_dict())
+    photos = _photos(3)
+    a, b = fast.encode(photos), plain.encode(photos)
+    assert fast._onnx not in (None, False) and plain._onnx is None
+    torch.testing.assert_close(a.patches, b.patches, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(a.pooled, b.pooled, atol=1e-4, rtol=1e-4)
+    assert len(list((tmp_path / "onnx").glob("*.onnx"))) == 1  # exported once, keyed by the weights
+    again = load_vision_encoder(VisionConfig(batch_size=3, pretrained=False), "cpu")  # other random weights
+    again.encode(photos[:1])
+    assert len(list((tmp_path / "onnx").glob("*.onnx"))) == 2  # never a stale graph for new weights
+    x = fast.preprocess(photos[:1]).requires_grad_(True)
+    fast(x).pooled.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+    import vlrec.models.vision_onnx as vo
+
+    def missing(*a, **k):
+        raise RuntimeError("vision.backend=onnx needs onnxruntime")
+
+    monkeypatch.setattr(vo, "OnnxFeatures", missing)
+    without = load_vision_encoder(VisionConfig(batch_size=3, pretrained=False), "cpu")
+    without.load_state_dict(plain.state_dict())
+    with pytest.warns(UserWarning, match="onnxruntime.*PyTorch"):
+        c = without.encode(photos)
+    assert without._onnx is False
+    torch.testing.assert_close(c.pooled, b.pooled)

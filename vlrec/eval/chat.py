@@ -24,6 +24,7 @@ import random
 import re
 import sys
 import time
+from collections import Counter
 
 import numpy as np
 
@@ -102,8 +103,19 @@ def eval_chat(
     out["replies"] = replies
     out["items_named"] = named
     out["ungrounded_items"] = ungrounded
-    out["latency_p50_s"] = float(np.percentile(latency, 50))
-    out["latency_p95_s"] = float(np.percentile(latency, 95))
+    if latency:  # turns in words (none when a one-turn run opens with a photo)
+        out["latency_p50_s"] = float(np.percentile(latency, 50))
+        out["latency_p95_s"] = float(np.percentile(latency, 95))
+    if with_image:
+        # What turn 1 can reach at best: an agent that knows the photo's type, colour and gender
+        # exactly (the words give type and gender) but has nothing else to tell the target from
+        # the other items sharing them (the photo shows one of those others) finds it with
+        # probability min(1, k / |items sharing type, colour and gender|), in expectation.
+        key = lambda m: tuple(m.get(f) for f in ("articleType", "baseColour", "gender"))  # noqa: E731
+        sizes = Counter(key(m) for m in items.values())
+        out[f"attribute_oracle_success@{agent.cfg.k}_turn1"] = float(
+            np.mean([min(1.0, agent.cfg.k / sizes[key(items[t])]) for t in targets])
+        )
     if photo_latency:  # turns with a photo, apart: the VLM describes it
         out["latency_photo_p50_s"] = float(np.percentile(photo_latency, 50))
         out["latency_photo_p95_s"] = float(np.percentile(photo_latency, 95))

@@ -1,0 +1,79 @@
+"""The frozen vision encoder's no-grad forward through ONNX Runtime (``vision.backend: onnx``).
+
+EfficientNet-Lite's depthwise convolutions are slow in PyTorch's CPU kernels; ONNX Runtime's
+fused Conv+Clip kernels run the same graph several times faster on the 2-core machines this
+project targets (``benchmarks/bench_retrieval.py --only encoders``). The feature extractor is
+exported once per set of weights (PyTorch's ONNX exporter) into the cache, keyed by a hash of
+the weights, and loaded into an ``InferenceSession`` with as many threads as torch uses. Forwards
+that need gradients, other devices and other dtypes stay in PyTorch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import warnings
+
+import numpy as np
+import torch
+from torch import nn
+
+from vlrec.core.runtime import cache_dir
+
+
+def weights_key(net: nn.Module) -> str:
+    """A short hash of every parameter and buffer (random test weights differ run to run)."""
+    h = hashlib.sha256()
+    for name, t in sorted(net.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+class _Features(nn.Module):
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.net.extract_features(pixels)
+
+
+def export(net: nn.Module, name: str, size: int) -> str:
+    """Path of the ONNX graph of ``net.extract_features`` (exported on first use, atomically)."""
+    folder = cache_dir() / "onnx"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}-{weights_key(net)}.onnx"
+    if path.is_file():
+        return str(path)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    example = torch.zeros(1, 3, size, size)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the exporter's deprecation and tracer notes
+        torch.onnx.export(
+            _Features(net).eval(), (example,), str(tmp), dynamo=False, input_names=["pixels"],
+            output_names=["fmap"], dynamic_axes={"pixels": {0: "batch"}, "fmap": {0: "batch"}}, opset_version=17,
+        )  # fmt: skip
+    tmp.replace(path)
+    return str(path)
+
+
+class OnnxFeatures:
+    """``pixels [B, 3, H, W] -> fmap [B, C, h, w]`` with ONNX Runtime; thread-safe."""
+
+    def __init__(self, net: nn.Module, name: str, size: int):
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise RuntimeError("vision.backend=onnx needs onnxruntime; `pip install onnxruntime`") from None
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(torch.get_num_threads(), 1)
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(
+            export(net, name, size), options, providers=["CPUExecutionProvider"]
+        )
+
+    def __call__(self, pixels: torch.Tensor) -> torch.Tensor:
+        x = np.ascontiguousarray(pixels.detach().to("cpu", torch.float32).numpy())
+        return torch.from_numpy(self.session.run(None, {"pixels": x})[0])
