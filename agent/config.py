@@ -23,6 +23,9 @@ class AgentConfig:
     under relaxed constraints (relaxed in the usual order: price, usage, season, colour, gender;
     never the kind of item asked for), so a reply is not short while the catalogue has more of
     that kind to show."""
+    sport_usage: bool = True
+    """A request that names a sport or a workout ("for cricket nets", "a running jacket") wants
+    Sports usage when the intent LM left usage open (:func:`vlrec.agent.vocabulary.sport_usage`)."""
     intent: Literal["rules", "lm"] = "lm"
     """lm (default): the intent LM (:mod:`vlrec.adapters.intent`, ``intent.model``) reads the conversation
     and chooses, per catalogue field, the values the shopper wants and those they exclude; exact

@@ -9,7 +9,7 @@ from typing import Any
 
 from vlrec.agent.replies import Recommendation, Sight
 from vlrec.agent.state import Session, Turn
-from vlrec.agent.vocabulary import _strip_known, child_gender, guard_negations, negated
+from vlrec.agent.vocabulary import _strip_known, child_gender, guard_negations, negated, sport_usage
 from vlrec.retrieval.words import rrf
 
 
@@ -70,6 +70,10 @@ class Understanding:
         if kid is not None:  # a child's age wins over "son" / "nephew" read as Men
             intent.want["gender"] = {kid: 1.0}
             intent.unsure.pop("gender", None)
+        sport = sport_usage(self._request_text(session), self.vocab.values.get("usage", ()))
+        if sport is not None and "usage" not in intent.want and self.cfg.sport_usage:
+            intent.want["usage"] = {sport: 1.0}  # a named sport or workout, where the LM left usage open
+            intent.unsure.pop("usage", None)
         last = next((t.text for t in reversed(session.turns) if t.role == "user" and t.text), "")
         return guard_negations(intent, negated(last, self.vocab))
 

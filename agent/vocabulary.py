@@ -148,6 +148,20 @@ def child_gender(text: str, allowed) -> str | None:
     return value if value in allowed else None
 
 
+_SPORT = re.compile(
+    r"\b(?:run|runs|running(?! errands)|runner|jog\w*|gym|workouts?|work out|training|trek\w*|hik(?:e|es|ing)|"
+    r"yoga|pilates|cricket|football|soccer|5-a-side|futsal|tennis|badminton|basketball|squash|cycling|marathon|"
+    r"athletic|sporty|sports?|dri-fit|sweat\w*|pe kit|p\.e\.)\b"
+)
+
+
+def sport_usage(text: str, allowed) -> str | None:
+    """``Sports`` when the request names a sport or a workout ("for cricket nets", "running
+    jacket", "5-a-side kit"); else None. The intent LM leaves usage open on such requests (dev
+    failures), so this fills it when the LM gives none."""
+    return "Sports" if "Sports" in allowed and _SPORT.search(text.lower()) else None
+
+
 def _strip_known(text: str, vocab: Vocabulary) -> str:
     words = re.sub(r"[^\w\s'-]", " ", text).split()
     stop = {"i", "a", "an", "the", "for", "in", "me", "show", "want", "need", "some", "something", "please",

@@ -264,3 +264,23 @@ def test_a_childs_age_reads_as_boys_or_girls(text, want):
 
     allowed = {"Men", "Women", "Boys", "Girls", "Unisex"} if "cap" not in text else {"Men", "Women"}
     assert child_gender(text, allowed) == want
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        ("bottoms for cricket nets, men's", "Sports"),
+        ("running jacket for dark winter mornings", "Sports"),
+        ("my brother plays 5-a-side on Thursdays", "Sports"),
+        ("dri-fit training tee for women", "Sports"),
+        ("a bag for the gym", "Sports"),
+        ("comfy shoes for running errands", None),  # errands are casual
+        ("a crisp white button-down for interviews", None),
+        ("a rucksack for hiking", None),  # (a catalogue without Sports usage)
+    ],
+)
+def test_a_named_sport_reads_as_sports_usage(text, want):
+    from vlrec.agent.vocabulary import sport_usage
+
+    allowed = {"Casual", "Formal", "Sports"} if "rucksack" not in text else {"Casual", "Formal"}
+    assert sport_usage(text, allowed) == want

@@ -269,3 +269,23 @@ def test_agent_ranks_by_an_unsure_reading_without_filtering(shop):
     agent.lm_intent = lambda session: Intent()
     before = [rows[i.id]["articleType"] for i in agent.session().send("something nice").items]
     assert kinds.count("Handbags") > before.count("Handbags") and kinds[0] == "Handbags"  # ...it ranks
+
+
+def test_a_named_sport_fills_the_usage_the_intent_lm_left_open(shop):
+    from vlrec.agent.config import AgentConfig
+    from vlrec.agent.session import Agent
+
+    searcher, rows, _ = shop
+    text = "a breathable tee for football practice"
+    reading = {text: ({"articleType": ["Tshirts"]}, {})}
+    agents = [Agent(AgentConfig(k=4, candidates=24, sport_usage=on), searcher, intent=FakeIntent(reading))
+              for on in (True, False)]  # fmt: skip
+    on, off = agents[0].session().send(text), agents[1].session().send(text)
+    assert "usage" not in on.constraints  # this catalogue sells nothing for Sports: no such wish
+    for agent in agents:  # now it does
+        agent.vocab.values["usage"].add("Sports")
+    on, off = agents[0].session().send(text), agents[1].session().send(text)
+    assert on.constraints.get("usage") == "Sports" and "usage" not in off.constraints
+    assert on.items and all(
+        rows[i.id]["articleType"] == "Tshirts" for i in on.items
+    )  # the kind never relaxed
