@@ -127,13 +127,15 @@ def bench_llamacpp(repeats: int) -> dict:
         path = gg.assemble(Path(tmp) / gg.MODEL_NAME)
         threads = torch.get_num_threads()
         start = time.perf_counter()
-        llm = llama_cpp.Llama(
-            model_path=str(path), n_ctx=1024, n_batch=512, n_seq_max=8, n_threads=threads,
-            n_threads_batch=threads, verbose=False,
-        )  # fmt: skip
+        llm = llama_cpp.Llama(model_path=str(path), n_ctx=64, n_threads=threads, verbose=False)
+        # the high-level class makes a one-sequence context; batch 8 needs one with 8 sequences
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx, params.n_batch, params.n_seq_max = 1024, 512, 8
+        params.n_threads = params.n_threads_batch = threads
+        make = getattr(llama_cpp, "llama_init_from_model", None) or llama_cpp.llama_new_context_with_model
+        ctx = make(llm._model.model, params)
         load_s = time.perf_counter() - start
         out = {"load_s": load_s, "memory_mb": path.stat().st_size / 2**20}
-    ctx = llm._ctx.ctx
     n_vocab = llama_cpp.llama_n_vocab(llama_cpp.llama_model_get_vocab(llm._model.model))
     prompt = "A shopper asks for black casual shoes for men. The best item in the catalogue is"
     ids = llm.tokenize(prompt.encode())[:16]
@@ -174,6 +176,7 @@ def bench_llamacpp(repeats: int) -> dict:
             generate(b, new)
         out[f"tok_s_b{b}"] = b * new * repeats / (time.perf_counter() - start)
     llama_cpp.llama_batch_free(batch)
+    llama_cpp.llama_free(ctx)
     out["peak_rss_mb"] = _peak_rss_mb()
     return out
 
@@ -214,7 +217,8 @@ def main() -> None:
 
     import torch
 
-    print(f"vlrec model benchmark — `python benchmarks/bench_models.py{' --quick' if args.quick else ''}`")
+    cmd = " ".join(["python benchmarks/bench_models.py", *sys.argv[1:]])
+    print(f"vlrec model benchmark — `{cmd}`")
     print(
         f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}\n"
     )
