@@ -71,9 +71,11 @@ class Understanding:
             intent.want["gender"] = {kid: 1.0}
             intent.unsure.pop("gender", None)
         sport = sport_usage(self._request_text(session), self.vocab.values.get("usage", ()))
-        if sport is not None and "usage" not in intent.want and self.cfg.sport_usage:
+        if sport is not None and "usage" not in intent.want and self.cfg.sport_usage == "want":
             intent.want["usage"] = {sport: 1.0}  # a named sport or workout, where the LM left usage open
             intent.unsure.pop("usage", None)
+        elif sport is not None and "usage" not in intent.want and self.cfg.sport_usage == "lean":
+            intent.unsure["usage"] = {**intent.unsure.get("usage", {}), sport: 1.0}  # ranks, never filters
         last = next((t.text for t in reversed(session.turns) if t.role == "user" and t.text), "")
         return guard_negations(intent, negated(last, self.vocab))
 

@@ -278,14 +278,17 @@ def test_a_named_sport_fills_the_usage_the_intent_lm_left_open(shop):
     searcher, rows, _ = shop
     text = "a breathable tee for football practice"
     reading = {text: ({"articleType": ["Tshirts"]}, {})}
-    agents = [Agent(AgentConfig(k=4, candidates=24, sport_usage=on), searcher, intent=FakeIntent(reading))
-              for on in (True, False)]  # fmt: skip
+    agents = [Agent(AgentConfig(k=4, candidates=24, sport_usage=mode), searcher, intent=FakeIntent(reading))
+              for mode in ("want", "off")]  # fmt: skip
     on, off = agents[0].session().send(text), agents[1].session().send(text)
     assert "usage" not in on.constraints  # this catalogue sells nothing for Sports: no such wish
     for agent in agents:  # now it does
         agent.vocab.values["usage"].add("Sports")
     on, off = agents[0].session().send(text), agents[1].session().send(text)
     assert on.constraints.get("usage") == "Sports" and "usage" not in off.constraints
-    assert on.items and all(
-        rows[i.id]["articleType"] == "Tshirts" for i in on.items
-    )  # the kind never relaxed
+    assert on.items and all(rows[i.id]["articleType"] == "Tshirts" for i in on.items)  # kind never relaxed
+    lean = Agent(AgentConfig(k=4, candidates=24, sport_usage="lean"), searcher, intent=FakeIntent(reading))
+    lean.vocab.values["usage"].add("Sports")
+    session = lean.session()
+    reply = session.send(text)
+    assert "usage" not in reply.constraints and session.leanings["usage"] == {"Sports": 1.0}  # ranks only
