@@ -140,10 +140,14 @@ def _met(meta: dict, text: str) -> dict[str, str]:
 
 def render_reply(
     items: list[Recommendation], constraints: dict, relaxed: list[str], query: str,
-    backfill: tuple[int, list[str]] | None = None,
+    backfill: tuple[int, list[str]] | None = None, photo_kind_missing: str | None = None,
 ) -> str:  # fmt: skip
+    """The reply's text. ``photo_kind_missing``: the kind the photo shows, which none of the items
+    is (the catalogue has no more of it under the shopper's other wishes): said, not claimed."""
     if not items:
         return "I found nothing in the catalogue for that yet. Tell me what you are looking for, or send a photo."
+    if photo_kind_missing:
+        query = query.replace(photo_kind_missing.lower(), "items")
     wish = query or "your photo"
     wish = wish if wish.startswith("for ") else f"for {wish}"  # "for men", not "for for men"
     lines = [f"Here {'is' if len(items) == 1 else 'are'} {len(items)} from the catalogue {wish}:"]
@@ -153,5 +157,10 @@ def render_reply(
         matched, eased = backfill
         first = "Only the first matches" if matched == 1 else f"Only the first {matched} match"
         lines[0] += f" ({first} every wish; the others are the nearest without the {', '.join(eased)} wish.)"
+    if photo_kind_missing:
+        lines[0] += (
+            f" (No more {photo_kind_missing.lower()} like your photo meet your other wishes; these are the nearest"
+            " other items.)"
+        )
     lines += [f"{i}. {r.title} (id {r.id}) - {r.reason}" for i, r in enumerate(items, 1)]
     return "\n".join(lines)

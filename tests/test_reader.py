@@ -364,3 +364,23 @@ def test_retrieval_captions_come_from_the_neighbours_and_the_vlm_chooses(tiny_lm
     with torch.no_grad():
         cands = cap.candidates(cap.head.encode_image(vlm.vision.encode([photo]).pooled).numpy())
     assert rows[0]["title"] in cands[0][0] or f"a {rows[0]['baseColour']} thing" in cands[0][0]
+
+
+def test_a_reply_says_when_nothing_left_is_of_the_photos_kind(shop):
+    """The photo's kind ranks (it does not filter): when the shopper's other wishes leave none of
+    it unshown, the reply says so instead of claiming the kind in its first line."""
+    from tests.conftest import FakeVLM
+    from vlrec.agent.config import AgentConfig
+    from vlrec.agent.session import Agent
+
+    searcher, rows, tmp = shop
+    agent = Agent(AgentConfig(k=8, candidates=48), searcher, FakeVLM(), reader=FakeReader())
+    s = agent.session()
+    first = s.send("something like this, for women", image=str(tmp / rows["112"]["image"]))
+    assert [rows[r.id]["articleType"] for r in first.items] == ["Handbags"] * 8  # all 8 women's handbags
+    assert "No more" not in first.text
+    second = s.send("in black")
+    assert second.items and all(rows[r.id]["articleType"] != "Handbags" for r in second.items)
+    head = second.text.splitlines()[0]
+    assert "No more handbags like your photo meet your other wishes" in head
+    assert "for black items for women" in head and "black handbags" not in head
