@@ -66,9 +66,10 @@ class VisionConfig:
 
     backend: Literal["torch", "onnx"] = "onnx"
     """Where no-grad forwards run. onnx: ONNX Runtime on the CPU (the graph is exported once per
-    weights into the cache; several times faster than PyTorch's depthwise convolutions here, the
-    same features within 1e-4); torch: PyTorch (always used for gradients, GPUs and non-fp32
-    dtypes). Falls back to torch, with a warning, when onnxruntime is missing."""
+    weights into the cache; the same features within 1e-4; indexing 1.7x faster end to end here,
+    79 against 46 items/s, as it keeps its own threads beside MiniLM's); torch: PyTorch (always
+    used for gradients, GPUs and non-fp32 dtypes). Falls back to torch, with a warning, when
+    onnxruntime is missing."""
 
     def __post_init__(self) -> None:
         check(self.batch_size >= 1, "vision.batch_size", "must be >= 1")
