@@ -99,14 +99,14 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def hnsw_table(base: np.ndarray, sizes, n_queries=300, efs=(100,)) -> list[str]:
+def hnsw_table(base: np.ndarray, sizes, n_queries=300, efs=(100,), m: int = 16) -> list[str]:
     """One build per size and ``ef_search`` (the value a collection is created with: changing it
     in place through ``collection.modify`` left recall unchanged at 100, 200 and 400 here)."""
     from vlrec.retrieval.store import Store, StoreConfig
 
     rng = np.random.default_rng(0)
     lines = [
-        "Chroma HNSW (cosine, M=16, ef_construction=200), k=10",
+        f"Chroma HNSW (cosine, M={m}, ef_construction=200), k=10",
         "",
         "| items | dim | build s | insert items/s | ef_search | p50 ms | p95 ms | p99 ms | recall@10 vs exact | RSS growth MB | on disk MB |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -120,7 +120,7 @@ def hnsw_table(base: np.ndarray, sizes, n_queries=300, efs=(100,)) -> list[str]:
         exact = np.stack([np.argpartition(-(q @ vecs.T), 10)[:10] for q in queries])
         for ef in efs:
             with tempfile.TemporaryDirectory() as tmp:
-                store = Store(StoreConfig(path=tmp, ef_search=ef))
+                store = Store(StoreConfig(path=tmp, ef_search=ef, max_neighbors=m))
                 col = store.collection(f"bench{n}", {"name": "bench"})
                 ids = [str(i) for i in range(n)]
                 rss0 = _rss_mb()
@@ -220,6 +220,9 @@ def main() -> None:
                         help="HNSW table sizes (the growth curve: 10000 100000 1000000)")  # fmt: skip
     parser.add_argument("--ef-search", type=int, nargs="+", default=[100],
                         help="build and query each size at these ef_search values (default 100, the store's)")  # fmt: skip
+    parser.add_argument(
+        "--max-neighbors", type=int, default=16, help="HNSW M of the built indexes (default 16)"
+    )
     args = parser.parse_args()
 
     from vlrec.config import load_config
@@ -241,7 +244,9 @@ def main() -> None:
         table, fused = fusion_table(embedder, items)
         out += (table + [""]) if args.only in (None, "fusion") else []
     if args.only in (None, "hnsw"):
-        out += hnsw_table(fused, [10_000] if args.quick else args.sizes, efs=args.ef_search) + [""]
+        out += hnsw_table(
+            fused, [10_000] if args.quick else args.sizes, efs=args.ef_search, m=args.max_neighbors
+        ) + [""]
     if args.only in (None, "indexing"):
         out += indexing_line(embedder, catalog, 200 if args.quick else 1000)
     print("\n".join(out))
