@@ -5,6 +5,8 @@ free text, and combines three sources, SmallCap-style (copy from neighbours, cor
 what the model sees):
 
 - ``head``: the VLM's attribute heads over its projected image tokens (:mod:`vlrec.adapters.heads`);
+- ``tail``: the VLM's fine-tuned copy of the vision encoder's last stage, with a classifier per
+  field (:mod:`vlrec.adapters.tail`), when the model has one;
 - ``knn``: a vote of the image's ``k`` nearest catalogue items in a datastore (a Chroma
   collection of image vectors, or an in-memory copy of one for training and evaluation);
   the datastore is configuration, so a user swaps in their own catalogue without retraining;
@@ -12,7 +14,8 @@ what the model sees):
   question, with the neighbours' titles in the prompt (:meth:`AttributeReader.lm_scores`),
   for the few values the other two sources rank highest.
 
-Per field, ``p(value) = softmax(w_head * log p_head + w_knn * log(p_knn + eps) + w_lm * lm)``;
+Per field, ``p(value) = softmax(w_head * log p_head + w_tail * log p_tail + w_knn * log(p_knn + eps)
++ w_lm * lm)``;
 the weights are fitted on the dev split by log-loss (which also calibrates the confidence), and
 a gate is set there too: the lowest confidence at which at most ``max_wrong`` of the stated
 answers are wrong. Answers below the gate are not stated (the agent then lets the image vector
@@ -99,6 +102,8 @@ def fuse(parts: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
     z = 0.0
     if weights.get("head"):
         z = z + weights["head"] * np.log(np.clip(parts["head"], 1e-6, 1.0))
+    if weights.get("tail") and "tail" in parts:
+        z = z + weights["tail"] * np.log(np.clip(parts["tail"], 1e-6, 1.0))
     if weights.get("knn") and "knn" in parts:
         z = z + weights["knn"] * np.log(parts["knn"] + KNN_EPS)
     if weights.get("lm") and "lm" in parts:
@@ -111,7 +116,12 @@ def fuse(parts: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
     return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-GRID = {"head": (0.0, 0.5, 0.75, 1.0, 1.5, 2.0), "knn": (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0), "lm": (0.0,)}
+GRID = {
+    "head": (0.0, 0.5, 0.75, 1.0, 1.5, 2.0),
+    "tail": (0.0, 0.5, 0.75, 1.0, 1.5, 2.0),
+    "knn": (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0),
+    "lm": (0.0,),
+}
 
 
 def fit_fusion(
@@ -124,7 +134,7 @@ def fit_fusion(
     temperature), searched finely for the least log-loss, calibrates the confidence.
     """
     grid = {**GRID, **(grid or {})}
-    names = [n for n in ("head", "knn", "lm") if n in parts]
+    names = [n for n in ("head", "tail", "knn", "lm") if n in parts]
     rows = np.arange(len(truth))
 
     def scores(w: dict[str, float]) -> tuple[float, float]:
@@ -208,20 +218,33 @@ class AttributeReader:
         tokens = self.vlm.projector.project(pooled_inputs.to(self.vlm.device))  # [B, T, D]
         return {f: lg.float().softmax(-1).cpu().numpy() for f, lg in self.vlm.heads(tokens).items()}
 
+    @torch.inference_mode()
+    def tail_probs(self, mid: torch.Tensor, hist: torch.Tensor, chunk: int = 128) -> dict[str, np.ndarray]:
+        """The fine-tuned tail's ``{field: [B, V]}`` probabilities from the encoder's ``mid``
+        activations ``[B, C', h', w']`` and colour histograms ``[B, H]``."""
+        tail = self.vlm.tail.eval()
+        outs = [tail(mid[i : i + chunk], hist[i : i + chunk]) for i in range(0, len(mid), chunk)]
+        return {f: torch.cat([o[f] for o in outs]).float().softmax(-1).cpu().numpy() for f in tail.fields}
+
     def parts(
         self,
         pooled_inputs: torch.Tensor,
         vectors: np.ndarray | None = None,
         exclude: Sequence[str | None] | None = None,
         neighbours: list[list[dict]] | None = None,
+        tail: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> tuple[dict[str, dict[str, np.ndarray]], list[list[dict]]]:
-        """Each source's distribution per field, and the neighbours used."""
+        """Each source's distribution per field, and the neighbours used. ``tail``: the
+        encoder's ``mid`` activations and the colour histograms, for a VLM with a tail."""
         heads = self.head_probs(pooled_inputs)
+        tails = self.tail_probs(*tail) if tail is not None and self.vlm.tail is not None else {}
         if neighbours is None and self.datastore is not None and vectors is not None:
             neighbours = self.datastore.neighbours(vectors, self.k, exclude)
         out = {}
         for f in self.fields:
             parts = {"head": heads[f]}
+            if f in tails:
+                parts["tail"] = tails[f]
             if neighbours is not None:
                 parts["knn"] = knn_vote(neighbours, f, self.vocab(f))
             out[f] = parts
@@ -242,18 +265,25 @@ class AttributeReader:
                 out[b][f] = Guess(top[0][0], top[0][1], top[0][1] >= gate, top)
         return out
 
-    def encode(self, images: Sequence[Any]) -> tuple[torch.Tensor, np.ndarray | None]:
-        """One vision pass: pooled projector inputs ``[B, T, C]`` and datastore vectors ``[B, D]``."""
+    def encode(self, images: Sequence[Any]) -> tuple[torch.Tensor, np.ndarray | None, tuple | None]:
+        """One vision pass: pooled projector inputs ``[B, T, C]``, datastore vectors ``[B, D]``
+        and the tail's inputs (``mid`` activations, colour histograms; None without a tail)."""
         from vlrec.adapters.projector import with_colour
 
-        feats = self.vlm.vision.encode(list(images))
+        with_tail = self.vlm.tail is not None
+        feats = self.vlm.vision.encode(list(images), mid=with_tail)
+        tail = None
+        if with_tail:
+            from vlrec.models.colour import colour_histogram
+
+            tail = (feats.mid, colour_histogram(list(images)))
         patches = with_colour(self.vlm.projector, feats.patches, images)
         pooled = self.vlm.projector.pool(patches.float())
         vectors = None
         if self.image_vectors is not None:
             with torch.inference_mode():
                 vectors = np.asarray(self.image_vectors(feats))
-        return pooled, vectors
+        return pooled, vectors, tail
 
     def read(
         self, images: Sequence[Any], exclude: Sequence[str | None] | None = None
@@ -268,8 +298,8 @@ class AttributeReader:
         (the agent's search reuses it instead of encoding the photo again)."""
         if not images:
             return [], None
-        pooled, vectors = self.encode(images)
-        parts, _ = self.parts(pooled, vectors, exclude)
+        pooled, vectors, tail = self.encode(images)
+        parts, _ = self.parts(pooled, vectors, exclude, tail=tail)
         return self.guesses(parts), vectors
 
 

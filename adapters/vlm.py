@@ -92,8 +92,10 @@ class VisionLanguageModel(nn.Module):
         self.prompt = dataclasses.replace(lm.prompt, system=config.system)
         self.heads = None
         """:class:`vlrec.adapters.heads.AttributeHeads` when the model has them (``heads.safetensors``)."""
+        self.tail = None
+        """:class:`vlrec.adapters.tail.AttributeTail` when the model has one (``tail.safetensors``)."""
         self.fusion: dict = {}
-        """How the reader weighs heads, neighbours and LM per field (fitted on the dev split)."""
+        """How the reader weighs heads, tail, neighbours and LM per field (fitted on the dev split)."""
 
     # --- prompts and tokens -------------------------------------------------------------
 
@@ -330,6 +332,8 @@ class VisionLanguageModel(nn.Module):
         save_file(part(self.projector, "projector."), str(folder / "projector.safetensors"))
         if self.heads is not None:
             save_file(part(self.heads, "heads."), str(folder / "heads.safetensors"))
+        if self.tail is not None:
+            save_file(part(self.tail, "tail."), str(folder / "tail.safetensors"))
         if self.has_lora():
             lm_state = None if state_dict is None else part(self.lm_model, "lm_model.")
             self.lm_model.save_pretrained(str(folder / "adapter"), state_dict=lm_state)
@@ -349,6 +353,7 @@ class VisionLanguageModel(nn.Module):
             "projector": {"in_dim": self.projector.in_dim, "out_dim": self.projector.out_dim},
             "lora": self.has_lora(),
             **({"heads": self.heads.config()} if self.heads is not None else {}),
+            **({"tail": self.tail.config()} if self.tail is not None else {}),
             **({"fusion": self.fusion} if self.fusion else {}),
             **(extra or {}),
         }

@@ -6,6 +6,7 @@ A saved VLM is a folder::
     config.json              # VLMConfig, vision name, LM path/quantization, dims (vlm.json before)
     projector.safetensors
     heads.safetensors        # attribute heads (when trained)
+    tail.safetensors         # fine-tuned last stage of the vision encoder with field classifiers (when trained)
     adapter/                 # peft LoRA adapter (absent for a projector-only or merged model)
 
 ``vlm.adapter`` may also name a Hugging Face Hub repository (``owner/name``) holding such a
@@ -271,6 +272,20 @@ def build_vlm(
         )
         vlm.heads.to(projector.gain.device).eval()
         vlm.fusion = meta.get("fusion") or {}
+    if meta is not None and meta.get("tail"):
+        from safetensors.torch import load_file
+
+        from vlrec.adapters.tail import AttributeTail
+
+        vlm.tail = AttributeTail.from_config(meta["tail"])
+        if vision is not None and vision.config.name != vlm.tail.vision:
+            raise ValueError(
+                f"{cfg.adapter}: its tail continues {vlm.tail.vision}, but vision.name is {vision.config.name}"
+            )
+        vlm.tail.load_state_dict(
+            {k: v.float() for k, v in load_file(str(Path(cfg.adapter) / "tail.safetensors")).items()}
+        )
+        vlm.tail.to(projector.gain.device).eval()
     return vlm
 
 

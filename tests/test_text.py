@@ -66,3 +66,31 @@ def test_a_sentence_transformers_folder_is_embedded_as_its_modules_json_says(tmp
     want = torch.nn.functional.normalize(cls, dim=-1).numpy()
     np.testing.assert_allclose(got, want, atol=1e-5)
     assert emb.get_config()["name"] == "st:cls-model"
+
+
+@pytest.mark.integration
+def test_onnx_backend_gives_the_pytorch_vectors(tmp_path, monkeypatch):
+    """text.backend=onnx (the default): MiniLM's transformer runs in ONNX Runtime on a graph
+    exported once per weights into the cache, with the same vectors as sentence-transformers;
+    without onnxruntime a warning and PyTorch."""
+    monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path))
+    texts = [KITTEN, CAT, TRUCK, "black leather shoes for men, size 9, formal", "x"]
+    fast = load_text_embedder(TextConfig(batch_size=2), "cpu")
+    plain = load_text_embedder(TextConfig(batch_size=2, backend="torch"), "cpu")
+    got, want = fast.embed(texts), plain.embed(texts)
+    assert fast._onnx not in (None, False) and plain._onnx is None
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    assert len(list((tmp_path / "onnx").glob("text-*.onnx"))) == 1
+    load_text_embedder(TextConfig(), "cpu").embed([KITTEN])  # same weights: the same graph
+    assert len(list((tmp_path / "onnx").glob("text-*.onnx"))) == 1
+
+    import vlrec.models.text_onnx as to
+
+    def missing(*a, **k):
+        raise ImportError("No module named 'onnxruntime'")
+
+    monkeypatch.setattr(to, "OnnxSentenceEncoder", missing)
+    without = load_text_embedder(TextConfig(batch_size=2), "cpu")
+    with pytest.warns(UserWarning, match="onnxruntime.*PyTorch"):
+        np.testing.assert_allclose(without.embed(texts), want, atol=1e-6)
+    assert without._onnx is False

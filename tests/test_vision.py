@@ -130,6 +130,13 @@ def test_onnx_backend_gives_the_pytorch_features_and_backpropagates_in_pytorch(t
     assert fast._onnx not in (None, False) and plain._onnx is None
     torch.testing.assert_close(a.patches, b.patches, atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(a.pooled, b.pooled, atol=1e-4, rtol=1e-4)
+    assert a.mid is None
+    am, bm = (
+        fast.encode(photos, mid=True).mid,
+        plain.encode(photos, mid=True).mid,
+    )  # the fine-tuned tail's input
+    assert am.shape == (3, 112, 14, 14) and fast.cut == 11
+    torch.testing.assert_close(am, bm, atol=1e-4, rtol=1e-4)
     assert len(list((tmp_path / "onnx").glob("*.onnx"))) == 1  # exported once, keyed by the weights
     again = load_vision_encoder(VisionConfig(batch_size=3, pretrained=False), "cpu")  # other random weights
     again.encode(photos[:1])

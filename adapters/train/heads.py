@@ -52,18 +52,28 @@ class HeadsSections(VLMTrainSections, Protocol):
     retrieval: AlignmentHeadChoice
 
 
-def catalogue_features(cfg: HeadsSections, vlm, rows: list[dict]) -> dict:
+def catalogue_features(cfg: HeadsSections, vlm, rows: list[dict], tail: bool = False) -> dict:
     """Pooled projector inputs ``[N, T, C]`` and pooled vision features ``[N, C]`` of ``rows``
-    (cached on disk by :mod:`vlrec.models.features`)."""
+    (cached on disk by :mod:`vlrec.models.features`); for a VLM with a tail (or ``tail``), also
+    the tail's inputs: ``mid`` activations ``[N, C', h', w']`` (fp16) and colour histograms."""
     from vlrec.adapters.train.vlm_data import FeatureBank
-    from vlrec.models.features import image_features
+    from vlrec.models.features import colour_histograms, image_features
     from vlrec.models.vision import load_vision_encoder
 
     vision = load_vision_encoder(cfg.vision, "cpu")
     paths = [r["image"] for r in rows]
     bank = FeatureBank(vision, vlm.projector, [paths])
-    pooled = image_features(vision, paths, keep_patches=False, desc="image features")["pooled"]
-    return {"inputs": bank.pooled, "pooled": pooled.float()}
+    tail = tail or vlm.tail is not None
+    got = image_features(vision, paths, keep_patches=False, desc="image features", mid=tail)
+    out = {"inputs": bank.pooled, "pooled": got["pooled"].float()}
+    if tail:
+        out |= {"mid": got["mid"], "hist": colour_histograms(paths).float()}
+    return out
+
+
+def tail_inputs(feats: dict, idx) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The tail's inputs of rows ``idx`` from :func:`catalogue_features` (None without them)."""
+    return (feats["mid"][idx], feats["hist"][idx]) if "mid" in feats else None
 
 
 def field_values(rows: list[dict], fields: tuple[str, ...]) -> dict[str, list[str]]:
@@ -256,7 +266,8 @@ def calibrate(cfg: HeadsSections, vlm, rows: list[dict], feats: dict, log=print)
     store, _ = catalogue_datastore(cfg, rows, feats["pooled"])
     reader = AttributeReader(vlm, store, k=t.knn_k)
     vectors = store.vectors[dev]
-    parts, _ = reader.parts(feats["inputs"][dev].float(), vectors, [rows[i]["id"] for i in dev])
+    ids = [rows[i]["id"] for i in dev]
+    parts, _ = reader.parts(feats["inputs"][dev].float(), vectors, ids, tail=tail_inputs(feats, dev))
     fusion, report = {}, {}
     for f, p in parts.items():
         vocab = {v: i for i, v in enumerate(reader.vocab(f))}
@@ -271,6 +282,11 @@ def calibrate(cfg: HeadsSections, vlm, rows: list[dict], feats: dict, log=print)
         fusion[f] = {"weights": weights, "gate": gate, "k": t.knn_k}
         report[f] = {
             "head_acc": 100 * float((sub["head"].argmax(1) == truth[keep]).mean()),
+            **(
+                {"tail_acc": 100 * float((sub["tail"].argmax(1) == truth[keep]).mean())}
+                if "tail" in sub
+                else {}
+            ),
             "knn_acc": 100 * float((sub["knn"].argmax(1) == truth[keep]).mean()),
             "fused_acc": 100 * float(correct.mean()),
             "weights": weights,

@@ -13,9 +13,10 @@ from vlrec.core.config import check
 class VLMTrainConfig:
     """A VLM training run (``vlrec train vlm``)."""
 
-    stage: Literal["align", "instruct", "heads", "calibrate"] = "align"
+    stage: Literal["align", "instruct", "heads", "tail", "calibrate"] = "align"
     """align: projector only, LM frozen; instruct: projector + LoRA (QLoRA on a 4-bit LM);
     heads: projector + attribute heads on cached features, no LM forward (:mod:`vlrec.adapters.train.heads`);
+    tail: a fine-tuned copy of the encoder's last stage with field classifiers (:mod:`vlrec.adapters.train.tail`);
     calibrate: fit the reader's fusion and gates and the caption rerank weight on dev splits."""
     init: str = ""
     """Saved VLM folder to start from (stage 2 starts from stage 1's ``vlm/``); empty = fresh."""
@@ -58,6 +59,8 @@ class VLMTrainConfig:
     train_projector: bool = True
     """Train the projector (stage heads: with the heads; false trains the heads alone). Stage
     instruct after stage heads sets it false, so the LoRA adapts to the projector the heads read."""
+    tail_lr: float = 3e-4
+    """Learning rate of the copied encoder stage (stage tail; its classifiers use ``lr``)."""
     knn_k: int = 10
     """Neighbours per image for the reader's vote and for retrieval-augmented prompts."""
     max_wrong: float = 0.05
@@ -77,7 +80,7 @@ class VLMTrainConfig:
         check(self.grad_accum >= 1, "train.grad_accum", "must be >= 1")
         check(self.epochs >= 1, "train.epochs", "must be >= 1")
         check(self.checkpoint_every >= 1, "train.checkpoint_every", "must be >= 1")
-        check(self.lr > 0 and self.lora_lr > 0, "train.lr", "learning rates must be > 0")
+        check(self.lr > 0 and self.lora_lr > 0 and self.tail_lr > 0, "train.lr", "learning rates must be > 0")
         check(0.0 <= self.warmup < 1.0, "train.warmup", "must be in [0, 1)")
         check(
             self.train_projector or self.stage != "align",

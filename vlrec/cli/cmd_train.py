@@ -18,10 +18,13 @@ def cmd_train_align(args) -> int:
 
 def cmd_train_vlm(args) -> int:
     from vlrec.adapters.train.heads import train_calibrate, train_heads
+    from vlrec.adapters.train.tail import train_tail
     from vlrec.adapters.train.vlm import train_vlm
 
     cfg = _load(args)
-    run = {"heads": train_heads, "calibrate": train_calibrate}.get(cfg.train.stage, train_vlm)
+    run = {"heads": train_heads, "tail": train_tail, "calibrate": train_calibrate}.get(
+        cfg.train.stage, train_vlm
+    )
     folder = run(cfg)
     print(f"vision-language model written to {folder}")
     return 0

@@ -8,6 +8,8 @@ One run, the same test items for every row:
 - ``probe (VLM inputs)``: the same on everything the VLM's projector is given (pooled
   features, per-cell colour statistics, colour histogram);
 - ``VLM heads``: the attribute heads over the projector's tokens;
+- ``VLM tail``: the fine-tuned copy of the encoder's last stage with its classifiers
+  (:mod:`vlrec.adapters.tail`), for a VLM that has one;
 - ``VLM reader``: heads + neighbours (+ LM scores where fitted), the answer the agent uses;
 - optionally ``VLM generated`` (``--generate``): the LM writing the answer as free text.
 
@@ -59,7 +61,7 @@ def eval_attributes(
             trained on (a datastore the adapter has never seen).
     """
     from vlrec.adapters.reader import AttributeReader, ece, fuse
-    from vlrec.adapters.train.heads import catalogue_datastore, catalogue_features
+    from vlrec.adapters.train.heads import catalogue_datastore, catalogue_features, tail_inputs
 
     rows = read_fashion(catalog)
     splits = np.array([split_of(r["id"]) for r in rows])
@@ -84,7 +86,7 @@ def eval_attributes(
     started = time.perf_counter()
     with torch.no_grad():
         vectors = head.encode_image(feats["pooled"][test]).numpy()  # the test photos in the datastore's space
-    parts, _ = reader.parts(feats["inputs"][test].float(), vectors, ids)
+    parts, _ = reader.parts(feats["inputs"][test].float(), vectors, ids, tail=tail_inputs(feats, test))
     read_s = time.perf_counter() - started
     # the colour channels the projector is given (the same in every token for the histogram)
     extra = (
@@ -115,6 +117,8 @@ def eval_attributes(
             both = np.concatenate([pooled, extra], axis=1)
             rows_f["probe (VLM inputs)"] = _probe(both[tr], y_all[tr], both[test], len(vocab))
         rows_f["VLM heads"] = p["head"]
+        if "tail" in p:
+            rows_f["VLM tail (fine-tuned last stage)"] = p["tail"]
         setting = vlm.fusion.get(f, {})
         fused = fuse(p, setting.get("weights", {"head": 1.0, "knn": 1.0}))
         rows_f["VLM reader"] = fused

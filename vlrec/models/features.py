@@ -27,9 +27,16 @@ def _key(*parts) -> str:
 
 
 def image_features(
-    vision, paths: list[str | Path], flip: bool = False, keep_patches: bool = True, desc: str = "features"
+    vision,
+    paths: list[str | Path],
+    flip: bool = False,
+    keep_patches: bool = True,
+    desc: str = "features",
+    mid: bool = False,
 ) -> dict[str, torch.Tensor]:
-    """Patch ``[N, P, C]`` (fp16) and pooled ``[N, C]`` (fp32) features of ``paths``.
+    """Patch ``[N, P, C]`` (fp16) and pooled ``[N, C]`` (fp32) features of ``paths``; with ``mid``
+    also the activations entering the encoder's last stage ``[N, C', h', w']`` (fp16; a separate
+    cache, 44 KB an image for Lite0).
 
     Args:
         vision: A :class:`vlrec.models.vision.VisionEncoder`.
@@ -43,28 +50,38 @@ def image_features(
     from vlrec.core.images import load_image
 
     paths = [str(p) for p in paths]
-    key = _key(vision.config.name, vision.config.crop_pct, vision.config.pretrained, flip, paths)
+    key = _key(
+        vision.config.name,
+        vision.config.crop_pct,
+        vision.config.pretrained,
+        flip,
+        paths,
+        *(["mid"] if mid else []),
+    )
     folder = cache_dir() / "features" / f"{vision.config.name}-{key}"
     folder.mkdir(parents=True, exist_ok=True)
     n_parts = (len(paths) + PART - 1) // PART
     bar = tqdm(total=len(paths), desc=desc, unit="img", file=sys.stderr)
-    pooled, patches = [], []
+    pooled, patches, mids = [], [], []
     for part in range(n_parts):
         file = folder / f"part{part:05d}.safetensors"
         chunk = paths[part * PART : (part + 1) * PART]
         if not file.is_file():
-            feats_p, feats_q = [], []
+            feats_p, feats_q, feats_m = [], [], []
             for start in range(0, len(chunk), vision.config.batch_size):
                 imgs = [load_image(p) for p in chunk[start : start + vision.config.batch_size]]
                 if flip:
                     imgs = [ImageOps.mirror(im) for im in imgs]
                 with torch.inference_mode():
-                    out = vision(vision.preprocess(imgs))
+                    out = vision(vision.preprocess(imgs), mid)
                 feats_p.append(out.patches.half())
                 feats_q.append(out.pooled)
+                if mid:
+                    feats_m.append(out.mid.half())
                 bar.update(len(imgs))
             tmp = file.with_suffix(".tmp")
-            save_file({"patches": torch.cat(feats_p), "pooled": torch.cat(feats_q)}, str(tmp))
+            data = {"patches": torch.cat(feats_p), "pooled": torch.cat(feats_q)}
+            save_file(data | ({"mid": torch.cat(feats_m)} if mid else {}), str(tmp))
             tmp.rename(file)
         else:
             bar.update(len(chunk))
@@ -72,10 +89,14 @@ def image_features(
         pooled.append(data["pooled"])
         if keep_patches:
             patches.append(data["patches"])
+        if mid:
+            mids.append(data["mid"])
     bar.close()
     out = {"pooled": torch.cat(pooled)}
     if keep_patches:
         out["patches"] = torch.cat(patches)
+    if mid:
+        out["mid"] = torch.cat(mids)
     return out
 
 

@@ -8,6 +8,8 @@ vectors were made and refuse queries from a different embedder.
 from __future__ import annotations
 
 import re
+import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -32,10 +34,15 @@ class TextConfig:
     batch_size: int = 64
     max_length: int = 128
     """Tokens per text; MiniLM was trained on 128."""
+    backend: Literal["onnx", "torch"] = "onnx"
+    """``onnx``: no-grad forwards on CPU through ONNX Runtime (:mod:`vlrec.models.text_onnx`;
+    other devices, layouts without an ONNX path, or a missing onnxruntime fall back to PyTorch);
+    ``torch``: always PyTorch."""
 
     def __post_init__(self) -> None:
         check(self.batch_size >= 1, "text.batch_size", "must be >= 1")
         check(1 <= self.max_length <= 512, "text.max_length", "must be in [1, 512]")
+        check(self.backend in ("onnx", "torch"), "text.backend", "must be 'onnx' or 'torch'")
 
 
 class TextEmbedder(Protocol):
@@ -74,6 +81,25 @@ class MiniLMEmbedder:
         )
         self.dim = int(dim())  # the first name from sentence-transformers 6, the second before
         self.name = "minilm" if cfg.path is None else f"st:{Path(cfg.path).name}"
+        self._onnx = None  # OnnxSentenceEncoder, False when unavailable; built on first use
+        self._onnx_lock = threading.Lock()
+
+    def _onnx_encoder(self):
+        if self.cfg.backend != "onnx" or self.device.type != "cpu":
+            return None
+        with self._onnx_lock:
+            if self._onnx is None:
+                self._onnx = False
+                from vlrec.models.text_onnx import OnnxSentenceEncoder, supported
+
+                if supported(self.model) is None:
+                    pass  # another layout: PyTorch
+                else:
+                    try:
+                        self._onnx = OnnxSentenceEncoder(self.model, self.name, self.cfg.max_length)
+                    except ImportError:
+                        warnings.warn("text.backend=onnx needs onnxruntime; using PyTorch", stacklevel=3)
+        return self._onnx or None
 
     def get_config(self) -> dict:
         return {"name": self.name, "dim": self.dim, "max_length": self.cfg.max_length}
@@ -85,6 +111,9 @@ class MiniLMEmbedder:
             raise TypeError("embed() takes a list of strings, not a single string")
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        onnx = self._onnx_encoder()
+        if onnx is not None:
+            return _normalise(onnx.encode(list(texts), self.cfg.batch_size))
         out = self.model.encode(
             list(texts), batch_size=self.cfg.batch_size, convert_to_numpy=True, show_progress_bar=False
         )

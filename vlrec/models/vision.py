@@ -79,6 +79,26 @@ class VisionConfig:
 class VisionFeatures(NamedTuple):
     patches: torch.Tensor  # [B, N, C]
     pooled: torch.Tensor  # [B, C]
+    mid: torch.Tensor | None = None
+    """``[B, C', h', w']``: the input of the network's last downsampling stage (:func:`tail_start`),
+    where the VLM's fine-tuned tail (:mod:`vlrec.adapters.tail`) takes over; only when asked."""
+
+
+def tail_start(net: nn.Module) -> int:
+    """Index of the block that opens an EfficientNet's last stride-2 stage (11 of Lite0's 16)."""
+    return [i for i, b in enumerate(net._blocks) if max(b._depthwise_conv.stride) > 1][-1]
+
+
+def extract(net: nn.Module, pixels: torch.Tensor, cut: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``net.extract_features`` (the final conv map ``[B, C, h, w]``) and the activation entering
+    block ``cut`` ``[B, C', h', w']``, from one forward (eval mode: no drop-connect)."""
+    x = net._swish(net._bn0(net._conv_stem(pixels)))
+    mid = x
+    for i, block in enumerate(net._blocks):
+        if i == cut:
+            mid = x
+        x = block(x)
+    return net._swish(net._bn1(net._conv_head(x))), mid
 
 
 class VisionEncoder(nn.Module):
@@ -93,26 +113,28 @@ class VisionEncoder(nn.Module):
         side = net.feature_output_image_size
         side = side[0] if isinstance(side, (list, tuple)) else side
         self.num_patches = int(side) * int(side)
+        self.cut = tail_start(net)
         self._compiled = None  # torch.compile of the feature extractor, built on first use (config.compile)
         self._onnx = None  # ONNX Runtime session, built on first use (config.backend)
         self._compile_lock = threading.Lock()
 
-    def _features(self, pixels: torch.Tensor) -> torch.Tensor:
-        """The final conv map ``[B, C, h, w]``: through ONNX Runtime or compiled when configured
-        and no grad is needed."""
+    def _features(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The final conv map ``[B, C, h, w]`` and the tail's input (:func:`extract`): through
+        ONNX Runtime or compiled when configured and no grad is needed."""
         if torch.is_grad_enabled() or self.training:
-            return self.net.extract_features(pixels)
+            return extract(self.net, pixels, self.cut)
         if self.config.backend == "onnx" and self.device.type == "cpu" and self.dtype == torch.float32:
             with self._compile_lock:
                 if self._onnx is None:
                     self._onnx = _onnx_session(self)
             if self._onnx is not False:
-                return self._onnx(pixels).to(pixels.device)
+                return self._onnx(pixels)
         if not self.config.compile:
-            return self.net.extract_features(pixels)
+            return extract(self.net, pixels, self.cut)
         with self._compile_lock:
             if self._compiled is None:
-                self._compiled = torch.compile(self.net.extract_features, dynamic=False)
+                net, cut = self.net, self.cut
+                self._compiled = torch.compile(lambda x: extract(net, x, cut), dynamic=False)
         return self._compiled(pixels)
 
     @property
@@ -135,21 +157,25 @@ class VisionEncoder(nn.Module):
         batch = (batch.float() / 255.0 - _MEAN) / _STD
         return batch
 
-    def forward(self, pixels: torch.Tensor) -> VisionFeatures:
-        """Encode normalised pixels ``[B, 3, H, W]``."""
+    def forward(self, pixels: torch.Tensor, mid: bool = False) -> VisionFeatures:
+        """Encode normalised pixels ``[B, 3, H, W]``; ``mid`` also returns the tail's input."""
         pixels = pixels.to(self.device, self.dtype)
         if self.config.channels_last:
             pixels = pixels.contiguous(memory_format=torch.channels_last)
-        fmap = self._features(pixels)  # [B, C, h, w]
+        fmap, inner = self._features(pixels)  # [B, C, h, w], [B, C', h', w']
+        fmap = fmap.to(self.device)
         patches = fmap.flatten(2).transpose(1, 2)  # [B, N=h*w, C]
         pooled = patches.mean(dim=1)  # [B, C]
-        return VisionFeatures(patches.float(), pooled.float())
+        return VisionFeatures(patches.float(), pooled.float(), inner.float().contiguous() if mid else None)
 
     @torch.inference_mode()
-    def encode(self, images: Sequence[ImageInput]) -> VisionFeatures:
+    def encode(self, images: Sequence[ImageInput], mid: bool = False) -> VisionFeatures:
         """Encode images (paths, bytes or PIL images) in batches of ``config.batch_size``."""
-        parts = [self(self.preprocess(chunk)) for chunk in _chunks(images, self.config.batch_size)]
-        return VisionFeatures(torch.cat([p.patches for p in parts]), torch.cat([p.pooled for p in parts]))
+        parts = [self(self.preprocess(chunk), mid) for chunk in _chunks(images, self.config.batch_size)]
+        inner = torch.cat([p.mid for p in parts]) if mid and parts else None
+        return VisionFeatures(
+            torch.cat([p.patches for p in parts]), torch.cat([p.pooled for p in parts]), inner
+        )
 
     @torch.inference_mode()
     def classify(self, images: Sequence[ImageInput]) -> torch.Tensor:
@@ -165,7 +191,7 @@ def _onnx_session(encoder: VisionEncoder):
     from vlrec.models.vision_onnx import OnnxFeatures
 
     try:
-        return OnnxFeatures(encoder.net, encoder.config.name, encoder.image_size)
+        return OnnxFeatures(encoder.net, encoder.config.name, encoder.image_size, encoder.cut)
     except RuntimeError as exc:
         warnings.warn(f"{exc}; running the vision encoder in PyTorch", stacklevel=3)
         return False

@@ -33,19 +33,22 @@ def weights_key(net: nn.Module) -> str:
 
 
 class _Features(nn.Module):
-    def __init__(self, net: nn.Module):
+    def __init__(self, net: nn.Module, cut: int):
         super().__init__()
-        self.net = net
+        self.net, self.cut = net, cut
 
-    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self.net.extract_features(pixels)
+    def forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        from vlrec.models.vision import extract
+
+        return extract(self.net, pixels, self.cut)
 
 
-def export(net: nn.Module, name: str, size: int) -> str:
-    """Path of the ONNX graph of ``net.extract_features`` (exported on first use, atomically)."""
+def export(net: nn.Module, name: str, size: int, cut: int) -> str:
+    """Path of the ONNX graph of :func:`vlrec.models.vision.extract` (the final conv map and
+    the activation entering block ``cut``), exported on first use, atomically."""
     folder = cache_dir() / "onnx"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}-{weights_key(net)}.onnx"
+    path = folder / f"{name}-mid{cut}-{weights_key(net)}.onnx"
     if path.is_file():
         return str(path)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
@@ -53,17 +56,19 @@ def export(net: nn.Module, name: str, size: int) -> str:
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the exporter's deprecation and tracer notes
         torch.onnx.export(
-            _Features(net).eval(), (example,), str(tmp), dynamo=False, input_names=["pixels"],
-            output_names=["fmap"], dynamic_axes={"pixels": {0: "batch"}, "fmap": {0: "batch"}}, opset_version=17,
+            _Features(net, cut).eval(), (example,), str(tmp), dynamo=False, input_names=["pixels"],
+            output_names=["fmap", "mid"], dynamic_axes={"pixels": {0: "batch"}, "fmap": {0: "batch"}, "mid": {0: "batch"}},
+            opset_version=17,
         )  # fmt: skip
     tmp.replace(path)
     return str(path)
 
 
 class OnnxFeatures:
-    """``pixels [B, 3, H, W] -> fmap [B, C, h, w]`` with ONNX Runtime; thread-safe."""
+    """``pixels [B, 3, H, W] -> (fmap [B, C, h, w], mid [B, C', h', w'])`` with ONNX Runtime;
+    thread-safe."""
 
-    def __init__(self, net: nn.Module, name: str, size: int):
+    def __init__(self, net: nn.Module, name: str, size: int, cut: int):
         try:
             import onnxruntime as ort
         except ImportError:
@@ -72,9 +77,10 @@ class OnnxFeatures:
         options.intra_op_num_threads = max(torch.get_num_threads(), 1)
         options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(
-            export(net, name, size), options, providers=["CPUExecutionProvider"]
+            export(net, name, size, cut), options, providers=["CPUExecutionProvider"]
         )
 
-    def __call__(self, pixels: torch.Tensor) -> torch.Tensor:
+    def __call__(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = np.ascontiguousarray(pixels.detach().to("cpu", torch.float32).numpy())
-        return torch.from_numpy(self.session.run(None, {"pixels": x})[0])
+        fmap, mid = self.session.run(None, {"pixels": x})
+        return torch.from_numpy(fmap), torch.from_numpy(mid)

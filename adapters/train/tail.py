@@ -1,0 +1,171 @@
+"""``train.stage: tail``: fine-tune a copy of the vision encoder's last stage for the catalogue.
+
+Starts from a VLM with attribute heads (``train.init``; the shipped one by default), caches the
+activations entering the encoder's last stride-2 stage for every catalogue photo (once, with the
+pooled features; :func:`vlrec.models.features.image_features`), and trains
+:class:`vlrec.adapters.tail.AttributeTail` on the training items with cross-entropy per field
+(the heads' vocabularies, so the reader can fuse the two): the copied stage at ``train.tail_lr``,
+the classifiers at ``train.lr``, one-cycle schedule, random horizontal flips of the cached maps
+as augmentation. Then the reader's fusion (heads + tail + neighbours) and gates are refitted on
+the dev split (:func:`vlrec.adapters.train.heads.calibrate`) and the model is written to
+``train.out``/vlm: the init folder's files, unchanged, plus ``tail.safetensors``.
+
+A run folder holds ``config.yaml``, ``metrics.jsonl`` (loss, dev accuracy and minutes per epoch),
+``checkpoints/epoch-N/`` (the newest; a restarted run resumes after it), ``vlm/`` and
+``summary.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import yaml
+
+from vlrec.adapters.train.checkpoints import (
+    append_metrics,
+    latest_checkpoint,
+    read_state,
+    rng_state,
+    set_rng_state,
+    truncate_metrics,
+    write_checkpoint,
+)
+from vlrec.adapters.train.heads import HeadsSections, calibrate, catalogue_features, labels_of
+from vlrec.adapters.vlm_load import read_vlm_meta, write_vlm_meta
+from vlrec.core.config import to_dict
+from vlrec.data.vlm_tasks import read_fashion, split_of
+
+
+def train_tail(cfg: HeadsSections, log=print) -> Path:
+    """Run a ``train.stage: tail`` config; returns the saved VLM folder."""
+    from safetensors.torch import save_file
+    from tqdm import tqdm
+
+    from vlrec.adapters.tail import AttributeTail
+    from vlrec.adapters.vlm_load import load_vlm
+    from vlrec.core.runtime import apply_runtime
+    from vlrec.models.colour import HIST_DIM
+
+    t = cfg.train
+    apply_runtime(cfg.runtime)
+    torch.manual_seed(t.seed)
+    out = Path(t.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    started = time.perf_counter()
+    if not t.init:
+        raise ValueError("train.stage=tail needs train.init: a VLM with attribute heads")
+    cfg = dataclasses.replace(cfg, vlm=dataclasses.replace(cfg.vlm, adapter=t.init))
+    vlm = load_vlm(cfg, with_vision=False)
+    if vlm.heads is None:
+        raise ValueError(f"train.init={t.init} has no attribute heads; run stage heads first")
+    vlm.tail = None  # a new tail, whatever the init had
+    rows = read_fashion(t.fashion_data)
+    split = np.array([split_of(r["id"]) for r in rows])
+    vocab = vlm.heads.fields
+    feats = catalogue_features(cfg, vlm, rows, tail=True)
+    labels = labels_of(rows, vocab)
+    train_idx = torch.from_numpy(np.nonzero(split == "train")[0])
+    dev_idx = torch.from_numpy(np.nonzero(split == "dev")[0])
+    tail = AttributeTail(cfg.vision.name, vocab, HIST_DIM)
+    opt = torch.optim.AdamW(
+        [{"params": tail.backbone_parameters(), "lr": t.tail_lr}, {"params": tail.classifier_parameters(), "lr": t.lr}],
+        weight_decay=t.weight_decay,
+    )  # fmt: skip
+    steps_per_epoch = max(len(train_idx) // t.batch_size, 1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=[t.tail_lr, t.lr], total_steps=steps_per_epoch * t.epochs, pct_start=max(t.warmup, 0.01)
+    )
+    n_params = sum(p.numel() for p in tail.parameters())
+    log(
+        f"vlrec: tail: blocks {tail.cut}+ of {cfg.vision.name} and {len(vocab)} classifiers "
+        f"({n_params / 1e6:.2f} M parameters); {len(train_idx)} training items, {len(dev_idx)} dev, "
+        f"{t.epochs} epochs of {steps_per_epoch} steps"
+    )
+    ckpt_dir = out / "checkpoints"
+    start_epoch = 0
+    latest = latest_checkpoint(ckpt_dir, "epoch")
+    if t.resume and latest is not None:
+        weights, meta = read_state(latest, opt, sched)
+        tail.load_state_dict(weights)
+        set_rng_state(meta["rng"])
+        start_epoch = meta["epoch"]
+        log(f"vlrec: resuming {out} after epoch {start_epoch}")
+        truncate_metrics(out / "metrics.jsonl", start_epoch, key="epoch")
+
+    def dev_accuracy() -> dict[str, float]:
+        tail.eval()
+        with torch.no_grad():
+            chunks = [tail(feats["mid"][i].float(), feats["hist"][i]) for i in dev_idx.split(256)]
+        return {
+            f"dev_acc/{f}": 100 * float((torch.cat([c[f] for c in chunks]).argmax(1) == labels[f][dev_idx]).float().mean())
+            for f in vocab
+        }  # fmt: skip
+
+    bar = tqdm(total=t.epochs, initial=start_epoch, desc="train tail", unit="epoch", file=sys.stderr)
+    for epoch in range(start_epoch, t.epochs):
+        tail.train()
+        gen = torch.Generator().manual_seed(t.seed * 1000 + epoch)
+        order = train_idx[torch.randperm(len(train_idx), generator=gen)]
+        losses = []
+        for s in range(steps_per_epoch):
+            idx = order[s * t.batch_size : (s + 1) * t.batch_size]
+            x = feats["mid"][idx].float()  # [B, C', h', w']
+            flip = torch.rand(len(idx), generator=gen) < 0.5
+            x[flip] = x[flip].flip(-1)  # a mirrored photo, approximately (the convolutions are not symmetric)
+            got = tail(x, feats["hist"][idx])
+            loss = sum(
+                F.cross_entropy(got[f], labels[f][idx], ignore_index=-100, label_smoothing=0.1) for f in vocab
+            )
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(float(loss.detach()))
+        record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), **dev_accuracy(),
+                  "minutes": (time.perf_counter() - started) / 60}  # fmt: skip
+        append_metrics(out / "metrics.jsonl", record)
+        bar.set_postfix(loss=f"{record['loss']:.3f}", type=f"{record['dev_acc/articleType']:.1f}")
+        bar.update(1)
+        write_checkpoint(ckpt_dir, f"epoch-{epoch + 1}", 1, tail.state_dict(), opt, sched, epoch=epoch + 1,
+                         rng=rng_state())  # fmt: skip
+    bar.close()
+    tail.eval()
+    vlm.tail = tail
+    trained_s = time.perf_counter() - started
+    report = calibrate(cfg, vlm, rows, feats, log=log)
+    final = out / "vlm"
+    tmp = out / ".vlm.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(t.init, tmp)
+    save_file(
+        {k: v.detach().float().contiguous() for k, v in tail.state_dict().items()},
+        str(tmp / "tail.safetensors"),
+    )
+    meta = read_vlm_meta(tmp)
+    meta["tail"] = tail.config()
+    meta["fusion"] = vlm.fusion
+    meta.setdefault("trained", {})["tail"] = {"epochs": t.epochs, "init": str(t.init)}
+    write_vlm_meta(tmp, meta)
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    summary = {
+        "stage": "tail",
+        "epochs": t.epochs,
+        "train_items": len(train_idx),
+        "parameters": n_params,
+        "train_s": trained_s,
+        "wall_s": time.perf_counter() - started,
+        "dev": report,
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    log(f"vlrec: wrote {final} ({summary['wall_s'] / 60:.1f} min)")
+    return final
