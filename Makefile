@@ -48,12 +48,12 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_models.py
 
 # The VLM and intent recipes from nothing in one run, the short way: stage 1 (150 steps), then
-# stage 3 on stage 1's projector (skipping stages 2-2c), 3b and 3c, then the intent LM. Each
-# stage's wall time goes to the screen and to runs/recipe.log (measured: 30 min for the VLM, 46
-# for the intent LM, on 2 cores; docs/training.md has its numbers beside the shipped adapter's).
+# stage 3 on stage 1's projector (skipping stages 2-2c), 3b, 3c and 3d (the fine-tuned tail),
+# then the intent LM. Each stage's wall time goes to the screen and to runs/recipe.log (measured
+# on 2 cores: 30 min for stages 1-3c, 46 for the intent LM; docs/training.md has the numbers).
 train: $(STAMP)
 	@mkdir -p runs; start=$$(date +%s); \
-	for c in "stage1_align train.max_steps=150" "stage3_heads train.init=runs/vlm/stage1/vlm" stage3b_lm stage3c_calibrate; do \
+	for c in "stage1_align train.max_steps=150" "stage3_heads train.init=runs/vlm/stage1/vlm" stage3b_lm stage3c_calibrate stage3d_tail; do \
 	  set -- $$c; t=$$(date +%s); $(VENV)/bin/vlrec train vlm configs/train/$$1.yaml $$2 || exit 1; \
 	  echo "$$1: $$(( $$(date +%s) - t )) s" | tee -a runs/recipe.log; done; \
 	t=$$(date +%s); $(VENV)/bin/vlrec train intent configs/train/intent.yaml || exit 1; \

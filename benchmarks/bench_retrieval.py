@@ -200,13 +200,48 @@ def encoders_table(cfg, catalog: Path, n: int) -> list[str]:
     overlap = np.mean([len(set(x) & set(y)) / 10 for x, y in zip(top(a), top(b))])
     lines += ["", f"ONNX against PyTorch: max |delta| of a vector {np.abs(a - b).max():.1e}; "
               f"image-to-image top-10 overlap {overlap:.3f}", ""]  # fmt: skip
+    lines += text_rows(cfg, items)
     lines += ["| end-to-end indexing (decode on a second thread, encoders, fusion, 3 Chroma writes) | items/s |",
               "|---|---:|"]  # fmt: skip
-    for backend, emb in embedders.items():
+    for vb, tb in (("torch", "torch"), ("onnx", "torch"), ("onnx", "onnx")):
+        emb = embedders[vb]
+        emb.text = text_embedders(cfg)[tb]
         with tempfile.TemporaryDirectory() as tmp:
             s = index_catalog(items, Store(StoreConfig(path=tmp)), "bench", emb, progress=False)
-        lines.append(f"| vision.backend={backend} | {s.added / s.seconds:.1f} |")
+        lines.append(f"| vision.backend={vb}, text.backend={tb} | {s.added / s.seconds:.1f} |")
     return lines
+
+
+_TEXTS: dict = {}
+
+
+def text_embedders(cfg) -> dict:
+    """MiniLM per backend (loaded once)."""
+    import dataclasses
+
+    from vlrec.models.text import load_text_embedder
+
+    if not _TEXTS:
+        for b in ("torch", "onnx"):
+            _TEXTS[b] = load_text_embedder(dataclasses.replace(cfg.text, backend=b))
+    return _TEXTS
+
+
+def text_rows(cfg, items) -> list[str]:
+    """Texts/s of MiniLM per backend on the items' indexed texts, and whether the vectors change."""
+    texts = [it.text() for it in items]
+    lines = ["| MiniLM on the items' texts (batch 64) | texts/s |", "|---|---:|"]
+    vectors = {}
+    for backend, text in text_embedders(cfg).items():
+        text.embed(texts[:64])  # warm-up (ONNX: export and session on first use)
+        start = time.perf_counter()
+        vectors[backend] = text.embed(texts)
+        lines.append(f"| text.backend={backend} | {len(texts) / (time.perf_counter() - start):.0f} |")
+    a, b = vectors["torch"], vectors["onnx"]
+    top = lambda v: np.argsort(-(v @ v.T), axis=1)[:, 1:11]  # noqa: E731
+    overlap = np.mean([len(set(x) & set(y)) / 10 for x, y in zip(top(a), top(b))])
+    return lines + ["", f"MiniLM in ONNX against PyTorch: max |delta| of a vector {np.abs(a - b).max():.1e}; "
+                        f"text-to-text top-10 overlap {overlap:.3f}", ""]  # fmt: skip
 
 
 def main() -> None:
