@@ -175,8 +175,13 @@ def encoders_table(cfg, catalog: Path, n: int) -> list[str]:
     items = [e for e in read_catalog(catalog) if isinstance(e, CatalogItem) and e.image][:n]
     lines = [f"Vision encoder on {len(items)} catalogue photos, {torch.get_num_threads()} threads", ""]
     lines += ["| step | images/s |", "|---|---:|"]
-    embedders = {b: load_embedder(dataclasses.replace(cfg, vision=dataclasses.replace(cfg.vision, backend=b)))
-                 for b in ("torch", "onnx")}  # fmt: skip
+    variants = {
+        "torch": dict(backend="torch"),
+        "onnx": dict(backend="onnx"),
+        "onnx int8": dict(backend="onnx", int8=True),
+    }
+    embedders = {b: load_embedder(dataclasses.replace(cfg, vision=dataclasses.replace(cfg.vision, **kw)))
+                 for b, kw in variants.items()}  # fmt: skip
     vision = embedders["torch"].vision
     start = time.perf_counter()
     pixels = torch.cat([vision.preprocess([it.image]) for it in items])
@@ -195,20 +200,24 @@ def encoders_table(cfg, catalog: Path, n: int) -> list[str]:
                 f"| Lite0 + head, {backend}, batch {batch} | {len(items) / (time.perf_counter() - start):.0f} |"
             )
             vectors.setdefault(backend, out)
-    a, b = vectors["torch"], vectors["onnx"]
     top = lambda v: np.argsort(-(v @ v.T), axis=1)[:, 1:11]  # noqa: E731
-    overlap = np.mean([len(set(x) & set(y)) / 10 for x, y in zip(top(a), top(b))])
-    lines += ["", f"ONNX against PyTorch: max |delta| of a vector {np.abs(a - b).max():.1e}; "
-              f"image-to-image top-10 overlap {overlap:.3f}", ""]  # fmt: skip
+    lines.append("")
+    for other in ("onnx", "onnx int8"):
+        a, b = vectors["torch"], vectors[other]
+        overlap = np.mean([len(set(x) & set(y)) / 10 for x, y in zip(top(a), top(b))])
+        lines.append(f"{other} against PyTorch: max |delta| of a vector {np.abs(a - b).max():.1e}, mean cosine "
+                     f"{float((a * b).sum(1).mean()):.4f}; image-to-image top-10 overlap {overlap:.3f}")  # fmt: skip
+    lines.append("")
     lines += text_rows(cfg, items)
     lines += ["| end-to-end indexing (decode on a second thread, encoders, fusion, 3 Chroma writes) | items/s |",
               "|---|---:|"]  # fmt: skip
-    for vb, tb in (("torch", "torch"), ("onnx", "torch"), ("onnx", "onnx")):
+    for vb, tb in (("torch", "torch"), ("onnx", "torch"), ("onnx", "onnx"), ("onnx int8", "onnx")):
         emb = embedders[vb]
         emb.text = text_embedders(cfg)[tb]
         with tempfile.TemporaryDirectory() as tmp:
             s = index_catalog(items, Store(StoreConfig(path=tmp)), "bench", emb, progress=False)
-        lines.append(f"| vision.backend={vb}, text.backend={tb} | {s.added / s.seconds:.1f} |")
+        name = "vision.backend=onnx vision.int8=true" if vb == "onnx int8" else f"vision.backend={vb}"
+        lines.append(f"| {name}, text.backend={tb} | {s.added / s.seconds:.1f} |")
     return lines
 
 

@@ -157,3 +157,26 @@ def test_onnx_backend_gives_the_pytorch_features_and_backpropagates_in_pytorch(t
         c = without.encode(photos)
     assert without._onnx is False
     torch.testing.assert_close(c.pooled, b.pooled)
+
+
+@pytest.mark.integration
+def test_int8_graph_is_calibrated_once_and_stays_close_to_fp32(tmp_path, monkeypatch):
+    """vision.int8=true: an int8 copy of the ONNX graph, quantized once (static, calibrated on the
+    bundled sample photos) and reused; its features point where fp32's do, and the feature cache
+    keeps the two apart."""
+    from tests.conftest import SAMPLE
+    from vlrec.models.features import image_features
+
+    monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path))
+    photos = sorted((SAMPLE / "images").glob("*.jpg"))[-12:]
+    fp32 = load_vision_encoder(VisionConfig(), "cpu")
+    int8 = load_vision_encoder(VisionConfig(int8=True), "cpu")
+    a, b = fp32.encode(photos).pooled, int8.encode(photos).pooled
+    cos = torch.nn.functional.cosine_similarity(a, b, dim=1)
+    assert cos.min() > 0.97 and not torch.equal(a, b)
+    assert len(list((tmp_path / "onnx").glob("*-int8-*.onnx"))) == 1
+    load_vision_encoder(VisionConfig(int8=True), "cpu").encode(photos[:1])
+    assert len(list((tmp_path / "onnx").glob("*-int8-*.onnx"))) == 1  # quantized once
+    got_a = image_features(fp32, photos[:3], keep_patches=False)["pooled"]
+    got_b = image_features(int8, photos[:3], keep_patches=False)["pooled"]
+    assert not torch.equal(got_a, got_b)  # two cache entries, never one read for the other

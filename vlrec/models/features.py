@@ -50,14 +50,8 @@ def image_features(
     from vlrec.core.images import load_image
 
     paths = [str(p) for p in paths]
-    key = _key(
-        vision.config.name,
-        vision.config.crop_pct,
-        vision.config.pretrained,
-        flip,
-        paths,
-        *(["mid"] if mid else []),
-    )
+    variant = (["mid"] if mid else []) + (["int8"] if getattr(vision.config, "int8", False) else [])
+    key = _key(vision.config.name, vision.config.crop_pct, vision.config.pretrained, flip, paths, *variant)
     folder = cache_dir() / "features" / f"{vision.config.name}-{key}"
     folder.mkdir(parents=True, exist_ok=True)
     n_parts = (len(paths) + PART - 1) // PART

@@ -71,6 +71,13 @@ class VisionConfig:
     used for gradients, GPUs and non-fp32 dtypes). Falls back to torch, with a warning, when
     onnxruntime is missing."""
 
+    int8: bool = False
+    """With ``backend: onnx``: run an int8 copy of the graph (ONNX Runtime static quantization,
+    per-channel weights, activation ranges calibrated once on the bundled sample catalogue's
+    photos). About 2x the fp32 graph's images/s on a CPU with AVX-512 VNNI; vectors within cosine
+    0.995 of fp32's. Changes the vectors: index and query with the same setting (the feature
+    cache keys on it). Measured in docs/benchmarks.md (speed and scale)."""
+
     def __post_init__(self) -> None:
         check(self.batch_size >= 1, "vision.batch_size", "must be >= 1")
         check(0.5 <= self.crop_pct <= 1.0, "vision.crop_pct", "must be in [0.5, 1.0]")
@@ -191,7 +198,13 @@ def _onnx_session(encoder: VisionEncoder):
     from vlrec.models.vision_onnx import OnnxFeatures
 
     try:
-        return OnnxFeatures(encoder.net, encoder.config.name, encoder.image_size, encoder.cut)
+        calibration = None
+        if encoder.config.int8:
+            from vlrec.core.paths import SAMPLES
+
+            photos = sorted((SAMPLES / "fashion" / "images").glob("*.jpg"))[:128]
+            calibration = np.ascontiguousarray(encoder.preprocess(photos).numpy())
+        return OnnxFeatures(encoder.net, encoder.config.name, encoder.image_size, encoder.cut, calibration)
     except RuntimeError as exc:
         warnings.warn(f"{exc}; running the vision encoder in PyTorch", stacklevel=3)
         return False

@@ -64,11 +64,43 @@ def export(net: nn.Module, name: str, size: int, cut: int) -> str:
     return str(path)
 
 
+def quantized(path: str, calibration: np.ndarray) -> str:
+    """Path of an int8 copy of the graph at ``path`` (ONNX Runtime's static quantization: QDQ,
+    weights per channel, activations uint8 with ranges calibrated on ``calibration`` pixels
+    ``[N, 3, H, W]``), made on first use, atomically."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    out = path[: -len(".onnx")] + f"-int8-{hashlib.sha256(calibration.tobytes()).hexdigest()[:8]}.onnx"
+    if os.path.isfile(out):
+        return out
+
+    class Batches(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter([{"pixels": calibration[i : i + 8]} for i in range(0, len(calibration), 8)])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    tag = f"{os.getpid()}.{threading.get_ident()}"
+    pre, tmp = f"{out}.{tag}.pre", f"{out}.{tag}.tmp"
+    try:
+        quant_pre_process(path, pre)
+        quantize_static(pre, tmp, Batches(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)  # fmt: skip
+        os.replace(tmp, out)
+    finally:
+        for leftover in (pre, tmp):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+    return out
+
+
 class OnnxFeatures:
     """``pixels [B, 3, H, W] -> (fmap [B, C, h, w], mid [B, C', h', w'])`` with ONNX Runtime;
     thread-safe."""
 
-    def __init__(self, net: nn.Module, name: str, size: int, cut: int):
+    def __init__(self, net: nn.Module, name: str, size: int, cut: int, calibration: np.ndarray | None = None):
         try:
             import onnxruntime as ort
         except ImportError:
@@ -76,9 +108,10 @@ class OnnxFeatures:
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(torch.get_num_threads(), 1)
         options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(
-            export(net, name, size, cut), options, providers=["CPUExecutionProvider"]
-        )
+        path = export(net, name, size, cut)
+        if calibration is not None:  # vision.int8
+            path = quantized(path, calibration)
+        self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
     def __call__(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = np.ascontiguousarray(pixels.detach().to("cpu", torch.float32).numpy())
