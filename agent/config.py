@@ -29,6 +29,11 @@ class AgentConfig:
     usage), lean (rank Sports items up, filter nothing; the default: on the dev requests it gave
     the same P@10 as want, 0.77 against 0.76 off, without want's loss of exact constraints,
     0.58 against 0.53) or off."""
+    lexicon_weight: float = 0.0
+    """Weight of the article types a request names in everyday words ("a bum bag", "puffer",
+    "trainers": the intent LM's own training lexicon, :func:`vlrec.agent.vocabulary.lexicon_kinds`)
+    on the LM's reading of the type (a log-linear vote, :func:`vlrec.adapters.intent.with_vote`);
+    0 = off."""
     intent: Literal["rules", "lm"] = "lm"
     """lm (default): the intent LM (:mod:`vlrec.adapters.intent`, ``intent.model``) reads the conversation
     and chooses, per catalogue field, the values the shopper wants and those they exclude; exact

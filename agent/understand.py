@@ -9,7 +9,14 @@ from typing import Any
 
 from vlrec.agent.replies import Recommendation, Sight
 from vlrec.agent.state import Session, Turn
-from vlrec.agent.vocabulary import _strip_known, child_gender, guard_negations, negated, sport_usage
+from vlrec.agent.vocabulary import (
+    _strip_known,
+    child_gender,
+    guard_negations,
+    lexicon_kinds,
+    negated,
+    sport_usage,
+)
 from vlrec.retrieval.words import rrf
 
 
@@ -65,6 +72,9 @@ class Understanding:
         if self.words is not None and d.vote_weight > 0:
             vote = self.kind_vote(self._request_text(session), d.vote_k)
             reading = with_vote(reading, "articleType", vote, d.vote_weight)
+        if self.cfg.lexicon_weight > 0:  # kinds named in everyday words ("a bum bag", "puffer")
+            named = lexicon_kinds(self._request_text(session), self.vocab.values.get("articleType", ()))
+            reading = with_vote(reading, "articleType", named, self.cfg.lexicon_weight)
         intent = self.intent.decode(reading)
         kid = child_gender(self._request_text(session), self.vocab.values.get("gender", ()))
         if kid is not None:  # a child's age wins over "son" / "nephew" read as Men

@@ -5,6 +5,7 @@ ever be set to a value the store can filter on."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 # Attributes a shopper can constrain, as catalogue metadata keys. A catalogue that
@@ -169,3 +170,59 @@ def _strip_known(text: str, vocab: Vocabulary) -> str:
             "instead", "and", "with", "to", "of", "it", "more", "not", "no"}  # fmt: skip
     keep = [w for w in words if w.lower() not in stop and not vocab.match(w)]
     return " ".join(keep)
+
+
+# A kind named right after these is what the wanted item goes with, not the item itself
+# ("for formal trousers", "to wear under dresses", "to hold my chinos up").
+_CONTEXT = {"under", "with", "over", "for", "my", "his", "her", "their", "our", "your", "match", "matching",
+            "beneath", "inside", "of"}  # fmt: skip
+_ARTICLE = re.compile(r"^(?:a pair of|a pack of|an|a)\s+")
+
+
+@functools.lru_cache(maxsize=8)
+def _lexicon_phrases(allowed: frozenset) -> list[tuple[str, str]]:
+    """(phrase, article type) for every everyday name of a type in the intent LM's training
+    lexicon (:data:`vlrec.data.lexicon.NAMES`) that the served catalogue has, longest first;
+    a phrase two types share is left out (it names neither for sure)."""
+    from vlrec.data.lexicon import NAMES
+
+    owners: dict[str, set[str]] = {}
+    for kind, names in NAMES.items():
+        if kind not in allowed:
+            continue
+        for name in names:
+            core = " ".join(re.sub(r"[^a-z0-9 ]", " ", _ARTICLE.sub("", name.lower())).split())
+            forms = {core}
+            if name.lower().startswith(("a ", "an ")) and not core.endswith("s"):
+                forms.add(core + "s")  # "a puffer" also says "puffers"
+            elif " " in core and core.endswith("s") and not core.endswith("ss"):
+                forms.add(core[:-1])  # "button downs" also says "button down" (never "short" from "shorts")
+            for form in forms:
+                owners.setdefault(form, set()).add(kind)
+    return sorted(((p, next(iter(k))) for p, k in owners.items() if len(k) == 1), key=lambda pk: -len(pk[0]))
+
+
+def lexicon_kinds(text: str, allowed) -> dict[str, float]:
+    """Article types the request names in everyday words ("a bum bag", "puffer", "trainers"): a
+    vote for :func:`vlrec.adapters.intent.with_vote`. Longest phrase first, each stretch of text
+    counted once; a name right after a negation ("not flip flops") does not vote (the negation
+    guard excludes it), nor one the wanted item goes with ("for formal trousers", "under my
+    kurtis")."""
+    allowed = set(allowed)
+    low = (
+        " "
+        + " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower().replace("'", "").replace("\u2019", "")).split())
+        + " "
+    )
+    taken = [False] * len(low)
+    votes: dict[str, float] = {}
+    for phrase, kind in _lexicon_phrases(frozenset(allowed)):
+        for m in re.finditer(rf"(?<= ){re.escape(phrase)}(?= )", low):
+            if any(taken[m.start() : m.end()]):
+                continue
+            taken[m.start() : m.end()] = [True] * (m.end() - m.start())
+            before = low[: m.start()].split()[-3:]
+            if any(w in _NEGATION for w in before) or any(w in _CONTEXT for w in before[-2:]):
+                continue
+            votes[kind] = votes.get(kind, 0.0) + 1.0
+    return votes

@@ -284,3 +284,22 @@ def test_a_named_sport_reads_as_sports_usage(text, want):
 
     allowed = {"Casual", "Formal", "Sports"} if "rucksack" not in text else {"Casual", "Formal"}
     assert sport_usage(text, allowed) == want
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        ("puffer or something quilted, navy, for January", {"Jackets"}),
+        ("bum bag or some small thing for my phone at a festival", {"Waist Pouch"}),
+        ("a crisp white button-down for interviews", {"Shirts"}),
+        ("comfortable footwear for nurses, not flip-flops", set()),  # a negated name does not vote
+        ("something to keep my hands warm on winter rides", set()),  # a use, not a name: the LM's part
+        ("sunnies for the beach", set()),  # a catalogue without sunglasses
+    ],
+)
+def test_everyday_names_of_kinds_vote_for_catalogue_types(text, want):
+    from vlrec.agent.vocabulary import lexicon_kinds
+    from vlrec.data.lexicon import NAMES
+
+    allowed = set(NAMES) - {"Sunglasses"}
+    assert set(lexicon_kinds(text, allowed)) == want

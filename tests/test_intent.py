@@ -292,3 +292,19 @@ def test_a_named_sport_fills_the_usage_the_intent_lm_left_open(shop):
     session = lean.session()
     reply = session.send(text)
     assert "usage" not in reply.constraints and session.leanings["usage"] == {"Sports": 1.0}  # ranks only
+
+
+def test_an_everyday_name_of_a_kind_outvotes_the_lm_when_weighted(shop):
+    """agent.lexicon_weight: "a tote bag" (the intent LM's own lexicon: Handbags) wins over an LM
+    reading of Casual Shoes; at weight 0 the LM's reading stands."""
+    from vlrec.agent.config import AgentConfig
+    from vlrec.agent.session import Agent
+
+    searcher, rows, _ = shop
+    text = "a tote bag for the weekend"
+    reading = {text: ({"articleType": ["Casual Shoes"]}, {})}
+    on = Agent(AgentConfig(k=4, candidates=24, lexicon_weight=3.0), searcher, intent=FakeIntent(reading))
+    off = Agent(AgentConfig(k=4, candidates=24, lexicon_weight=0.0), searcher, intent=FakeIntent(reading))
+    a, b = on.session().send(text), off.session().send(text)
+    assert a.constraints.get("articleType") == "Handbags" and b.constraints.get("articleType") == "Casual Shoes"
+    assert a.items and all(rows[i.id]["articleType"] == "Handbags" for i in a.items)
