@@ -94,3 +94,18 @@ def test_onnx_backend_gives_the_pytorch_vectors(tmp_path, monkeypatch):
     with pytest.warns(UserWarning, match="onnxruntime.*PyTorch"):
         np.testing.assert_allclose(without.embed(texts), want, atol=1e-6)
     assert without._onnx is False
+
+
+def test_a_layout_without_an_onnx_path_stays_in_pytorch():
+    """Only Transformer -> mean/CLS Pooling (-> Normalize) goes to ONNX Runtime; e.g. a Dense
+    projection after the pooling, or max pooling, keeps sentence-transformers' own forward."""
+    from vlrec.models.text_onnx import supported
+
+    def named(kind, **attrs):
+        return type(kind, (), attrs)()
+
+    pooling = lambda mode: named("Pooling", pooling_mode=mode, include_prompt=True)  # noqa: E731
+    assert supported([named("Transformer"), pooling("mean"), named("Normalize")]) == "mean"
+    assert supported([named("Transformer"), pooling("cls")]) == "cls"
+    assert supported([named("Transformer"), pooling("max")]) is None
+    assert supported([named("Transformer"), pooling("mean"), named("Dense"), named("Normalize")]) is None
