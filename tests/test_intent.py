@@ -306,5 +306,7 @@ def test_an_everyday_name_of_a_kind_outvotes_the_lm_when_weighted(shop):
     on = Agent(AgentConfig(k=4, candidates=24, lexicon_weight=3.0), searcher, intent=FakeIntent(reading))
     off = Agent(AgentConfig(k=4, candidates=24, lexicon_weight=0.0), searcher, intent=FakeIntent(reading))
     a, b = on.session().send(text), off.session().send(text)
-    assert a.constraints.get("articleType") == "Handbags" and b.constraints.get("articleType") == "Casual Shoes"
+    assert (
+        a.constraints.get("articleType") == "Handbags" and b.constraints.get("articleType") == "Casual Shoes"
+    )
     assert a.items and all(rows[i.id]["articleType"] == "Handbags" for i in a.items)
