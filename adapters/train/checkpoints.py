@@ -169,6 +169,20 @@ def load_checkpoint(path: Path, trainable: dict, optimizer, scheduler, rank: int
     return int(meta["step"])
 
 
+def resume_epochs(out: Path, optimizer, scheduler, resume: bool, log=print) -> tuple[dict | None, int]:
+    """For an epoch-checkpointed run in ``out``: the newest ``checkpoints/epoch-N`` weights (the
+    optimizer, scheduler and RNG states restored in place, ``metrics.jsonl`` cut back to epoch N)
+    and N; ``(None, 0)`` for a fresh run."""
+    latest = latest_checkpoint(out / "checkpoints", "epoch")
+    if not resume or latest is None:
+        return None, 0
+    weights, meta = read_state(latest, optimizer, scheduler)
+    set_rng_state(meta["rng"])
+    log(f"vlrec: resuming {out} after epoch {meta['epoch']}")
+    truncate_metrics(out / "metrics.jsonl", meta["epoch"], key="epoch")
+    return weights, meta["epoch"]
+
+
 def truncate_metrics(path: Path, upto: int, key: str = "step") -> None:
     """Drop metric lines written after the checkpoint being resumed (``record[key] > upto``)."""
     if not path.is_file():

@@ -26,15 +26,7 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from vlrec.adapters.train.checkpoints import (
-    append_metrics,
-    latest_checkpoint,
-    read_state,
-    rng_state,
-    set_rng_state,
-    truncate_metrics,
-    write_checkpoint,
-)
+from vlrec.adapters.train.checkpoints import append_metrics, resume_epochs, rng_state, write_checkpoint
 from vlrec.adapters.train.vlm_config import VLMTrainSections
 from vlrec.adapters.vlm_load import read_vlm_meta, write_vlm_meta
 from vlrec.core.config import to_dict
@@ -131,16 +123,10 @@ def train_heads(cfg: HeadsSections, log=print) -> Path:
     )
 
     ckpt_dir = out / "checkpoints"
-    start_epoch = 0
-    latest = latest_checkpoint(ckpt_dir, "epoch")
-    if t.resume and latest is not None:
-        weights, meta = read_state(latest, opt, sched)
+    weights, start_epoch = resume_epochs(out, opt, sched, t.resume, log)
+    if weights is not None:
         heads.load_state_dict({n[6:]: w for n, w in weights.items() if n.startswith("heads.")})
         vlm.projector.load_state_dict({n[10:]: w for n, w in weights.items() if n.startswith("projector.")})
-        set_rng_state(meta["rng"])
-        start_epoch = meta["epoch"]
-        log(f"vlrec: resuming {out} after epoch {start_epoch}")
-        truncate_metrics(out / "metrics.jsonl", start_epoch, key="epoch")
 
     def logits_of(idx: torch.Tensor, train: bool) -> dict[str, torch.Tensor]:
         heads.train(train)
@@ -226,20 +212,31 @@ def train_calibrate(cfg: HeadsSections, log=print) -> Path:
     report = {"attributes": calibrate(cfg, vlm, rows, catalogue_features(cfg, vlm, rows), log=log)}
     if t.captions:
         report["captions"] = fit_caption_weight(cfg, vlm, t.caption_data, t.caption_eval, log=log)
-    final = out / "vlm"
     # only the fusion settings change: the weights are copied as they are
-    tmp = out / ".vlm.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(t.init, tmp)
-    meta = read_vlm_meta(tmp)
-    meta["fusion"] = vlm.fusion
-    meta.setdefault("trained", {})["calibrated"] = True
-    write_vlm_meta(tmp, meta)
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
+    final = write_from_init(t.init, out / "vlm", {"fusion": vlm.fusion}, {"calibrated": True})
     report["wall_s"] = time.perf_counter() - started
     (out / "summary.json").write_text(json.dumps(report, indent=2))
     log(f"vlrec: wrote {final} ({report['wall_s'] / 60:.1f} min)")
+    return final
+
+
+def write_from_init(init, final: Path, meta_update: dict, trained: dict, files: dict | None = None) -> Path:
+    """Write the VLM folder ``final`` as a copy of ``init`` with ``meta_update`` and ``trained``
+    merged into its ``config.json`` and ``files`` (name -> safetensors dict) added; atomically
+    (a copy beside it, renamed into place)."""
+    from safetensors.torch import save_file
+
+    tmp = final.parent / f".{final.name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(init, tmp)
+    for name, tensors in (files or {}).items():
+        save_file(tensors, str(tmp / name))
+    meta = read_vlm_meta(tmp)
+    meta.update(meta_update)
+    meta.setdefault("trained", {}).update(trained)
+    write_vlm_meta(tmp, meta)
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
     return final
 
 

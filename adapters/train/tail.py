@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -29,24 +28,20 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from vlrec.adapters.train.checkpoints import (
-    append_metrics,
-    latest_checkpoint,
-    read_state,
-    rng_state,
-    set_rng_state,
-    truncate_metrics,
-    write_checkpoint,
+from vlrec.adapters.train.checkpoints import append_metrics, resume_epochs, rng_state, write_checkpoint
+from vlrec.adapters.train.heads import (
+    HeadsSections,
+    calibrate,
+    catalogue_features,
+    labels_of,
+    write_from_init,
 )
-from vlrec.adapters.train.heads import HeadsSections, calibrate, catalogue_features, labels_of
-from vlrec.adapters.vlm_load import read_vlm_meta, write_vlm_meta
 from vlrec.core.config import to_dict
 from vlrec.data.vlm_tasks import read_fashion, split_of
 
 
 def train_tail(cfg: HeadsSections, log=print) -> Path:
     """Run a ``train.stage: tail`` config; returns the saved VLM folder."""
-    from safetensors.torch import save_file
     from tqdm import tqdm
 
     from vlrec.adapters.tail import AttributeTail
@@ -91,15 +86,9 @@ def train_tail(cfg: HeadsSections, log=print) -> Path:
         f"{t.epochs} epochs of {steps_per_epoch} steps"
     )
     ckpt_dir = out / "checkpoints"
-    start_epoch = 0
-    latest = latest_checkpoint(ckpt_dir, "epoch")
-    if t.resume and latest is not None:
-        weights, meta = read_state(latest, opt, sched)
+    weights, start_epoch = resume_epochs(out, opt, sched, t.resume, log)
+    if weights is not None:
         tail.load_state_dict(weights)
-        set_rng_state(meta["rng"])
-        start_epoch = meta["epoch"]
-        log(f"vlrec: resuming {out} after epoch {start_epoch}")
-        truncate_metrics(out / "metrics.jsonl", start_epoch, key="epoch")
 
     def dev_accuracy() -> dict[str, float]:
         tail.eval()
@@ -142,21 +131,9 @@ def train_tail(cfg: HeadsSections, log=print) -> Path:
     vlm.tail = tail
     trained_s = time.perf_counter() - started
     report = calibrate(cfg, vlm, rows, feats, log=log)
-    final = out / "vlm"
-    tmp = out / ".vlm.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(t.init, tmp)
-    save_file(
-        {k: v.detach().float().contiguous() for k, v in tail.state_dict().items()},
-        str(tmp / "tail.safetensors"),
-    )
-    meta = read_vlm_meta(tmp)
-    meta["tail"] = tail.config()
-    meta["fusion"] = vlm.fusion
-    meta.setdefault("trained", {})["tail"] = {"epochs": t.epochs, "init": str(t.init)}
-    write_vlm_meta(tmp, meta)
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
+    state = {k: v.detach().float().contiguous() for k, v in tail.state_dict().items()}
+    write_from_init(t.init, out / "vlm", {"tail": tail.config(), "fusion": vlm.fusion},
+                    {"tail": {"epochs": t.epochs, "init": str(t.init)}}, {"tail.safetensors": state})  # fmt: skip
     summary = {
         "stage": "tail",
         "epochs": t.epochs,
@@ -167,5 +144,5 @@ def train_tail(cfg: HeadsSections, log=print) -> Path:
         "dev": report,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    log(f"vlrec: wrote {final} ({summary['wall_s'] / 60:.1f} min)")
-    return final
+    log(f"vlrec: wrote {out / 'vlm'} ({summary['wall_s'] / 60:.1f} min)")
+    return out / "vlm"
