@@ -45,21 +45,42 @@ def quantize_adapter(folder: str | Path) -> Path:
 
     folder = Path(folder)
     src = folder / ADAPTER_FILE
-    out = {}
-    for name, w in load_file(str(src)).items():
-        w = w.float()
-        if w.dim() == 2:
-            scale = (w.abs().amax(dim=1, keepdim=True) / 127.0).clamp_min(1e-12).half()
-            out[name] = torch.round(w / scale.float()).clamp_(-127, 127).to(torch.int8)
-            out[name + ".scale"] = scale
-        else:
-            out[name] = w.half()
+    out = int8_rows(load_file(str(src)))
     dst = folder / ADAPTER_INT8_FILE
     tmp = dst.with_suffix(".tmp")
     save_file(out, str(tmp), metadata={"format": "pt", "vlrec": "int8-rowwise/1"})
     tmp.replace(dst)
     src.unlink()
     return dst
+
+
+def int8_rows(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Each weight of 2 or more dimensions row-wise symmetric int8 (one row per output
+    channel: ``round(w / s)``, ``s = max|row| / 127`` kept in fp16 as ``NAME.scale``); other
+    tensors in fp16. :func:`from_int8_rows` undoes it."""
+    out = {}
+    for name, w in state.items():
+        w = w.float()
+        if w.dim() >= 2:
+            scale = (w.abs().flatten(1).amax(dim=1) / 127.0).clamp_min(1e-12).half()
+            scale = scale.view(-1, *([1] * (w.dim() - 1)))
+            out[name] = torch.round(w / scale.float()).clamp_(-127, 127).to(torch.int8)
+            out[name + ".scale"] = scale
+        else:
+            out[name] = w.half()
+    return out
+
+
+def from_int8_rows(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """fp32 weights from :func:`int8_rows` (a state dict without int8 tensors passes through as fp32)."""
+    return {
+        name: (w.float() * state[name + ".scale"].float()) if w.dtype == torch.int8 else w.float()
+        for name, w in state.items()
+        if not (
+            name.endswith(".scale")
+            and getattr(state.get(name[: -len(".scale")]), "dtype", None) == torch.int8
+        )
+    }
 
 
 def adapter_folder(folder: str | Path) -> Path:
@@ -80,12 +101,7 @@ def adapter_folder(folder: str | Path) -> Path:
     target = cache_dir() / "adapters" / digest
     if (target / ADAPTER_FILE).is_file():
         return target
-    q = load_file(str(folder / ADAPTER_INT8_FILE))
-    state = {
-        name: (w.float() * q[name + ".scale"].float()) if w.dtype == torch.int8 else w.float()
-        for name, w in q.items()
-        if not name.endswith(".scale")
-    }
+    state = from_int8_rows(load_file(str(folder / ADAPTER_INT8_FILE)))
     tmp = target.parent / f".{digest}.{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -282,9 +298,7 @@ def build_vlm(
             raise ValueError(
                 f"{cfg.adapter}: its tail continues {vlm.tail.vision}, but vision.name is {vision.config.name}"
             )
-        vlm.tail.load_state_dict(
-            {k: v.float() for k, v in load_file(str(Path(cfg.adapter) / "tail.safetensors")).items()}
-        )
+        vlm.tail.load_state_dict(from_int8_rows(load_file(str(Path(cfg.adapter) / "tail.safetensors"))))
         vlm.tail.to(projector.gain.device).eval()
     return vlm
 

@@ -103,3 +103,25 @@ def test_tail_stage_trains_saves_fuses_and_resumes(tiny_lm_dir, tmp_path, monkey
     assert (
         names.index("VLM heads") < names.index("VLM tail (fine-tuned last stage)") < names.index("VLM reader")
     )
+
+
+def test_int8_rows_round_trip_convolutions_and_pass_plain_weights_through():
+    """The shipped tail is stored as int8 rows (one scale per output channel of each conv or
+    linear weight); loading dequantizes it, and a plain fp16/fp32 file loads unchanged."""
+    from vlrec.adapters.vlm_load import from_int8_rows, int8_rows
+
+    torch.manual_seed(0)
+    state = {
+        "conv.weight": torch.randn(8, 4, 3, 3),
+        "lin.weight": torch.randn(5, 7) * 10,
+        "lin.bias": torch.randn(5),
+    }
+    q = int8_rows(state)
+    assert q["conv.weight"].dtype == torch.int8 and q["conv.weight.scale"].shape == (8, 1, 1, 1)
+    back = from_int8_rows(q)
+    assert set(back) == set(state)
+    for k, w in state.items():
+        step = w.abs().flatten(1).amax(1).view(-1, *[1] * (w.dim() - 1)) / 127 if w.dim() > 1 else 1e-2
+        assert ((back[k] - w).abs() <= step / 2 + 1e-3 * w.abs() + 1e-6).all()
+    plain = from_int8_rows({k: v.half() for k, v in state.items()})
+    assert all(plain[k].dtype == torch.float32 for k in plain) and set(plain) == set(state)
