@@ -92,13 +92,11 @@ class MiniLMEmbedder:
                 self._onnx = False
                 from vlrec.models.text_onnx import OnnxSentenceEncoder, supported
 
-                if supported(self.model) is None:
-                    pass  # another layout: PyTorch
-                else:
-                    try:
+                try:  # another layout than Transformer -> mean/CLS pooling stays in PyTorch
+                    if supported(self.model) is not None:
                         self._onnx = OnnxSentenceEncoder(self.model, self.name, self.cfg.max_length)
-                    except ImportError:
-                        warnings.warn("text.backend=onnx needs onnxruntime; using PyTorch", stacklevel=3)
+                except ImportError:
+                    warnings.warn("text.backend=onnx needs onnxruntime; using PyTorch", stacklevel=3)
         return self._onnx or None
 
     def get_config(self) -> dict:
