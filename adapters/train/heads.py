@@ -44,6 +44,20 @@ class HeadsSections(VLMTrainSections, Protocol):
     retrieval: AlignmentHeadChoice
 
 
+def start_run(cfg) -> tuple:
+    """Apply the runtime, seed torch, create ``train.out`` with the resolved ``config.yaml``:
+    ``(train section, run folder, start time)``."""
+    from vlrec.core.runtime import apply_runtime
+
+    t = cfg.train
+    apply_runtime(cfg.runtime)
+    torch.manual_seed(t.seed)
+    out = Path(t.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    return t, out, time.perf_counter()
+
+
 def catalogue_features(cfg: HeadsSections, vlm, rows: list[dict], tail: bool = False) -> dict:
     """Pooled projector inputs ``[N, T, C]`` and pooled vision features ``[N, C]`` of ``rows``
     (cached on disk by :mod:`vlrec.models.features`); for a VLM with a tail (or ``tail``), also
@@ -88,15 +102,8 @@ def train_heads(cfg: HeadsSections, log=print) -> Path:
     from vlrec.adapters.heads import AttributeHeads
     from vlrec.adapters.reader import FIELDS
     from vlrec.adapters.vlm_load import build_vlm
-    from vlrec.core.runtime import apply_runtime
 
-    t = cfg.train
-    apply_runtime(cfg.runtime)
-    torch.manual_seed(t.seed)
-    out = Path(t.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
-    started = time.perf_counter()
+    t, out, started = start_run(cfg)
 
     vlm = build_vlm(dataclasses.replace(cfg.vlm, adapter=t.init), cfg.lm, cfg.vision, "cpu", "float32",
                     with_vision=False, lora="load")  # fmt: skip
@@ -198,14 +205,8 @@ def train_calibrate(cfg: HeadsSections, log=print) -> Path:
     ``train.init``, and save it with them to ``train.out``/vlm."""
     from vlrec.adapters.train.captions import fit_caption_weight
     from vlrec.adapters.vlm_load import load_vlm
-    from vlrec.core.runtime import apply_runtime
 
-    t = cfg.train
-    apply_runtime(cfg.runtime)
-    started = time.perf_counter()
-    out = Path(t.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    t, out, started = start_run(cfg)
     cfg = dataclasses.replace(cfg, vlm=dataclasses.replace(cfg.vlm, adapter=t.init))
     vlm = load_vlm(cfg, with_vision=False)
     rows = read_fashion(t.fashion_data)

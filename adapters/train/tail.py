@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-import yaml
 
 from vlrec.adapters.train.checkpoints import append_metrics, resume_epochs, rng_state, write_checkpoint
 from vlrec.adapters.train.heads import (
@@ -34,9 +33,9 @@ from vlrec.adapters.train.heads import (
     calibrate,
     catalogue_features,
     labels_of,
+    start_run,
     write_from_init,
 )
-from vlrec.core.config import to_dict
 from vlrec.data.vlm_tasks import read_fashion, split_of
 
 
@@ -46,16 +45,9 @@ def train_tail(cfg: HeadsSections, log=print) -> Path:
 
     from vlrec.adapters.tail import AttributeTail
     from vlrec.adapters.vlm_load import load_vlm
-    from vlrec.core.runtime import apply_runtime
     from vlrec.models.colour import HIST_DIM
 
-    t = cfg.train
-    apply_runtime(cfg.runtime)
-    torch.manual_seed(t.seed)
-    out = Path(t.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
-    started = time.perf_counter()
+    t, out, started = start_run(cfg)
     if not t.init:
         raise ValueError("train.stage=tail needs train.init: a VLM with attribute heads")
     cfg = dataclasses.replace(cfg, vlm=dataclasses.replace(cfg.vlm, adapter=t.init))

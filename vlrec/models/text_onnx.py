@@ -12,16 +12,11 @@ anything else stays in PyTorch.
 
 from __future__ import annotations
 
-import os
-import threading
-import warnings
-
 import numpy as np
 import torch
 from torch import nn
 
-from vlrec.core.runtime import cache_dir
-from vlrec.models.vision_onnx import weights_key
+from vlrec.models.vision_onnx import export_cached, weights_key
 
 
 class _Hidden(nn.Module):
@@ -68,23 +63,10 @@ class OnnxSentenceEncoder:
         self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
     def _export(self, model: nn.Module, name: str) -> str:
-        folder = cache_dir() / "onnx"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"text-{name.replace(':', '-')}-{weights_key(model)}.onnx"
-        if path.is_file():
-            return str(path)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         example = self.tokenizer(["an example", "a longer example text"], padding=True, return_tensors="pt")
-        inputs = tuple(example[n] for n in self.names)
-        axes = {n: {0: "batch", 1: "tokens"} for n in self.names} | {"hidden": {0: "batch", 1: "tokens"}}
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")  # the exporter's deprecation and tracer notes
-            torch.onnx.export(
-                _Hidden(model, self.names).eval(), inputs, str(tmp), dynamo=False, input_names=self.names,
-                output_names=["hidden"], dynamic_axes=axes, opset_version=17,
-            )  # fmt: skip
-        tmp.replace(path)
-        return str(path)
+        axes = {n: {0: "batch", 1: "tokens"} for n in [*self.names, "hidden"]}
+        return export_cached(_Hidden(model, self.names), f"text-{name.replace(':', '-')}-{weights_key(model)}.onnx",
+                             tuple(example[n] for n in self.names), self.names, ["hidden"], axes)  # fmt: skip
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         """Unit vectors of ``texts`` (batches of similar length, as sentence-transformers sorts them)."""

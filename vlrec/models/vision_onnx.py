@@ -43,25 +43,32 @@ class _Features(nn.Module):
         return extract(self.net, pixels, self.cut)
 
 
-def export(net: nn.Module, name: str, size: int, cut: int) -> str:
-    """Path of the ONNX graph of :func:`vlrec.models.vision.extract` (the final conv map and
-    the activation entering block ``cut``), exported on first use, atomically."""
+def export_cached(module: nn.Module, filename: str, inputs: tuple, input_names: list[str],
+                  output_names: list[str], dynamic_axes: dict) -> str:  # fmt: skip
+    """Path of ``module``'s ONNX graph as ``<cache>/onnx/<filename>``, exported with PyTorch's
+    exporter on first use, atomically (a temporary file renamed into place)."""
     folder = cache_dir() / "onnx"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}-mid{cut}-{weights_key(net)}.onnx"
+    path = folder / filename
     if path.is_file():
         return str(path)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    example = torch.zeros(1, 3, size, size)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the exporter's deprecation and tracer notes
         torch.onnx.export(
-            _Features(net, cut).eval(), (example,), str(tmp), dynamo=False, input_names=["pixels"],
-            output_names=["fmap", "mid"], dynamic_axes={"pixels": {0: "batch"}, "fmap": {0: "batch"}, "mid": {0: "batch"}},
-            opset_version=17,
+            module.eval(), inputs, str(tmp), dynamo=False, input_names=input_names, output_names=output_names,
+            dynamic_axes=dynamic_axes, opset_version=17,
         )  # fmt: skip
     tmp.replace(path)
     return str(path)
+
+
+def export(net: nn.Module, name: str, size: int, cut: int) -> str:
+    """Path of the ONNX graph of :func:`vlrec.models.vision.extract` (the final conv map and
+    the activation entering block ``cut``), exported on first use, atomically."""
+    axes = {"pixels": {0: "batch"}, "fmap": {0: "batch"}, "mid": {0: "batch"}}
+    return export_cached(_Features(net, cut), f"{name}-mid{cut}-{weights_key(net)}.onnx",
+                         (torch.zeros(1, 3, size, size),), ["pixels"], ["fmap", "mid"], axes)  # fmt: skip
 
 
 def quantized(path: str, calibration: np.ndarray) -> str:
