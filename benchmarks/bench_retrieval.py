@@ -13,7 +13,7 @@
    vectors perturbed with Gaussian noise (sigma 0.05 per dimension) and renormalised.
    Queries are 300 other perturbed real vectors.
 3. Indexing throughput of `index_catalog` with images (decode + encode + write), 2 cores.
-4. ``--only encoders``: images/s of the vision encoder per backend (PyTorch, ONNX Runtime)
+4. ``--only encoders``: images/s of the vision encoder per backend (PyTorch, ONNX Runtime, OpenVINO)
    and batch beside the JPEG-decode ceiling, end-to-end indexing per backend, and how far the
    ONNX vectors are from PyTorch's (max |delta|, top-10 neighbour overlap).
 """
@@ -179,6 +179,7 @@ def encoders_table(cfg, catalog: Path, n: int) -> list[str]:
         "torch": dict(backend="torch"),
         "onnx": dict(backend="onnx"),
         "onnx int8": dict(backend="onnx", int8=True),
+        "openvino": dict(backend="openvino"),
     }
     embedders = {b: load_embedder(dataclasses.replace(cfg, vision=dataclasses.replace(cfg.vision, **kw)))
                  for b, kw in variants.items()}  # fmt: skip
@@ -202,7 +203,7 @@ def encoders_table(cfg, catalog: Path, n: int) -> list[str]:
             vectors.setdefault(backend, out)
     top = lambda v: np.argsort(-(v @ v.T), axis=1)[:, 1:11]  # noqa: E731
     lines.append("")
-    for other in ("onnx", "onnx int8"):
+    for other in ("onnx", "onnx int8", "openvino"):
         a, b = vectors["torch"], vectors[other]
         overlap = np.mean([len(set(x) & set(y)) / 10 for x, y in zip(top(a), top(b))])
         lines.append(f"{other} against PyTorch: max |delta| of a vector {np.abs(a - b).max():.1e}, mean cosine "
@@ -211,7 +212,14 @@ def encoders_table(cfg, catalog: Path, n: int) -> list[str]:
     lines += text_rows(cfg, items)
     lines += ["| end-to-end indexing (decode on a second thread, encoders, fusion, 3 Chroma writes) | items/s |",
               "|---|---:|"]  # fmt: skip
-    for vb, tb in (("torch", "torch"), ("onnx", "torch"), ("onnx", "onnx"), ("onnx int8", "onnx")):
+    pairs = [
+        ("torch", "torch"),
+        ("onnx", "torch"),
+        ("onnx", "onnx"),
+        ("onnx int8", "onnx"),
+        ("openvino", "openvino"),
+    ]
+    for vb, tb in pairs:
         emb = embedders[vb]
         emb.text = text_embedders(cfg)[tb]
         with tempfile.TemporaryDirectory() as tmp:
@@ -231,7 +239,7 @@ def text_embedders(cfg) -> dict:
     from vlrec.models.text import load_text_embedder
 
     if not _TEXTS:
-        for b in ("torch", "onnx"):
+        for b in ("torch", "onnx", "openvino"):
             _TEXTS[b] = load_text_embedder(dataclasses.replace(cfg.text, backend=b))
     return _TEXTS
 
@@ -246,11 +254,14 @@ def text_rows(cfg, items) -> list[str]:
         start = time.perf_counter()
         vectors[backend] = text.embed(texts)
         lines.append(f"| text.backend={backend} | {len(texts) / (time.perf_counter() - start):.0f} |")
-    a, b = vectors["torch"], vectors["onnx"]
     top = lambda v: np.argsort(-(v @ v.T), axis=1)[:, 1:11]  # noqa: E731
-    overlap = np.mean([len(set(x) & set(y)) / 10 for x, y in zip(top(a), top(b))])
-    return lines + ["", f"MiniLM in ONNX against PyTorch: max |delta| of a vector {np.abs(a - b).max():.1e}; "
-                        f"text-to-text top-10 overlap {overlap:.3f}", ""]  # fmt: skip
+    lines.append("")
+    for other in ("onnx", "openvino"):
+        a, b = vectors["torch"], vectors[other]
+        overlap = np.mean([len(set(x) & set(y)) / 10 for x, y in zip(top(a), top(b))])
+        lines.append(f"MiniLM in {other} against PyTorch: max |delta| of a vector {np.abs(a - b).max():.1e}; "
+                     f"text-to-text top-10 overlap {overlap:.3f}")  # fmt: skip
+    return lines + [""]
 
 
 def main() -> None:

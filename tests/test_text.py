@@ -1,3 +1,5 @@
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -58,7 +60,7 @@ def test_a_sentence_transformers_folder_is_embedded_as_its_modules_json_says(tmp
     pooling = json.loads((folder / "1_Pooling" / "config.json").read_text())
     pooling |= {"pooling_mode_mean_tokens": False, "pooling_mode_cls_token": True}
     (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
-    emb = load_text_embedder(TextConfig(path=str(folder)), "cpu")
+    emb = load_text_embedder(TextConfig(path=str(folder), backend="onnx"), "cpu")
     got = emb.embed([KITTEN, TRUCK])
     tok, model = AutoTokenizer.from_pretrained(folder), AutoModel.from_pretrained(folder).eval()
     with torch.no_grad():
@@ -70,12 +72,13 @@ def test_a_sentence_transformers_folder_is_embedded_as_its_modules_json_says(tmp
 
 @pytest.mark.integration
 def test_onnx_backend_gives_the_pytorch_vectors(tmp_path, monkeypatch):
-    """text.backend=onnx (the default): MiniLM's transformer runs in ONNX Runtime on a graph
-    exported once per weights into the cache, with the same vectors as sentence-transformers;
-    without onnxruntime a warning and PyTorch."""
+    """text.backend=onnx: MiniLM's transformer runs in ONNX Runtime on a graph exported once per
+    weights into the cache, with the same vectors as sentence-transformers; OpenVINO runs the
+    same graph (bf16 where the CPU has it) with vectors close to them; without onnxruntime a
+    warning and PyTorch."""
     monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path))
     texts = [KITTEN, CAT, TRUCK, "black leather shoes for men, size 9, formal", "x"]
-    fast = load_text_embedder(TextConfig(batch_size=2), "cpu")
+    fast = load_text_embedder(TextConfig(batch_size=2, backend="onnx"), "cpu")
     plain = load_text_embedder(TextConfig(batch_size=2, backend="torch"), "cpu")
     got, want = fast.embed(texts), plain.embed(texts)
     assert fast._onnx not in (None, False) and plain._onnx is None
@@ -83,6 +86,12 @@ def test_onnx_backend_gives_the_pytorch_vectors(tmp_path, monkeypatch):
     assert len(list((tmp_path / "onnx").glob("text-*.onnx"))) == 1
     load_text_embedder(TextConfig(), "cpu").embed([KITTEN])  # same weights: the same graph
     assert len(list((tmp_path / "onnx").glob("text-*.onnx"))) == 1
+    if importlib.util.find_spec("openvino") is not None:
+        ov = load_text_embedder(TextConfig(batch_size=2, backend="openvino"), "cpu")
+        close = ov.embed(texts)
+        assert ov.runtime == "openvino" and type(ov._onnx.session).__name__ == "_OpenVinoSession"
+        assert (close * want).sum(1).min() > 0.999
+        assert len(list((tmp_path / "onnx").glob("text-*.onnx"))) == 1
 
     import vlrec.models.text_onnx as to
 
@@ -90,7 +99,7 @@ def test_onnx_backend_gives_the_pytorch_vectors(tmp_path, monkeypatch):
         raise ImportError("No module named 'onnxruntime'")
 
     monkeypatch.setattr(to, "OnnxSentenceEncoder", missing)
-    without = load_text_embedder(TextConfig(batch_size=2), "cpu")
+    without = load_text_embedder(TextConfig(batch_size=2, backend="onnx"), "cpu")
     with pytest.warns(UserWarning, match="onnxruntime.*PyTorch"):
         np.testing.assert_allclose(without.embed(texts), want, atol=1e-6)
     assert without._onnx is False

@@ -1,3 +1,5 @@
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -117,12 +119,11 @@ def test_compiled_encoder_gives_the_eager_features_and_only_without_grad():
 
 @pytest.mark.integration
 def test_onnx_backend_gives_the_pytorch_features_and_backpropagates_in_pytorch(tmp_path, monkeypatch):
-    """vision.backend=onnx (the default): no-grad forwards run through ONNX Runtime on a graph
-    exported once per weights into the cache; gradients, and machines without onnxruntime,
-    stay in PyTorch."""
+    """vision.backend=onnx: no-grad forwards run through ONNX Runtime on a graph exported once per
+    weights into the cache; gradients, and machines without onnxruntime, stay in PyTorch."""
     monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path))
     torch.manual_seed(0)
-    fast = load_vision_encoder(VisionConfig(batch_size=3, pretrained=False), "cpu")
+    fast = load_vision_encoder(VisionConfig(batch_size=3, pretrained=False, backend="onnx"), "cpu")
     plain = load_vision_encoder(VisionConfig(batch_size=3, pretrained=False, backend="torch"), "cpu")
     plain.load_state_dict(fast.state_dict())
     photos = _photos(3)
@@ -138,7 +139,7 @@ def test_onnx_backend_gives_the_pytorch_features_and_backpropagates_in_pytorch(t
     assert am.shape == (3, 112, 14, 14) and fast.cut == 11
     torch.testing.assert_close(am, bm, atol=1e-4, rtol=1e-4)
     assert len(list((tmp_path / "onnx").glob("*.onnx"))) == 1  # exported once, keyed by the weights
-    again = load_vision_encoder(VisionConfig(batch_size=3, pretrained=False), "cpu")  # other random weights
+    again = load_vision_encoder(VisionConfig(batch_size=3, pretrained=False, backend="onnx"), "cpu")
     again.encode(photos[:1])
     assert len(list((tmp_path / "onnx").glob("*.onnx"))) == 2  # never a stale graph for new weights
     x = fast.preprocess(photos[:1]).requires_grad_(True)
@@ -148,15 +149,52 @@ def test_onnx_backend_gives_the_pytorch_features_and_backpropagates_in_pytorch(t
     import vlrec.models.vision_onnx as vo
 
     def missing(*a, **k):
-        raise RuntimeError("vision.backend=onnx needs onnxruntime")
+        raise ImportError("needs onnxruntime")
 
     monkeypatch.setattr(vo, "OnnxFeatures", missing)
-    without = load_vision_encoder(VisionConfig(batch_size=3, pretrained=False), "cpu")
+    without = load_vision_encoder(VisionConfig(batch_size=3, pretrained=False, backend="onnx"), "cpu")
     without.load_state_dict(plain.state_dict())
     with pytest.warns(UserWarning, match="onnxruntime.*PyTorch"):
         c = without.encode(photos)
     assert without._onnx is False
     torch.testing.assert_close(c.pooled, b.pooled)
+
+
+@pytest.mark.integration
+def test_openvino_backend_runs_the_same_graph_close_to_pytorch(tmp_path, monkeypatch):
+    """vision.backend=openvino: the same exported graph compiled by OpenVINO (bf16 where the CPU
+    has it), features pointing where PyTorch's do; ``auto`` picks it only where the CPU computes
+    bf16 natively; without openvino a warning and ONNX Runtime."""
+    pytest.importorskip("openvino")
+    import vlrec.models.vision_onnx as vo
+
+    monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path))
+    torch.manual_seed(0)
+    ov_enc = load_vision_encoder(VisionConfig(batch_size=3, pretrained=False, backend="openvino"), "cpu")
+    plain = load_vision_encoder(VisionConfig(batch_size=3, pretrained=False, backend="torch"), "cpu")
+    plain.load_state_dict(ov_enc.state_dict())
+    photos = _photos(3)
+    a, b = ov_enc.encode(photos, mid=True), plain.encode(photos, mid=True)
+    assert ov_enc.runtime == "openvino" and type(ov_enc._onnx.session).__name__ == "_OpenVinoSession"
+    assert torch.nn.functional.cosine_similarity(a.pooled, b.pooled).min() > 0.99
+    assert a.patches.shape == b.patches.shape and a.mid.shape == b.mid.shape
+    assert (a.mid - b.mid).norm() / b.mid.norm() < 0.1
+    assert len(list((tmp_path / "onnx").glob("*.onnx"))) == 1  # the ONNX Runtime backend's graph
+
+    import openvino
+
+    for caps, want in ((["FP32", "BF16"], "openvino"), (["FP32"], "onnx")):
+        vo.resolve_runtime.cache_clear()
+        monkeypatch.setattr(openvino.Core, "get_property", lambda self, dev, key, caps=caps: caps)
+        assert load_vision_encoder(VisionConfig(pretrained=False), "cpu").runtime == want
+    vo.resolve_runtime.cache_clear()
+    monkeypatch.setitem(sys.modules, "openvino", None)  # not installed
+    with pytest.warns(UserWarning, match="openvino.*ONNX Runtime"):
+        assert (
+            load_vision_encoder(VisionConfig(pretrained=False, backend="openvino"), "cpu").runtime == "onnx"
+        )
+    assert load_vision_encoder(VisionConfig(pretrained=False), "cpu").runtime == "onnx"
+    vo.resolve_runtime.cache_clear()
 
 
 @pytest.mark.integration

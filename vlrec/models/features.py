@@ -51,6 +51,7 @@ def image_features(
 
     paths = [str(p) for p in paths]
     variant = (["mid"] if mid else []) + (["int8"] if getattr(vision.config, "int8", False) else [])
+    variant += ["openvino"] if getattr(vision, "runtime", None) == "openvino" else []
     key = _key(vision.config.name, vision.config.crop_pct, vision.config.pretrained, flip, paths, *variant)
     folder = cache_dir() / "features" / f"{vision.config.name}-{key}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -137,7 +138,11 @@ def _cached_rows(kind: str, params: tuple, paths, fn, shape: tuple, desc: str) -
 
 def text_features(embedder, texts: list[str], desc: str = "texts") -> np.ndarray:
     """Embed ``texts`` once and cache the vectors ``[N, D]``."""
-    key = _key(embedder.get_config(), texts)
+    key = _key(
+        embedder.get_config(),
+        texts,
+        *(["openvino"] if getattr(embedder, "runtime", None) == "openvino" else []),
+    )
     file = cache_dir() / "features" / f"text-{embedder.name}-{key}.npy"
     if file.is_file():
         return np.load(file)

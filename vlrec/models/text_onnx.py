@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from vlrec.models.vision_onnx import export_cached, weights_key
+from vlrec.models.vision_onnx import export_cached, session, weights_key
 
 
 class _Hidden(nn.Module):
@@ -45,9 +45,7 @@ def supported(st_model) -> str | None:
 class OnnxSentenceEncoder:
     """``texts -> [N, D]`` unit vectors, as ``st_model.encode`` would make them; thread-safe."""
 
-    def __init__(self, st_model, name: str, max_length: int):
-        import onnxruntime as ort
-
+    def __init__(self, st_model, name: str, max_length: int, runtime: str = "onnx"):
         self.mode = supported(st_model)
         if self.mode is None:
             raise ValueError("this sentence-transformers layout has no ONNX path")
@@ -56,11 +54,7 @@ class OnnxSentenceEncoder:
         self.max_length = max_length
         self.names = [n for n in self.tokenizer.model_input_names if n in ("input_ids", "token_type_ids",
                                                                            "attention_mask")]  # fmt: skip
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(torch.get_num_threads(), 1)
-        options.inter_op_num_threads = 1
-        path = self._export(transformer.auto_model, name)
-        self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        self.session = session(self._export(transformer.auto_model, name), runtime)
 
     def _export(self, model: nn.Module, name: str) -> str:
         example = self.tokenizer(["an example", "a longer example text"], padding=True, return_tensors="pt")
@@ -79,7 +73,7 @@ class OnnxSentenceEncoder:
                 chunk, padding=True, truncation=True, max_length=self.max_length, return_tensors="np"
             )
             feed = {n: enc[n].astype(np.int64) for n in self.names}
-            hidden = self.session.run(None, feed)[0]  # [B, L, D]
+            hidden = self.session.run(feed)[0]  # [B, L, D]
             if self.mode == "cls":
                 vec = hidden[:, 0]
             else:
