@@ -134,6 +134,7 @@ def test_heads_stage_learns_fields_fits_gates_and_resumes(tiny_lm_dir, tmp_path,
     from vlrec.adapters.vlm_load import build_vlm
     from vlrec.config import load_config
     from vlrec.models.lm import LMConfig
+    from vlrec.models.vision import VisionConfig
 
     monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path / "cache"))
     # the sample has few held-out items: hold out every fourth for dev, none for test
@@ -147,6 +148,7 @@ def test_heads_stage_learns_fields_fits_gates_and_resumes(tiny_lm_dir, tmp_path,
             "vlm.image_tokens=4", "vlm.colour_stats=true", "vlm.colour_hist=true", "train.stage=heads",
             "train.init=", f"train.fashion_data={SAMPLE / 'catalog.jsonl'}", f"train.epochs={epochs}",
             "train.batch_size=32", "train.lr=0.003", "train.heads_hidden=64", f"train.out={out}",
+            "vision.backend=onnx",  # fp32 features on every machine (auto is bf16 OpenVINO on some)
         ])  # fmt: skip
 
     final = train_heads(cfg(tmp_path / "run", 6), log=lambda *_: None)
@@ -159,8 +161,9 @@ def test_heads_stage_learns_fields_fits_gates_and_resumes(tiny_lm_dir, tmp_path,
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["dev"]["gender"]["head_acc"] > 0
     vlm = build_vlm(
-        VLMConfig(adapter=str(final)), LMConfig(path=str(tiny_lm_dir), quantization="none"), device="cpu"
-    )
+        VLMConfig(adapter=str(final)), LMConfig(path=str(tiny_lm_dir), quantization="none"),
+        VisionConfig(backend="onnx"), device="cpu",
+    )  # fmt: skip
     rows = [r for r in _sample_rows(80)]
     guesses = AttributeReader(vlm).read([SAMPLE / r["image"] for r in rows])
     right = np.mean([g["articleType"].value == r["articleType"] for g, r in zip(guesses, rows)])
