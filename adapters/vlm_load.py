@@ -349,3 +349,32 @@ def export_merged(vlm: VisionLanguageModel, folder: str | Path) -> Path:
     meta["lora"] = False
     write_vlm_meta(folder, meta)
     return folder
+
+
+def push_vlm(
+    vlm: VisionLanguageModel,
+    repo_id: str,
+    *,
+    private: bool | None = None,
+    token: str | None = None,
+    commit_message: str = "Upload vlrec VLM",
+    card: str | Path | None = None,
+    api=None,
+) -> str:
+    """Save ``vlm`` (as :meth:`VisionLanguageModel.save_pretrained` does; ``card``: a model card to
+    include as README.md) and upload the folder to the Hub repository ``repo_id``; returns the
+    commit URL. ``vlm.adapter=<repo_id>`` loads it back. ``api``: a ``huggingface_hub.HfApi``-like object."""
+    import shutil
+    import tempfile
+
+    if api is None:
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=token)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = vlm.save_pretrained(Path(tmp) / "vlm")
+        if card is not None:
+            shutil.copy(card, folder / "README.md")
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        info = api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message=commit_message)
+    return str(getattr(info, "commit_url", info))

@@ -8,12 +8,14 @@ measure images/s with JPEG decoding (from files) and without (pre-decoded,
 pre-resized tensors). LM rows measure greedy decoding of exactly 32 new tokens
 after a 16-token prompt, batch 1 and 8, KV cache on.
 
-    python benchmarks/bench_models.py --rows lm-fp32 lm-bf16 lm-nf4 llamacpp   # vlrec's LM beside llama.cpp
+    python benchmarks/bench_models.py --rows lm-fp32 lm-bf16 lm-nf4 llamacpp vlm-llamacpp   # beside llama.cpp
 
 The ``llamacpp`` row decodes the same packaged Gemma-3-270M GGUF file (Q4_K_M, as shipped)
 with llama.cpp through ``llama-cpp-python`` (``pip install "vlrec[llamacpp]"``; it compiles
 llama.cpp, a few minutes): the same prompt, 32 greedy tokens, batch 8 as 8 sequences in one
-``llama_decode`` batch, the same thread count. Rows that cannot run are reported and skipped.
+``llama_decode`` batch, the same thread count. The ``vlm-llamacpp`` row is vlrec's own VLM decoding
+with ``vlm.engine=llamacpp`` (:mod:`vlrec.adapters.vlm_llamacpp`). Rows that cannot run are
+reported and skipped.
 """
 
 from __future__ import annotations
@@ -181,6 +183,37 @@ def bench_llamacpp(repeats: int) -> dict:
     return out
 
 
+def bench_vlm_engine(repeats: int) -> dict:
+    """vlrec's VLM decoding through ``vlm.engine=llamacpp`` (the shipped adapter merged into the
+    packaged GGUF, Q8_0): the same 16-token prompt as input embeddings, 32 greedy tokens; batch 8
+    is 8 prompts decoded in turn, as the engine serves them."""
+    import torch
+
+    from vlrec.adapters.vlm_llamacpp import decoder_for
+    from vlrec.adapters.vlm_load import load_vlm
+    from vlrec.config import VlrecConfig
+    from vlrec.core.config import load
+
+    start = time.perf_counter()
+    vlm = load_vlm(load(VlrecConfig, None, ["vlm.engine=llamacpp"]), with_vision=False)
+    decoder = decoder_for(vlm)  # merges and writes the GGUF on the first run, then cached
+    out = {"load_s": time.perf_counter() - start}
+    prompt = "A shopper asks for black casual shoes for men. The best item in the catalogue is"
+    ids = vlm.tokenizer(prompt, return_tensors="pt")["input_ids"][:, :16]
+    with torch.inference_mode():
+        embeds = vlm.embed_inputs(ids, None)[0].float().numpy()
+    out["memory_mb"] = Path(decoder.llm.model_path).stat().st_size / 2**20
+    new = 32
+    for b in (1, 8):
+        decoder.decode(embeds, 4, lambda lg: int(lg.argmax()), lambda got: False)  # warm-up
+        start = time.perf_counter()
+        for _ in range(repeats * b):
+            decoder.decode(embeds, new, lambda lg: int(lg.argmax()), lambda got: False)
+        out[f"tok_s_b{b}"] = b * new * repeats / (time.perf_counter() - start)
+    out["peak_rss_mb"] = _peak_rss_mb()
+    return out
+
+
 ROWS = {
     "vision-lite0": lambda r: bench_vision("efficientnet-lite0", r),
     "vision-lite2": lambda r: bench_vision("efficientnet-lite2", r),
@@ -190,6 +223,7 @@ ROWS = {
     "lm-nf4": lambda r: bench_lm("nf4", "float32", r),
     "lm-nf4-bf16": lambda r: bench_lm("nf4", "bfloat16", r),
     "llamacpp": bench_llamacpp,
+    "vlm-llamacpp": bench_vlm_engine,
 }
 
 
@@ -241,14 +275,18 @@ def main() -> None:
         print("|---|---|---|---|")
         print(f"| all-MiniLM-L6-v2 | {v['load_s']:.2f} | {v['peak_rss_mb']:.0f} | {v['sent_s']:.0f} |")
         print()
-    lms = [r for r in results if r.startswith("lm") or r == "llamacpp"]
+    lms = [r for r in results if r.startswith("lm") or r.endswith("llamacpp")]
+    names = {
+        "llamacpp": "llama.cpp, Q4_K_M GGUF",
+        "vlm-llamacpp": "vlrec VLM, vlm.engine=llamacpp (Q8_0 merged)",
+    }
     if lms:
         print("| LM (Gemma-3-270M) | load s | weights MB | peak RSS MB | greedy tok/s b1 | greedy tok/s b8 |")
         print("|---|---|---|---|---|---|")
         for r in lms:
             v = results[r]
             print(
-                f"| {'llama.cpp, Q4_K_M GGUF' if r == 'llamacpp' else 'vlrec, ' + r[3:]} | {v['load_s']:.1f} | {v['memory_mb']:.0f} | {v['peak_rss_mb']:.0f} | "
+                f"| {names.get(r, 'vlrec, ' + r[3:])} | {v['load_s']:.1f} | {v['memory_mb']:.0f} | {v['peak_rss_mb']:.0f} | "
                 f"{v['tok_s_b1']:.1f} | {v['tok_s_b8']:.1f} |"
             )
 

