@@ -117,16 +117,21 @@ def test_compiled_encoder_gives_the_eager_features_and_only_without_grad():
     assert x.grad is not None and x.grad.abs().sum() > 0
 
 
+def _beside_torch(backend: str):
+    """A random-weight encoder on ``backend``, the same weights in PyTorch, and three photos."""
+    torch.manual_seed(0)
+    fast = load_vision_encoder(VisionConfig(batch_size=3, pretrained=False, backend=backend), "cpu")
+    plain = load_vision_encoder(VisionConfig(batch_size=3, pretrained=False, backend="torch"), "cpu")
+    plain.load_state_dict(fast.state_dict())
+    return fast, plain, _photos(3)
+
+
 @pytest.mark.integration
 def test_onnx_backend_gives_the_pytorch_features_and_backpropagates_in_pytorch(tmp_path, monkeypatch):
     """vision.backend=onnx: no-grad forwards run through ONNX Runtime on a graph exported once per
     weights into the cache; gradients, and machines without onnxruntime, stay in PyTorch."""
     monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path))
-    torch.manual_seed(0)
-    fast = load_vision_encoder(VisionConfig(batch_size=3, pretrained=False, backend="onnx"), "cpu")
-    plain = load_vision_encoder(VisionConfig(batch_size=3, pretrained=False, backend="torch"), "cpu")
-    plain.load_state_dict(fast.state_dict())
-    photos = _photos(3)
+    fast, plain, photos = _beside_torch("onnx")
     a, b = fast.encode(photos), plain.encode(photos)
     assert fast._onnx not in (None, False) and plain._onnx is None
     torch.testing.assert_close(a.patches, b.patches, atol=1e-4, rtol=1e-4)
@@ -169,11 +174,7 @@ def test_openvino_backend_runs_the_same_graph_close_to_pytorch(tmp_path, monkeyp
     import vlrec.models.vision_onnx as vo
 
     monkeypatch.setenv("VLREC_CACHE_DIR", str(tmp_path))
-    torch.manual_seed(0)
-    ov_enc = load_vision_encoder(VisionConfig(batch_size=3, pretrained=False, backend="openvino"), "cpu")
-    plain = load_vision_encoder(VisionConfig(batch_size=3, pretrained=False, backend="torch"), "cpu")
-    plain.load_state_dict(ov_enc.state_dict())
-    photos = _photos(3)
+    ov_enc, plain, photos = _beside_torch("openvino")
     a, b = ov_enc.encode(photos, mid=True), plain.encode(photos, mid=True)
     assert ov_enc.runtime == "openvino" and type(ov_enc._onnx.session).__name__ == "_OpenVinoSession"
     assert torch.nn.functional.cosine_similarity(a.pooled, b.pooled).min() > 0.99
