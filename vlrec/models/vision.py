@@ -62,7 +62,7 @@ class VisionConfig:
     1.5x faster at batch 4 (99 against 65 img/s here). Worth it for long indexing jobs, not for a
     server answering single photos. Forwards that need gradients always run eagerly. (This
     replaced a TorchScript graph, deprecated in PyTorch, that was 5 % faster than eager here.)
-    Applies with ``backend: torch`` (ONNX Runtime, the default backend, is faster still)."""
+    Applies with ``backend: torch`` (OpenVINO and ONNX Runtime, the other backends, are faster still)."""
 
     backend: Literal["auto", "torch", "onnx", "openvino"] = "auto"
     """Where no-grad forwards run. auto (the default): openvino where it is installed and the CPU
