@@ -136,19 +136,14 @@ class LlamaCppDecoder:
                     batch.seq_id[i][0] = 0
                 batch.n_tokens = length
                 self._decode(batch)
+                step.n_tokens, step.n_seq_id[0], step.logits[0] = 1, 1, True
+                step.seq_id[0][0] = 0
                 ids: list[int] = []
                 while True:
                     ids.append(int(pick(self._logits())))
                     if len(ids) >= max_new_tokens or done(ids):
                         return ids
-                    step.token[0], step.pos[0], step.n_seq_id[0], step.logits[0] = (
-                        ids[-1],
-                        length + len(ids) - 1,
-                        1,
-                        1,
-                    )
-                    step.seq_id[0][0] = 0
-                    step.n_tokens = 1
+                    step.token[0], step.pos[0] = ids[-1], length + len(ids) - 1
                     self._decode(step)
             finally:
                 lc.llama_batch_free(batch)

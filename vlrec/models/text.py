@@ -104,6 +104,8 @@ class MiniLMEmbedder:
         return resolve_runtime(self.cfg.backend)
 
     def _onnx_encoder(self):
+        if self._onnx is not None:  # built (or found unavailable) on the first call
+            return self._onnx or None
         if self.runtime == "torch":
             return None
         with self._onnx_lock:

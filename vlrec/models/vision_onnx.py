@@ -116,7 +116,6 @@ class _OpenVinoSession:
         core = ov.Core()
         self.compiled = core.compile_model(core.read_model(path), "CPU", {"INFERENCE_NUM_THREADS": threads,
                                                                           "PERFORMANCE_HINT": "LATENCY"})  # fmt: skip
-        self.precision = str(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
         self._local = threading.local()
 
     def run(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
@@ -125,6 +124,21 @@ class _OpenVinoSession:
             request = self._local.request = self.compiled.create_infer_request()
         result = request.infer(feed)
         return [np.array(result[o]) for o in self.compiled.outputs]  # copies: the request reuses its buffers
+
+
+class _OrtSession:
+    """``run(feed) -> outputs`` of an ONNX Runtime session (thread-safe)."""
+
+    def __init__(self, path: str, threads: int):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+    def run(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return self.session.run(None, feed)
 
 
 @functools.cache
@@ -155,19 +169,9 @@ def session(path: str, runtime: str = "onnx"):
     if runtime == "openvino":
         return _OpenVinoSession(path, threads)
     try:
-        import onnxruntime as ort
+        return _OrtSession(path, threads)
     except ImportError:
         raise ImportError("needs onnxruntime; `pip install onnxruntime`") from None
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    ort_session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-
-    class _Ort:
-        def run(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
-            return ort_session.run(None, feed)
-
-    return _Ort()
 
 
 class OnnxFeatures:
