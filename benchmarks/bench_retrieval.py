@@ -145,12 +145,14 @@ def hnsw_table(base: np.ndarray, sizes, n_queries=300, efs=(100,), m: int = 16) 
     return lines
 
 
-def indexing_line(embedder, catalog: Path, n: int) -> list[str]:
+def indexing_line(embedder, catalog: Path, n: int | None) -> list[str]:
     from vlrec.data.catalog import CatalogItem, read_catalog
     from vlrec.retrieval.indexer import index_catalog
     from vlrec.retrieval.store import Store, StoreConfig
 
     items = [e for e in read_catalog(catalog) if isinstance(e, CatalogItem)][:n]
+    with tempfile.TemporaryDirectory() as tmp:  # warm-up: graphs exported and compiled
+        index_catalog(items[:64], Store(StoreConfig(path=tmp)), "warm", embedder, progress=False)
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(StoreConfig(path=tmp))
         s = index_catalog(items, store, "bench", embedder, progress=False)
@@ -278,6 +280,8 @@ def main() -> None:
     parser.add_argument(
         "--max-neighbors", type=int, default=16, help="HNSW M of the built indexes (default 16)"
     )
+    parser.add_argument("--index-items", type=int, default=1000,
+                        help="catalogue items the indexing line indexes (0: all of them)")  # fmt: skip
     args = parser.parse_args()
 
     from vlrec.config import load_config
@@ -303,7 +307,7 @@ def main() -> None:
             fused, [10_000] if args.quick else args.sizes, efs=args.ef_search, m=args.max_neighbors
         ) + [""]
     if args.only in (None, "indexing"):
-        out += indexing_line(embedder, catalog, 200 if args.quick else 1000)
+        out += indexing_line(embedder, catalog, 200 if args.quick else (args.index_items or None))
     print("\n".join(out))
     print(json.dumps({"fusion": embedder.cfg.fusion}), file=sys.stderr)
 

@@ -4,10 +4,12 @@ Incremental and resumable:
 
 - every record carries a content hash of the item's text and image bytes; an item
   whose hash is unchanged is skipped, a changed one is re-embedded;
-- per batch (128 items: fewer, larger Chroma writes), the image and text collections are written first and the fused
-  collection last, so an item is *done* only when its fused record carries the
-  current hash: a run killed at any moment (kill -9) is completed by a rerun, and
+- per batch (128 items: fewer, larger Chroma writes), the image and text collections are
+  written first and the fused collection last, so an item is *done* only when its fused record
+  carries the current hash: a run killed at any moment (kill -9) is completed by a rerun, and
   upserts keep every item exactly once;
+- batches are written in order on a writer thread while the next one embeds; only the text
+  collection stores the item's text as a document (nothing reads it from the other two);
 - items gone from the catalogue are deleted only with ``prune=True``;
 - one writer at a time per catalogue: a lock file keeps a host's processes apart, and with a
   Chroma server a lease record in the server (:mod:`vlrec.retrieval.lease`) keeps hosts
@@ -224,6 +226,48 @@ def _prepare(batch: list[CatalogItem], stored: dict, embedder, summary: IndexSum
     return todo, pixels, digests, has_img, moved
 
 
+def _write(
+    store: Store, cols: dict, stored: dict, summary: IndexSummary, prepared: tuple, vectors, bar, n: int
+) -> None:
+    """Write one embedded batch (``vectors``: image, text, fused) in that order, the fused
+    collection last as it marks the items done; then the new image paths of ``moved`` items."""
+    todo, _, digests, has_img, moved = prepared  # from _prepare
+    if todo:
+        img, txt, fused = vectors
+        ids = [it.id for it in todo]
+        metas = [_metadata(it, d, h) for it, d, h in zip(todo, digests, has_img)]
+        docs = [it.text() for it in todo]
+        with_img = [i for i, h in enumerate(has_img) if h]
+        if with_img:
+            store.upsert(
+                cols["image"],
+                [ids[i] for i in with_img],
+                img[with_img],
+                [metas[i] for i in with_img],
+            )
+        no_img = [ids[i] for i, h in enumerate(has_img) if not h]
+        if no_img:  # a changed item whose image is now bad must not keep its old image vector
+            cols["image"].delete(ids=no_img)
+        store.upsert(cols["text"], ids, txt, metas, docs)
+        store.upsert(cols["fused"], ids, fused, metas)  # last: marks the items done
+        for it in todo:
+            if it.id in stored:
+                summary.updated += 1
+            else:
+                summary.added += 1
+    if moved:
+        ids = [it.id for it in moved]
+        for col in cols.values():
+            have = col.get(ids=ids, include=["metadatas"])
+            metas = {i: dict(m or {}) for i, m in zip(have["ids"], have["metadatas"])}
+            for it in moved:
+                if it.id in metas:
+                    metas[it.id][IMAGE_KEY] = _image_path(it)
+            if metas:
+                col.update(ids=list(metas), metadatas=list(metas.values()))
+    bar.update(n)
+
+
 def index_catalog(
     entries: Iterable[CatalogItem | CatalogProblem],
     store: Store,
@@ -286,13 +330,20 @@ def index_catalog(
             total=len(items), desc=f"index {catalog}", unit="item", file=sys.stderr, disable=not progress
         )
         batches = [items[b : b + batch_size] for b in range(0, len(items), batch_size)]
-        with ThreadPoolExecutor(1, thread_name_prefix="vlrec-decode") as pool:
-            # the next batch is read, hashed and decoded on a second thread while this one embeds
+        with (
+            ThreadPoolExecutor(1, thread_name_prefix="vlrec-decode") as pool,
+            ThreadPoolExecutor(1, thread_name_prefix="vlrec-write") as writer,
+        ):
+            # the next batch is read, hashed and decoded on one thread and the last one written to
+            # Chroma on another while this one embeds; writes stay in order, one batch at a time
             ahead = pool.submit(_prepare, batches[0], stored, embedder, summary, report) if batches else None
+            written = None
             for k, batch in enumerate(batches):
-                todo, pixels, digests, has_img, moved = ahead.result()
+                prepared = ahead.result()
+                todo, pixels, _, has_img, _ = prepared
                 if k + 1 < len(batches):
                     ahead = pool.submit(_prepare, batches[k + 1], stored, embedder, summary, report)
+                vectors = None
                 if todo:
                     txt = embedder.texts([it.text() for it in todo])  # [n, D]
                     img = np.zeros_like(txt)
@@ -304,40 +355,14 @@ def index_catalog(
                                 for j in range(0, len(pixels), step)
                             ]
                         )
-                    fused = embedder.fused(img, txt, has_image=np.array(has_img))
-                    ids = [it.id for it in todo]
-                    metas = [_metadata(it, d, h) for it, d, h in zip(todo, digests, has_img)]
-                    docs = [it.text() for it in todo]
-                    with_img = [i for i, h in enumerate(has_img) if h]
-                    if with_img:
-                        store.upsert(
-                            cols["image"],
-                            [ids[i] for i in with_img],
-                            img[with_img],
-                            [metas[i] for i in with_img],
-                            [docs[i] for i in with_img],
-                        )
-                    no_img = [ids[i] for i, h in enumerate(has_img) if not h]
-                    if no_img:  # a changed item whose image is now bad must not keep its old image vector
-                        cols["image"].delete(ids=no_img)
-                    store.upsert(cols["text"], ids, txt, metas, docs)
-                    store.upsert(cols["fused"], ids, fused, metas, docs)  # last: marks the items done
-                    for it in todo:
-                        if it.id in stored:
-                            summary.updated += 1
-                        else:
-                            summary.added += 1
-                if moved:
-                    ids = [it.id for it in moved]
-                    for col in cols.values():
-                        have = col.get(ids=ids, include=["metadatas"])
-                        metas = {i: dict(m or {}) for i, m in zip(have["ids"], have["metadatas"])}
-                        for it in moved:
-                            if it.id in metas:
-                                metas[it.id][IMAGE_KEY] = _image_path(it)
-                        if metas:
-                            col.update(ids=list(metas), metadatas=list(metas.values()))
-                bar.update(len(batch))
+                    vectors = (img, txt, embedder.fused(img, txt, has_image=np.array(has_img)))
+                if written is not None:
+                    written.result()  # a failed write stops the run here, before anything later is written
+                written = writer.submit(
+                    _write, store, cols, stored, summary, prepared, vectors, bar, len(batch)
+                )
+            if written is not None:
+                written.result()
         bar.close()
     summary.seconds = time.perf_counter() - start
     return summary

@@ -38,9 +38,9 @@ class StoreConfig:
     ef_search: int = 100
     ef_construction: int = 200
     max_neighbors: int = 16
+    """HNSW M: links per node."""
     sync_threshold: int = 1000
     """Records Chroma keeps in its write log before it writes the HNSW segment files (Chroma's default)."""
-    """HNSW M: links per node."""
 
     def __post_init__(self) -> None:
         for key in ("ef_search", "ef_construction", "max_neighbors", "sync_threshold"):
@@ -78,6 +78,7 @@ class Hit:
     distance: float
     metadata: dict[str, Any] = field(default_factory=dict)
     document: str | None = None
+    """The record's document: the item's text in a catalogue's text collection, None elsewhere."""
 
 
 class Store:

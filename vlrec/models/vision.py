@@ -174,9 +174,13 @@ class VisionEncoder(nn.Module):
         for img in images:
             img = centre_square(load_image(img), size, resize_to)
             arrays.append(np.asarray(img, dtype=np.uint8))
-        batch = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)  # [B, 3, H, W] uint8
-        batch = (batch.float() / 255.0 - _MEAN) / _STD
-        return batch
+        # in numpy, in place: the same floats as torch's ops, on one thread (the indexer decodes on a
+        # second thread while the encoders use the cores), with half the CPU time
+        batch = np.stack(arrays).transpose(0, 3, 1, 2).astype(np.float32)  # [B, 3, H, W]
+        batch /= 255.0
+        batch -= _MEAN
+        batch /= _STD
+        return torch.from_numpy(batch)
 
     def forward(self, pixels: torch.Tensor, mid: bool = False) -> VisionFeatures:
         """Encode normalised pixels ``[B, 3, H, W]``; ``mid`` also returns the tail's input."""
