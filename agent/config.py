@@ -46,6 +46,9 @@ class AgentConfig:
     :mod:`vlrec.retrieval.words`), fused with the aligned-space search by reciprocal rank."""
     words_weight: float = 1.0
     """Weight of each words path (dense, lexical) in the fusion; the aligned path weighs 1."""
+    words_photo_weight: float = 0.0
+    """Their weight on a turn that brings a photo ("something like this"): the words filter the
+    kind, the photo's look ranks among the items that pass (0 = the aligned search alone ranks)."""
     rrf_k: int = 60
     """Reciprocal-rank fusion constant."""
     describe_images: bool = True

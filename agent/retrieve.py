@@ -45,6 +45,9 @@ class Retrieving:
         text = self.query_text(session) or None
         image = session.image if session.anchor is None else None
         request = self._request_text(session) if session.anchor is None else ""
+        last = session.turns[-1] if session.turns else None
+        photo_turn = image is not None and last is not None and last.role == "user" and last.image is not None
+        weight = self.cfg.words_photo_weight if photo_turn else self.cfg.words_weight
         n = max(self.cfg.candidates, session.k or 0)
         relaxed: list[str] = []
         order = ["price", "usage", "season", "baseColour", "gender", "articleType"]
@@ -56,7 +59,7 @@ class Retrieving:
             if text is None and image is None and not request:
                 return []
             vector = session.image_vector if image is not None else None
-            return self._search(text, image, request, n, where, exclude, vector)
+            return self._search(text, image, request, n, where, exclude, vector, weight)
 
         while True:
             where = _where(hard)
@@ -90,8 +93,9 @@ class Retrieving:
         said = [t.text for t in session.turns if t.role == "user" and t.text][-3:]
         return " ".join(said).strip()
 
-    def _search(self, text, image, request: str, n: int, where, exclude, vector=None) -> list:
-        """The aligned-space search, fused by reciprocal rank with the words paths for a text request."""
+    def _search(self, text, image, request: str, n: int, where, exclude, vector=None, weight=1.0) -> list:
+        """The aligned-space search, fused by reciprocal rank with the words paths (each of
+        ``weight``) for a text request."""
         from vlrec.retrieval.store import Hit
 
         hits = (
@@ -101,7 +105,7 @@ class Retrieving:
             if (text or image is not None)
             else []
         )
-        if self.words is None or not self.cfg.words or not request:
+        if self.words is None or not self.cfg.words or not request or weight <= 0:
             return hits
         query = f"{request} {text or ''}".strip()
         lists = [[h.id for h in hits]] if hits else []
@@ -112,7 +116,7 @@ class Retrieving:
         ):
             if ranked:
                 lists.append(ranked)
-                weights.append(self.cfg.words_weight)
+                weights.append(weight)
         fused = rrf(lists, weights, self.cfg.rrf_k)
         best = sum(weights) / (self.cfg.rrf_k + 1)
         ranked = sorted(fused, key=lambda i: -fused[i])[:n]

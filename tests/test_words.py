@@ -90,3 +90,29 @@ def test_agent_fuses_the_words_paths_for_a_text_request(shop):
     reply = agent.session().send("Orca handbags")
     assert reply.items and all(rows[r.id]["articleType"] == "Handbags" for r in reply.items)
     assert "Orca" in reply.items[0].title  # the brand word only the words paths can match
+
+
+def test_on_a_photo_turn_the_photo_ranks_and_the_words_paths_return_after(shop):
+    from vlrec.agent.config import AgentConfig
+    from vlrec.agent.session import Agent
+    from vlrec.retrieval.words import WordsIndex
+
+    searcher, rows, tmp = shop
+    words = WordsIndex(searcher.store, searcher.catalog, HashTextEmbedder(), progress=False)
+    photo = str(tmp / rows["140"]["image"])  # an Acme handbag; the words ask for the Orca brand
+
+    def agent(**kw):
+        return Agent(AgentConfig(k=4, candidates=24, intent="rules", **kw), searcher, words=words)
+
+    alone = agent(words=False).session().send("Orca handbags", image=photo)
+    session = agent().session()  # the default: words_photo_weight 0
+    photo_turn = session.send("Orca handbags", image=photo)
+    assert _ids(photo_turn) == _ids(alone)  # the photo's look ranks; the words paths do not reorder it
+    weighted = agent(words_photo_weight=1.0).session().send("Orca handbags", image=photo)
+    assert _ids(weighted) != _ids(alone) and "Orca" in weighted.items[0].title  # with weight, they do
+    later = session.send("Orca handbags, please")  # a turn in words: the words paths are back
+    assert later.items and "Orca" in later.items[0].title
+
+
+def _ids(reply):
+    return [r.id for r in reply.items]
