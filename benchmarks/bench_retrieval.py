@@ -182,6 +182,7 @@ def encoders_table(cfg, catalog: Path, n: int) -> list[str]:
         "onnx": dict(backend="onnx"),
         "onnx int8": dict(backend="onnx", int8=True),
         "openvino": dict(backend="openvino"),
+        "openvino int8": dict(backend="openvino", int8=True),
     }
     embedders = {b: load_embedder(dataclasses.replace(cfg, vision=dataclasses.replace(cfg.vision, **kw)))
                  for b, kw in variants.items()}  # fmt: skip
@@ -205,7 +206,7 @@ def encoders_table(cfg, catalog: Path, n: int) -> list[str]:
             vectors.setdefault(backend, out)
     top = lambda v: np.argsort(-(v @ v.T), axis=1)[:, 1:11]  # noqa: E731
     lines.append("")
-    for other in ("onnx", "onnx int8", "openvino"):
+    for other in ("onnx", "onnx int8", "openvino", "openvino int8"):
         a, b = vectors["torch"], vectors[other]
         overlap = np.mean([len(set(x) & set(y)) / 10 for x, y in zip(top(a), top(b))])
         lines.append(f"{other} against PyTorch: max |delta| of a vector {np.abs(a - b).max():.1e}, mean cosine "
@@ -220,13 +221,14 @@ def encoders_table(cfg, catalog: Path, n: int) -> list[str]:
         ("onnx", "onnx"),
         ("onnx int8", "onnx"),
         ("openvino", "openvino"),
+        ("openvino int8", "openvino"),
     ]
     for vb, tb in pairs:
         emb = embedders[vb]
         emb.text = text_embedders(cfg)[tb]
         with tempfile.TemporaryDirectory() as tmp:
             s = index_catalog(items, Store(StoreConfig(path=tmp)), "bench", emb, progress=False)
-        name = "vision.backend=onnx vision.int8=true" if vb == "onnx int8" else f"vision.backend={vb}"
+        name = f"vision.backend={vb.split()[0]}" + (" vision.int8=true" if vb.endswith("int8") else "")
         lines.append(f"| {name}, text.backend={tb} | {s.added / s.seconds:.1f} |")
     return lines
 
@@ -280,6 +282,8 @@ def main() -> None:
     parser.add_argument(
         "--max-neighbors", type=int, default=16, help="HNSW M of the built indexes (default 16)"
     )
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="config overrides for the embedder, e.g. vision.int8=true")  # fmt: skip
     parser.add_argument("--index-items", type=int, default=1000,
                         help="catalogue items the indexing line indexes (0: all of them)")  # fmt: skip
     args = parser.parse_args()
@@ -288,7 +292,7 @@ def main() -> None:
     from vlrec.data.catalog import CatalogItem, read_catalog
     from vlrec.retrieval.embedder import load_embedder
 
-    cfg = load_config()
+    cfg = load_config(overrides=args.set)
     embedder = load_embedder(cfg)
     catalog = Path(args.data) / "fashion" / "catalog.jsonl"
     items = [e for e in read_catalog(catalog) if isinstance(e, CatalogItem)]

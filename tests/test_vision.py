@@ -211,6 +211,11 @@ def test_int8_graph_is_calibrated_once_and_stays_close_to_fp32(tmp_path, monkeyp
     fp32 = load_vision_encoder(VisionConfig(), "cpu")
     int8 = load_vision_encoder(VisionConfig(int8=True), "cpu")
     a, b = fp32.encode(photos).pooled, int8.encode(photos).pooled
+    # the int8 graph runs where fp32 does (OpenVINO's int8 kernels where auto picks OpenVINO)
+    assert int8.runtime == fp32.runtime
+    assert type(int8._onnx.session).__name__ == type(fp32._onnx.session).__name__
+    onnx_int8 = load_vision_encoder(VisionConfig(int8=True, backend="onnx"), "cpu")
+    assert onnx_int8.runtime == "onnx" and onnx_int8.encode(photos[:1]).pooled.shape == a[:1].shape
     cos = torch.nn.functional.cosine_similarity(a, b, dim=1)
     assert cos.min() > 0.97 and not torch.equal(a, b)
     assert len(list((tmp_path / "onnx").glob("*-int8-*.onnx"))) == 1

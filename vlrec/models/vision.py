@@ -76,11 +76,13 @@ class VisionConfig:
     onnxruntime to torch, each with a warning."""
 
     int8: bool = False
-    """With ``backend: onnx``: run an int8 copy of the graph (ONNX Runtime static quantization,
-    per-channel weights, activation ranges calibrated once on the bundled sample catalogue's
-    photos). About 2x the fp32 graph's images/s on a CPU with AVX-512 VNNI; vectors within cosine
-    0.995 of fp32's. Changes the vectors: index and query with the same setting (the feature
-    cache keys on it). Measured in docs/benchmarks.md (speed and scale)."""
+    """Run an int8 copy of the graph (ONNX Runtime static quantization: QDQ, per-channel
+    weights, activation ranges calibrated once on the bundled sample catalogue's photos) in the
+    runtime ``backend`` resolves to: OpenVINO's int8 kernels under auto/openvino (Lite0 about 1.8x
+    its bf16 images/s here; the whole fashion catalogue indexes at 124 items/s against 97), ONNX
+    Runtime's under onnx. Vectors within cosine 0.995 of fp32's, but fashion title->image R@10
+    1.4 points lower, so it stays opt-in. Changes the vectors: index and query with the same
+    setting (the feature cache keys on it). Measured in docs/benchmarks.md (speed and scale)."""
 
     def __post_init__(self) -> None:
         check(self.batch_size >= 1, "vision.batch_size", "must be >= 1")
@@ -151,12 +153,12 @@ class VisionEncoder(nn.Module):
     @property
     def runtime(self) -> str:
         """Where no-grad forwards run: ``openvino``, ``onnx`` or ``torch`` (``vision.backend``
-        resolved on this machine; other devices and dtypes are torch, the int8 graph is onnx)."""
+        resolved on this machine; other devices and dtypes are torch)."""
         from vlrec.models.vision_onnx import resolve_runtime
 
         if self.config.backend == "torch" or self.device.type != "cpu" or self.dtype != torch.float32:
             return "torch"
-        return "onnx" if self.config.int8 else resolve_runtime(self.config.backend)
+        return resolve_runtime(self.config.backend)
 
     @property
     def device(self) -> torch.device:
