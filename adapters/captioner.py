@@ -4,11 +4,14 @@ For a photo, the captions of its ``k`` nearest training images (a datastore of i
 in the shared space, :class:`vlrec.adapters.reader.ArrayDatastore`) are the candidates. Each gets a
 *consensus* score, as in Devlin et al. (2015, "Exploring nearest neighbor approaches for image
 captioning"): its mean tf-idf n-gram (1-4) cosine similarity to the other candidates (the
-CIDEr idea). The plain baseline returns the top-consensus caption. The VLM then scores the
-``rerank`` best candidates by their mean token log-probability as its caption of the image
-(:meth:`VisionLanguageModel.answer_logprobs`), and the caption with the best weighted sum of
-both (per-image standardised scores; the weight is fitted on a dev split by BLEU-4) wins.
-Scoring five candidates costs a few forward passes; the LM never generates free text.
+CIDEr idea). The plain baseline returns the top-consensus caption. The ``pool`` best by
+consensus are then scored again by how close each caption lies to the image in the shared
+space (the alignment head's text vector of the caption against the image's vector), and the
+``rerank`` best by the weighted sum (``align_weight``) go on. The VLM scores those by their mean
+token log-probability as its caption of the image (:meth:`VisionLanguageModel.answer_logprobs`),
+and the caption with the best weighted sum of the two (per-image standardised scores) wins. Both
+weights are fitted on a dev split by BLEU-4. Scoring five candidates costs a few forward passes;
+the LM never generates free text.
 """
 
 from __future__ import annotations
@@ -47,6 +50,32 @@ def _z(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / (x.std() + 1e-6)
 
 
+def _unit(x) -> np.ndarray:
+    x = np.asarray(x, np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def shared_space_texts(text_embedder, head, memo: int = 100_000):
+    """``captions -> [N, D]``: each caption's sentence vector through the alignment head's text
+    side (the space the image vectors live in); a caption seen before is not embedded again
+    (neighbouring images share most of their candidates)."""
+    cache: dict[str, np.ndarray] = {}
+
+    def encode(captions: list[str]) -> np.ndarray:
+        new = [c for c in dict.fromkeys(captions) if c not in cache]
+        if new:
+            if len(cache) + len(new) > memo:
+                cache.clear()
+            with torch.no_grad():
+                vecs = head.encode_text(
+                    torch.as_tensor(np.asarray(text_embedder.embed(new)), dtype=torch.float32)
+                )
+            cache.update(zip(new, vecs.float().numpy()))
+        return np.stack([cache[c] for c in captions])
+
+    return encode
+
+
 class RetrievalCaptioner:
     """Captions from a datastore of captioned images, optionally reranked by the VLM.
 
@@ -56,21 +85,46 @@ class RetrievalCaptioner:
         vectorizer: :func:`fit_vectorizer` over the datastore's captions.
         k: Neighbour images whose captions are candidates.
         rerank: How many top-consensus candidates the VLM scores.
-        lm_weight: Weight of the VLM's standardised score against consensus (0: consensus only).
+        lm_weight: Weight of the VLM's standardised score against the first stage's (0: no VLM).
+        pool: How many top-consensus candidates the shared-space similarity scores again.
+        align_weight: Weight of that similarity against consensus (0: consensus alone).
+        text_vectors: ``captions -> [N, D]`` vectors in the image vectors' space (e.g.
+            :func:`shared_space_texts`); needed when ``align_weight`` is not 0.
     """
 
     def __init__(
-        self, vlm, datastore, vectorizer, k: int = CAPTION_K, rerank: int = 5, lm_weight: float = 1.0
-    ):
+        self, vlm, datastore, vectorizer, k: int = CAPTION_K, rerank: int = 5, lm_weight: float = 1.0,
+        pool: int = 50, align_weight: float = 0.0, text_vectors=None,
+    ):  # fmt: skip
+        if align_weight and text_vectors is None:
+            raise ValueError("align_weight needs text_vectors (the captions' vectors in the shared space)")
         self.vlm, self.datastore, self.vectorizer = vlm, datastore, vectorizer
         self.k, self.rerank, self.lm_weight = k, rerank, lm_weight
+        self.pool, self.align_weight, self.text_vectors = pool, align_weight, text_vectors
 
-    def candidates(self, vectors: np.ndarray, exclude: Sequence[str | None] | None = None):
-        """Per image: the ``rerank`` best candidates and their consensus scores, best first."""
+    def candidates(
+        self,
+        vectors: np.ndarray,
+        exclude: Sequence[str | None] | None = None,
+        align_weight: float | None = None,
+    ):
+        """Per image: the ``rerank`` best candidates and their first-stage scores (consensus,
+        plus the weighted shared-space similarity), best first."""
+        w = self.align_weight if align_weight is None else align_weight
         out = []
-        for hood in self.datastore.neighbours(vectors, self.k, exclude):
+        for b, hood in enumerate(self.datastore.neighbours(vectors, self.k, exclude)):
             caps = list(dict.fromkeys(c for meta in hood for c in meta["captions"]))
             score = consensus(caps, self.vectorizer)
+            if w and len(caps) > 1:
+                pool = np.argsort(-score)[: self.pool]
+                image = np.asarray(vectors[b], np.float32)
+                sims = _unit(self.text_vectors([caps[i] for i in pool])) @ (
+                    image / (np.linalg.norm(image) + 1e-12)
+                )
+                stage = _z(score[pool]) + w * _z(sims)
+                best = np.argsort(-stage)[: self.rerank]
+                out.append(([caps[pool[i]] for i in best], stage[best]))
+                continue
             order = np.argsort(-score)[: self.rerank]
             out.append(([caps[i] for i in order], score[order]))
         return out
@@ -114,12 +168,16 @@ def grouped_captions(path) -> tuple[list[str], list[list[str]]]:
     return [str(p) for p in images], grouped
 
 
-def captioner_from_file(vision_cfg, head_folder: str | None, vlm, caption_file) -> RetrievalCaptioner:
+def captioner_from_file(
+    vision_cfg, head_folder: str | None, vlm, caption_file, text_cfg=None
+) -> RetrievalCaptioner:
     """A captioner whose datastore is a Flickr8k-style file of captioned images (their image
     features are cached on disk once), weighted as ``vlm.fusion['caption']`` says.
 
     ``vision_cfg``: the :class:`~vlrec.models.vision.VisionConfig` (used when ``vlm`` carries no
-    encoder); ``head_folder``: the alignment head folder (``retrieval.head``; ``None``: the shipped one)."""
+    encoder); ``head_folder``: the alignment head folder (``retrieval.head``; ``None``: the shipped one);
+    ``text_cfg``: the :class:`~vlrec.models.text.TextConfig` of the captions' sentence vectors (``None``:
+    the default), loaded only when the model weighs the shared-space similarity."""
     from vlrec.adapters.align import alignment_head
     from vlrec.adapters.reader import ArrayDatastore
     from vlrec.models.features import image_features
@@ -131,14 +189,26 @@ def captioner_from_file(vision_cfg, head_folder: str | None, vlm, caption_file) 
     head = alignment_head(head_folder)
     with torch.no_grad():
         vectors = head.encode_image(pooled.float()).numpy()
-    setting = vlm.fusion.get("caption", {})
-    cap = RetrievalCaptioner(
-        vlm, ArrayDatastore(paths, vectors, [{"captions": g} for g in grouped]),
-        fit_vectorizer([c for g in grouped for c in g]), k=setting.get("k", CAPTION_K), rerank=setting.get("rerank", 5),
-        lm_weight=setting.get("lm_weight", 1.0),
-    )  # fmt: skip
+    cap = captioner_for(vlm, ArrayDatastore(paths, vectors, [{"captions": g} for g in grouped]),
+                        fit_vectorizer([c for g in grouped for c in g]), head, text_cfg)  # fmt: skip
     cap.head = head
     return cap
+
+
+def captioner_for(
+    vlm, datastore, vectorizer, head, text_cfg=None, text_vectors=None, **override
+) -> RetrievalCaptioner:
+    """A :class:`RetrievalCaptioner` weighted as ``vlm.fusion['caption']`` says (``override``
+    replaces any of its settings), with the captions' shared-space vectors when it weighs them
+    (``text_vectors``, else :func:`shared_space_texts` of the ``text_cfg`` MiniLM and ``head``)."""
+    known = {"k": CAPTION_K, "rerank": 5, "lm_weight": 1.0, "pool": 50, "align_weight": 0.0}
+    setting = {**known, **vlm.fusion.get("caption", {}), **override}
+    setting = {key: setting[key] for key in known}
+    if setting["align_weight"] and text_vectors is None:
+        from vlrec.models.text import TextConfig, load_text_embedder
+
+        text_vectors = shared_space_texts(load_text_embedder(text_cfg or TextConfig(), "cpu"), head)
+    return RetrievalCaptioner(vlm, datastore, vectorizer, text_vectors=text_vectors, **setting)
 
 
 def caption_images(cap: RetrievalCaptioner, images) -> list[str]:

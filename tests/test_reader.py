@@ -318,6 +318,48 @@ def test_consensus_prefers_the_caption_the_others_agree_with():
     assert cap.choose(cands, [np.array([-5.0, -1.0])], lm_weight=100.0) == [cands[0][0][1]]
 
 
+def test_the_shared_space_similarity_promotes_the_caption_nearest_the_image():
+    """The second stage: the top consensus candidates scored again by how near each caption lies
+    to the image in the shared space; a caption far from the others but on the image wins once
+    weighted, and the captions' vectors are computed once each."""
+    from vlrec.adapters.captioner import RetrievalCaptioner, fit_vectorizer, shared_space_texts
+    from vlrec.adapters.reader import ArrayDatastore
+
+    caps = ["a dog runs on the grass", "a brown dog runs on the grass", "a dog runs on green grass",
+            "a man rides a bike in the city"]  # fmt: skip
+    vec = fit_vectorizer(caps * 3)
+    store = ArrayDatastore(
+        ["a", "b"], np.eye(2, 4, dtype=np.float32), [{"captions": caps[:2]}, {"captions": caps[2:]}]
+    )
+    where = {c: np.eye(4, dtype=np.float32)[i] for i, c in enumerate(caps)}  # each caption on its own axis
+    calls = []
+
+    class Embedder:  # stands in for MiniLM: a caption's "sentence vector"
+        def embed(self, texts):
+            calls.extend(texts)
+            return np.stack([where[t] for t in texts])
+
+    class Head:  # stands in for the alignment head's text side
+        def encode_text(self, x):
+            return x
+
+    texts = shared_space_texts(Embedder(), Head())
+    image = np.array([[0.1, 0.0, 0.0, 1.0]], np.float32)  # on the bike caption's axis
+    plain = RetrievalCaptioner(None, store, vec, k=2, rerank=4)
+    assert plain.choose(plain.candidates(image), None) != [caps[3]]  # consensus alone: a dog caption
+    cap = RetrievalCaptioner(None, store, vec, k=2, rerank=2, pool=4, align_weight=3.0, text_vectors=texts)
+    cands = cap.candidates(image)
+    assert cands[0][0][0] == caps[3] and len(cands[0][0]) == 2
+    assert cap.choose(cands, None) == [caps[3]]
+    assert cap.choose(cap.candidates(image, align_weight=0.0), None) != [
+        caps[3]
+    ]  # the weight is what decides
+    cap.candidates(image)
+    assert sorted(calls) == sorted(caps)  # each caption embedded once, however often it is a candidate
+    with pytest.raises(ValueError, match="text_vectors"):
+        RetrievalCaptioner(None, store, vec, align_weight=1.0)
+
+
 def test_an_unsure_reading_still_ranks_by_its_probability(shop):
     from tests.conftest import FakeVLM
     from vlrec.agent.config import AgentConfig

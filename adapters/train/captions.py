@@ -48,14 +48,32 @@ def caption_setup(cfg: HeadsSections, vlm, train_file, eval_file, split: str = "
 
 
 def fit_caption_weight(
-    cfg, vlm, train_file, eval_file, log=print, grid=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 100.0)
+    cfg,
+    vlm,
+    train_file,
+    eval_file,
+    log=print,
+    grid=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 100.0),
+    align_grid=(0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0),
 ) -> dict:
-    """The VLM rerank weight with the best BLEU-4 on the dev split; sets ``vlm.fusion['caption']``."""
-    from vlrec.adapters.captioner import RetrievalCaptioner
+    """The caption weights with the best BLEU-4 on the dev split, in order: the shared-space
+    similarity's against consensus (no LM), then the VLM's on the candidates that leaves; sets
+    ``vlm.fusion['caption']``."""
+    from vlrec.adapters.align import alignment_head
+    from vlrec.adapters.captioner import captioner_for, shared_space_texts
     from vlrec.core.metrics import caption_scores
+    from vlrec.models.text import load_text_embedder
 
     store, vectorizer, images, refs, vectors, inputs = caption_setup(cfg, vlm, train_file, eval_file, "dev")
-    cap = RetrievalCaptioner(vlm, store, vectorizer)
+    head = alignment_head(cfg.retrieval.head)
+    texts = shared_space_texts(load_text_embedder(cfg.text, "cpu"), head)
+    cap = captioner_for(vlm, store, vectorizer, head, text_vectors=texts, k=90, rerank=5, pool=50)
+    first = {w: caption_scores(refs, cap.choose(cap.candidates(vectors, images, align_weight=w), None))
+             for w in align_grid}  # fmt: skip
+    cap.align_weight = max(align_grid, key=lambda w: (first[w]["BLEU-4"], -w))
+    for w in align_grid:
+        log(f"vlrec: dev captions, similarity weight {w:g} (no LM): BLEU-4 {first[w]['BLEU-4']:.2f}, "
+            f"CIDEr {first[w]['CIDEr']:.2f}")  # fmt: skip
     cands = cap.candidates(vectors, images)
     lm = cap.lm_scores(inputs, [c for c, _ in cands])
     scores = {w: caption_scores(refs, cap.choose(cands, lm, w)) for w in grid}
@@ -64,5 +82,9 @@ def fit_caption_weight(
         log(
             f"vlrec: dev captions, VLM weight {w:g}: BLEU-4 {scores[w]['BLEU-4']:.2f}, CIDEr {scores[w]['CIDEr']:.2f}"
         )
-    vlm.fusion["caption"] = {"lm_weight": best, "k": cap.k, "rerank": cap.rerank}
-    return {"lm_weight": best, "dev": {str(w): scores[w] for w in grid}}
+    vlm.fusion["caption"] = {"lm_weight": best, "k": cap.k, "rerank": cap.rerank, "pool": cap.pool,
+                             "align_weight": cap.align_weight}  # fmt: skip
+    return {
+        "lm_weight": best, "align_weight": cap.align_weight,
+        "dev": {str(w): scores[w] for w in grid}, "dev_similarity": {str(w): first[w] for w in align_grid},
+    }  # fmt: skip

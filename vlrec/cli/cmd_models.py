@@ -64,7 +64,7 @@ def cmd_caption(args) -> int:
         from vlrec.adapters.captioner import caption_images, captioner_from_file
 
         cfg = _load(args)
-        cap = captioner_from_file(cfg.vision, cfg.retrieval.head, vlm, args.captions)
+        cap = captioner_from_file(cfg.vision, cfg.retrieval.head, vlm, args.captions, cfg.text)
 
         def caption(path):
             return caption_images(cap, [path])[0]
