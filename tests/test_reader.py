@@ -410,6 +410,20 @@ def test_retrieval_captions_come_from_the_neighbours_and_the_vlm_chooses(tiny_lm
         cands = cap.candidates(cap.head.encode_image(vlm.vision.encode([photo]).pooled).numpy())
     assert rows[0]["title"] in cands[0][0] or f"a {rows[0]['baseColour']} thing" in cands[0][0]
 
+    # weighted as a model that weighs the shared-space similarity: MiniLM and the head's text side
+    # score the top candidates; `vlrec eval caption` prints that row beside consensus, still copies
+    vlm.fusion["caption"] = {"lm_weight": 1.0, "k": 3, "rerank": 2, "pool": 6, "align_weight": 2.0}
+    cap = captioner_from_file(cfg.vision, cfg.retrieval.head, vlm, caps, cfg.text)
+    assert cap.text_vectors is not None and (cap.pool, cap.align_weight) == (6, 2.0)
+    assert caption_images(cap, [photo])[0] in allowed
+    from vlrec.eval.captions import eval_captions, format_captions
+
+    result, detail = eval_captions(cfg, vlm, caps, caps, split="test", limit=3)
+    assert result["align_weight"] == 2.0 and len(detail) == 3
+    assert any("shared-space similarity" in row for row in result["scores"])
+    assert all(d["vlm"] in allowed and d["consensus"] in allowed for d in detail)
+    assert "similarity weight 2" in format_captions(result)
+
 
 def test_a_reply_says_when_nothing_left_is_of_the_photos_kind(shop):
     """The photo's kind ranks (it does not filter): when the shopper's other wishes leave none of
