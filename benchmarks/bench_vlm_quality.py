@@ -7,7 +7,8 @@
 - ``vqa``: ``vlrec eval vqa``: fashion attributes on the held-out test half (460 items):
   majority, kNN vote, two linear probes, the VLM's heads, the VLM reader; calibration.
 - ``caption``: ``vlrec eval caption``: Flickr8k test (1,000 images): kNN consensus
-  (Devlin et al. 2015), the oracle among the VLM's candidates, the VLM rerank.
+  (Devlin et al. 2015), consensus + shared-space similarity (no LM), the oracle among the VLM's
+  candidates, the VLM rerank.
 - ``chat``: ``vlrec eval chat --image``: 100 simulated shoppers on the full fashion catalogue
   (indexed first), turn 1 with a photo of a similar item; success@10 by turn, ungrounded items,
   photo-turn latency; the same with ``agent.describe_images=false`` (the image vector alone)
