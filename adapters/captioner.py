@@ -112,15 +112,13 @@ class RetrievalCaptioner:
         plus the weighted shared-space similarity), best first."""
         w = self.align_weight if align_weight is None else align_weight
         out = []
+        images = _unit(vectors) if w else None
         for b, hood in enumerate(self.datastore.neighbours(vectors, self.k, exclude)):
             caps = list(dict.fromkeys(c for meta in hood for c in meta["captions"]))
             score = consensus(caps, self.vectorizer)
             if w and len(caps) > 1:
                 pool = np.argsort(-score)[: self.pool]
-                image = np.asarray(vectors[b], np.float32)
-                sims = _unit(self.text_vectors([caps[i] for i in pool])) @ (
-                    image / (np.linalg.norm(image) + 1e-12)
-                )
+                sims = _unit(self.text_vectors([caps[i] for i in pool])) @ images[b]
                 stage = _z(score[pool]) + w * _z(sims)
                 best = np.argsort(-stage)[: self.rerank]
                 out.append(([caps[pool[i]] for i in best], stage[best]))
