@@ -39,9 +39,15 @@ class Retrieving:
             hard[f"!{f}"] = {"$nin": list(values)}
         if session.price_below is not None:
             hard["price"] = {"$lt": session.price_below}
-        exclude = list(dict.fromkeys(session.shown + session.rejected))
+        if session.anchor is not None and "articleType" not in hard:
+            kind = self.items.get(session.anchor, {}).get("articleType")
+            if kind:  # "more like the second one": more of that item's kind, the other wishes relaxed first
+                hard["articleType"] = kind
+        every_wish = _where(hard)
+        blocked = list(session.rejected)
         if session.user is not None:  # what the user already has is not recommended again
-            exclude += [i for i in self.profiles.seen(session.user) if i in self.items]
+            blocked += [i for i in self.profiles.seen(session.user) if i in self.items]
+        exclude = list(dict.fromkeys(session.shown + blocked))
         text = self.query_text(session) or None
         image = session.image if session.anchor is None else None
         request = self._request_text(session) if session.anchor is None else ""
@@ -86,7 +92,47 @@ class Retrieving:
             if extra:
                 backfill = (len(items), eased)
                 items += self.rerank(extra, wishes, want - len(items), session)
+        kind = self.photo_kind(session)
+        if kind is not None and not relaxed and session.wishes not in (None, every_wish):  # a new wish
+            items, backfill = self._seen_again(session, items, backfill, kind, every_wish, set(blocked), want)
+        session.wishes = every_wish
         return items, relaxed, backfill
+
+    def photo_kind(self, session: Session) -> str | None:
+        """The kind of item the photo shows, where it decides the kind (the shopper named none and
+        did not point at a listed item)."""
+        if session.image is None or session.anchor is not None or "articleType" in session.constraints:
+            return None
+        return session.image_attrs.get("articleType")
+
+    def _seen_again(self, session, items, backfill, kind, where, blocked: set, want: int):
+        """On a turn that changed the wishes, when fewer than ``want`` new items of the photo's kind
+        meet every wish, the ones already shown that do come back after them, before any other kind:
+        a shopper who narrows ("in black") wants the black ones of the photo's kind seen before, not
+        the nearest other kinds; "show me others" (the same wishes) shows none again."""
+        from vlrec.retrieval.store import Hit
+
+        full, rest = (items[: backfill[0]], items[backfill[0] :]) if backfill else (items, [])
+        same = [r for r in full if r.metadata.get("articleType") == kind]
+        if len(same) >= want:
+            return items, backfill
+        have = {r.id for r in items}
+        wishes = {**session.image_attrs, **session.constraints}
+        again = [
+            self._rec(Hit(i, 0.0, 1.0, meta, None), wishes)
+            for i in session.shown
+            if i not in have and i not in blocked
+            and (meta := self.items.get(i)) is not None
+            and meta.get("articleType") == kind and _passes(meta, where)
+        ][: want - len(same)]  # fmt: skip
+        if not again:
+            return items, backfill
+        session.notes.append(
+            f"{len(again)} {kind.lower()} you have already seen meet this wish too, so they are listed again."
+        )
+        full = same + again + [r for r in full if r.metadata.get("articleType") != kind]
+        items = (full + rest)[:want]
+        return items, ((len(full), backfill[1]) if backfill and len(full) < len(items) else None)
 
     def _request_text(self, session: Session) -> str:
         """The shopper's own words of the latest text turns (the words paths' query)."""

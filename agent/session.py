@@ -124,18 +124,12 @@ class Agent(Understanding, Retrieving):
         for r in items:
             if r.id not in session.shown:
                 session.shown.append(r.id)
-        kind = (
-            session.image_attrs.get("articleType")
-            if session.image is not None and not session.anchor
-            else None
+        kind = self.photo_kind(session)
+        if kind is not None and any(r.metadata.get("articleType") == kind for r in items):
+            kind = None  # the items are of the photo's kind
+        text_out = render_reply(
+            items, session.constraints, relaxed, self.query_text(session, relaxed), backfill, kind
         )
-        if (
-            kind is None
-            or "articleType" in session.constraints
-            or any(r.metadata.get("articleType") == kind for r in items)
-        ):
-            kind = None  # the items are of the photo's kind, or the shopper named a kind
-        text_out = render_reply(items, session.constraints, relaxed, self.query_text(session), backfill, kind)
         return Reply(
             text="\n".join([*session.notes, text_out]),
             items=items,

@@ -87,6 +87,8 @@ class Session:
         self.image_vector: Any = None
         """The photo's shared-space vector when the reader computed it (the search reuses it)."""
         self.price_below: float | None = None
+        self.wishes: Any = None
+        """The filter every item of the last reply was to meet (a changed one may show seen items again)."""
         self.notes: list[str] = []
         self.words: str = ""
         self.k: int | None = None
@@ -117,7 +119,7 @@ class Session:
     _PLAIN = (
         "images", "shown", "liked", "rejected", "constraints", "avoid", "options", "leanings",
         "anchor", "image_description", "image_attrs", "image_guesses", "image_likely",
-        "price_below", "notes", "words", "k",
+        "price_below", "wishes", "notes", "words", "k",
     )  # fmt: skip
 
     def state(self) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from vlrec.agent.replies import Recommendation, Sight
@@ -189,11 +190,17 @@ class Understanding:
         if leftover:
             session.words = leftover
 
-    def query_text(self, session: Session) -> str:
+    def query_text(self, session: Session, relaxed: Iterable[str] = ()) -> str:
+        """The search text the constraints make (without ``relaxed`` fields: the reply's heading
+        claims no wish it relaxed)."""
         c = dict(session.constraints)
+        if session.anchor is not None and "articleType" not in c:  # "more like the second one": its kind
+            c["articleType"] = self.items.get(session.anchor, {}).get("articleType") or ""
         photo = session.image is not None and session.anchor is None
         if self.reader is not None and self.cfg.seen_in_query and photo:
             c = {**session.image_attrs, **c}  # the shopper's words win over what the photo shows
+        for f in relaxed:
+            c.pop(f, None)
         parts = [c.get("baseColour", ""), c.get("usage", ""), c.get("articleType", "")]
         q = " ".join(p.lower() for p in parts if p)
         if "gender" in c:

@@ -424,9 +424,11 @@ def test_retrieval_captions_come_from_the_neighbours_and_the_vlm_chooses(tiny_lm
     assert "similarity weight 2" in format_captions(result)
 
 
-def test_a_reply_says_when_nothing_left_is_of_the_photos_kind(shop):
-    """The photo's kind ranks (it does not filter): when the shopper's other wishes leave none of
-    it unshown, the reply says so instead of claiming the kind in its first line."""
+def test_a_narrowed_wish_shows_the_photos_kind_again_and_says_when_none_is_left(shop):
+    """The photo's kind ranks (it does not filter). A turn that narrows the wishes ("in black")
+    lists the items of that kind already seen that meet it before any other kind, and says so;
+    a turn with the same wishes shows none again, and when none of the kind is left unshown the
+    reply says so instead of claiming the kind in its first line."""
     from tests.conftest import FakeVLM
     from vlrec.agent.config import AgentConfig
     from vlrec.agent.session import Agent
@@ -438,7 +440,39 @@ def test_a_reply_says_when_nothing_left_is_of_the_photos_kind(shop):
     assert [rows[r.id]["articleType"] for r in first.items] == ["Handbags"] * 8  # all 8 women's handbags
     assert "No more" not in first.text
     second = s.send("in black")
-    assert second.items and all(rows[r.id]["articleType"] != "Handbags" for r in second.items)
-    head = second.text.splitlines()[0]
+    seen_black = {r.id for r in first.items if rows[r.id]["baseColour"] == "Black"}
+    assert len(seen_black) == 4 and {r.id for r in second.items[:4]} == seen_black
+    assert all(rows[r.id]["articleType"] != "Handbags" for r in second.items[4:])
+    assert all(rows[r.id]["baseColour"] == "Black" and rows[r.id]["gender"] == "Women" for r in second.items)
+    assert second.text.startswith("4 handbags you have already seen meet this wish too")
+    assert "No more" not in second.text
+    third = s.send("show me others")  # the same wishes: nothing is shown again
+    assert third.items and not {r.id for r in third.items} & {r.id for r in first.items + second.items}
+    head = third.text.splitlines()[0]
     assert "No more handbags like your photo meet your other wishes" in head
     assert "for black items for women" in head and "black handbags" not in head
+    from vlrec.agent.state import Session  # a restored session knows what the last reply was to meet
+
+    assert s.wishes is not None and Session.from_state(agent, s.state()).wishes == s.wishes
+
+
+def test_more_like_a_listed_item_stays_with_its_kind(shop):
+    """After a photo, "more like the fifth one" (an item of another kind than the photo's) searches
+    from that item and keeps its kind: the shopper's other wishes are relaxed before it, and the
+    reply's heading names that kind."""
+    from tests.conftest import FakeVLM
+    from vlrec.agent.config import AgentConfig
+    from vlrec.agent.session import Agent
+
+    searcher, rows, tmp = shop
+    agent = Agent(AgentConfig(k=8, candidates=48), searcher, FakeVLM(), reader=FakeReader())
+    s = agent.session()
+    s.send("something like this, for women", image=str(tmp / rows["112"]["image"]))
+    second = s.send("in black")  # 4 black handbags seen before, then other kinds
+    other = second.items[4]
+    kind = rows[other.id]["articleType"]
+    assert kind != "Handbags"
+    third = s.send("more like the fifth one")
+    assert s.anchor == other.id and third.items and other.id not in [r.id for r in third.items]
+    assert all(rows[r.id]["articleType"] == kind for r in third.items)
+    assert kind.lower() in third.text.splitlines()[0].lower()
