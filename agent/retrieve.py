@@ -127,11 +127,13 @@ class Retrieving:
         ][: want - len(same)]  # fmt: skip
         if not again:
             return items, backfill
-        session.notes.append(
-            f"{len(again)} {kind.lower()} you have already seen meet this wish too, so they are listed again."
-        )
         full = same + again + [r for r in full if r.metadata.get("articleType") != kind]
         items = (full + rest)[:want]
+        others = any(r.metadata.get("articleType") != kind for r in items)
+        session.notes.append(
+            f"{len(again)} {kind.lower()} you have already seen meet this wish too, so they are listed again"
+            + ("; the others are the nearest other items." if others else ".")
+        )
         return items, ((len(full), backfill[1]) if backfill and len(full) < len(items) else None)
 
     def _request_text(self, session: Session) -> str:

@@ -444,7 +444,9 @@ def test_a_narrowed_wish_shows_the_photos_kind_again_and_says_when_none_is_left(
     assert len(seen_black) == 4 and {r.id for r in second.items[:4]} == seen_black
     assert all(rows[r.id]["articleType"] != "Handbags" for r in second.items[4:])
     assert all(rows[r.id]["baseColour"] == "Black" and rows[r.id]["gender"] == "Women" for r in second.items)
-    assert second.text.startswith("4 handbags you have already seen meet this wish too")
+    assert second.text.startswith(
+        "4 handbags you have already seen meet this wish too, so they are listed again; the others are"
+    )
     assert "No more" not in second.text
     third = s.send("show me others")  # the same wishes: nothing is shown again
     assert third.items and not {r.id for r in third.items} & {r.id for r in first.items + second.items}
