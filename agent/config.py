@@ -21,8 +21,16 @@ class AgentConfig:
     backfill: bool = True
     """When fewer than ``k`` items meet every hard constraint, follow them with the nearest items
     under relaxed constraints (relaxed in the usual order: price, usage, season, colour, gender;
-    never the kind of item asked for), so a reply is not short while the catalogue has more of
-    that kind to show."""
+    the kind of item asked for only to its nearest kinds, ``near_kinds``), so a reply is not short
+    while the catalogue has more of that kind to show."""
+    near_kinds: float = 0.65
+    """When the kind asked for has no more items under the relaxed wishes, fill the reply up with the
+    (at most two) kinds whose items' texts lie at least this near it in the shared space (cosine of
+    the kinds' centroids: tights → stockings 0.68, a hat → caps 0.83, gloves' nearest 0.52); 1 or
+    more: never."""
+    widen_gender: bool = True
+    """Relax who an item is for in two steps: first to the nearest audiences (girls' → women's and
+    unisex, boys' → men's and unisex, men's or women's → unisex), then not at all."""
     sport_usage: Literal["want", "lean", "off"] = "lean"
     """A request that names a sport or a workout ("for cricket nets", "a running jacket") where the
     intent LM left usage open (:func:`vlrec.agent.vocabulary.sport_usage`): want (filter on Sports
@@ -87,3 +95,4 @@ class AgentConfig:
     def __post_init__(self) -> None:
         check(1 <= self.k <= 50, "agent.k", "must be in [1, 50]")
         check(self.candidates >= self.k, "agent.candidates", "must be >= agent.k")
+        check(self.near_kinds >= 0.0, "agent.near_kinds", "must be >= 0 (1 or more: never)")

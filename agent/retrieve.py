@@ -72,9 +72,9 @@ class Retrieving:
             hits = find(where, exclude)
             if hits or not order:
                 break
-            dropped_key = order.pop(0)
-            relaxed.append(dropped_key.lstrip("!"))
-            hard.pop(dropped_key)
+            eased_key = self._ease(hard, order)
+            if eased_key not in relaxed:
+                relaxed.append(eased_key)
         wishes = {**session.image_attrs, **session.constraints}
         if session.profile:
             hits = self._with_profile(session, hits, where, set(exclude))
@@ -86,8 +86,14 @@ class Retrieving:
             extra: list = []
             eased: list[str] = []
             while len(extra) < want - len(items) and order and order[0] != "articleType":  # never the kind
-                eased.append(order[0].lstrip("!"))
-                hard.pop(order.pop(0))  # relaxed in the same order, one more each time
+                eased_key = self._ease(hard, order)  # relaxed in the same order, one more step each time
+                if eased_key not in eased:
+                    eased.append(eased_key)
+                extra += find(_where(hard), seen + [h.id for h in extra])
+            near = self.near_kinds(hard["articleType"]) if isinstance(hard.get("articleType"), str) else []
+            if len(extra) < want - len(items) and near:  # the kind has no more: its nearest kinds follow
+                hard["articleType"] = {"$in": [hard["articleType"], *near]}
+                eased.append("articleType")
                 extra += find(_where(hard), seen + [h.id for h in extra])
             if extra:
                 backfill = (len(items), eased)
@@ -97,6 +103,55 @@ class Retrieving:
             items, backfill = self._seen_again(session, items, backfill, kind, every_wish, set(blocked), want)
         session.wishes = every_wish
         return items, relaxed, backfill
+
+    def near_kinds(self, kind: str) -> list[str]:
+        """Up to two kinds whose items' texts lie nearest those of ``kind`` (cosine of the kinds'
+        centroids in the shared space at least ``agent.near_kinds``: tights → stockings, a hat →
+        caps, gloves → none); what fills up a reply when the kind asked for has no more items.
+        The centroids are read from the text collection once, on first use."""
+        import numpy as np
+
+        if self.cfg.near_kinds >= 1.0:
+            return []
+        if self._kind_centroids is None:
+            groups: dict[str, list] = {}
+            for i, v in self.searcher.store.vectors(self.searcher.cols["text"], list(self.items)).items():
+                if self.items[i].get("articleType"):
+                    groups.setdefault(self.items[i]["articleType"], []).append(
+                        v / max(np.linalg.norm(v), 1e-12)
+                    )
+            names = sorted(groups)
+            centroids = np.stack([np.mean(groups[n], axis=0) for n in names]) if names else np.zeros((0, 1))
+            centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+            self._kind_centroids = (names, centroids)
+        names, centroids = self._kind_centroids
+        if kind not in names:
+            return []
+        sims = centroids @ centroids[names.index(kind)]
+        near = [names[j] for j in np.argsort(-sims) if names[j] != kind and sims[j] >= self.cfg.near_kinds]
+        return near[:2]
+
+    def _ease(self, hard: dict, order: list[str]) -> str:
+        """Relax the first wish of ``order`` one step; returns the field's name. Who an item is for
+        widens to the nearest audience first (girls' → women's and unisex, men's → unisex; with
+        ``agent.widen_gender``), and is dropped only on the next step."""
+        key = order[0]
+        if key == "gender" and self.cfg.widen_gender:
+            now = hard[key]
+            values = (
+                list(now["$in"])
+                if isinstance(now, dict) and "$in" in now
+                else [now]
+                if isinstance(now, str)
+                else []
+            )
+            wider = list(dict.fromkeys([*values, *(n for v in values for n in _AUDIENCE.get(v, ()))]))
+            if values and len(wider) > len(values):
+                hard[key] = {"$in": wider}
+                return key
+        order.pop(0)
+        hard.pop(key)
+        return key.lstrip("!")
 
     def photo_kind(self, session: Session) -> str | None:
         """The kind of item the photo shows, where it decides the kind (the shopper named none and
@@ -258,6 +313,15 @@ class Retrieving:
             score if score is not None else hit.score,
             meta,
         )
+
+
+_AUDIENCE = {
+    "Girls": ("Women", "Unisex"),
+    "Boys": ("Men", "Unisex"),
+    "Men": ("Unisex",),
+    "Women": ("Unisex",),
+}
+"""Who else an item for each audience may suit, nearest first (the catalogue's gender values)."""
 
 
 def _combo(meta: dict) -> tuple:

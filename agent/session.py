@@ -71,6 +71,7 @@ class Agent(Understanding, Retrieving):
         self.items = searcher.records()
         self.vocab = Vocabulary(list(self.items.values()))
         self._count_combos()
+        self._kind_centroids = None  # (kinds, centroids) for near_kinds(), read on first use
         if self.words is not None:
             self.words.sync(self.items)
 
@@ -94,6 +95,7 @@ class Agent(Understanding, Retrieving):
             self.items.update(self.searcher.records(ids))
         self.vocab = Vocabulary(list(self.items.values()))
         self._count_combos()
+        self._kind_centroids = None
         if self.words is not None:
             self.words.sync(self.items, ids)
 

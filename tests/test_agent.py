@@ -303,3 +303,39 @@ def test_everyday_names_of_kinds_vote_for_catalogue_types(text, want):
 
     allowed = set(NAMES) - {"Sunglasses"}
     assert set(lexicon_kinds(text, allowed)) == want
+
+
+def test_who_an_item_is_for_is_relaxed_to_the_nearest_audience_first(shop):
+    """Relaxing the gender wish widens it first (girls' → women's and unisex) and drops it only on
+    the next step; with agent.widen_gender=false it is dropped at once."""
+    agent = _agent(shop)
+    hard, order = {"gender": "Girls", "baseColour": "Black"}, ["baseColour", "gender"]
+    assert agent._ease(hard, order) == "baseColour" and hard == {"gender": "Girls"}
+    assert agent._ease(hard, order) == "gender" and order == ["gender"]
+    assert hard == {"gender": {"$in": ["Girls", "Women", "Unisex"]}}
+    assert agent._ease(hard, order) == "gender" and hard == {} and order == []
+    hard, order = {"gender": {"$in": ["Men", "Unisex"]}}, ["gender"]
+    assert agent._ease(hard, order) == "gender" and hard == {}  # nothing nearer left: dropped
+    off = _agent(shop, widen_gender=False)
+    hard, order = {"gender": "Boys"}, ["gender"]
+    assert off._ease(hard, order) == "gender" and hard == {} and order == []
+
+
+def test_a_kind_with_no_more_items_is_followed_by_its_nearest_kinds(shop):
+    """The shop has 16 pairs of casual shoes: a reply of 20 lists them all, then fills up with the
+    kinds whose items lie nearest (at most two, at or above agent.near_kinds) and says so; at 1
+    (never) the reply stays short, and a kind's nearest never include itself."""
+    _, rows, _ = shop
+    agent = _agent(shop, k=20, near_kinds=0.0)
+    r = agent.session().send("casual shoes")
+    kinds = [rows[i]["articleType"] for i in _ids(r)]
+    assert kinds[:16] == ["Casual Shoes"] * 16 and len(kinds) == 20
+    assert set(kinds[16:]) <= set(agent.near_kinds("Casual Shoes")) and "Casual Shoes" not in kinds[16:]
+    assert (
+        "(Only the first 16 match every wish; the others are the nearest without the articleType wish.)"
+        in r.text
+    )
+    assert agent.near_kinds("Casual Shoes") and "Casual Shoes" not in agent.near_kinds("Casual Shoes")
+    assert agent.near_kinds("Sarees") == []  # a kind the catalogue does not have
+    short = _agent(shop, k=20, near_kinds=1.0).session().send("casual shoes")
+    assert [rows[i]["articleType"] for i in _ids(short)] == ["Casual Shoes"] * 16
