@@ -85,7 +85,7 @@ class Retrieving:
             seen = exclude + [h.id for h in hits]
             extra: list = []
             eased: list[str] = []
-            while len(extra) < want - len(items) and order and order[0] != "articleType":  # never the kind
+            while len(extra) < want - len(items) and order and order[0] != "articleType":  # the kind: below
                 eased_key = self._ease(hard, order)  # relaxed in the same order, one more step each time
                 if eased_key not in eased:
                     eased.append(eased_key)
