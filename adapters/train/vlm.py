@@ -328,7 +328,10 @@ def train_vlm(cfg: VLMTrainSections, log=print, stop_after: int | None = None) -
     """Run ``cfg.train``; returns the folder of the final model."""
     recipe = VLMRecipe(cfg, log)
     recipe.setup()
-    return recipe.run(stop_after)
+    out = recipe.run(stop_after)
+    if recipe.acc.num_processes > 1:  # torchrun: leave the process group before exit (a gloo process
+        recipe.acc.end_training()  # that exits with it alive can abort in teardown, SIGABRT)
+    return out
 
 
 __all__ = ["VLMTrainConfig", "VLMRecipe", "train_vlm", "build_samples", "plot_metrics"]
