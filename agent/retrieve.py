@@ -39,10 +39,10 @@ class Retrieving:
             hard[f"!{f}"] = {"$nin": list(values)}
         if session.price_below is not None:
             hard["price"] = {"$lt": session.price_below}
-        if session.anchor is not None and "articleType" not in hard:
-            kind = self.items.get(session.anchor, {}).get("articleType")
-            if kind:  # "more like the second one": more of that item's kind, the other wishes relaxed first
-                hard["articleType"] = kind
+        if "articleType" not in hard and (kind := self.anchor_kind(session)):
+            hard["articleType"] = (
+                kind  # "more like the second one": that kind, the other wishes relaxed first
+            )
         every_wish = _where(hard)
         blocked = list(session.rejected)
         if session.user is not None:  # what the user already has is not recommended again
@@ -90,8 +90,9 @@ class Retrieving:
                 if eased_key not in eased:
                     eased.append(eased_key)
                 extra += find(_where(hard), seen + [h.id for h in extra])
-            near = self.near_kinds(hard["articleType"]) if isinstance(hard.get("articleType"), str) else []
-            if len(extra) < want - len(items) and near:  # the kind has no more: its nearest kinds follow
+            short = len(extra) < want - len(items) and isinstance(hard.get("articleType"), str)
+            near = self.near_kinds(hard["articleType"]) if short else []  # read only when needed
+            if near:  # the kind has no more: its nearest kinds follow
                 hard["articleType"] = {"$in": [hard["articleType"], *near]}
                 eased.append("articleType")
                 extra += find(_where(hard), seen + [h.id for h in extra])
@@ -152,6 +153,10 @@ class Retrieving:
         order.pop(0)
         hard.pop(key)
         return key.lstrip("!")
+
+    def anchor_kind(self, session: Session) -> str | None:
+        """The kind of the listed item the shopper pointed at ("more like the second one"), if any."""
+        return self.items.get(session.anchor, {}).get("articleType") if session.anchor is not None else None
 
     def photo_kind(self, session: Session) -> str | None:
         """The kind of item the photo shows, where it decides the kind (the shopper named none and
@@ -292,7 +297,7 @@ class Retrieving:
         """Fields the shopper's words did not set, as value probabilities the rerank rewards:
         what the photo probably shows, or after "more like this one", that item's kind."""
         if session.anchor is not None:
-            kind = self.items.get(session.anchor, {}).get("articleType")
+            kind = self.anchor_kind(session)
             return {"articleType": {kind: 1.0}} if kind and "articleType" not in session.constraints else {}
         if session.image is None:
             return {}

@@ -194,8 +194,8 @@ class Understanding:
         """The search text the constraints make (without ``relaxed`` fields: the reply's heading
         claims no wish it relaxed)."""
         c = dict(session.constraints)
-        if session.anchor is not None and "articleType" not in c:  # "more like the second one": its kind
-            c["articleType"] = self.items.get(session.anchor, {}).get("articleType") or ""
+        if "articleType" not in c and (kind := self.anchor_kind(session)):  # "more like the second one"
+            c["articleType"] = kind
         photo = session.image is not None and session.anchor is None
         if self.reader is not None and self.cfg.seen_in_query and photo:
             c = {**session.image_attrs, **c}  # the shopper's words win over what the photo shows
