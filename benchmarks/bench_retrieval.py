@@ -145,20 +145,42 @@ def hnsw_table(base: np.ndarray, sizes, n_queries=300, efs=(100,), m: int = 16) 
     return lines
 
 
-def indexing_line(embedder, catalog: Path, n: int | None) -> list[str]:
+def indexing_line(embedder, catalog: Path, n: int | None, store_cfg=None, n_queries: int = 300) -> list[str]:
+    """Items/s indexing the catalogue into a fresh store (``store_cfg``'s HNSW settings), then each
+    collection's recall@10 against exact search, for perturbed copies of its own vectors."""
+    import dataclasses
+
     from vlrec.data.catalog import CatalogItem, read_catalog
-    from vlrec.retrieval.indexer import index_catalog
+    from vlrec.retrieval.indexer import collection_names, index_catalog
     from vlrec.retrieval.store import Store, StoreConfig
 
+    store_cfg = store_cfg or StoreConfig()
     items = [e for e in read_catalog(catalog) if isinstance(e, CatalogItem)][:n]
     with tempfile.TemporaryDirectory() as tmp:  # warm-up: graphs exported and compiled
-        index_catalog(items[:64], Store(StoreConfig(path=tmp)), "warm", embedder, progress=False)
+        index_catalog(items[:64], Store(dataclasses.replace(store_cfg, path=tmp, url=None)), "warm", embedder,
+                      progress=False)  # fmt: skip
+    recalls = []
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(StoreConfig(path=tmp))
+        store = Store(dataclasses.replace(store_cfg, path=tmp, url=None))
         s = index_catalog(items, store, "bench", embedder, progress=False)
+        rng = np.random.default_rng(0)
+        for kind, name in collection_names("bench").items():
+            col = store.client.get_collection(name)
+            got = store.vectors(col, [it.id for it in items])
+            ids = list(got)
+            vecs = _norm(np.stack([got[i] for i in ids]))
+            pick = rng.integers(0, len(ids), size=min(n_queries, len(ids)))
+            queries = _norm(vecs[pick] + rng.normal(0, 0.05, size=vecs[pick].shape)).astype(np.float32)
+            rec = []
+            for q in queries:
+                exact = {ids[j] for j in np.argpartition(-(vecs @ q), 10)[:10]}
+                rec.append(len({h.id for h in store.query(col, q, k=10)} & exact) / 10)
+            recalls.append(f"{kind} {np.mean(rec):.3f}")
     return [
-        f"Indexing with images (decode, Lite0 + head, MiniLM + head, fusion, 3 Chroma writes): "
-        f"{s.added} items in {s.seconds:.1f} s = **{s.added / s.seconds:.1f} items/s**"
+        f"Indexing with images (decode, Lite0 + head, MiniLM + head, fusion, 3 Chroma writes; HNSW "
+        f"ef_construction {store_cfg.ef_construction}, M {store_cfg.max_neighbors}, ef_search {store_cfg.ef_search}): "
+        f"{s.added} items in {s.seconds:.1f} s = **{s.added / s.seconds:.1f} items/s**; "
+        f"recall@10 against exact search ({n_queries} perturbed own vectors): {', '.join(recalls)}"
     ]
 
 
@@ -311,7 +333,7 @@ def main() -> None:
             fused, [10_000] if args.quick else args.sizes, efs=args.ef_search, m=args.max_neighbors
         ) + [""]
     if args.only in (None, "indexing"):
-        out += indexing_line(embedder, catalog, 200 if args.quick else (args.index_items or None))
+        out += indexing_line(embedder, catalog, 200 if args.quick else (args.index_items or None), cfg.store)
     print("\n".join(out))
     print(json.dumps({"fusion": embedder.cfg.fusion}), file=sys.stderr)
 
