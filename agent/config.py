@@ -30,7 +30,8 @@ class AgentConfig:
     more: never."""
     widen_gender: bool = True
     """Relax who an item is for in two steps: first to the nearest audiences (girls' → women's and
-    unisex, boys' → men's and unisex, men's or women's → unisex), then not at all."""
+    unisex, boys' → men's and unisex, men's or women's → unisex), then not at all. For a child's
+    audience the nearest kinds (``near_kinds``) come first: an adult's item is the wrong size."""
     sport_usage: Literal["want", "lean", "off"] = "lean"
     """A request that names a sport or a workout ("for cricket nets", "a running jacket") where the
     intent LM left usage open (:func:`vlrec.agent.vocabulary.sport_usage`): want (filter on Sports

@@ -86,6 +86,15 @@ class Retrieving:
             extra: list = []
             eased: list[str] = []
             while len(extra) < want - len(items) and order and order[0] != "articleType":  # the kind: below
+                kind = hard.get("articleType")
+                audience = _values(hard["gender"]) if order[0] == "gender" else set()
+                if audience and audience <= _CHILDREN and isinstance(kind, str):
+                    near = self.near_kinds(kind)  # a child's nearest kinds before an adult's size
+                    if near:
+                        hard["articleType"] = {"$in": [kind, *near]}
+                        eased.append("articleType")
+                        extra += find(_where(hard), seen + [h.id for h in extra])
+                        continue
                 eased_key = self._ease(hard, order)  # relaxed in the same order, one more step each time
                 if eased_key not in eased:
                     eased.append(eased_key)
@@ -138,14 +147,7 @@ class Retrieving:
         ``agent.widen_gender``), and is dropped only on the next step."""
         key = order[0]
         if key == "gender" and self.cfg.widen_gender:
-            now = hard[key]
-            values = (
-                list(now["$in"])
-                if isinstance(now, dict) and "$in" in now
-                else [now]
-                if isinstance(now, str)
-                else []
-            )
+            values = sorted(_values(hard[key]))
             wider = list(dict.fromkeys([*values, *(n for v in values for n in _AUDIENCE.get(v, ()))]))
             if values and len(wider) > len(values):
                 hard[key] = {"$in": wider}
@@ -327,6 +329,17 @@ _AUDIENCE = {
     "Women": ("Unisex",),
 }
 """Who else an item for each audience may suit, nearest first (the catalogue's gender values)."""
+
+
+_CHILDREN = {"Boys", "Girls"}
+"""Audiences whose items an adult's do not replace (sizes): their nearest kinds come first."""
+
+
+def _values(wish: Any) -> set:
+    """The values a hard wish accepts (a value, or ``{"$in": [...]}``); empty for other filters."""
+    if isinstance(wish, str):
+        return {wish}
+    return set(wish["$in"]) if isinstance(wish, dict) and "$in" in wish else set()
 
 
 def _combo(meta: dict) -> tuple:

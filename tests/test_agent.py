@@ -321,6 +321,25 @@ def test_who_an_item_is_for_is_relaxed_to_the_nearest_audience_first(shop):
     assert off._ease(hard, order) == "gender" and hard == {} and order == []
 
 
+def test_a_childs_reply_fills_up_with_nearest_kinds_before_an_adults_sizes(shop, monkeypatch):
+    """For a child's audience the nearest kinds (for that child) come before the audience widens to
+    adults; an adult's reply widens the audience first. (The shop has no children's items, so its
+    women stand in for a child's audience.)"""
+    import vlrec.agent.retrieve as retrieve
+
+    _, rows, _ = shop
+    adult = _agent(shop, k=12, near_kinds=0.0).session().send("casual shoes for women")
+    got = [(rows[i]["articleType"], rows[i]["gender"]) for i in _ids(adult)]
+    assert got[:8] == [("Casual Shoes", "Women")] * 8 and set(got[8:]) == {("Casual Shoes", "Men")}
+    monkeypatch.setattr(retrieve, "_CHILDREN", {"Women"})
+    agent = _agent(shop, k=12, near_kinds=0.0)
+    child = agent.session().send("casual shoes for women")
+    got = [(rows[i]["articleType"], rows[i]["gender"]) for i in _ids(child)]
+    assert got[:8] == [("Casual Shoes", "Women")] * 8 and len(got) == 12
+    assert {g for _, g in got[8:]} == {"Women"} and {t for t, _ in got[8:]} <= set(agent.near_kinds("Casual Shoes"))
+    assert "the nearest without the articleType wish" in child.text
+
+
 def test_a_kind_with_no_more_items_is_followed_by_its_nearest_kinds(shop):
     """The shop has 16 pairs of casual shoes: a reply of 20 lists them all, then fills up with the
     kinds whose items lie nearest (at most two, at or above agent.near_kinds) and says so; at 1
