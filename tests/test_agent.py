@@ -336,7 +336,9 @@ def test_a_childs_reply_fills_up_with_nearest_kinds_before_an_adults_sizes(shop,
     child = agent.session().send("casual shoes for women")
     got = [(rows[i]["articleType"], rows[i]["gender"]) for i in _ids(child)]
     assert got[:8] == [("Casual Shoes", "Women")] * 8 and len(got) == 12
-    assert {g for _, g in got[8:]} == {"Women"} and {t for t, _ in got[8:]} <= set(agent.near_kinds("Casual Shoes"))
+    assert {g for _, g in got[8:]} == {"Women"} and {t for t, _ in got[8:]} <= set(
+        agent.near_kinds("Casual Shoes")
+    )
     assert "the nearest without the articleType wish" in child.text
 
 
