@@ -303,8 +303,11 @@ class AttributeReader:
         return self.guesses(parts), vectors
 
 
-def describe_guesses(guesses: dict[str, Guess], stated_only: bool = True) -> str:
-    """A short description from the stated fields, e.g. ``Blue Tshirts for Men, Casual wear``."""
+def describe_guesses(guesses: dict[str, Guess], stated_only: bool = True, likely: float = 0.5) -> str:
+    """A short description from the stated fields, e.g. ``Blue Tshirts for Men, Casual wear``;
+    fields read below their gate but at least ``likely`` follow as a hedge (``Tshirts for Men,
+    Casual wear; probably Red``): the shopper sees what the photo probably shows without the
+    agent filtering on it."""
     g = {f: x.value for f, x in guesses.items() if x.stated or not stated_only}
     words = " ".join(v for v in (g.get("baseColour"), g.get("articleType")) if v)
     if not words and g:
@@ -313,4 +316,7 @@ def describe_guesses(guesses: dict[str, Guess], stated_only: bool = True) -> str
         words += f" for {g['gender']}"
     if g.get("usage"):
         words += f", {g['usage']} wear"
+    unsure = [x.value for f, x in guesses.items() if f not in g and x.value and x.confidence >= likely]
+    if unsure:
+        words = f"{words}; probably {', '.join(unsure)}" if words else f"Probably {', '.join(unsure)}"
     return words.strip()

@@ -281,6 +281,28 @@ def test_agent_uses_only_the_fields_the_vlm_states_about_a_photo(shop):
     assert off.session().send("something like this", image=photo).query == ""
 
 
+def test_a_photos_description_hedges_what_the_vlm_reads_below_its_gate(shop):
+    """The description names the stated fields, then what the reader finds likely (at least 0.5)
+    but not sure enough to state, as "probably"; an unlikely reading is left out, and the hedge
+    never joins the query."""
+    from tests.conftest import FakeVLM
+    from vlrec.adapters.reader import Guess, describe_guesses
+    from vlrec.agent.config import AgentConfig
+    from vlrec.agent.session import Agent
+
+    searcher, rows, tmp = shop
+    photo = str(tmp / rows["112"]["image"])
+    sure = Agent(AgentConfig(k=4, candidates=24), searcher, FakeVLM(), reader=FakeReader(white=0.8))
+    reply = sure.session().send("something like this", image=photo)
+    assert reply.image_description == "Handbags; probably White" and reply.query == "handbags"
+    unsure = Agent(AgentConfig(k=4, candidates=24), searcher, FakeVLM(), reader=FakeReader(white=0.41))
+    assert unsure.session().send("something like this", image=photo).image_description == "Handbags"
+    guesses = {"baseColour": Guess("Red", 0.9, False), "gender": Guess("Men", 0.99, True)}
+    assert describe_guesses(guesses) == "An item for Men; probably Red"
+    assert describe_guesses({"baseColour": Guess("Red", 0.9, False)}) == "Probably Red"
+    assert describe_guesses(guesses, stated_only=False) == "Red for Men"
+
+
 def test_answer_logprobs_equal_the_full_logits_sum(tiny_lm_dir):
     from tests.test_vlm import _photos, build_tiny_vlm
 
