@@ -89,7 +89,9 @@ class Retrieving:
                 kind = hard.get("articleType")
                 audience = _values(hard["gender"]) if order[0] == "gender" else set()
                 if audience and audience <= _CHILDREN and isinstance(kind, str):
-                    near = self.near_kinds(kind)  # a child's nearest kinds before an adult's size
+                    # a child's nearest kinds before an adult's size; here, not in _ease: the no-match
+                    # path would keep them in the filter even where the child has none of them
+                    near = self.near_kinds(kind)
                     if near:
                         hard["articleType"] = {"$in": [kind, *near]}
                         eased.append("articleType")
