@@ -83,6 +83,9 @@ class Intent:
     """Field -> probability that the shopper did not ask about it."""
     unsure: dict[str, dict[str, float]] = field(default_factory=dict)
     """Field -> likely values read below the field's gate (to rank by, not to filter on)."""
+    alternatives: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Field -> the next likeliest values after those wanted or unsure (the agent may give them a
+    place in a reply in case the reading is wrong; never a filter)."""
 
     def constraints(self) -> dict[str, list[str]]:
         return {f: list(v) for f, v in self.want.items() if v}

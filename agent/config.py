@@ -32,6 +32,14 @@ class AgentConfig:
     """Relax who an item is for in two steps: first to the nearest audiences (girls' → women's and
     unisex, boys' → men's and unisex, men's or women's → unisex), then not at all. For a child's
     audience the nearest kinds (``near_kinds``) come first: an adult's item is the wrong size."""
+    hedge_kinds: int = 2
+    """Where the intent LM finds other kinds of item likely too (each at least ``hedge_share``, after
+    the one it read; at most this many), the best item of each takes one of the reply's last places
+    (at most ``hedge_places`` of the reply), so a misread kind still leaves something the shopper
+    meant; the reply says so. 0: never."""
+    hedge_share: float = 0.1
+    hedge_places: float = 0.2
+    """The largest share of a reply's places those other kinds may take (k 10: 2, k 5: 1)."""
     sport_usage: Literal["want", "lean", "off"] = "lean"
     """A request that names a sport or a workout ("for cricket nets", "a running jacket") where the
     intent LM left usage open (:func:`vlrec.agent.vocabulary.sport_usage`): want (filter on Sports
@@ -97,3 +105,5 @@ class AgentConfig:
         check(1 <= self.k <= 50, "agent.k", "must be in [1, 50]")
         check(self.candidates >= self.k, "agent.candidates", "must be >= agent.k")
         check(self.near_kinds >= 0.0, "agent.near_kinds", "must be >= 0 (1 or more: never)")
+        check(self.hedge_kinds >= 0, "agent.hedge_kinds", "must be >= 0 (0: never)")
+        check(0.0 <= self.hedge_places <= 1.0, "agent.hedge_places", "must be in [0, 1]")

@@ -43,7 +43,7 @@ class Retrieving:
             hard["articleType"] = (
                 kind  # "more like the second one": that kind, the other wishes relaxed first
             )
-        every_wish = _where(hard)
+        every_wish, asked = _where(hard), dict(hard)
         blocked = list(session.rejected)
         if session.user is not None:  # what the user already has is not recommended again
             blocked += [i for i in self.profiles.seen(session.user) if i in self.items]
@@ -113,8 +113,35 @@ class Retrieving:
         kind = self.photo_kind(session)
         if kind is not None and not relaxed and session.wishes not in (None, every_wish):  # a new wish
             items, backfill = self._seen_again(session, items, backfill, kind, every_wish, set(blocked), want)
+        if session.hedges and session.anchor is None and self.photo_kind(session) is None:
+            items, backfill = self._hedge(session, items, backfill, asked, find, exclude, wishes, want)
         session.wishes = every_wish
         return items, relaxed, backfill
+
+    def _hedge(self, session, items, backfill, asked, find, exclude, wishes, want: int):
+        """The best item of each other kind the intent LM found likely (``session.hedges``) under
+        every other wish takes one of the reply's last places (at most ``agent.hedge_places``)."""
+        places = int(want * self.cfg.hedge_places + 1e-9)
+        ranked = sorted(session.hedges.items(), key=lambda kv: -kv[1])
+        have, extra = {r.id for r in items}, []
+        for kind, _ in ranked[:places]:
+            hits = find(_where({**asked, "articleType": kind}), [*exclude, *have])
+            if hits:
+                extra += self.rerank(hits, wishes, 1, session)[:1]
+                have.add(extra[-1].id)
+        if not extra:
+            return items, backfill
+        keep = min(len(items), want - len(extra))
+        if backfill is not None:
+            backfill = backfill if backfill[0] < keep else None  # none of the filled-up items left
+        kinds = " or ".join(dict.fromkeys(r.metadata.get("articleType", "").lower() for r in extra))
+        last = (
+            "the last item is of that kind"
+            if len(extra) == 1
+            else f"the last {len(extra)} are of those kinds"
+        )
+        session.notes.append(f"In case you meant {kinds}, {last}.")
+        return items[:keep] + extra, backfill
 
     def near_kinds(self, kind: str) -> list[str]:
         """Up to two kinds whose items' texts lie nearest those of ``kind`` (cosine of the kinds'

@@ -76,6 +76,8 @@ class Session:
         """Fields with several acceptable values and their probabilities (the intent LM's)."""
         self.leanings: dict[str, dict[str, float]] = {}
         """Fields the intent LM reads below its gate: likely values that rerank but never filter."""
+        self.hedges: dict[str, float] = {}
+        """Kinds the intent LM found likely too, after the one it read (``agent.hedge_share``)."""
         self.last: list[Recommendation] = []
         self.anchor: str | None = None
         self.image: Any = None
@@ -118,7 +120,7 @@ class Session:
     # --- state outside the process ---------------------------------------------------------
     _PLAIN = (
         "images", "shown", "liked", "rejected", "constraints", "avoid", "options", "leanings",
-        "anchor", "image_description", "image_attrs", "image_guesses", "image_likely",
+        "hedges", "anchor", "image_description", "image_attrs", "image_guesses", "image_likely",
         "price_below", "wishes", "notes", "words", "k",
     )  # fmt: skip
 

@@ -88,7 +88,17 @@ class Understanding:
         elif sport is not None and "usage" not in intent.want and self.cfg.sport_usage == "lean":
             intent.unsure["usage"] = {**intent.unsure.get("usage", {}), sport: 1.0}  # ranks, never filters
         last = next((t.text for t in reversed(session.turns) if t.role == "user" and t.text), "")
-        return guard_negations(intent, negated(last, self.vocab))
+        intent = guard_negations(intent, negated(last, self.vocab))
+        read = {**intent.want.get("articleType", {}), **intent.unsure.get("articleType", {})}
+        if read and self.cfg.hedge_kinds > 0:  # the next likeliest kinds, for a place in the reply
+            ruled = set(intent.avoid.get("articleType", {}))
+            ranked = sorted(reading.want.get("articleType", {}).items(), key=lambda kv: -kv[1])
+            intent.alternatives["articleType"] = {
+                v: round(p, 4)
+                for v, p in ranked[: 1 + self.cfg.hedge_kinds]
+                if v not in read and v not in ruled and p >= self.cfg.hedge_share
+            }
+        return intent
 
     def kind_vote(self, text: str, k: int) -> dict[str, int]:
         """How many of the ``k`` items nearest to ``text`` by their own words (dense and BM25, fused
@@ -104,6 +114,7 @@ class Understanding:
     def _apply_intent(self, session: Session, text: str) -> dict[str, str]:
         """Update the session's wants and exclusions from the intent LM; returns new single wants."""
         got = self.lm_intent(session)
+        session.hedges = dict(got.alternatives.get("articleType", {}))
         found: dict[str, str] = {}
         for f, values in got.unsure.items():
             session.leanings[f] = dict(values)

@@ -182,7 +182,7 @@ class FakeIntent:
             dist = {}
             for f, vs in want.items():
                 ok = [v for v in vs if allowed is None or v in allowed[f]]
-                dist[f] = {v: 1.0 / len(ok) for v in ok}
+                dist[f] = {v: vs[v] for v in ok} if isinstance(vs, dict) else {v: 1.0 / len(ok) for v in ok}
             out.append(Reading(dist, {f: dict.fromkeys(vs, 0.9) for f, vs in avoid.items()},
                                {f: 0.0 for f in dist}))  # fmt: skip
         return out
@@ -310,3 +310,39 @@ def test_an_everyday_name_of_a_kind_outvotes_the_lm_when_weighted(shop):
         a.constraints.get("articleType") == "Handbags" and b.constraints.get("articleType") == "Casual Shoes"
     )
     assert a.items and all(rows[i.id]["articleType"] == "Handbags" for i in a.items)
+
+
+def test_other_likely_kinds_take_the_last_places_of_a_reply(shop):
+    """agent.hedge_kinds: where the intent LM reads one kind but finds others likely too (each at
+    least agent.hedge_share), the best item of each, under the shopper's other wishes, takes one of
+    the reply's last places (at most agent.hedge_places of it) and the reply says so; a kind the
+    shopper ruled out never gets a place, and 0 turns it off."""
+    from vlrec.agent.config import AgentConfig
+    from vlrec.agent.session import Agent, Session
+
+    searcher, rows, _ = shop
+    text = "something for my feet, women"
+    dist = {"articleType": {"Casual Shoes": 0.74, "Handbags": 0.15, "Tshirts": 0.11}, "gender": ["Women"]}
+    table = {text: (dist, {}), "the same, no bags": (dist, {"articleType": ["Handbags"]})}
+
+    def agent(k, **kw):
+        return Agent(AgentConfig(k=k, candidates=24, **kw), searcher, intent=FakeIntent(table))
+
+    session = agent(10).session()
+    reply = session.send(text)
+    got = [(rows[i.id]["articleType"], rows[i.id]["gender"]) for i in reply.items]
+    assert reply.constraints["articleType"] == "Casual Shoes" and session.hedges == {
+        "Handbags": 0.15,
+        "Tshirts": 0.11,
+    }
+    assert got == [("Casual Shoes", "Women")] * 8 + [("Handbags", "Women"), ("Tshirts", "Women")]
+    assert "In case you meant handbags or tshirts, the last 2 are of those kinds." in reply.text
+    again = Session.from_state(session.agent, session.state())
+    assert again.hedges == session.hedges
+    five = [rows[i.id]["articleType"] for i in agent(5).session().send(text).items]  # one place in five
+    assert five == ["Casual Shoes"] * 4 + ["Handbags"]
+    ruled = agent(10).session().send("the same, no bags")
+    assert [rows[i.id]["articleType"] for i in ruled.items] == ["Casual Shoes"] * 9 + ["Tshirts"]
+    off = agent(10, hedge_kinds=0).session().send(text)
+    assert [rows[i.id]["articleType"] for i in off.items] == ["Casual Shoes"] * 10  # filled up with men's
+    assert "In case you meant" not in off.text
