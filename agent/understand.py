@@ -16,6 +16,7 @@ from vlrec.agent.vocabulary import (
     guard_negations,
     lexicon_kinds,
     negated,
+    shades,
     sport_usage,
 )
 from vlrec.retrieval.words import rrf
@@ -88,15 +89,20 @@ class Understanding:
         elif sport is not None and "usage" not in intent.want and self.cfg.sport_usage == "lean":
             intent.unsure["usage"] = {**intent.unsure.get("usage", {}), sport: 1.0}  # ranks, never filters
         last = next((t.text for t in reversed(session.turns) if t.role == "user" and t.text), "")
-        intent = guard_negations(intent, negated(last, self.vocab))
+        allowed = self.vocab.values
+        ruled = {f: shades(v, allowed.get(f, ())) for f, v in negated(last, self.vocab).items()}
+        intent = guard_negations(intent, ruled)
+        for f, dist in list(intent.avoid.items()):  # the LM's own exclusions take their shades too
+            chosen = set(intent.want.get(f, {})) | set(intent.unsure.get(f, {}))
+            intent.avoid[f] = {**dict.fromkeys(shades(set(dist), allowed.get(f, ())) - chosen, 1.0), **dist}
         read = {**intent.want.get("articleType", {}), **intent.unsure.get("articleType", {})}
         if read and self.cfg.hedge_kinds > 0:  # the next likeliest kinds, for a place in the reply
-            ruled = set(intent.avoid.get("articleType", {}))
+            excluded = set(intent.avoid.get("articleType", {}))
             ranked = sorted(reading.want.get("articleType", {}).items(), key=lambda kv: -kv[1])
             intent.alternatives["articleType"] = {
                 v: round(p, 4)
                 for v, p in ranked[: 1 + self.cfg.hedge_kinds]
-                if v not in read and v not in ruled and p >= self.cfg.hedge_share
+                if v not in read and v not in excluded and p >= self.cfg.hedge_share
             }
         return intent
 

@@ -80,8 +80,8 @@ def _forms(value: str, fieldname: str) -> set[str]:
     return {f for f in forms if len(f) >= 3}
 
 
-_NEGATION = {"not", "no", "never", "without", "except", "but", "avoid", "hate", "isnt", "arent", "dont",
-             "doesnt", "nothing", "skip", "nor", "besides", "minus"}  # fmt: skip
+_NEGATION = {"not", "no", "never", "without", "except", "but", "avoid", "hate", "hates", "dislike",
+             "dislikes", "isnt", "arent", "dont", "doesnt", "nothing", "skip", "nor", "besides", "minus"}  # fmt: skip
 
 
 _SCOPE_BREAK = re.compile(r"[,.;:!?()\u2014\u2013]|\s-\s")
@@ -97,19 +97,37 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]
         w: v for v, ws in COLOURS.items() for w in ws if " " not in w and v in vocab.values["baseColour"]
     }
     out: dict[str, set[str]] = {}
+
+    def rule_out(window: str) -> bool:
+        found = False
+        for f, v in vocab.match(window).items():
+            if f in ("baseColour", "articleType"):
+                out.setdefault(f, set()).add(v)
+                found = True
+        for w in re.findall(r"[a-z]+", window):
+            if w in words:
+                out.setdefault("baseColour", set()).add(words[w])
+                found = True
+        return found
+
+    listing = False  # a negated list runs on past a comma: "not gold, silver or glittery"
     for clause in _SCOPE_BREAK.split(text.lower().replace("'", "").replace("\u2019", "")):
         tokens = clause.split()
+        if listing and tokens and re.search(r"\b(?:or|nor)\b", clause) and rule_out(tokens[0]):
+            rule_out(" ".join(tokens[:reach]))
+        listing = False
         for i, tok in enumerate(tokens):
             if re.sub(r"[^a-z]", "", tok) not in _NEGATION:
                 continue
-            window = " ".join(tokens[i + 1 : i + 1 + reach])
-            for f, v in vocab.match(window).items():
-                if f in ("baseColour", "articleType"):
-                    out.setdefault(f, set()).add(v)
-            for w in re.findall(r"[a-z]+", window):
-                if w in words:
-                    out.setdefault("baseColour", set()).add(words[w])
+            listing = rule_out(" ".join(tokens[i + 1 : i + 1 + reach])) and i + 1 + reach >= len(tokens)
     return out
+
+
+def shades(values: set[str], allowed) -> set[str]:
+    """``values`` and the catalogue's values named after one of them: ruling out white rules out
+    off white, brown coffee brown, grey grey melange, shorts lounge shorts."""
+    plain = {v.lower() for v in values if " " not in v}
+    return set(values) | {a for a in allowed if " " in a and plain & set(a.lower().split())}
 
 
 def guard_negations(intent, ruled_out: dict[str, set[str]]):

@@ -233,6 +233,22 @@ def test_negations_are_read_in_their_own_clause():
     assert negated("no heels please, something flat in navy", vocab) == {"articleType": {"Heels"}}
     assert negated("block heel sandals, not too high, in black or tan", vocab) == {}  # another clause
     assert negated("black flats", vocab) == {}
+    # a negated list runs on past a comma, but a new clause is not a list ("white is fine")
+    assert negated("party heels but not tan, grey or glittery, women", vocab) == {
+        "baseColour": {"Tan", "Grey"}
+    }
+    assert negated("flats, not black, beige is fine", vocab) == {"baseColour": {"Black"}}
+    assert negated("a hoodie for my daughter, she hates grey", vocab) == {"baseColour": {"Grey"}}
+
+
+def test_ruling_out_a_value_rules_out_the_values_named_after_it():
+    from vlrec.agent.vocabulary import shades
+
+    colours = {"White", "Off White", "Blue", "Navy Blue", "Grey", "Grey Melange", "Black"}
+    assert shades({"White"}, colours) == {"White", "Off White"}
+    assert shades({"Grey", "Blue"}, colours) == {"Grey", "Grey Melange", "Blue", "Navy Blue"}
+    assert shades({"Navy Blue"}, colours) == {"Navy Blue"}  # a shade does not rule out its family
+    assert shades({"Shorts"}, {"Shorts", "Lounge Shorts", "Lounge Pants"}) == {"Shorts", "Lounge Shorts"}
 
 
 def test_the_guard_moves_a_ruled_out_value_from_wanted_to_excluded():

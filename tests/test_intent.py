@@ -346,3 +346,19 @@ def test_other_likely_kinds_take_the_last_places_of_a_reply(shop):
     off = agent(10, hedge_kinds=0).session().send(text)
     assert [rows[i.id]["articleType"] for i in off.items] == ["Casual Shoes"] * 10  # filled up with men's
     assert "In case you meant" not in off.text
+
+
+def test_an_excluded_colour_takes_its_shades_and_a_negated_list_is_read_whole(shop):
+    """The LM's own exclusion of white also excludes off white (a value the catalogue names after
+    it); a colour ruled out in words is removed from what the LM wanted."""
+    text = "tshirts, anything but white"
+    agent, rows = _lm_agent(shop, {text: ({"articleType": ["Tshirts"]}, {"baseColour": ["White"]}),
+                                   "a tshirt, not white, black or grey": ({"articleType": ["Tshirts"],
+                                                                           "baseColour": ["Black"]}, {})})  # fmt: skip
+    agent.vocab.values["baseColour"] |= {"Off White", "Grey"}
+    reply = agent.session().send(text)
+    assert set(reply.avoid["baseColour"]) == {"White", "Off White"}
+    assert reply.items and all(rows[i.id]["baseColour"] == "Black" for i in reply.items)
+    listed = agent.session().send("a tshirt, not white, black or grey")
+    assert set(listed.avoid["baseColour"]) == {"White", "Off White", "Black", "Grey"}
+    assert "baseColour" not in listed.constraints
