@@ -13,6 +13,7 @@ from vlrec.agent.state import Session, Turn
 from vlrec.agent.vocabulary import (
     _strip_known,
     child_gender,
+    colour_family,
     guard_negations,
     lexicon_kinds,
     negated,
@@ -92,6 +93,12 @@ class Understanding:
         allowed = self.vocab.values
         ruled = {f: shades(v, allowed.get(f, ())) for f, v in negated(last, self.vocab).items()}
         intent = guard_negations(intent, ruled)
+        family = colour_family(last, allowed.get("baseColour", ())) - ruled.get("baseColour", set())
+        if family and "baseColour" not in intent.want:  # "a dark tee": those colours rank, never filter
+            intent.unsure["baseColour"] = {
+                **dict.fromkeys(family, 1.0),
+                **intent.unsure.get("baseColour", {}),
+            }
         for f, dist in list(intent.avoid.items()):  # the LM's own exclusions take their shades too
             chosen = set(intent.want.get(f, {})) | set(intent.unsure.get(f, {}))
             intent.avoid[f] = {**dict.fromkeys(shades(set(dist), allowed.get(f, ())) - chosen, 1.0), **dist}

@@ -108,6 +108,10 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]
             if w in words:
                 out.setdefault("baseColour", set()).add(words[w])
                 found = True
+        family = colour_family(window, vocab.values["baseColour"])  # "nothing in bright colours"
+        if family:
+            out.setdefault("baseColour", set()).update(family)
+            found = True
         return found
 
     listing = False  # a negated list runs on past a comma: "not gold, silver or glittery"
@@ -121,6 +125,26 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]
                 continue
             listing = rule_out(" ".join(tokens[i + 1 : i + 1 + reach])) and i + 1 + reach >= len(tokens)
     return out
+
+
+_NOT_COLOUR = {"winter", "morning", "mornings", "night", "nights", "evening", "evenings", "days", "hours"}
+
+
+def colour_family(text: str, allowed) -> set[str]:
+    """The catalogue colours a word for a range of colours covers ("a dark tee", "bright colours",
+    "neon", "pastels", "metallic": :data:`vlrec.data.lexicon.COLOUR_FAMILIES`); none where it names
+    dark and light ones together, and "dark winter mornings" is not a colour."""
+    from vlrec.data.lexicon import COLOUR_FAMILIES
+
+    tokens = re.findall(r"[a-z]+", text.lower())
+    named = {
+        t
+        for i, t in enumerate(tokens)
+        if t in COLOUR_FAMILIES and not set(tokens[i + 1 : i + 2]) & _NOT_COLOUR
+    }
+    if "dark" in named and named & {"bright", "neon", "pastel", "pastels"}:
+        return set()  # both ends: no guess
+    return {c for t in named for c in COLOUR_FAMILIES[t]} & set(allowed)
 
 
 def shades(values: set[str], allowed) -> set[str]:

@@ -376,3 +376,19 @@ def test_a_kind_with_no_more_items_is_followed_by_its_nearest_kinds(shop):
     assert agent.near_kinds("Sarees") == []  # a kind the catalogue does not have
     short = _agent(shop, k=20, near_kinds=1.0).session().send("casual shoes")
     assert [rows[i]["articleType"] for i in _ids(short)] == ["Casual Shoes"] * 16
+
+
+def test_words_for_a_range_of_colours_read_as_those_colours():
+    from vlrec.agent.vocabulary import Vocabulary, colour_family, negated
+
+    allowed = {"Black", "Navy Blue", "Maroon", "Red", "Yellow", "Pink", "Lavender", "Silver", "Gold", "White"}
+    assert colour_family("yo I need a dark tee or smth", allowed) == {"Black", "Navy Blue", "Maroon"}
+    assert colour_family("neon or bright colours for a rave", allowed) == {"Red", "Yellow", "Pink"}
+    assert colour_family("running jacket for dark winter mornings", allowed) == set()  # not a colour
+    assert colour_family("dark or bright, I can't decide", allowed) == set()  # both ends: no guess
+    assert colour_family("a white shirt", allowed) == set()
+    vocab = Vocabulary([{"articleType": "Watches", "baseColour": c} for c in sorted(allowed)])
+    assert negated("a watch for my niece, colourful not metal", vocab) == {"baseColour": {"Silver", "Gold"}}
+    assert negated("skirt for office, nothing in bright colours", vocab) == {
+        "baseColour": {"Red", "Yellow", "Pink"}
+    }

@@ -362,3 +362,15 @@ def test_an_excluded_colour_takes_its_shades_and_a_negated_list_is_read_whole(sh
     listed = agent.session().send("a tshirt, not white, black or grey")
     assert set(listed.avoid["baseColour"]) == {"White", "Off White", "Black", "Grey"}
     assert "baseColour" not in listed.constraints
+
+
+def test_a_dark_tee_ranks_dark_colours_first_without_filtering(shop):
+    """A word for a range of colours where the LM left the colour open: those colours rank first
+    (a leaning), nothing is filtered out."""
+    text = "a dark tshirt for a party"
+    agent, rows = _lm_agent(shop, {text: ({"articleType": ["Tshirts"]}, {})}, k=12)
+    session = agent.session()
+    reply = session.send(text)
+    colours = [rows[i.id]["baseColour"] for i in reply.items]
+    assert "baseColour" not in reply.constraints and session.leanings["baseColour"] == {"Black": 1.0}
+    assert colours[:8] == ["Black"] * 8 and "White" in colours  # ranked, not filtered

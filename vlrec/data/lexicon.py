@@ -190,6 +190,18 @@ COLOURS: dict[str, list[str]] = {
     "Bronze": ["bronze"],
 }  # fmt: skip
 
+# a word for a range of colours -> the catalogue colours it covers ("a dark tee", "bright colours",
+# "not metal"); read by the agent (:func:`vlrec.agent.vocabulary.colour_family`), not by the generator.
+COLOUR_FAMILIES: dict[str, list[str]] = {
+    "dark": ["Black", "Navy Blue", "Charcoal", "Maroon", "Burgundy", "Coffee Brown", "Brown", "Olive"],
+    "bright": ["Red", "Orange", "Yellow", "Pink", "Magenta", "Fluorescent Green", "Turquoise Blue", "Green"],
+    "neon": ["Fluorescent Green", "Yellow", "Orange", "Pink", "Magenta"],
+    "pastel": ["Pink", "Lavender", "Peach", "Mauve", "Cream", "Off White", "Sea Green"],
+    "pastels": ["Pink", "Lavender", "Peach", "Mauve", "Cream", "Off White", "Sea Green"],
+    "metal": ["Silver", "Steel", "Gold", "Metallic", "Bronze", "Copper"],
+    "metallic": ["Silver", "Steel", "Gold", "Metallic", "Bronze", "Copper"],
+}  # fmt: skip
+
 # gender -> how a shopper says who it is for (for self or as a gift).
 GENDER_NOUNS = {"Men": "men", "Women": "women", "Boys": "boys", "Girls": "girls", "Unisex": "anyone"}
 """The plain word for each gender value, as a templated request says it ("... for men")."""
