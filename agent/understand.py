@@ -14,6 +14,7 @@ from vlrec.agent.vocabulary import (
     _strip_known,
     child_gender,
     colour_family,
+    colour_list,
     guard_negations,
     lexicon_kinds,
     negated,
@@ -93,6 +94,10 @@ class Understanding:
         allowed = self.vocab.values
         ruled = {f: shades(v, allowed.get(f, ())) for f, v in negated(last, self.vocab).items()}
         intent = guard_negations(intent, ruled)
+        listed = colour_list(last, allowed.get("baseColour", ())) - ruled.get("baseColour", set())
+        if len(listed) > 1:  # "navy or black": every colour of the list, whatever the LM chose
+            intent.want["baseColour"] = dict.fromkeys(sorted(listed), 1.0)
+            intent.unsure.pop("baseColour", None)
         family = colour_family(last, allowed.get("baseColour", ())) - ruled.get("baseColour", set())
         if family and "baseColour" not in intent.want:  # "a dark tee": those colours rank, never filter
             intent.unsure["baseColour"] = {

@@ -147,6 +147,22 @@ def colour_family(text: str, allowed) -> set[str]:
     return {c for t in named for c in COLOUR_FAMILIES[t]} & set(allowed)
 
 
+def colour_list(text: str, allowed) -> set[str]:
+    """The colours of a list the shopper names ("navy or black", "yellow, mustard or orange",
+    "black/brown"), unless a negation comes just before it; empty where no list is named."""
+    from vlrec.data.lexicon import COLOURS
+
+    names = {w: v for v, ws in COLOURS.items() if v in allowed for w in [*ws, v.lower()]}
+    word = "|".join(re.escape(w) for w in sorted(names, key=len, reverse=True))
+    low = text.lower().replace("-", " ")
+    out: set[str] = set()
+    for m in re.finditer(rf"\b(?:{word})\b(?:\s*(?:,|/|\bor\b|, or\b)\s*(?:{word})\b)+", low):
+        if set(re.findall(r"[a-z]+", low[: m.start()].replace("'", ""))[-3:]) & _NEGATION:
+            continue
+        out |= {names[w] for w in re.findall(rf"\b(?:{word})\b", m.group(0))}
+    return out if len(out) > 1 else set()
+
+
 def shades(values: set[str], allowed) -> set[str]:
     """``values`` and the catalogue's values named after one of them: ruling out white rules out
     off white, brown coffee brown, grey grey melange, shorts lounge shorts."""

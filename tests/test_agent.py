@@ -392,3 +392,18 @@ def test_words_for_a_range_of_colours_read_as_those_colours():
     assert negated("skirt for office, nothing in bright colours", vocab) == {
         "baseColour": {"Red", "Yellow", "Pink"}
     }
+
+
+def test_a_list_of_colours_reads_as_all_of_them_unless_negated():
+    from vlrec.agent.vocabulary import colour_list
+
+    allowed = {"Black", "Navy Blue", "Yellow", "Mustard", "Orange", "Brown", "Grey", "Cream", "Off White"}
+    assert colour_list("a kurti for college, yellow, mustard or orange", allowed) == {
+        "Yellow",
+        "Mustard",
+        "Orange",
+    }
+    assert colour_list("reversible black/brown for formal trousers", allowed) == {"Black", "Brown"}
+    assert colour_list("cream or off-white things for a puja", allowed) == {"Cream", "Off White"}
+    assert colour_list("a frock, no black or grey", allowed) == set()  # an exclusion, not a wish
+    assert colour_list("a black tshirt", allowed) == set()  # one colour: the LM's and the words' reading
