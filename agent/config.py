@@ -46,6 +46,10 @@ class AgentConfig:
     usage), lean (rank Sports items up, filter nothing; the default: on the dev requests it gave
     the same P@10 as want, 0.77 against 0.76 off, without want's loss of exact constraints,
     0.58 against 0.53) or off."""
+    occasion_usage: bool = True
+    """A request that names a formal occasion ("for interviews", "a business trip", "client
+    meetings"; :func:`vlrec.agent.vocabulary.formal_usage`) where the intent LM left usage open:
+    Formal items rank first (nothing is filtered)."""
     lexicon_weight: float = 0.0
     """Weight of the article types a request names in everyday words ("a bum bag", "puffer",
     "trainers": the intent LM's own training lexicon, :func:`vlrec.agent.vocabulary.lexicon_kinds`)

@@ -15,6 +15,7 @@ from vlrec.agent.vocabulary import (
     child_gender,
     colour_family,
     colour_list,
+    formal_usage,
     guard_negations,
     lexicon_kinds,
     negated,
@@ -90,6 +91,9 @@ class Understanding:
             intent.unsure.pop("usage", None)
         elif sport is not None and "usage" not in intent.want and self.cfg.sport_usage == "lean":
             intent.unsure["usage"] = {**intent.unsure.get("usage", {}), sport: 1.0}  # ranks, never filters
+        formal = formal_usage(self._request_text(session), self.vocab.values.get("usage", ()))
+        if formal is not None and sport is None and "usage" not in intent.want and self.cfg.occasion_usage:
+            intent.unsure["usage"] = {**intent.unsure.get("usage", {}), formal: 1.0}  # ranks, never filters
         last = next((t.text for t in reversed(session.turns) if t.role == "user" and t.text), "")
         allowed = self.vocab.values
         ruled = {f: shades(v, allowed.get(f, ())) for f, v in negated(last, self.vocab).items()}

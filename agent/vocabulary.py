@@ -221,6 +221,15 @@ def sport_usage(text: str, allowed) -> str | None:
     return "Sports" if "Sports" in allowed and _SPORT.search(text.lower()) else None
 
 
+_FORMAL = re.compile(r"\b(?:interviews?|business|boardroom|corporate|client meetings?)\b")
+
+
+def formal_usage(text: str, allowed) -> str | None:
+    """``Formal`` when the request names a formal occasion ("for interviews", "a business trip",
+    "client meetings"); else None. Not "office" or "work": offices dress casual too."""
+    return "Formal" if "Formal" in allowed and _FORMAL.search(text.lower()) else None
+
+
 def _strip_known(text: str, vocab: Vocabulary) -> str:
     words = re.sub(r"[^\w\s'-]", " ", text).split()
     stop = {"i", "a", "an", "the", "for", "in", "me", "show", "want", "need", "some", "something", "please",

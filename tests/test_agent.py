@@ -407,3 +407,21 @@ def test_a_list_of_colours_reads_as_all_of_them_unless_negated():
     assert colour_list("cream or off-white things for a puja", allowed) == {"Cream", "Off White"}
     assert colour_list("a frock, no black or grey", allowed) == set()  # an exclusion, not a wish
     assert colour_list("a black tshirt", allowed) == set()  # one colour: the LM's and the words' reading
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        ("a crisp white button-down for interviews", "Formal"),
+        ("shirts for a week-long business trip, men", "Formal"),
+        ("a bag for client meetings", "Formal"),
+        ("ballet pumps for work", None),  # offices dress casual too
+        ("a kurta for the office", None),
+        ("shoes for my job interview", None),  # (a catalogue without Formal usage)
+    ],
+)
+def test_a_formal_occasion_reads_as_formal_usage(text, want):
+    from vlrec.agent.vocabulary import formal_usage
+
+    allowed = {"Casual", "Formal", "Sports"} if "shoes" not in text else {"Casual", "Sports"}
+    assert formal_usage(text, allowed) == want
