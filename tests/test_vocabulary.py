@@ -1,0 +1,180 @@
+"""The shopper-words readings beside the intent LM: catalogue words, negations, shades, a child's
+age, a named sport or occasion, everyday names of kinds, ranges and lists of colours."""
+
+import pytest
+
+
+def test_vocabulary_reads_catalogue_values_from_shopper_text():
+    from vlrec.agent.vocabulary import Vocabulary
+
+    v = Vocabulary(
+        [{"articleType": "Casual Shoes", "baseColour": "Navy Blue", "gender": "Men", "usage": "Casual"},
+         {"articleType": "Tshirts", "baseColour": "Blue", "gender": "Women", "usage": "Sports"},
+         {"articleType": "Shirts", "baseColour": "Grey", "gender": "Men", "usage": "Formal"}]
+    )  # fmt: skip
+    assert v.match("black casual shoes for men") == {"articleType": "Casual Shoes", "gender": "Men"}
+    assert v.match("a navy blue t-shirt for her") == {
+        "baseColour": "Navy Blue",
+        "articleType": "Tshirts",
+        "gender": "Women",
+    }
+    assert v.match("a gray shirt") == {"baseColour": "Grey", "articleType": "Shirts"}
+    assert v.match("for men... actually for women instead")["gender"] == "Women"
+    assert v.match("nothing here") == {}
+
+
+def test_negations_are_read_in_their_own_clause():
+    from vlrec.agent.vocabulary import Vocabulary, negated
+
+    vocab = Vocabulary(
+        [
+            {"articleType": t, "baseColour": c}
+            for t in ("Heels", "Flats", "Backpacks")
+            for c in ("Black", "Beige", "Grey", "Navy Blue", "Tan")
+        ]
+    )
+    assert negated("my girlfriend wants flats, she said 'anything but beige'", vocab) == {
+        "baseColour": {"Beige"}
+    }
+    assert negated("a rucksack that isn't black. every single one is black", vocab) == {
+        "baseColour": {"Black"}
+    }
+    assert negated("a frock, something girly, no black or grey", vocab) == {"baseColour": {"Black", "Grey"}}
+    assert negated("no heels please, something flat in navy", vocab) == {"articleType": {"Heels"}}
+    assert negated("block heel sandals, not too high, in black or tan", vocab) == {}  # another clause
+    assert negated("black flats", vocab) == {}
+    # a negated list runs on past a comma, but a new clause is not a list ("white is fine")
+    assert negated("party heels but not tan, grey or glittery, women", vocab) == {
+        "baseColour": {"Tan", "Grey"}
+    }
+    assert negated("flats, not black, beige is fine", vocab) == {"baseColour": {"Black"}}
+    assert negated("a hoodie for my daughter, she hates grey", vocab) == {"baseColour": {"Grey"}}
+
+
+def test_ruling_out_a_value_rules_out_the_values_named_after_it():
+    from vlrec.agent.vocabulary import shades
+
+    colours = {"White", "Off White", "Blue", "Navy Blue", "Grey", "Grey Melange", "Black"}
+    assert shades({"White"}, colours) == {"White", "Off White"}
+    assert shades({"Grey", "Blue"}, colours) == {"Grey", "Grey Melange", "Blue", "Navy Blue"}
+    assert shades({"Navy Blue"}, colours) == {"Navy Blue"}  # a shade does not rule out its family
+    assert shades({"Shorts"}, {"Shorts", "Lounge Shorts", "Lounge Pants"}) == {"Shorts", "Lounge Shorts"}
+
+
+def test_the_guard_moves_a_ruled_out_value_from_wanted_to_excluded():
+    from vlrec.adapters.intent import Intent
+    from vlrec.agent.vocabulary import guard_negations
+
+    got = guard_negations(
+        Intent(want={"baseColour": {"Black": 0.9}, "articleType": {"Backpacks": 0.8}}),
+        {"baseColour": {"Black"}},
+    )
+    assert got.want == {"articleType": {"Backpacks": 0.8}} and got.avoid == {"baseColour": {"Black": 1.0}}
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        ("pyjamas for my 7 year old son", "Boys"),
+        ("a raincoat for my niece, she's 9", "Girls"),
+        ("my grandson turns 5 on sunday, something red", "Boys"),
+        ("shorts for my 10yo, he plays football", "Boys"),
+        ("a watch for my son, he's 19", None),  # an adult son stays the LM's reading
+        ("a bag that holds 20 litres", None),
+        ("my 6 year old twins, a boy and a girl", None),  # both: no guess
+        ("a cap for my nephew, he's 8", None),  # (a catalogue without Boys)
+    ],
+)
+def test_a_childs_age_reads_as_boys_or_girls(text, want):
+    from vlrec.agent.vocabulary import child_gender
+
+    allowed = {"Men", "Women", "Boys", "Girls", "Unisex"} if "cap" not in text else {"Men", "Women"}
+    assert child_gender(text, allowed) == want
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        ("bottoms for cricket nets, men's", "Sports"),
+        ("running jacket for dark winter mornings", "Sports"),
+        ("my brother plays 5-a-side on Thursdays", "Sports"),
+        ("dri-fit training tee for women", "Sports"),
+        ("a bag for the gym", "Sports"),
+        ("comfy shoes for running errands", None),  # errands are casual
+        ("a crisp white button-down for interviews", None),
+        ("a rucksack for hiking", None),  # (a catalogue without Sports usage)
+    ],
+)
+def test_a_named_sport_reads_as_sports_usage(text, want):
+    from vlrec.agent.vocabulary import sport_usage
+
+    allowed = {"Casual", "Formal", "Sports"} if "rucksack" not in text else {"Casual", "Formal"}
+    assert sport_usage(text, allowed) == want
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        ("puffer or something quilted, navy, for January", {"Jackets"}),
+        ("bum bag or some small thing for my phone at a festival", {"Waist Pouch"}),
+        ("a crisp white button-down for interviews", {"Shirts"}),
+        ("comfortable footwear for nurses, not flip-flops", set()),  # a negated name does not vote
+        ("something to keep my hands warm on winter rides", set()),  # a use, not a name: the LM's part
+        ("sunnies for the beach", set()),  # a catalogue without sunglasses
+    ],
+)
+def test_everyday_names_of_kinds_vote_for_catalogue_types(text, want):
+    from vlrec.agent.vocabulary import lexicon_kinds
+    from vlrec.data.lexicon import NAMES
+
+    allowed = set(NAMES) - {"Sunglasses"}
+    assert set(lexicon_kinds(text, allowed)) == want
+
+
+def test_words_for_a_range_of_colours_read_as_those_colours():
+    from vlrec.agent.vocabulary import Vocabulary, colour_family, negated
+
+    allowed = {"Black", "Navy Blue", "Maroon", "Red", "Yellow", "Pink", "Lavender", "Silver", "Gold", "White"}
+    assert colour_family("yo I need a dark tee or smth", allowed) == {"Black", "Navy Blue", "Maroon"}
+    assert colour_family("neon or bright colours for a rave", allowed) == {"Red", "Yellow", "Pink"}
+    assert colour_family("running jacket for dark winter mornings", allowed) == set()  # not a colour
+    assert colour_family("dark or bright, I can't decide", allowed) == set()  # both ends: no guess
+    assert colour_family("a white shirt", allowed) == set()
+    vocab = Vocabulary([{"articleType": "Watches", "baseColour": c} for c in sorted(allowed)])
+    assert negated("a watch for my niece, colourful not metal", vocab) == {"baseColour": {"Silver", "Gold"}}
+    assert negated("skirt for office, nothing in bright colours", vocab) == {
+        "baseColour": {"Red", "Yellow", "Pink"}
+    }
+
+
+def test_a_list_of_colours_reads_as_all_of_them_unless_negated():
+    from vlrec.agent.vocabulary import colour_list
+
+    allowed = {"Black", "Navy Blue", "Yellow", "Mustard", "Orange", "Brown", "Grey", "Cream", "Off White"}
+    assert colour_list("a kurti for college, yellow, mustard or orange", allowed) == {
+        "Yellow",
+        "Mustard",
+        "Orange",
+    }
+    assert colour_list("reversible black/brown for formal trousers", allowed) == {"Black", "Brown"}
+    assert colour_list("cream or off-white things for a puja", allowed) == {"Cream", "Off White"}
+    assert colour_list("a frock, no black or grey", allowed) == set()  # an exclusion, not a wish
+    assert colour_list("a black tshirt", allowed) == set()  # one colour: the LM's and the words' reading
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        ("a crisp white button-down for interviews", "Formal"),
+        ("shirts for a week-long business trip, men", "Formal"),
+        ("a bag for client meetings", "Formal"),
+        ("ballet pumps for work", None),  # offices dress casual too
+        ("a kurta for the office", None),
+        ("shoes for my job interview", None),  # (a catalogue without Formal usage)
+    ],
+)
+def test_a_formal_occasion_reads_as_formal_usage(text, want):
+    from vlrec.agent.vocabulary import formal_usage
+
+    allowed = {"Casual", "Formal", "Sports"} if "shoes" not in text else {"Casual", "Sports"}
+    assert formal_usage(text, allowed) == want
