@@ -12,6 +12,7 @@ from vlrec.agent.replies import Recommendation, Sight
 from vlrec.agent.state import Session, Turn
 from vlrec.agent.vocabulary import (
     _strip_known,
+    category_lean,
     child_gender,
     colour_family,
     colour_list,
@@ -112,6 +113,8 @@ class Understanding:
             chosen = set(intent.want.get(f, {})) | set(intent.unsure.get(f, {}))
             intent.avoid[f] = {**dict.fromkeys(shades(set(dist), allowed.get(f, ())) - chosen, 1.0), **dist}
         read = {**intent.want.get("articleType", {}), **intent.unsure.get("articleType", {})}
+        if not read and (cat := category_lean(last, ruled.get("articleType", set()), self.items)):
+            intent.unsure[cat[0]] = {cat[1]: 1.0}  # "comfortable footwear", "anything but heels": ranks
         if read and self.cfg.hedge_kinds > 0:  # the next likeliest kinds, for a place in the reply
             excluded = set(intent.avoid.get("articleType", {}))
             ranked = sorted(reading.want.get("articleType", {}).items(), key=lambda kv: -kv[1])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 
 # Attributes a shopper can constrain, as catalogue metadata keys. A catalogue that
 # lacks one simply never yields it.
@@ -228,6 +229,30 @@ def formal_usage(text: str, allowed) -> str | None:
     """``Formal`` when the request names a formal occasion ("for interviews", "a business trip",
     "client meetings"); else None. Not "office" or "work": offices dress casual too."""
     return "Formal" if "Formal" in allowed and _FORMAL.search(text.lower()) else None
+
+
+_CATEGORY_WORDS = {
+    "footwear": ("masterCategory", "Footwear"), "underwear": ("subCategory", "Innerwear"),
+    "undies": ("subCategory", "Innerwear"), "innerwear": ("subCategory", "Innerwear"),
+    "lingerie": ("subCategory", "Innerwear"), "bottoms": ("subCategory", "Bottomwear"),
+    "bottomwear": ("subCategory", "Bottomwear"), "topwear": ("subCategory", "Topwear"),
+    "headwear": ("subCategory", "Headwear"), "eyewear": ("subCategory", "Eyewear"),
+    "jewellery": ("subCategory", "Jewellery"), "jewelry": ("subCategory", "Jewellery"),
+}  # fmt: skip
+
+
+def category_lean(text: str, ruled_kinds: set[str], items: dict) -> tuple[str, str] | None:
+    """Where the shopper names no kind: the category a word names ("comfortable footwear",
+    "underwear for men") or, failing that, the category of a kind they rule out ("anything but
+    heels" still wants shoes) — a (field, value) the catalogue has; else None."""
+    for word in re.findall(r"[a-z]+", text.lower()):
+        if word in _CATEGORY_WORDS:
+            f, v = _CATEGORY_WORDS[word]
+            if any(m.get(f) == v for m in items.values()):
+                return f, v
+    cats = Counter(m.get("subCategory") for m in items.values() if m.get("articleType") in ruled_kinds)
+    cats.pop(None, None)
+    return ("subCategory", cats.most_common(1)[0][0]) if cats else None
 
 
 def _strip_known(text: str, vocab: Vocabulary) -> str:

@@ -178,3 +178,21 @@ def test_a_formal_occasion_reads_as_formal_usage(text, want):
 
     allowed = {"Casual", "Formal", "Sports"} if "shoes" not in text else {"Casual", "Sports"}
     assert formal_usage(text, allowed) == want
+
+
+def test_a_category_word_or_a_ruled_out_kind_names_the_category():
+    from vlrec.agent.vocabulary import category_lean
+
+    items = {
+        "1": {"articleType": "Heels", "subCategory": "Shoes", "masterCategory": "Footwear"},
+        "2": {"articleType": "Flats", "subCategory": "Shoes", "masterCategory": "Footwear"},
+        "3": {"articleType": "Briefs", "subCategory": "Innerwear", "masterCategory": "Apparel"},
+    }
+    assert category_lean("comfortable footwear for a nurse", set(), items) == ("masterCategory", "Footwear")
+    assert category_lean("underwear for men, I prefer longer", {"Briefs"}, items) == (
+        "subCategory",
+        "Innerwear",
+    )
+    assert category_lean("anything but heels for a long day", {"Heels"}, items) == ("subCategory", "Shoes")
+    assert category_lean("some eyewear", set(), items) is None  # a category this catalogue lacks
+    assert category_lean("something nice", set(), items) is None
