@@ -32,14 +32,17 @@ def test_demo_indexes_resumably_and_answers_every_kind_of_query(tiny_catalog, tm
     assert hits[4][0].id == items[5].id  # its photo and title together
     assert items[4].title in text
     assert text.count("the VLM sees:") == 5  # 4 query photos + the conversation's photo
-    assert "--- a conversation with the agent ---" in text and text.count("shopper:") == 3 + 3
-    assert "--- shoppers in their own words" in text and text.count("(understood:") == 3
-    for n in (1, 2, 3):
+    assert "--- a conversation with the agent ---" in text and text.count("shopper:") == 3 + 4
+    assert "--- shoppers in their own words" in text and text.count("(understood:") == 4
+    for n in (1, 2, 3, 4):
         request = results[f"request {n}"]
         assert request.items and all(r.id in {i.id for i in items} for r in request.items)
     # "..., not black": the intent LM reads an exclusion, and no black item is shown
     assert "Black" in results["request 1"].avoid.get("baseColour", [])
     assert all(r.metadata.get("baseColour") != "Black" for r in results["request 1"].items)
+    # "he hates black and grey": a verb of dislike rules both out
+    assert {"Black", "Grey"} <= set(results["request 4"].avoid.get("baseColour", []))
+    assert all(r.metadata.get("baseColour") not in ("Black", "Grey") for r in results["request 4"].items)
     for n in (1, 2, 3):
         turn = results[f"turn {n}"]
         assert turn.items and not turn.dropped

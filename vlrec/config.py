@@ -76,6 +76,7 @@ class DemoConfig:
             "something to keep my hands warm on winter rides, not black",
             "a carry-all for my gym kit",
             "sunnies for the beach, anything but black",
+            "a hoodie for my son, he hates black and grey",
         ]
     )
     """Free-form shopper requests, each the first turn of a new conversation."""
