@@ -32,6 +32,13 @@ class AgentConfig:
     """Relax who an item is for in two steps: first to the nearest audiences (girls' → women's and
     unisex, boys' → men's and unisex, men's or women's → unisex), then not at all. For a child's
     audience the nearest kinds (``near_kinds``) come first: an adult's item is the wrong size."""
+    audience_words: bool = False
+    """Who the words say an item is for overrules the intent LM where they decide it: a child with
+    no side named ("a kids' wrist clock") is boys and girls; "for myself" is an adult."""
+    kinds_before_audience: bool = True
+    """For an adult's audience too, the nearest kinds (``near_kinds``) fill a reply up before who an
+    item is for is dropped (after it has widened): a man's kurta request goes on with men's kurta
+    sets, not women's kurtas."""
     hedge_kinds: int = 2
     """Where the intent LM finds other kinds of item likely too (each at least ``hedge_share``, after
     the one it read; at most this many), the best item of each takes one of the reply's last places

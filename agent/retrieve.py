@@ -88,7 +88,7 @@ class Retrieving:
             while len(extra) < want - len(items) and order and order[0] != "articleType":  # the kind: below
                 kind = hard.get("articleType")
                 audience = _values(hard["gender"]) if order[0] == "gender" else set()
-                if audience and audience <= _CHILDREN and isinstance(kind, str):
+                if audience and isinstance(kind, str) and (audience <= _CHILDREN or self._drops(audience)):
                     # a child's nearest kinds before an adult's size; here, not in _ease: the no-match
                     # path would keep them in the filter even where the child has none of them
                     near = self.near_kinds(kind)
@@ -169,6 +169,13 @@ class Retrieving:
         sims = centroids @ centroids[names.index(kind)]
         near = [names[j] for j in np.argsort(-sims) if names[j] != kind and sims[j] >= self.cfg.near_kinds]
         return near[:2]
+
+    def _drops(self, audience: set) -> bool:
+        """Whether the next step drops who an item is for altogether (an adult's audience already
+        widened as far as it goes), where ``agent.kinds_before_audience`` puts the nearest kinds first."""
+        if not self.cfg.kinds_before_audience:
+            return False
+        return not self.cfg.widen_gender or all(n in audience for v in audience for n in _AUDIENCE.get(v, ()))
 
     def _ease(self, hard: dict, order: list[str]) -> str:
         """Relax the first wish of ``order`` one step; returns the field's name. Who an item is for

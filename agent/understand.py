@@ -12,6 +12,7 @@ from vlrec.agent.replies import Recommendation, Sight
 from vlrec.agent.state import Session, Turn
 from vlrec.agent.vocabulary import (
     _strip_known,
+    audience_words,
     category_lean,
     child_gender,
     colour_family,
@@ -86,6 +87,15 @@ class Understanding:
         if kid is not None:  # a child's age wins over "son" / "nephew" read as Men
             intent.want["gender"] = {kid: 1.0}
             intent.unsure.pop("gender", None)
+        elif self.cfg.audience_words and (
+            who := audience_words(
+                self._request_text(session),
+                intent.want.get("gender", {}),
+                self.vocab.values.get("gender", ()),
+            )
+        ):  # "a kids' watch": boys and girls; "for myself": an adult
+            intent.want["gender"] = dict.fromkeys(sorted(who), 1.0)
+            intent.unsure.pop("gender", None)
         sport = sport_usage(self._request_text(session), self.vocab.values.get("usage", ()))
         if sport is not None and "usage" not in intent.want and self.cfg.sport_usage == "want":
             intent.want["usage"] = {sport: 1.0}  # a named sport or workout, where the LM left usage open
@@ -104,6 +114,9 @@ class Understanding:
             intent.want["baseColour"] = dict.fromkeys(sorted(listed), 1.0)
             intent.unsure.pop("baseColour", None)
         family = colour_family(last, allowed.get("baseColour", ())) - ruled.get("baseColour", set())
+        said = self.vocab.match(last).get("baseColour")
+        if family and not set(intent.want.get("baseColour", {})) & (family | {said}) and len(listed) < 2:
+            intent.want.pop("baseColour", None)  # "bright so cars see me" read as Black: the words win
         if family and "baseColour" not in intent.want:  # "a dark tee": those colours rank, never filter
             intent.unsure["baseColour"] = {
                 **dict.fromkeys(family, 1.0),

@@ -208,6 +208,27 @@ def child_gender(text: str, allowed) -> str | None:
     return value if value in allowed else None
 
 
+_KID = re.compile(r"\b(?:kids?|kids'|kid's|child|children|children's|toddlers?|little ones?)\b")
+_SELF = re.compile(r"\b(?:for myself|for me|i'm a (?:woman|man|lady|guy)|i am a (?:woman|man|lady|guy))\b")
+_ADULT = {"Girls": "Women", "Boys": "Men"}
+
+
+def audience_words(text: str, read, allowed) -> set[str] | None:
+    """Who the words say an item is for, where they overrule the LM's reading ``read``: a child
+    with no side named ("a kids' wrist clock") is boys and girls; a shopper buying for themselves
+    ("a frock for myself, something girly") is an adult. None where the words do not decide."""
+    low = text.lower()
+    sided = bool(_BOY.search(low) or _GIRL.search(low))
+    if _KID.search(low):
+        kids = {"Boys", "Girls"} & set(allowed)
+        return kids if len(kids) == 2 and not sided else None
+    read = set(read)
+    if _SELF.search(low) and read & set(_ADULT):
+        grown = {_ADULT.get(v, v) for v in read}
+        return grown if grown <= set(allowed) else None
+    return None
+
+
 _SPORT = re.compile(
     r"\b(?:run|runs|running(?! errands)|runner|jog\w*|gym|workouts?|work out|training|trek\w*|hik(?:e|es|ing)|"
     r"yoga|pilates|cricket|football|soccer|5-a-side|futsal|tennis|badminton|basketball|squash|cycling|marathon|"

@@ -212,14 +212,24 @@ def test_who_an_item_is_for_is_relaxed_to_the_nearest_audience_first(shop):
 
 def test_a_childs_reply_fills_up_with_nearest_kinds_before_an_adults_sizes(shop, monkeypatch):
     """For a child's audience the nearest kinds (for that child) come before the audience widens to
-    adults; an adult's reply widens the audience first. (The shop has no children's items, so its
-    women stand in for a child's audience.)"""
+    adults; an adult's reply widens the audience first, then (agent.kinds_before_audience) takes the
+    nearest kinds before the audience is dropped. (The shop has no children's items, so its women
+    stand in for a child's audience.)"""
     import vlrec.agent.retrieve as retrieve
 
     _, rows, _ = shop
-    adult = _agent(shop, k=12, near_kinds=0.0).session().send("casual shoes for women")
+    off = _agent(shop, k=12, near_kinds=0.0, kinds_before_audience=False)
+    adult = off.session().send("casual shoes for women")
     got = [(rows[i]["articleType"], rows[i]["gender"]) for i in _ids(adult)]
     assert got[:8] == [("Casual Shoes", "Women")] * 8 and set(got[8:]) == {("Casual Shoes", "Men")}
+    # by default an adult's audience, once widened as far as it goes, keeps its nearest kinds first
+    agent = _agent(shop, k=12, near_kinds=0.0)
+    adult = agent.session().send("casual shoes for women")
+    got = [(rows[i]["articleType"], rows[i]["gender"]) for i in _ids(adult)]
+    assert got[:8] == [("Casual Shoes", "Women")] * 8 and len(got) == 12
+    assert {g for _, g in got[8:]} == {"Women"} and {t for t, _ in got[8:]} <= set(
+        agent.near_kinds("Casual Shoes")
+    )
     monkeypatch.setattr(retrieve, "_CHILDREN", {"Women"})
     agent = _agent(shop, k=12, near_kinds=0.0)
     child = agent.session().send("casual shoes for women")

@@ -325,8 +325,9 @@ def test_other_likely_kinds_take_the_last_places_of_a_reply(shop):
     dist = {"articleType": {"Casual Shoes": 0.74, "Handbags": 0.15, "Tshirts": 0.11}, "gender": ["Women"]}
     table = {text: (dist, {}), "the same, no bags": (dist, {"articleType": ["Handbags"]})}
 
-    def agent(k, **kw):
-        return Agent(AgentConfig(k=k, candidates=24, **kw), searcher, intent=FakeIntent(table))
+    def agent(k, **kw):  # fill-ups widen to men's shoes (the shop's nearest kinds are not shoes)
+        cfg = AgentConfig(k=k, candidates=24, kinds_before_audience=False, **kw)
+        return Agent(cfg, searcher, intent=FakeIntent(table))
 
     session = agent(10).session()
     reply = session.send(text)
@@ -374,3 +375,17 @@ def test_a_dark_tee_ranks_dark_colours_first_without_filtering(shop):
     colours = [rows[i.id]["baseColour"] for i in reply.items]
     assert "baseColour" not in reply.constraints and session.leanings["baseColour"] == {"Black": 1.0}
     assert colours[:8] == ["Black"] * 8 and "White" in colours  # ranked, not filtered
+
+
+def test_a_range_of_colours_outweighs_an_lm_colour_outside_it(shop):
+    """ "Bright" with the LM's reading Black (a colour the words never name, outside the range): the
+    words win, the range ranks and Black no longer filters; "dark" with Black keeps Black."""
+    bright, dark = "a bright tshirt so cars see me", "a dark tshirt for a party"
+    agent, rows = _lm_agent(shop, {t: ({"articleType": ["Tshirts"], "baseColour": ["Black"]}, {})
+                                   for t in (bright, dark)}, k=8)  # fmt: skip
+    agent.vocab.values["baseColour"] |= {"Red"}
+    session = agent.session()
+    reply = session.send(bright)
+    assert "baseColour" not in reply.constraints and session.leanings["baseColour"] == {"Red": 1.0}
+    assert {rows[i.id]["baseColour"] for i in reply.items} == {"Black", "White"}
+    assert agent.session().send(dark).constraints["baseColour"] == "Black"
