@@ -32,7 +32,7 @@ class AgentConfig:
     """Relax who an item is for in two steps: first to the nearest audiences (girls' → women's and
     unisex, boys' → men's and unisex, men's or women's → unisex), then not at all. For a child's
     audience the nearest kinds (``near_kinds``) come first: an adult's item is the wrong size."""
-    audience_words: bool = False
+    audience_words: bool = True
     """Who the words say an item is for overrules the intent LM where they decide it: a child with
     no side named ("a kids' wrist clock") is boys and girls; "for myself" is an adult."""
     kinds_before_audience: bool = True

@@ -389,3 +389,12 @@ def test_a_range_of_colours_outweighs_an_lm_colour_outside_it(shop):
     assert "baseColour" not in reply.constraints and session.leanings["baseColour"] == {"Red": 1.0}
     assert {rows[i.id]["baseColour"] for i in reply.items} == {"Black", "White"}
     assert agent.session().send(dark).constraints["baseColour"] == "Black"
+
+
+def test_a_kids_request_with_no_side_is_for_boys_and_girls(shop):
+    text = "a watch for the kids"
+    agent, _ = _lm_agent(shop, {text: ({"articleType": ["Watches"], "gender": ["Girls"]}, {})})
+    agent.vocab.values["gender"] |= {"Boys", "Girls"}
+    session = agent.session()
+    session.send(text)
+    assert set(session.options["gender"]) == {"Boys", "Girls"}  # the LM read Girls

@@ -93,6 +93,24 @@ def test_a_childs_age_reads_as_boys_or_girls(text, want):
 
 
 @pytest.mark.parametrize(
+    "text,read,want",
+    [
+        ("kids' wrist clock for a child who's learning to tell time", {"Girls"}, {"Boys", "Girls"}),
+        ("a raincoat for the kids", set(), {"Boys", "Girls"}),
+        ("shoes for my toddler daughter's first steps", {"Girls"}, None),  # a side named: the LM's
+        ("a frock for myself, something girly", {"Girls"}, {"Women"}),
+        ("a watch for me", {"Men"}, None),  # already an adult
+        ("a tee for my son", {"Men"}, None),
+    ],
+)
+def test_who_the_words_say_an_item_is_for(text, read, want):
+    from vlrec.agent.vocabulary import audience_words
+
+    assert audience_words(text, read, {"Men", "Women", "Boys", "Girls", "Unisex"}) == want
+    assert audience_words(text, read, {"Men", "Women"}) in (None, {"Women"})  # no children's items
+
+
+@pytest.mark.parametrize(
     "text,want",
     [
         ("bottoms for cricket nets, men's", "Sports"),
