@@ -39,6 +39,9 @@ class AgentConfig:
     """For an adult's audience too, the nearest kinds (``near_kinds``) fill a reply up before who an
     item is for is dropped (after it has widened): a man's kurta request goes on with men's kurta
     sets, not women's kurtas."""
+    kinds_before_colour: bool = True
+    """The nearest kinds (``near_kinds``) fill a reply up before the colour asked for is dropped: a
+    kurti in mustard, then kurtas in mustard, before kurtis in blue."""
     hedge_kinds: int = 2
     """Where the intent LM finds other kinds of item likely too (each at least ``hedge_share``, after
     the one it read; at most this many), the best item of each takes one of the reply's last places

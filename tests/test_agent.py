@@ -28,10 +28,15 @@ def test_constraints_filter_and_refine_across_turns(shop):
     )
     r2 = s.send("in black")
     black = [rows[i]["baseColour"] == "Black" and rows[i]["gender"] == "Men" for i in _ids(r2)]
+    shoes = [rows[i]["articleType"] == "Casual Shoes" for i in _ids(r2)]
     # the shop has two unshown pairs that meet every wish: they come first, the reply is filled up
-    # with the nearest items under relaxed wishes, and says so
-    assert black == [True, True, False], black
+    # with the nearest items under relaxed wishes (the nearest kind in black before another colour)
+    assert black == [True, True, True] and shoes == [True, True, False], (black, shoes)
     assert "(Only the first 2 match every wish; the others are the nearest without the" in r2.text
+    other = _agent(shop, kinds_before_colour=False).session()
+    other.send("I need casual shoes for men")
+    r2b = other.send("in black")
+    assert [rows[i]["baseColour"] == "Black" for i in _ids(r2b)] == [True, True, False]
     strict = _agent(shop, backfill=False).session()
     strict.send("I need casual shoes for men")
     r2 = strict.send("in black")
@@ -259,3 +264,18 @@ def test_a_kind_with_no_more_items_is_followed_by_its_nearest_kinds(shop):
     assert agent.near_kinds("Sarees") == []  # a kind the catalogue does not have
     short = _agent(shop, k=20, near_kinds=1.0).session().send("casual shoes")
     assert [rows[i]["articleType"] for i in _ids(short)] == ["Casual Shoes"] * 16
+
+
+def test_a_named_colour_keeps_its_nearest_kinds_before_it_is_dropped(shop):
+    """agent.kinds_before_colour: the shop has four pairs of black casual shoes for women; a reply of
+    eight fills up with the nearest kinds in black before casual shoes of another colour."""
+    _, rows, _ = shop
+    got = {}
+    for on in (False, True):
+        agent = _agent(shop, k=8, near_kinds=0.0, kinds_before_colour=on)
+        reply = agent.session().send("black casual shoes for women")
+        got[on] = [(rows[i]["articleType"], rows[i]["baseColour"], rows[i]["gender"]) for i in _ids(reply)]
+        assert got[on][:4] == [("Casual Shoes", "Black", "Women")] * 4 and len(got[on]) == 8
+    assert {c for _, c, _ in got[False][4:]} == {"White"}
+    assert {(c, g) for _, c, g in got[True][4:]} == {("Black", "Women")}
+    assert {t for t, _, _ in got[True][4:]} <= set(agent.near_kinds("Casual Shoes"))
