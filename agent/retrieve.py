@@ -88,10 +88,10 @@ class Retrieving:
             while len(extra) < want - len(items) and order and order[0] != "articleType":  # the kind: below
                 kind = hard.get("articleType")
                 audience = _values(hard["gender"]) if order[0] == "gender" else set()
-                colour = order[0] == "baseColour" and self.cfg.kinds_before_colour
-                if isinstance(kind, str) and (
-                    colour or audience and (audience <= _CHILDREN or self._drops(audience))
-                ):
+                free = session.anchor is None  # "more like the fifth one" keeps that item's kind
+                colour = free and order[0] == "baseColour" and self.cfg.kinds_before_colour
+                adult = free and self._drops(audience)
+                if isinstance(kind, str) and (colour or audience and (audience <= _CHILDREN or adult)):
                     # a child's nearest kinds before an adult's size; here, not in _ease: the no-match
                     # path would keep them in the filter even where the child has none of them
                     near = self.near_kinds(kind)
