@@ -256,6 +256,12 @@ class Understanding:
             q += f" for {c['gender'].lower()}"
         if session.image_description and not q and self.reader is None:
             q = session.image_description  # a VLM without heads: its free description
+        if (
+            not q
+            and session.anchor is not None
+            and (title := self.items.get(session.anchor, {}).get("title"))
+        ):
+            q = f"items like {title}"  # every wish relaxed: not the leftover word ("second")
         return (q or session.words or "").strip()
 
 

@@ -64,6 +64,11 @@ def test_not_this_one_rejects_and_more_like_the_second_anchors(shop):
     r3 = s.send("more like the second one")
     assert s.anchor == r2.items[1].id and s.anchor not in _ids(r3)
     assert second not in s.rejected
+    every = _agent(shop, k=16).session()
+    listed = every.send("tshirts")  # all 16 of the shop: none of that kind is left to show
+    r4 = every.send("more like the second one")
+    title = listed.items[1].title
+    assert r4.items and f"items like {title}" in r4.text and "for second" not in r4.text
 
 
 def test_cheaper_filters_on_price_and_says_so_without_prices(shop, tiny_catalog, tiny_embedder, tmp_path):

@@ -67,7 +67,7 @@ class DemoConfig:
         default_factory=lambda: [
             DemoQuery(image=_sample_query("tshirts_red"), text="something like this, for men"),
             DemoQuery(text="in black"),
-            DemoQuery(text="more like the third one"),
+            DemoQuery(text="more like the fourth one"),
         ]
     )
     """A scripted conversation with the agent (a photo, then refinements)."""
