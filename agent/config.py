@@ -37,8 +37,8 @@ class AgentConfig:
     no side named ("a kids' wrist clock") is boys and girls; "for myself" is an adult."""
     kinds_before_audience: bool = True
     """For an adult's audience too, the nearest kinds (``near_kinds``) fill a reply up before who an
-    item is for is dropped (after it has widened): a man's kurta request goes on with men's kurta
-    sets, not women's kurtas."""
+    item is for is dropped (after it has widened): a man's kurta request goes on with men's kurtis,
+    not women's kurtas."""
     kinds_before_colour: bool = True
     """The nearest kinds (``near_kinds``) fill a reply up before the colour asked for is dropped: a
     kurti in mustard, then kurtas in mustard, before kurtis in blue."""

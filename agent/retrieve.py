@@ -87,13 +87,9 @@ class Retrieving:
             eased: list[str] = []
             while len(extra) < want - len(items) and order and order[0] != "articleType":  # the kind: below
                 kind = hard.get("articleType")
-                audience = _values(hard["gender"]) if order[0] == "gender" else set()
-                free = session.anchor is None  # "more like the fifth one" keeps that item's kind
-                colour = free and order[0] == "baseColour" and self.cfg.kinds_before_colour
-                adult = free and self._drops(audience)
-                if isinstance(kind, str) and (colour or audience and (audience <= _CHILDREN or adult)):
-                    # a child's nearest kinds before an adult's size; here, not in _ease: the no-match
-                    # path would keep them in the filter even where the child has none of them
+                if isinstance(kind, str) and self._kinds_first(order[0], hard, session):
+                    # here, not in _ease: the no-match path would keep the nearest kinds in the
+                    # filter even where the audience or colour has none of them
                     near = self.near_kinds(kind)
                     if near:
                         hard["articleType"] = {"$in": [kind, *near]}
@@ -173,12 +169,20 @@ class Retrieving:
         near = [names[j] for j in np.argsort(-sims) if names[j] != kind and sims[j] >= self.cfg.near_kinds]
         return near[:2]
 
-    def _drops(self, audience: set) -> bool:
-        """Whether the next step drops who an item is for altogether (an adult's audience already
-        widened as far as it goes), where ``agent.kinds_before_audience`` puts the nearest kinds first."""
-        if not self.cfg.kinds_before_audience:
-            return False
-        return not self.cfg.widen_gender or all(n in audience for v in audience for n in _AUDIENCE.get(v, ()))
+    def _kinds_first(self, key: str, hard: dict, session: Session) -> bool:
+        """Whether the nearest kinds fill a reply up before the wish ``key`` is eased: for a child's
+        audience (an adult's item is the wrong size), before an adult's audience is dropped altogether
+        (``agent.kinds_before_audience``) and before a named colour is (``agent.kinds_before_colour``);
+        never for "more like the fifth one", which keeps that item's kind."""
+        if key == "gender":
+            audience = _values(hard[key])
+            if audience and audience <= _CHILDREN:
+                return True
+            widest = not self.cfg.widen_gender or all(
+                n in audience for v in audience for n in _AUDIENCE.get(v, ())
+            )
+            return bool(audience) and session.anchor is None and self.cfg.kinds_before_audience and widest
+        return key == "baseColour" and session.anchor is None and self.cfg.kinds_before_colour
 
     def _ease(self, hard: dict, order: list[str]) -> str:
         """Relax the first wish of ``order`` one step; returns the field's name. Who an item is for

@@ -114,9 +114,10 @@ class Understanding:
             intent.want["baseColour"] = dict.fromkeys(sorted(listed), 1.0)
             intent.unsure.pop("baseColour", None)
         family = colour_family(last, allowed.get("baseColour", ())) - ruled.get("baseColour", set())
-        said = self.vocab.match(last).get("baseColour")
-        if family and not set(intent.want.get("baseColour", {})) & (family | {said}) and len(listed) < 2:
-            intent.want.pop("baseColour", None)  # "bright so cars see me" read as Black: the words win
+        if family and len(listed) < 2:  # "bright so cars see me" read as Black: the words win
+            said = self.vocab.match(last).get("baseColour")
+            if not set(intent.want.get("baseColour", {})) & (family | {said}):
+                intent.want.pop("baseColour", None)
         if family and "baseColour" not in intent.want:  # "a dark tee": those colours rank, never filter
             intent.unsure["baseColour"] = {
                 **dict.fromkeys(family, 1.0),
