@@ -18,8 +18,8 @@ Per field, ``p(value) = softmax(w_head * log p_head + w_tail * log p_tail + w_kn
 + w_lm * lm)``;
 the weights are fitted on the dev split by log-loss (which also calibrates the confidence), and
 a gate is set there too: the lowest confidence at which at most ``max_wrong`` of the stated
-answers are wrong. Answers below the gate are not stated (the agent then lets the image vector
-alone drive retrieval).
+answers are wrong, with 90 % confidence (:func:`fit_gate`). Answers below the gate are not
+stated (the agent then lets the image vector alone drive retrieval).
 """
 
 from __future__ import annotations
@@ -157,14 +157,29 @@ def fit_fusion(
 
 
 def fit_gate(
-    confidence: np.ndarray, correct: np.ndarray, max_wrong: float = 0.05, min_stated: int = 20
+    confidence: np.ndarray,
+    correct: np.ndarray,
+    max_wrong: float = 0.05,
+    min_stated: int = 20,
+    level: float = 0.9,
 ) -> float:
-    """The lowest confidence above which at most ``max_wrong`` of the answers are wrong
-    (1.0 = never state this field)."""
+    """The lowest confidence above which the answers' wrong rate stays at most ``max_wrong``
+    (1.0 = never state this field).
+
+    ``level``: how sure the rate must be to hold on new photos: the one-sided Clopper-Pearson
+    upper bound at this level of the wrong rate among the answers above the gate, not the rate
+    seen, must stay within ``max_wrong`` (0 = the rate seen; a gate at the rate seen exceeds it on
+    about every other new sample of the same size)."""
     order = np.argsort(-confidence)
     wrong = np.cumsum(~correct[order])
     count = np.arange(1, len(order) + 1)
-    ok = (wrong / count <= max_wrong) & (count >= min_stated)
+    if level > 0:
+        from scipy.stats import beta
+
+        bound = beta.ppf(level, wrong + 1, count - wrong)
+    else:
+        bound = wrong / count
+    ok = (bound <= max_wrong) & (count >= min_stated)
     if not ok.any():
         return 1.0
     last = int(np.nonzero(ok)[0].max())

@@ -276,7 +276,7 @@ def calibrate(cfg: HeadsSections, vlm, rows: list[dict], feats: dict, log=print)
         probs = fuse(sub, weights)
         conf = probs.max(1)
         correct = probs.argmax(1) == truth[keep]
-        gate = fit_gate(conf, correct, t.max_wrong)
+        gate = fit_gate(conf, correct, t.max_wrong, level=t.gate_level)
         fusion[f] = {"weights": weights, "gate": gate, "k": t.knn_k}
         report[f] = {
             "head_acc": 100 * float((sub["head"].argmax(1) == truth[keep]).mean()),

@@ -66,6 +66,9 @@ class VLMTrainConfig:
     max_wrong: float = 0.05
     """Gate of each field: the lowest confidence at which at most this share of the dev split's
     stated answers is wrong."""
+    gate_level: float = 0.9
+    """How sure that share must be: its one-sided Clopper-Pearson upper bound at this level stays
+    within ``max_wrong`` (0 = the share seen on dev; see :func:`vlrec.adapters.reader.fit_gate`)."""
     out: str = "runs/vlm/stage1"
     seed: int = 0
     resume: bool = True

@@ -59,6 +59,9 @@ def cmd_eval_vqa(args) -> int:
     from vlrec.eval.attributes import eval_attributes, format_table
 
     cfg = _load(args)
+    if args.fit_gates and args.split != "dev":
+        print("error: --fit-gates chooses the gates on a dev split; use --split dev", file=sys.stderr)
+        return 2
     vlm = load_vlm(cfg)
     datastore = None
     if args.datastore:
@@ -73,6 +76,12 @@ def cmd_eval_vqa(args) -> int:
     )  # fmt: skip
     _save_rows(args, rows)
     print(json.dumps(result, indent=2) if args.json else format_table(result))
+    if args.fit_gates:
+        from vlrec.eval.attributes import refit_gates
+
+        out = sys.stderr if args.json else sys.stdout
+        path = refit_gates(cfg, rows, log=lambda msg: print(msg, file=out))
+        print(f"gates written to {path}", file=out)
     return 0
 
 

@@ -177,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--datastore-items", default="all", choices=["all", "heldout"],
                    help="heldout: neighbours only among items no vlrec model was trained on")  # fmt: skip
     e.add_argument("--generate", action="store_true", help="also the LM's free-text answers (slow)")
+    e.add_argument("--fit-gates", action="store_true",
+                   help="refit each field's gate on this dev split's answers and save it with the VLM")  # fmt: skip
     e.add_argument("--save", help="write every answer to this JSONL")
     e.add_argument("--json", action="store_true")
     _add_config_args(e)

@@ -154,6 +154,40 @@ def eval_attributes(
     return result, detail
 
 
+def refit_gates(cfg, rows: list[dict], log=print) -> Path:
+    """Each field's gate refitted on the reader's answers in ``rows`` (what :func:`eval_attributes`
+    returns for the dev split) by :func:`vlrec.adapters.reader.fit_gate` with the training
+    config's ``max_wrong`` and ``gate_level``, written into the VLM folder's ``config.json``
+    (the fusion weights stay). Returns that file."""
+    import json
+
+    from vlrec.adapters.reader import fit_gate
+    from vlrec.adapters.vlm_load import vlm_folder
+
+    path = vlm_folder(cfg.vlm.adapter) / "config.json"
+    meta = json.loads(path.read_text())
+    t = cfg.train
+    for f, setting in meta.get("fusion", {}).items():
+        got = [r[f] for r in rows if f in r]
+        if not got or "weights" not in setting:
+            continue
+        conf = np.array([g["confidence"] for g in got])
+        correct = np.array([g["ok"] for g in got])
+        old, setting["gate"] = (
+            setting.get("gate", 1.0),
+            fit_gate(conf, correct, t.max_wrong, level=t.gate_level),
+        )
+        stated = conf >= setting["gate"]
+        wrong = float((~correct[stated]).mean()) if stated.any() else 0.0
+        log(f"{f}: gate {old:.3f} -> {setting['gate']:.3f}, states {100 * stated.mean():.0f} % "
+            f"of {len(got)} answers, {100 * wrong:.1f} % of them wrong")  # fmt: skip
+    meta["gates_fitted_on"] = f"{len(rows)} dev items, max_wrong {t.max_wrong}, level {t.gate_level}"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(meta, indent=2) + "\n")
+    tmp.replace(path)
+    return path
+
+
 def _norm(text: str) -> str:
     from vlrec.core.metrics import ptb_tokenize
 
