@@ -58,3 +58,14 @@ def test_refit_gates_rewrites_only_the_gates_of_the_saved_model(tmp_path):
     assert meta["fusion"]["caption"] == fusion["caption"]  # not a field: untouched
     assert meta["format"] == "vlrec-vlm/1" and "1000 dev items" in meta["gates_fitted_on"]
     assert len(lines) == 1 and lines[0].startswith("gender: gate 0.100 ->")
+
+
+def test_gate_states_only_answers_that_are_rarely_wrong():
+    from vlrec.adapters.reader import fit_gate
+
+    conf = np.linspace(0.01, 1.0, 100)
+    correct = conf > 0.5  # confident answers are right, the rest wrong
+    gate = fit_gate(conf, correct, max_wrong=0.05)
+    stated = conf >= gate
+    assert (~correct[stated]).mean() <= 0.05 and stated.sum() >= 50
+    assert fit_gate(conf, np.zeros(100, bool)) == 1.0  # never right: never stated
