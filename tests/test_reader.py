@@ -366,3 +366,6 @@ def test_more_like_a_listed_item_stays_with_its_kind(shop):
     assert s.anchor == other.id and third.items and other.id not in [r.id for r in third.items]
     assert all(rows[r.id]["articleType"] == kind for r in third.items)
     assert kind.lower() in third.text.splitlines()[0].lower()
+    # each item's reason counts that kind as met, not the photo's kind
+    assert all(f"matches {kind.lower()}" in r.reason for r in third.items)
+    assert not any("handbags" in r.reason.split("matches")[-1] for r in third.items)
