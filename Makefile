@@ -31,7 +31,7 @@ test-chroma-server: $(STAMP)
 	$(VENV)/bin/chroma run --path $$dir --port $(CHROMA_PORT) > $$dir/chroma.log 2>&1 & pid=$$!; \
 	trap "kill $$pid 2>/dev/null; rm -rf $$dir" EXIT; \
 	for i in $$(seq 60); do $(PY) -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$(CHROMA_PORT)/api/v2/heartbeat', timeout=1)" 2>/dev/null && break; sleep 1; done; \
-	VLREC_RELIABILITY_FULL= VLREC_TEST_CHROMA_URL=http://127.0.0.1:$(CHROMA_PORT) $(PY) -m pytest -q tests/test_store.py tests/test_indexer.py tests/test_search.py tests/test_server.py tests/test_serve_cli.py tests/reliability/test_kill_indexer.py
+	VLREC_RELIABILITY_FULL= VLREC_TEST_CHROMA_URL=http://127.0.0.1:$(CHROMA_PORT) $(PY) -m pytest -q tests/test_store.py tests/test_indexer.py tests/test_search.py tests/test_server.py tests/test_server_sessions.py tests/test_server_live.py tests/test_serve_cli.py tests/reliability/test_kill_indexer.py
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not integration"
