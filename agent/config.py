@@ -60,6 +60,10 @@ class AgentConfig:
     """A request that names a formal occasion ("for interviews", "a business trip", "client
     meetings"; :func:`vlrec.agent.vocabulary.formal_usage`) where the intent LM left usage open:
     Formal items rank first (nothing is filtered)."""
+    context_colours: bool = True
+    """A colour the words give to something the shopper already has ("to go with my navy suit",
+    "he has brown ones"; :func:`vlrec.agent.vocabulary.context_colours`) is not wanted, whatever the
+    intent LM read; "I own black ones, so something else" excludes it."""
     lexicon_weight: float = 0.0
     """Weight of the article types a request names in everyday words ("a bum bag", "puffer",
     "trainers": the intent LM's own training lexicon, :func:`vlrec.agent.vocabulary.lexicon_kinds`)

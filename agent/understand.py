@@ -17,6 +17,7 @@ from vlrec.agent.vocabulary import (
     child_gender,
     colour_family,
     colour_list,
+    context_colours,
     formal_usage,
     guard_negations,
     lexicon_kinds,
@@ -123,6 +124,18 @@ class Understanding:
                 **dict.fromkeys(family, 1.0),
                 **intent.unsure.get("baseColour", {}),
             }
+        if self.cfg.context_colours:  # "to go with my navy suit", "he has brown ones": not wishes
+            theirs, other, _ = context_colours(last, allowed.get("baseColour", ()))
+            for group in (intent.want, intent.unsure):
+                kept = {v: p for v, p in group.get("baseColour", {}).items() if v not in theirs}
+                group.pop("baseColour", None)
+                if kept:
+                    group["baseColour"] = kept
+            if other:  # "I own black ones, so something else"
+                intent.avoid["baseColour"] = {
+                    **dict.fromkeys(other, 1.0),
+                    **intent.avoid.get("baseColour", {}),
+                }
         for f, dist in list(intent.avoid.items()):  # the LM's own exclusions take their shades too
             chosen = set(intent.want.get(f, {})) | set(intent.unsure.get(f, {}))
             intent.avoid[f] = {**dict.fromkeys(shades(set(dist), allowed.get(f, ())) - chosen, 1.0), **dist}
@@ -171,7 +184,10 @@ class Understanding:
             if f not in got.avoid:
                 del session.avoid[f]
         # exact catalogue words fill what the LM left open or unsure, unless the shopper excluded them
-        for f, v in self.vocab.match(text).items():
+        words = text
+        if self.cfg.context_colours:  # not the colour of something the shopper already has
+            words = context_colours(text, self.vocab.values.get("baseColour", ()))[2]
+        for f, v in self.vocab.match(words).items():
             if f not in got.want and v not in session.avoid.get(f, ()) and f not in session.options:
                 found[f] = v
                 session.leanings.pop(f, None)

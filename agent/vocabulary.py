@@ -164,6 +164,41 @@ def colour_list(text: str, allowed) -> set[str]:
     return out if len(out) > 1 else set()
 
 
+_OWN_ADJ = r"(?:old|new|favourite|fave|only|current|existing|usual|plain|best|work|office)"
+_ELSE = re.compile(r"\b(?:something|anything|one|ones|a pair)\s+else\b|\b(?:different|another|other)\s+colou?rs?\b"
+                   r"|\bnot the same\b")  # fmt: skip
+
+
+def context_colours(text: str, allowed) -> tuple[set[str], set[str], str]:
+    """Colours the words give to something the shopper already has, not to what they want: "to go
+    with my navy suit", "for his old grey trousers", "he has brown ones", "I own black ones". Returns
+    those colours (less any the words also name outside such a phrase), those of them the shopper
+    asks to differ from ("I own black ones, so something else"), and the text without those phrases
+    (for reading catalogue words)."""
+    from vlrec.data.lexicon import COLOURS
+
+    names = {w: v for v, ws in COLOURS.items() if v in allowed for w in [*ws, v.lower()]}
+    if not names:
+        return set(), set(), text
+    word = "|".join(re.escape(w) for w in sorted(names, key=len, reverse=True))
+    low = text.lower().replace("-", " ")
+    mine = rf"\b(?:my|his|her|their|our|your)\s+(?:{_OWN_ADJ}\s+)?(?P<c>{word})\b"
+    owned = (rf"\b(?:have|has|own|owns|got)\s+(?:(?:a|an|some|the|two|a few)\s+)?(?:{_OWN_ADJ}\s+)?"
+             rf"(?P<c>{word})\s+(?:ones?|pairs?)\b")  # fmt: skip
+    context, had, rest = set(), set(), low
+    for pattern, kept in ((mine, None), (owned, had)):
+        for m in re.finditer(pattern, low):
+            context.add(names[m.group("c")])
+            if kept is not None:
+                kept.add(names[m.group("c")])
+            rest = rest.replace(m.group(0), " ")
+    if not context:
+        return set(), set(), text
+    said = {names[w] for w in re.findall(rf"\b(?:{word})\b", rest)}
+    context -= said
+    return context, (had & context) if _ELSE.search(low) else set(), rest
+
+
 def shades(values: set[str], allowed) -> set[str]:
     """``values`` and the catalogue's values named after one of them: ruling out white rules out
     off white, brown coffee brown, grey grey melange, shorts lounge shorts."""

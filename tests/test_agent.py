@@ -284,3 +284,23 @@ def test_a_named_colour_keeps_its_nearest_kinds_before_it_is_dropped(shop):
     assert {c for _, c, _ in got[False][4:]} == {"White"}
     assert {(c, g) for _, c, g in got[True][4:]} == {("Black", "Women")}
     assert {t for t, _, _ in got[True][4:]} <= set(agent.near_kinds("Casual Shoes"))
+
+
+def test_the_colour_of_what_the_shopper_has_is_not_a_wish(shop):
+    """ "To go with my black jeans" read by the LM as black: the colour belongs to the jeans, so the
+    tshirt asked for is white, not black; "I own black ones, so something else" excludes black.
+    With ``agent.context_colours`` off, the LM's reading stands."""
+    from tests.test_intent import _lm_agent
+
+    paired = "a white tshirt to go with my black jeans"
+    owned = "tshirts, I already own black ones so something else"
+    readings = {t: ({"articleType": ["Tshirts"], "baseColour": ["Black"]}, {}) for t in (paired, owned)}
+    agent, rows = _lm_agent(shop, readings, k=6)
+    reply = agent.session().send(paired)
+    assert reply.constraints["baseColour"] == "White"  # the shopper's own word, not the jeans'
+    assert reply.items and all(rows[i.id]["baseColour"] == "White" for i in reply.items)
+    other = agent.session().send(owned)
+    assert other.avoid["baseColour"] == ["Black"] and "baseColour" not in other.constraints
+    assert other.items and all(rows[i.id]["baseColour"] != "Black" for i in other.items)
+    agent.cfg.context_colours = False
+    assert agent.session().send(paired).constraints["baseColour"] == "Black"

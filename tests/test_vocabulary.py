@@ -1,5 +1,6 @@
 """The shopper-words readings beside the intent LM: catalogue words, negations, shades, a child's
-age, a named sport or occasion, everyday names of kinds, ranges and lists of colours."""
+age, a named sport or occasion, everyday names of kinds, ranges and lists of colours, and the
+colours of what the shopper already has."""
 
 import pytest
 
@@ -214,3 +215,27 @@ def test_a_category_word_or_a_ruled_out_kind_names_the_category():
     assert category_lean("anything but heels for a long day", {"Heels"}, items) == ("subCategory", "Shoes")
     assert category_lean("some eyewear", set(), items) is None  # a category this catalogue lacks
     assert category_lean("something nice", set(), items) is None
+
+
+@pytest.mark.parametrize(
+    "text,theirs,other",
+    [
+        ("a white shirt to go with my navy suit", {"Navy Blue"}, set()),
+        ("black formal shoes, he already has brown ones", {"Brown"}, set()),
+        ("a belt for his old grey trousers", {"Grey"}, set()),
+        ("sandals, I already own black ones so something else", {"Black"}, {"Black"}),
+        ("a navy shirt for my grey suit", {"Grey"}, set()),
+        ("red sneakers, my old red ones are worn out", set(), set()),  # red is also asked for
+        ("for my husband, black shoes", set(), set()),  # who it is for, then the wish
+        ("a black bag for her", set(), set()),
+        ("my favourite colour is red", set(), set()),
+    ],
+)
+def test_the_colour_of_something_the_shopper_has_is_context(text, theirs, other):
+    from vlrec.agent.vocabulary import context_colours
+
+    allowed = {"Navy Blue", "Blue", "Grey", "Brown", "Black", "White", "Red"}
+    got, differ, rest = context_colours(text, allowed)
+    assert (got, differ) == (theirs, other)
+    for colour in got:  # the text left for catalogue words no longer names it
+        assert colour.lower() not in rest
