@@ -77,6 +77,7 @@ class DemoConfig:
             "a carry-all for my gym kit",
             "sunnies for the beach, anything but black",
             "a hoodie for my son, he hates black and grey",
+            "sandals, I already own black ones so something else",
         ]
     )
     """Free-form shopper requests, each the first turn of a new conversation."""
