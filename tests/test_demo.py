@@ -32,7 +32,7 @@ def test_demo_indexes_resumably_and_answers_every_kind_of_query(tiny_catalog, tm
     assert hits[4][0].id == items[5].id  # its photo and title together
     assert items[4].title in text
     assert text.count("the VLM sees:") == 5  # 4 query photos + the conversation's photo
-    assert "--- a conversation with the agent ---" in text and text.count("shopper:") == 3 + 4
+    assert "--- a conversation with the agent ---" in text and text.count("shopper:") == 3 + 5
     assert "--- shoppers in their own words" in text and text.count("(understood:") == 4
     for n in (1, 2, 3, 4):
         request = results[f"request {n}"]
