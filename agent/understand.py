@@ -125,9 +125,9 @@ class Understanding:
                 **intent.unsure.get("baseColour", {}),
             }
         if self.cfg.context_colours:  # "to go with my navy suit", "he has brown ones": not wishes
-            theirs, other, _ = context_colours(last, allowed.get("baseColour", ()))
+            their_colours, other, _ = context_colours(last, allowed.get("baseColour", ()))
             for group in (intent.want, intent.unsure):
-                kept = {v: p for v, p in group.get("baseColour", {}).items() if v not in theirs}
+                kept = {v: p for v, p in group.get("baseColour", {}).items() if v not in their_colours}
                 group.pop("baseColour", None)
                 if kept:
                     group["baseColour"] = kept
@@ -139,6 +139,17 @@ class Understanding:
         for f, dist in list(intent.avoid.items()):  # the LM's own exclusions take their shades too
             chosen = set(intent.want.get(f, {})) | set(intent.unsure.get(f, {}))
             intent.avoid[f] = {**dict.fromkeys(shades(set(dist), allowed.get(f, ())) - chosen, 1.0), **dist}
+        their_kinds: dict[str, float] = {}  # kinds named as what the wanted item goes with
+        if self.cfg.context_kinds:  # "a top to wear with my black skirt" read as skirts: the words' kind
+            kinds = allowed.get("articleType", ())
+            their_kinds, named = lexicon_kinds(last, kinds, context=True), lexicon_kinds(last, kinds)
+            for group in (intent.want, intent.unsure):
+                got = group.get("articleType", {})
+                if got and named and set(got) <= set(their_kinds) and not set(got) & set(named):
+                    del group["articleType"]
+                    intent.want["articleType"] = dict.fromkeys(sorted(named), 1.0)
+                    intent.unsure.pop("articleType", None)
+                    break
         read = {**intent.want.get("articleType", {}), **intent.unsure.get("articleType", {})}
         if not read and (cat := category_lean(last, ruled.get("articleType", set()), self.items)):
             intent.unsure[cat[0]] = {cat[1]: 1.0}  # "comfortable footwear", "anything but heels": ranks
@@ -148,7 +159,7 @@ class Understanding:
             intent.alternatives["articleType"] = {
                 v: round(p, 4)
                 for v, p in ranked[: 1 + self.cfg.hedge_kinds]
-                if v not in read and v not in excluded and p >= self.cfg.hedge_share
+                if v not in read and v not in excluded and v not in their_kinds and p >= self.cfg.hedge_share
             }
         return intent
 

@@ -350,12 +350,12 @@ def _lexicon_phrases(allowed: frozenset) -> list[tuple[str, str]]:
     return sorted(((p, next(iter(k))) for p, k in owners.items() if len(k) == 1), key=lambda pk: -len(pk[0]))
 
 
-def lexicon_kinds(text: str, allowed) -> dict[str, float]:
+def lexicon_kinds(text: str, allowed, context: bool = False) -> dict[str, float]:
     """Article types the request names in everyday words ("a bum bag", "puffer", "trainers"): a
     vote for :func:`vlrec.adapters.intent.with_vote`. Longest phrase first, each stretch of text
     counted once; a name right after a negation ("not flip flops") does not vote (the negation
     guard excludes it), nor one the wanted item goes with ("for formal trousers", "under my
-    kurtis")."""
+    kurtis"). ``context``: instead, the kinds named as what the wanted item goes with."""
     allowed = set(allowed)
     low = (
         " "
@@ -370,7 +370,9 @@ def lexicon_kinds(text: str, allowed) -> dict[str, float]:
                 continue
             taken[m.start() : m.end()] = [True] * (m.end() - m.start())
             before = low[: m.start()].split()[-3:]
-            if any(w in _NEGATION for w in before) or any(w in _CONTEXT for w in before[-2:]):
+            if any(w in _NEGATION for w in before):
+                continue
+            if any(w in _CONTEXT for w in before[-2:]) != context:
                 continue
             votes[kind] = votes.get(kind, 0.0) + 1.0
     return votes

@@ -304,3 +304,21 @@ def test_the_colour_of_what_the_shopper_has_is_not_a_wish(shop):
     assert other.items and all(rows[i.id]["baseColour"] != "Black" for i in other.items)
     agent.cfg.context_colours = False
     assert agent.session().send(paired).constraints["baseColour"] == "Black"
+
+
+def test_the_kind_the_wanted_item_goes_with_is_not_the_kind_wanted(shop):
+    """ "A tshirt to wear with my white sneakers" read by the LM as sneakers: the words name a tshirt
+    as the wish and the sneakers (and their colour) as what it goes with, so tshirts of any colour
+    are listed; with ``agent.context_kinds`` off, the LM's kind stands."""
+    from tests.test_intent import _lm_agent
+
+    text = "a t-shirt to wear with my white sneakers"
+    agent, rows = _lm_agent(
+        shop, {text: ({"articleType": ["Casual Shoes"], "baseColour": ["White"]}, {})}, k=8
+    )
+    reply = agent.session().send(text)
+    assert reply.constraints["articleType"] == "Tshirts" and "baseColour" not in reply.constraints
+    assert {rows[i.id]["articleType"] for i in reply.items} == {"Tshirts"}
+    assert {rows[i.id]["baseColour"] for i in reply.items} == {"Black", "White"}
+    agent.cfg.context_kinds = False
+    assert agent.session().send(text).constraints["articleType"] == "Casual Shoes"

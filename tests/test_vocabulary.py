@@ -239,3 +239,14 @@ def test_the_colour_of_something_the_shopper_has_is_context(text, theirs, other)
     assert (got, differ) == (theirs, other)
     for colour in got:  # the text left for catalogue words no longer names it
         assert colour.lower() not in rest
+
+
+def test_kinds_named_as_what_the_wanted_item_goes_with():
+    from vlrec.agent.vocabulary import lexicon_kinds
+
+    allowed = {"Tops", "Skirts", "Belts", "Jeans", "Heels", "Tshirts", "Casual Shoes"}
+    text = "a top to wear with my black skirt"
+    assert lexicon_kinds(text, allowed) == {"Tops": 1.0}
+    assert lexicon_kinds(text, allowed, context=True) == {"Skirts": 1.0}
+    assert lexicon_kinds("a belt for my jeans", allowed, context=True) == {"Jeans": 1.0}
+    assert lexicon_kinds("black jeans, not skirts", allowed, context=True) == {}  # a negation is neither
