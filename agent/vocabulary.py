@@ -171,7 +171,8 @@ _ELSE = re.compile(r"\b(?:something|anything|one|ones|a pair)\s+else\b|\b(?:diff
 
 def context_colours(text: str, allowed) -> tuple[set[str], set[str], str]:
     """Colours the words give to something the shopper already has, not to what they want: "to go
-    with my navy suit", "for his old grey trousers", "he has brown ones", "I own black ones". Returns
+    with my navy suit", "for his old grey trousers", "he has brown ones", "I own black ones" (but not
+    "in her favourite red": no thing follows the colour). Returns
     those colours (less any the words also name outside such a phrase), those of them the shopper
     asks to differ from ("I own black ones, so something else"), and the text without those phrases
     (for reading catalogue words)."""
@@ -182,7 +183,8 @@ def context_colours(text: str, allowed) -> tuple[set[str], set[str], str]:
         return set(), set(), text
     word = "|".join(re.escape(w) for w in sorted(names, key=len, reverse=True))
     low = text.lower().replace("-", " ")
-    mine = rf"\b(?:my|his|her|their|our|your)\s+(?:{_OWN_ADJ}\s+)?(?P<c>{word})\b"
+    thing = r"(?=\s+(?!(?:and|or|but|so|please|pls|thanks|too|as|if|is|are)\b)[a-z])"  # a noun follows
+    mine = rf"\b(?:my|his|her|their|our|your)\s+(?:{_OWN_ADJ}\s+)?(?P<c>{word}){thing}"
     owned = (rf"\b(?:have|has|own|owns|got)\s+(?:(?:a|an|some|the|two|a few)\s+)?(?:{_OWN_ADJ}\s+)?"
              rf"(?P<c>{word})\s+(?:ones?|pairs?)\b")  # fmt: skip
     context, had, rest = set(), set(), low

@@ -229,6 +229,8 @@ def test_a_category_word_or_a_ruled_out_kind_names_the_category():
         ("for my husband, black shoes", set(), set()),  # who it is for, then the wish
         ("a black bag for her", set(), set()),
         ("my favourite colour is red", set(), set()),
+        ("a kurta in her favourite red", set(), set()),  # the wish: no thing of hers follows
+        ("a scarf in my favourite red, please", set(), set()),
     ],
 )
 def test_the_colour_of_something_the_shopper_has_is_context(text, theirs, other):
