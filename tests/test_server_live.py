@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import os
-import socket
 import threading
 import time
 from pathlib import Path
@@ -16,13 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FakeVLM
-from tests.test_server import KEY, chat, data_url, make_service
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.test_server import KEY, chat, data_url, free_port, make_service
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ import time
 
 import pytest
 
-from tests.test_server import chat, data_url, make_service
-from tests.test_server_live import free_port
+from tests.test_server import chat, data_url, free_port, make_service
 
 # --- conversations outside the process ------------------------------------------------
 
