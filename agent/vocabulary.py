@@ -148,13 +148,20 @@ def colour_family(text: str, allowed) -> set[str]:
     return {c for t in named for c in COLOUR_FAMILIES[t]} & set(allowed)
 
 
-def colour_list(text: str, allowed) -> set[str]:
-    """The colours of a list the shopper names ("navy or black", "yellow, mustard or orange",
-    "black/brown"), unless a negation comes just before it; empty where no list is named."""
+@functools.lru_cache(maxsize=8)
+def _colour_words(allowed: frozenset) -> tuple[dict[str, str], str]:
+    """Every word for a catalogue colour (:data:`vlrec.data.lexicon.COLOURS`) the catalogue has → that
+    colour, and a regex alternation of them, longest first (built once per catalogue)."""
     from vlrec.data.lexicon import COLOURS
 
     names = {w: v for v, ws in COLOURS.items() if v in allowed for w in [*ws, v.lower()]}
-    word = "|".join(re.escape(w) for w in sorted(names, key=len, reverse=True))
+    return names, "|".join(re.escape(w) for w in sorted(names, key=len, reverse=True))
+
+
+def colour_list(text: str, allowed) -> set[str]:
+    """The colours of a list the shopper names ("navy or black", "yellow, mustard or orange",
+    "black/brown"), unless a negation comes just before it; empty where no list is named."""
+    names, word = _colour_words(frozenset(allowed))
     low = text.lower().replace("-", " ")
     out: set[str] = set()
     for m in re.finditer(rf"\b(?:{word})\b(?:\s*(?:,|/|\bor\b|, or\b)\s*(?:{word})\b)+", low):
@@ -176,12 +183,9 @@ def context_colours(text: str, allowed) -> tuple[set[str], set[str], str]:
     those colours (less any the words also name outside such a phrase), those of them the shopper
     asks to differ from ("I own black ones, so something else"), and the text without those phrases
     (for reading catalogue words)."""
-    from vlrec.data.lexicon import COLOURS
-
-    names = {w: v for v, ws in COLOURS.items() if v in allowed for w in [*ws, v.lower()]}
+    names, word = _colour_words(frozenset(allowed))
     if not names:
         return set(), set(), text
-    word = "|".join(re.escape(w) for w in sorted(names, key=len, reverse=True))
     low = text.lower().replace("-", " ")
     thing = r"(?=\s+(?!(?:and|or|but|so|please|pls|thanks|too|as|if|is|are)\b)[a-z])"  # a noun follows
     mine = rf"\b(?:my|his|her|their|our|your)\s+(?:{_OWN_ADJ}\s+)?(?P<c>{word}){thing}"
