@@ -66,8 +66,9 @@ class AgentConfig:
     intent LM read; "I own black ones, so something else" excludes it."""
     context_kinds: bool = True
     """Where the intent LM's kind is one the words name as what the wanted item goes with ("a top to
-    wear with my black skirt", "a bag that matches my red heels"; :func:`vlrec.agent.vocabulary.lexicon_kinds`
-    with ``context``) and the words name another kind outside such a phrase, the words' kind is wanted."""
+    wear with my black skirt"; :func:`vlrec.agent.vocabulary.lexicon_kinds` with ``context``) and the
+    words name another kind outside such a phrase, the words' kind is wanted; such kinds never take
+    a hedge's place."""
     lexicon_weight: float = 0.0
     """Weight of the article types a request names in everyday words ("a bum bag", "puffer",
     "trainers": the intent LM's own training lexicon, :func:`vlrec.agent.vocabulary.lexicon_kinds`)

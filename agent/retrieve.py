@@ -76,10 +76,8 @@ class Retrieving:
             if eased_key not in relaxed:
                 relaxed.append(eased_key)
         wishes = {**session.image_attrs, **session.constraints}
-        if session.anchor is not None and isinstance(asked.get("articleType"), str):
-            wishes["articleType"] = asked[
-                "articleType"
-            ]  # "more like the fourth one": its kind, not the photo's
+        if session.anchor is not None and isinstance(anchored := asked.get("articleType"), str):
+            wishes["articleType"] = anchored  # "more like the fourth one": its kind, not the photo's
         if session.profile:
             hits = self._with_profile(session, hits, where, set(exclude))
         items = self.rerank(hits, wishes, session.k, session)

@@ -179,10 +179,9 @@ _ELSE = re.compile(r"\b(?:something|anything|one|ones|a pair)\s+else\b|\b(?:diff
 def context_colours(text: str, allowed) -> tuple[set[str], set[str], str]:
     """Colours the words give to something the shopper already has, not to what they want: "to go
     with my navy suit", "for his old grey trousers", "he has brown ones", "I own black ones" (but not
-    "in her favourite red": no thing follows the colour). Returns
-    those colours (less any the words also name outside such a phrase), those of them the shopper
-    asks to differ from ("I own black ones, so something else"), and the text without those phrases
-    (for reading catalogue words)."""
+    "in her favourite red": no thing follows the colour). Returns those colours (less any the words
+    also name outside such a phrase), those of them the shopper asks to differ from ("I own black
+    ones, so something else"), and the text without those phrases (for reading catalogue words)."""
     names, word = _colour_words(frozenset(allowed))
     if not names:
         return set(), set(), text
