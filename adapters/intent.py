@@ -104,22 +104,36 @@ class Reading:
 
 
 def with_vote(
-    reading: Reading, fieldname: str, vote: dict[str, float], weight: float, eps: float = 0.02
+    reading: Reading,
+    fieldname: str,
+    vote: dict[str, float],
+    weight: float,
+    eps: float = 0.02,
+    named: bool = False,
 ) -> Reading:
     """Retrieval-augmented reading: the field's wanted-value probabilities times the vote of the
     request's nearest catalogue items raised to ``weight`` (log-linear pooling, renormalised over
-    the values; the probability of *none* is kept)."""
+    the values; the probability of *none* is kept). ``named``: the vote is of values the request
+    names, so *none* (no value wanted) is pooled too, as a value no one voted for."""
     dist = reading.want.get(fieldname)
     if not dist or weight <= 0 or not vote:
         return reading
     total = sum(vote.values())
     keys = set(dist) | set(vote)
     scored = {v: dist.get(v, 1e-4) * ((vote.get(v, 0.0) / total) + eps) ** weight for v in keys}
-    z = sum(scored.values())
-    mass = 1.0 - reading.none.get(fieldname, 0.0)
+    none = reading.none.get(fieldname, 0.0)
+    if named:
+        scored[None] = none * eps**weight
+        z = sum(scored.values())
+        none = scored.pop(None) / z
+        mass = 1.0 - none
+        z -= none * z
+    else:
+        z = sum(scored.values())
+        mass = 1.0 - none
     want = dict(reading.want)
     want[fieldname] = {v: mass * p / z for v, p in scored.items()}
-    return Reading(want, reading.avoid, reading.none)
+    return Reading(want, reading.avoid, {**reading.none, fieldname: none})
 
 
 @dataclass

@@ -103,7 +103,8 @@ class Retrieving:
                     eased.append(eased_key)
                 extra += find(_where(hard), seen + [h.id for h in extra])
             short = len(extra) < want - len(items) and isinstance(hard.get("articleType"), str)
-            near = self.near_kinds(hard["articleType"]) if short else []  # read only when needed
+            kind = hard.get("articleType")  # its nearest kinds, else the LM's next likeliest
+            near = (self.near_kinds(kind) or [f for f in session.fills if f != kind]) if short else []
             if near:  # the kind has no more: its nearest kinds follow
                 hard["articleType"] = {"$in": [hard["articleType"], *near]}
                 eased.append("articleType")

@@ -78,6 +78,8 @@ class Session:
         """Fields the intent LM reads below its gate: likely values that rerank but never filter."""
         self.hedges: dict[str, float] = {}
         """Kinds the intent LM found likely too, after the one it read (``agent.hedge_share``)."""
+        self.fills: list[str] = []
+        """The intent LM's likeliest kinds before the words' vote: a short reply's last resort."""
         self.last: list[Recommendation] = []
         self.anchor: str | None = None
         self.image: Any = None
@@ -120,7 +122,7 @@ class Session:
     # --- state outside the process ---------------------------------------------------------
     _PLAIN = (
         "images", "shown", "liked", "rejected", "constraints", "avoid", "options", "leanings",
-        "hedges", "anchor", "image_description", "image_attrs", "image_guesses", "image_likely",
+        "hedges", "fills", "anchor", "image_description", "image_attrs", "image_guesses", "image_likely",
         "price_below", "wishes", "notes", "words", "k",
     )  # fmt: skip
 

@@ -80,9 +80,12 @@ class Understanding:
         if self.words is not None and d.vote_weight > 0:
             vote = self.kind_vote(self._request_text(session), d.vote_k)
             reading = with_vote(reading, "articleType", vote, d.vote_weight)
+        # the LM's own likeliest kinds: what fills a reply up where the kind read has too few items
+        ranked = sorted(reading.want.get("articleType", {}).items(), key=lambda kv: -kv[1])
+        session.fills = [v for v, p in ranked[: 1 + self.cfg.hedge_kinds] if p >= self.cfg.hedge_share]
         if self.cfg.lexicon_weight > 0:  # kinds named in everyday words ("a bum bag", "puffer")
             named = lexicon_kinds(self._request_text(session), self.vocab.values.get("articleType", ()))
-            reading = with_vote(reading, "articleType", named, self.cfg.lexicon_weight)
+            reading = with_vote(reading, "articleType", named, self.cfg.lexicon_weight, named=True)
         intent = self.intent.decode(reading)
         kid = child_gender(self._request_text(session), self.vocab.values.get("gender", ()))
         if kid is not None:  # a child's age wins over "son" / "nephew" read as Men

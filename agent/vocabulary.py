@@ -330,6 +330,12 @@ def _strip_known(text: str, vocab: Vocabulary) -> str:
 _CONTEXT = {"under", "with", "over", "for", "my", "his", "her", "their", "our", "your", "match", "matching",
             "beneath", "inside", "of"}  # fmt: skip
 _ARTICLE = re.compile(r"^(?:a pair of|a pack of|an|a)\s+")
+# Names said of more than one catalogue kind (chappals, slides: sandals or flip flops; a purse: a handbag
+# or, in British English, a wallet; underwear: briefs, trunks or boxers; a crew neck: a tee or a
+# jumper) name none for sure; phrases holding a kind's name that name no item ("black tie", "on
+# top") are read as themselves.
+_VAGUE = {"chappals", "chappal", "slides", "purse", "purses", "underwear", "satchel", "satchels", "crew neck",
+          "crew necks", "black tie", "white tie", "on top", "tie dye"}  # fmt: skip
 
 
 @functools.lru_cache(maxsize=8)
@@ -352,6 +358,8 @@ def _lexicon_phrases(allowed: frozenset) -> list[tuple[str, str]]:
                 forms.add(core[:-1])  # "button downs" also says "button down" (never "short" from "shorts")
             for form in forms:
                 owners.setdefault(form, set()).add(kind)
+    for vague in _VAGUE:
+        owners[vague] = {""}
     return sorted(((p, next(iter(k))) for p, k in owners.items() if len(k) == 1), key=lambda pk: -len(pk[0]))
 
 
@@ -368,16 +376,22 @@ def lexicon_kinds(text: str, allowed, context: bool = False) -> dict[str, float]
         + " "
     )
     taken = [False] * len(low)
-    votes: dict[str, float] = {}
+    found = []
     for phrase, kind in _lexicon_phrases(frozenset(allowed)):
         for m in re.finditer(rf"(?<= ){re.escape(phrase)}(?= )", low):
-            if any(taken[m.start() : m.end()]):
-                continue
-            taken[m.start() : m.end()] = [True] * (m.end() - m.start())
-            before = low[: m.start()].split()[-3:]
-            if any(w in _NEGATION for w in before):
-                continue
-            if any(w in _CONTEXT for w in before[-2:]) != context:
-                continue
+            if not any(taken[m.start() : m.end()]):
+                taken[m.start() : m.end()] = [True] * (m.end() - m.start())
+                found.append((m.start(), kind))
+    votes: dict[str, float] = {}
+    last_context = False
+    for start, kind in sorted(found):
+        before = low[:start].split()[-3:]
+        if not kind or any(w in _NEGATION for w in before):
+            last_context = False
+            continue
+        # "my dresses and kurtis": a name joined to one the item goes with goes with it too
+        joined = before[-1:] in (["and"], ["or"]) and last_context
+        last_context = joined or any(w in _CONTEXT for w in before[-2:])
+        if last_context == context:
             votes[kind] = votes.get(kind, 0.0) + 1.0
     return votes

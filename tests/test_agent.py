@@ -320,5 +320,25 @@ def test_the_kind_the_wanted_item_goes_with_is_not_the_kind_wanted(shop):
     assert reply.constraints["articleType"] == "Tshirts" and "baseColour" not in reply.constraints
     assert {rows[i.id]["articleType"] for i in reply.items} == {"Tshirts"}
     assert {rows[i.id]["baseColour"] for i in reply.items} == {"Black", "White"}
-    agent.cfg.context_kinds = False
+    agent.cfg.context_kinds, agent.cfg.lexicon_weight = False, 0.0  # (the words' vote would read it too)
     assert agent.session().send(text).constraints["articleType"] == "Casual Shoes"
+
+
+def test_a_kind_named_in_everyday_words_outweighs_the_lm_and_a_short_reply_fills_with_its_reading(shop):
+    """ "A tote": the words name handbags where the LM read tshirts (``agent.lexicon_weight``); the shop
+    has 16 handbags, no kind lies near enough (near_kinds 1), so a reply of 20 ends with the kinds the LM
+    itself found likeliest. With the vote off, the LM's reading stands."""
+    from tests.test_intent import _lm_agent
+
+    text = "a tote for the office"
+    agent, rows = _lm_agent(shop, {text: ({"articleType": {"Tshirts": 0.7, "Casual Shoes": 0.3}}, {})}, k=20)
+    agent.cfg.near_kinds, agent.cfg.lexicon_weight = 1.0, 4.0
+    session = agent.session()
+    reply = session.send(text)
+    kinds = [rows[i.id]["articleType"] for i in reply.items]
+    assert kinds[:16] == ["Handbags"] * 16 and len(kinds) == 20
+    assert set(kinds[16:]) <= {"Tshirts", "Casual Shoes"}
+    assert session.fills == ["Tshirts", "Casual Shoes"] and session.state()["fills"] == session.fills
+    agent.cfg.lexicon_weight = 0.0
+    off = agent.session().send(text)
+    assert off.items and {rows[i.id]["articleType"] for i in off.items} <= {"Tshirts", "Casual Shoes"}

@@ -140,6 +140,10 @@ def test_a_named_sport_reads_as_sports_usage(text, want):
         ("comfortable footwear for nurses, not flip-flops", set()),  # a negated name does not vote
         ("something to keep my hands warm on winter rides", set()),  # a use, not a name: the LM's part
         ("sunnies for the beach", set()),  # a catalogue without sunglasses
+        ("ballet pumps in nude for work", {"Flats"}),  # the longer name wins over "pumps" (heels)
+        ("rubber chappals for the bathroom", set()),  # sandals or flip flops: names neither for sure
+        ("evening wear for a black tie gala", set()),  # a dress code, not a tie
+        ("something to cinch the waist of my dresses and kurtis", set()),  # both go with it
     ],
 )
 def test_everyday_names_of_kinds_vote_for_catalogue_types(text, want):
@@ -246,9 +250,24 @@ def test_the_colour_of_something_the_shopper_has_is_context(text, theirs, other)
 def test_kinds_named_as_what_the_wanted_item_goes_with():
     from vlrec.agent.vocabulary import lexicon_kinds
 
-    allowed = {"Tops", "Skirts", "Belts", "Jeans", "Heels", "Tshirts", "Casual Shoes"}
+    allowed = {"Tops", "Skirts", "Belts", "Jeans", "Heels", "Tshirts", "Casual Shoes", "Dresses", "Kurtis"}
     text = "a top to wear with my black skirt"
     assert lexicon_kinds(text, allowed) == {"Tops": 1.0}
     assert lexicon_kinds(text, allowed, context=True) == {"Skirts": 1.0}
     assert lexicon_kinds("a belt for my jeans", allowed, context=True) == {"Jeans": 1.0}
     assert lexicon_kinds("black jeans, not skirts", allowed, context=True) == {}  # a negation is neither
+    joined = lexicon_kinds("a belt for my dresses and kurtis", allowed, context=True)
+    assert joined == {"Dresses": 1.0, "Kurtis": 1.0}  # a name joined to one it goes with
+
+
+def test_a_kind_the_words_name_outweighs_the_lm_reading_no_kind():
+    """The LM read "no kind wanted" (none 0.75) for "a snapback for my brother": a neighbours' vote
+    keeps that, but a kind the words name (``named``) also outweighs *none*."""
+    from vlrec.adapters.intent import Reading, with_vote
+
+    reading = Reading({"articleType": {"Tshirts": 0.2, "Caps": 0.05}}, {}, {"articleType": 0.75})
+    kept = with_vote(reading, "articleType", {"Caps": 1.0}, 4.0)
+    assert kept.none["articleType"] == 0.75 and max(kept.want["articleType"].values()) < 0.75
+    named = with_vote(reading, "articleType", {"Caps": 1.0}, 4.0, named=True)
+    assert named.none["articleType"] < 0.01 and named.want["articleType"]["Caps"] > 0.99
+    assert abs(sum(named.want["articleType"].values()) + named.none["articleType"] - 1.0) < 1e-9
