@@ -113,7 +113,7 @@ def _understood(reply) -> str:
     """What the agent took from the shopper's words: wanted, any-of and excluded values."""
     parts = [f"{f} {v}" for f, v in reply.constraints.items()]
     parts += [f"{f} any of {', '.join(v)}" for f, v in reply.options.items()]
-    parts += [f"{f} not {', '.join(v)}" for f, v in reply.avoid.items()]
+    parts += [f"{f} not {', '.join(sorted(v))}" for f, v in reply.avoid.items()]
     return "; ".join(parts) or "no catalogue field"
 
 
