@@ -66,12 +66,12 @@ class AgentConfig:
     intent LM read; "I own black ones, so something else" excludes it."""
     context_kinds: bool = True
     """Where the intent LM's kind is one the words name as what the wanted item goes with ("a top to
-    wear with my black skirt"; :func:`vlrec.agent.vocabulary.lexicon_kinds` with ``context``) and the
+    wear with my black skirt"; :func:`vlrec.agent.kinds.lexicon_kinds` with ``context``) and the
     words name another kind outside such a phrase, the words' kind is wanted; such kinds never take
     a hedge's place."""
     lexicon_weight: float = 4.0
     """Weight of the article types a request names in everyday words ("a bum bag", "puffer",
-    "trainers": the intent LM's own training lexicon, :func:`vlrec.agent.vocabulary.lexicon_kinds`;
+    "trainers": the intent LM's own training lexicon, :func:`vlrec.agent.kinds.lexicon_kinds`;
     names said of several kinds, such as "chappals", do not vote) on the LM's reading of the type
     (a log-linear vote, :func:`vlrec.adapters.intent.with_vote`); 0 = off. At 4 (chosen on the dev
     requests among 1, 2, 4) a named kind outweighs the LM unless the LM rules it out."""

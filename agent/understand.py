@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from vlrec.agent.kinds import lexicon_kinds
 from vlrec.agent.replies import Recommendation, Sight
 from vlrec.agent.state import Session, Turn
 from vlrec.agent.vocabulary import (
@@ -20,7 +21,6 @@ from vlrec.agent.vocabulary import (
     context_colours,
     formal_usage,
     guard_negations,
-    lexicon_kinds,
     negated,
     shades,
     sport_usage,

@@ -147,7 +147,7 @@ def test_a_named_sport_reads_as_sports_usage(text, want):
     ],
 )
 def test_everyday_names_of_kinds_vote_for_catalogue_types(text, want):
-    from vlrec.agent.vocabulary import lexicon_kinds
+    from vlrec.agent.kinds import lexicon_kinds
     from vlrec.data.lexicon import NAMES
 
     allowed = set(NAMES) - {"Sunglasses"}
@@ -248,7 +248,7 @@ def test_the_colour_of_something_the_shopper_has_is_context(text, theirs, other)
 
 
 def test_kinds_named_as_what_the_wanted_item_goes_with():
-    from vlrec.agent.vocabulary import lexicon_kinds
+    from vlrec.agent.kinds import lexicon_kinds
 
     allowed = {"Tops", "Skirts", "Belts", "Jeans", "Heels", "Tshirts", "Casual Shoes", "Dresses", "Kurtis"}
     text = "a top to wear with my black skirt"

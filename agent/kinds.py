@@ -1,0 +1,92 @@
+"""The kinds of item a request names in everyday words, read with the intent LM's own training
+lexicon (:data:`vlrec.data.lexicon.NAMES`): a vote on the LM's reading of the article type, and
+the kinds named as what the wanted item goes with."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from vlrec.agent.vocabulary import _NEGATION
+
+# A kind named right after these is what the wanted item goes with, not the item itself
+# ("for formal trousers", "to wear under dresses", "to hold my chinos up").
+_CONTEXT = {"under", "with", "over", "for", "my", "his", "her", "their", "our", "your", "match", "matching",
+            "beneath", "inside", "of"}  # fmt: skip
+_ARTICLE = re.compile(r"^(?:a pair of|a pack of|an|a)\s+")
+# Names said of more than one catalogue kind (chappals, slides: sandals or flip flops; a purse: a handbag
+# or, in British English, a wallet; underwear: briefs, trunks or boxers; a crew neck: a tee or a
+# jumper) name none for sure; phrases holding a kind's name that name no item ("black tie", "on
+# top") are read as themselves.
+_VAGUE = {"chappals", "chappal", "slides", "purse", "purses", "underwear", "satchel", "satchels", "crew neck",
+          "crew necks", "black tie", "white tie", "on top", "tie dye"}  # fmt: skip
+
+
+@functools.lru_cache(maxsize=8)
+def _lexicon_phrases(allowed: frozenset) -> list[tuple[str, str]]:
+    """(phrase, article type) for every everyday name of a type in the intent LM's training
+    lexicon (:data:`vlrec.data.lexicon.NAMES`) that the served catalogue has, longest first;
+    a phrase two types share is left out (it names neither for sure)."""
+    from vlrec.data.lexicon import NAMES
+
+    owners: dict[str, set[str]] = {}
+    for kind, names in NAMES.items():
+        if kind not in allowed:
+            continue
+        for name in names:
+            core = " ".join(re.sub(r"[^a-z0-9 ]", " ", _ARTICLE.sub("", name.lower())).split())
+            forms = {core}
+            if name.lower().startswith(("a ", "an ")) and not core.endswith("s"):
+                forms.add(core + "s")  # "a puffer" also says "puffers"
+            elif " " in core and core.endswith("s") and not core.endswith("ss"):
+                forms.add(core[:-1])  # "button downs" also says "button down" (never "short" from "shorts")
+            for form in forms:
+                owners.setdefault(form, set()).add(kind)
+    for vague in _VAGUE:
+        owners[vague] = {""}
+    return sorted(((p, next(iter(k))) for p, k in owners.items() if len(k) == 1), key=lambda pk: -len(pk[0]))
+
+
+@functools.lru_cache(maxsize=8)
+def _lexicon_pattern(allowed: frozenset):
+    """One regex over every name (longest first, so the longest wins at a word) and each name's kind."""
+    phrases = _lexicon_phrases(allowed)
+    alternation = "|".join(re.escape(p) for p, _ in phrases) or "(?!)"
+    return re.compile(rf"(?<= )(?=({alternation})(?= ))"), dict(phrases)
+
+
+def lexicon_kinds(text: str, allowed, context: bool = False) -> dict[str, float]:
+    """Article types the request names in everyday words ("a bum bag", "puffer", "trainers"): a
+    vote for :func:`vlrec.adapters.intent.with_vote`. Longest phrase first, each stretch of text
+    counted once; a name right after a negation ("not flip flops") does not vote (the negation
+    guard excludes it), nor one the wanted item goes with ("for formal trousers", "under my
+    kurtis"). ``context``: instead, the kinds named as what the wanted item goes with."""
+    allowed = set(allowed)
+    low = (
+        " "
+        + " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower().replace("'", "").replace("\u2019", "")).split())
+        + " "
+    )
+    pattern, owner = _lexicon_pattern(frozenset(allowed))
+    taken = [False] * len(low)
+    found = []
+    # the longest name starting at each word, then the longest names first
+    spans = sorted(((m.start(), m.start() + len(m.group(1))) for m in pattern.finditer(low)),
+                   key=lambda se: (se[0] - se[1], se[0]))  # fmt: skip
+    for start, end in spans:
+        if not any(taken[start:end]):
+            taken[start:end] = [True] * (end - start)
+            found.append((start, owner[low[start:end]]))
+    votes: dict[str, float] = {}
+    last_context = False
+    for start, kind in sorted(found):
+        before = low[:start].split()[-3:]
+        if not kind or any(w in _NEGATION for w in before):
+            last_context = False
+            continue
+        # "my dresses and kurtis": a name joined to one the item goes with goes with it too
+        joined = before[-1:] in (["and"], ["or"]) and last_context
+        last_context = joined or any(w in _CONTEXT for w in before[-2:])
+        if last_context == context:
+            votes[kind] = votes.get(kind, 0.0) + 1.0
+    return votes
