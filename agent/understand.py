@@ -153,6 +153,11 @@ class Understanding:
                     intent.want["articleType"] = dict.fromkeys(sorted(named), 1.0)
                     intent.unsure.pop("articleType", None)
                     break
+        if their_kinds and "gender" not in intent.want and "gender" not in intent.unsure:
+            who = Counter(m.get("gender") for m in self.items.values() if m.get("articleType") in their_kinds)
+            top, count = max(who.items(), key=lambda kv: kv[1], default=(None, 0))
+            if top and count >= 0.9 * sum(who.values()):  # "for my dresses and kurtis": hers; ranks
+                intent.unsure["gender"] = {top: 1.0}
         read = {**intent.want.get("articleType", {}), **intent.unsure.get("articleType", {})}
         if not read and (cat := category_lean(last, ruled.get("articleType", set()), self.items)):
             intent.unsure[cat[0]] = {cat[1]: 1.0}  # "comfortable footwear", "anything but heels": ranks

@@ -342,3 +342,22 @@ def test_a_kind_named_in_everyday_words_outweighs_the_lm_and_a_short_reply_fills
     agent.cfg.lexicon_weight = 0.0
     off = agent.session().send(text)
     assert off.items and {rows[i.id]["articleType"] for i in off.items} <= {"Tshirts", "Casual Shoes"}
+
+
+def test_the_kinds_the_item_goes_with_lean_who_it_is_for(shop):
+    """ "A tshirt to go with my handbag", no gender read: where the kinds named as what the item goes
+    with are (nearly) all one audience's in the catalogue, that audience ranks first (never filters)."""
+    from tests.test_intent import _lm_agent
+
+    text = "a tshirt to go with my handbag"
+    agent, rows = _lm_agent(shop, {text: ({"articleType": ["Tshirts"]}, {})}, k=4)
+    session = agent.session()
+    session.send(text)
+    assert "gender" not in session.leanings  # the shop's handbags are for men and women alike
+    for meta in agent.items.values():
+        if meta.get("articleType") == "Handbags":
+            meta["gender"] = "Women"
+    session = agent.session()
+    reply = session.send(text)
+    assert session.leanings["gender"] == {"Women": 1.0} and "gender" not in reply.constraints
+    assert [rows[i.id]["gender"] for i in reply.items] == ["Women"] * 4
