@@ -102,11 +102,11 @@ class Retrieving:
                 if eased_key not in eased:
                     eased.append(eased_key)
                 extra += find(_where(hard), seen + [h.id for h in extra])
-            short = len(extra) < want - len(items) and isinstance(hard.get("articleType"), str)
-            kind = hard.get("articleType")  # its nearest kinds, else the LM's next likeliest
-            near = (self.near_kinds(kind) or [f for f in session.fills if f != kind]) if short else []
+            kind = hard.get("articleType")  # short: its nearest kinds, then the LM's next likeliest
+            short = len(extra) < want - len(items) and isinstance(kind, str)
+            near = {*self.near_kinds(kind), *session.fills} - {kind} if short else set()
             if near:  # the kind has no more: its nearest kinds follow
-                hard["articleType"] = {"$in": [hard["articleType"], *near]}
+                hard["articleType"] = {"$in": [kind, *sorted(near)]}
                 eased.append("articleType")
                 extra += find(_where(hard), seen + [h.id for h in extra])
             if extra:
