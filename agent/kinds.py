@@ -13,6 +13,14 @@ from vlrec.agent.vocabulary import _NEGATION
 # ("for formal trousers", "to wear under dresses", "to hold my chinos up").
 _CONTEXT = {"under", "with", "over", "for", "my", "his", "her", "their", "our", "your", "match", "matching",
             "beneath", "inside", "of"}  # fmt: skip
+# "looking for trainers": after these, "for" names the wanted item itself.
+_SEEKING = {"looking", "shopping", "searching", "hunting", "lookout", "market", "browsing", "asking"}
+# "to throw over a sleeveless dress": these reach past a determiner and one describing word.
+# "a pair of shades", "a couple of tees": after these, "of" names the wanted item itself.
+_MEASURE = {"pair", "pairs", "pack", "packs", "set", "sets", "couple", "few", "lot", "lots", "kind", "sort", "type",
+            "bunch", "piece", "style"}  # fmt: skip
+_OVER = {"under", "over", "beneath", "with", "matching"}
+_DETERMINER = {"a", "an", "the", "my", "his", "her", "their", "our", "your", "some"}
 _ARTICLE = re.compile(r"^(?:a pair of|a pack of|an|a)\s+")
 # Names said of more than one catalogue kind (chappals, slides: sandals or flip flops; a purse: a handbag
 # or, in British English, a wallet; underwear: briefs, trunks or boxers; a crew neck: a tee or a
@@ -80,13 +88,30 @@ def lexicon_kinds(text: str, allowed, context: bool = False) -> dict[str, float]
     votes: dict[str, float] = {}
     last_context = False
     for start, kind in sorted(found):
-        before = low[:start].split()[-3:]
+        words = low[:start].split()[-4:]
+        before = words[-3:]
         if not kind or any(w in _NEGATION for w in before):
             last_context = False
             continue
         # "my dresses and kurtis": a name joined to one the item goes with goes with it too
         joined = before[-1:] in (["and"], ["or"]) and last_context
-        last_context = joined or any(w in _CONTEXT for w in before[-2:])
+        last_context = joined or _goes_with(words)
         if last_context == context:
             votes[kind] = votes.get(kind, 0.0) + 1.0
     return votes
+
+
+def _goes_with(words: list[str]) -> bool:
+    """Whether a name after ``words`` (the last four words before it) is what the wanted item goes
+    with: right after a context word ("for formal trousers", "under my kurtis") unless that is the
+    "for" of looking for something ("looking for trainers") or the "of" of a measure ("a pair of
+    shades"), or after "over / under / with" and a determiner and one describing word ("over a
+    sleeveless dress")."""
+    for back in (1, 2):
+        if len(words) < back or words[-back] not in _CONTEXT:
+            continue
+        word, previous = words[-back], words[-back - 1] if len(words) > back else ""
+        if (word == "for" and previous in _SEEKING) or (word == "of" and previous in _MEASURE):
+            continue  # "looking for trainers", "a pair of shades": the wanted item itself
+        return True
+    return len(words) >= 3 and words[-3] in _OVER and words[-2] in _DETERMINER

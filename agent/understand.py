@@ -86,6 +86,11 @@ class Understanding:
         if self.cfg.lexicon_weight > 0:  # kinds named in everyday words ("a bum bag", "puffer")
             named = lexicon_kinds(self._request_text(session), self.vocab.values.get("articleType", ()))
             reading = with_vote(reading, "articleType", named, self.cfg.lexicon_weight, named=True)
+        if self.cfg.context_kinds:  # "something to throw over a sleeveless dress": not a dress
+            text, kinds = self._request_text(session), self.vocab.values.get("articleType", ())
+            named = lexicon_kinds(text, kinds)
+            theirs = {k: n for k, n in lexicon_kinds(text, kinds, context=True).items() if k not in named}
+            reading = _without(reading, theirs)
         intent = self.intent.decode(reading)
         kid = child_gender(self._request_text(session), self.vocab.values.get("gender", ()))
         if kid is not None:  # a child's age wins over "son" / "nephew" read as Men
@@ -315,3 +320,20 @@ def _price(meta: dict) -> float | None:
 def _seller_summary(turn: Turn) -> str:
     """An assistant turn as the intent LM reads it: what was shown, not the whole list."""
     return f"Here are {len(turn.items)} items." if turn.items else turn.text.split("\n", 1)[0][:200]
+
+
+def _without(reading, theirs: dict[str, float]):
+    """The reading with the kinds named only as what the wanted item goes with taken out of its
+    article-type distribution (renormalised; *none* kept), where some other kind is left."""
+    from vlrec.adapters.intent import Reading
+
+    dist = reading.want.get("articleType", {})
+    kept = {v: p for v, p in dist.items() if v not in theirs}
+    if not theirs or len(kept) == len(dist) or not kept or sum(kept.values()) <= 0:
+        return reading
+    mass, z = 1.0 - reading.none.get("articleType", 0.0), sum(kept.values())
+    return Reading(
+        {**reading.want, "articleType": {v: mass * p / z for v, p in kept.items()}},
+        reading.avoid,
+        reading.none,
+    )

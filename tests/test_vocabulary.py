@@ -258,6 +258,29 @@ def test_kinds_named_as_what_the_wanted_item_goes_with():
     assert lexicon_kinds("black jeans, not skirts", allowed, context=True) == {}  # a negation is neither
     joined = lexicon_kinds("a belt for my dresses and kurtis", allowed, context=True)
     assert joined == {"Dresses": 1.0, "Kurtis": 1.0}  # a name joined to one it goes with
+    assert lexicon_kinds("looking for a black dress", allowed) == {"Dresses": 1.0}  # sought, not context
+    assert lexicon_kinds("shopping for jeans", allowed, context=True) == {}
+    assert lexicon_kinds("a pair of black heels for a party", allowed) == {"Heels": 1.0}  # a measure's "of"
+    over = "something to throw over a sleeveless dress"  # past a determiner and one describing word
+    assert lexicon_kinds(over, allowed) == {} and lexicon_kinds(over, allowed, context=True) == {
+        "Dresses": 1.0
+    }
+    assert lexicon_kinds("a top in a sleeveless dress style", allowed) == {"Tops": 1.0, "Dresses": 1.0}
+
+
+def test_kinds_named_only_as_context_leave_the_lm_reading():
+    from vlrec.adapters.intent import Reading
+    from vlrec.agent.understand import _without
+
+    reading = Reading(
+        {"articleType": {"Dresses": 0.6, "Jackets": 0.2, "Shrug": 0.1}}, {}, {"articleType": 0.1}
+    )
+    out = _without(reading, {"Dresses": 1.0})
+    assert set(out.want["articleType"]) == {"Jackets", "Shrug"} and out.none == reading.none
+    assert abs(sum(out.want["articleType"].values()) - 0.9) < 1e-9  # renormalised; *none* kept
+    assert _without(Reading({"articleType": {"Dresses": 1.0}}, {}, {}), {"Dresses": 1.0}).want[
+        "articleType"
+    ] == {"Dresses": 1.0}  # nothing else left: the reading stands
 
 
 def test_a_kind_the_words_name_outweighs_the_lm_reading_no_kind():
