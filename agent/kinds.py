@@ -10,9 +10,9 @@ import re
 from vlrec.agent.vocabulary import _NEGATION
 
 # A kind named right after these is what the wanted item goes with, not the item itself
-# ("for formal trousers", "to wear under dresses", "to hold my chinos up").
+# ("for formal trousers", "to wear under dresses", "to hold my chinos up", "he wears coloured shirts").
 _CONTEXT = {"under", "with", "over", "for", "my", "his", "her", "their", "our", "your", "match", "matching",
-            "beneath", "inside", "of"}  # fmt: skip
+            "beneath", "inside", "of", "wears", "wearing", "owns", "own"}  # fmt: skip
 # "looking for trainers": after these, "for" names the wanted item itself.
 _SEEKING = {"looking", "shopping", "searching", "hunting", "lookout", "market", "browsing", "asking"}
 # "to throw over a sleeveless dress": these reach past a determiner and one describing word.
@@ -27,7 +27,9 @@ _ARTICLE = re.compile(r"^(?:a pair of|a pack of|an|a)\s+")
 # jumper) name none for sure; phrases holding a kind's name that name no item ("black tie", "on
 # top") are read as themselves.
 _VAGUE = {"chappals", "chappal", "slides", "purse", "purses", "underwear", "satchel", "satchels", "crew neck",
-          "crew necks", "black tie", "white tie", "on top", "tie dye"}  # fmt: skip
+          "crew necks"}  # fmt: skip
+# Phrases holding a kind's name that name no item: they neither vote nor let the LM read that kind.
+_IDIOMS = {"black tie", "white tie", "on top", "tie dye"}
 
 
 @functools.lru_cache(maxsize=8)
@@ -50,7 +52,7 @@ def _lexicon_phrases(allowed: frozenset) -> list[tuple[str, str]]:
                 forms.add(core[:-1])  # "button downs" also says "button down" (never "short" from "shorts")
             for form in forms:
                 owners.setdefault(form, set()).add(kind)
-    for vague in _VAGUE:
+    for vague in _VAGUE | _IDIOMS:
         owners[vague] = {""}
     return sorted(((p, next(iter(k))) for p, k in owners.items() if len(k) == 1), key=lambda pk: -len(pk[0]))
 
@@ -115,3 +117,13 @@ def _goes_with(words: list[str]) -> bool:
             continue  # "looking for trainers", "a pair of shades": the wanted item itself
         return True
     return len(words) >= 3 and words[-3] in _OVER and words[-2] in _DETERMINER
+
+
+def idiom_kinds(text: str, allowed) -> set[str]:
+    """Kinds whose name the request says only inside a phrase that names no item ("a black tie
+    gala": ties; "something tie dye": ties; "on top": tops), for the LM's reading to drop."""
+    low = " " + " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split()) + " "
+    owner = dict(_lexicon_phrases(frozenset(allowed)))
+    return {
+        owner[word] for idiom in _IDIOMS if f" {idiom} " in low for word in idiom.split() if owner.get(word)
+    }

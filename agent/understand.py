@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from vlrec.agent.kinds import lexicon_kinds
+from vlrec.agent.kinds import idiom_kinds, lexicon_kinds
 from vlrec.agent.replies import Recommendation, Sight
 from vlrec.agent.state import Session, Turn
 from vlrec.agent.vocabulary import (
@@ -86,10 +86,10 @@ class Understanding:
         if self.cfg.lexicon_weight > 0:  # kinds named in everyday words ("a bum bag", "puffer")
             named = lexicon_kinds(self._request_text(session), self.vocab.values.get("articleType", ()))
             reading = with_vote(reading, "articleType", named, self.cfg.lexicon_weight, named=True)
-        if self.cfg.context_kinds:  # "something to throw over a sleeveless dress": not a dress
+        if self.cfg.context_kinds:  # "to throw over a sleeveless dress", "a black tie gala": not named
             text, kinds = self._request_text(session), self.vocab.values.get("articleType", ())
             named = lexicon_kinds(text, kinds)
-            theirs = {k: n for k, n in lexicon_kinds(text, kinds, context=True).items() if k not in named}
+            theirs = (set(lexicon_kinds(text, kinds, context=True)) | idiom_kinds(text, kinds)) - set(named)
             reading = _without(reading, theirs)
         intent = self.intent.decode(reading)
         kid = child_gender(self._request_text(session), self.vocab.values.get("gender", ()))
@@ -322,9 +322,10 @@ def _seller_summary(turn: Turn) -> str:
     return f"Here are {len(turn.items)} items." if turn.items else turn.text.split("\n", 1)[0][:200]
 
 
-def _without(reading, theirs: dict[str, float]):
-    """The reading with the kinds named only as what the wanted item goes with taken out of its
-    article-type distribution (renormalised; *none* kept), where some other kind is left."""
+def _without(reading, theirs: set[str]):
+    """The reading with ``theirs`` (kinds named only as what the wanted item goes with, or only
+    inside a phrase that names no item) taken out of its article-type distribution (renormalised;
+    *none* kept), where some other kind is left."""
     from vlrec.adapters.intent import Reading
 
     dist = reading.want.get("articleType", {})

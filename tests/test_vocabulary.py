@@ -261,11 +261,28 @@ def test_kinds_named_as_what_the_wanted_item_goes_with():
     assert lexicon_kinds("looking for a black dress", allowed) == {"Dresses": 1.0}  # sought, not context
     assert lexicon_kinds("shopping for jeans", allowed, context=True) == {}
     assert lexicon_kinds("a pair of black heels for a party", allowed) == {"Heels": 1.0}  # a measure's "of"
+    worn = "tshirts for my husband, he wears dark jeans"  # what someone wears is what it goes with
+    assert lexicon_kinds(worn, allowed) == {"Tshirts": 1.0} and lexicon_kinds(
+        worn, allowed, context=True
+    ) == {"Jeans": 1.0}
     over = "something to throw over a sleeveless dress"  # past a determiner and one describing word
     assert lexicon_kinds(over, allowed) == {} and lexicon_kinds(over, allowed, context=True) == {
         "Dresses": 1.0
     }
     assert lexicon_kinds("a top in a sleeveless dress style", allowed) == {"Tops": 1.0, "Dresses": 1.0}
+
+
+def test_a_kind_said_only_inside_a_phrase_that_names_no_item_is_read_as_none():
+    from vlrec.agent.kinds import idiom_kinds, lexicon_kinds
+
+    allowed = {"Ties", "Tshirts", "Tops", "Heels"}
+    assert idiom_kinds("black tie event next week, need shoes", allowed) == {"Ties"}
+    assert lexicon_kinds("black tie event next week, need shoes", allowed) == {}
+    assert lexicon_kinds("a tie for a black tie dinner", allowed) == {"Ties": 1.0}  # named as well
+    assert idiom_kinds("a tie-dye tee", allowed) == {"Ties"} and lexicon_kinds("a tie-dye tee", allowed) == {
+        "Tshirts": 1.0
+    }
+    assert idiom_kinds("a tie for my brother", allowed) == set()
 
 
 def test_kinds_named_only_as_context_leave_the_lm_reading():
@@ -275,12 +292,12 @@ def test_kinds_named_only_as_context_leave_the_lm_reading():
     reading = Reading(
         {"articleType": {"Dresses": 0.6, "Jackets": 0.2, "Shrug": 0.1}}, {}, {"articleType": 0.1}
     )
-    out = _without(reading, {"Dresses": 1.0})
+    out = _without(reading, {"Dresses"})
     assert set(out.want["articleType"]) == {"Jackets", "Shrug"} and out.none == reading.none
     assert abs(sum(out.want["articleType"].values()) - 0.9) < 1e-9  # renormalised; *none* kept
-    assert _without(Reading({"articleType": {"Dresses": 1.0}}, {}, {}), {"Dresses": 1.0}).want[
-        "articleType"
-    ] == {"Dresses": 1.0}  # nothing else left: the reading stands
+    assert _without(Reading({"articleType": {"Dresses": 1.0}}, {}, {}), {"Dresses"}).want["articleType"] == {
+        "Dresses": 1.0
+    }  # nothing else left: the reading stands
 
 
 def test_a_kind_the_words_name_outweighs_the_lm_reading_no_kind():
