@@ -13,6 +13,10 @@ from vlrec.agent.vocabulary import _NEGATION
 # ("for formal trousers", "to wear under dresses", "to hold my chinos up", "he wears coloured shirts").
 _CONTEXT = {"under", "with", "over", "for", "my", "his", "her", "their", "our", "your", "match", "matching",
             "beneath", "inside", "of", "wears", "wearing", "owns", "own"}  # fmt: skip
+# Right before a name these alone leave it open ("for my jeans" goes with; "losing his sunnies" may not).
+_POSSESSIVE = {"my", "his", "her", "their", "our", "your"}
+# Right before a name these alone leave it open ("for my jeans" goes with; "losing his sunnies" may not).
+_POSSESSIVE = {"my", "his", "her", "their", "our", "your"}
 # "looking for trainers": after these, "for" names the wanted item itself.
 _SEEKING = {"looking", "shopping", "searching", "hunting", "lookout", "market", "browsing", "asking"}
 # "to throw over a sleeveless dress": these reach past a determiner and one describing word.
@@ -65,12 +69,13 @@ def _lexicon_pattern(allowed: frozenset):
     return re.compile(rf"(?<= )(?=({alternation})(?= ))"), dict(phrases)
 
 
-def lexicon_kinds(text: str, allowed, context: bool = False) -> dict[str, float]:
+def lexicon_kinds(text: str, allowed, context: bool = False, strict: bool = False) -> dict[str, float]:
     """Article types the request names in everyday words ("a bum bag", "puffer", "trainers"): a
     vote for :func:`vlrec.adapters.intent.with_vote`. Longest phrase first, each stretch of text
     counted once; a name right after a negation ("not flip flops") does not vote (the negation
     guard excludes it), nor one the wanted item goes with ("for formal trousers", "under my
-    kurtis"). ``context``: instead, the kinds named as what the wanted item goes with."""
+    kurtis"). ``context``: instead, the kinds named as what the wanted item goes with; ``strict``:
+    only those a word other than a possessive marks ("for my jeans", not "losing his sunnies")."""
     allowed = set(allowed)
     low = (
         " "
@@ -98,19 +103,21 @@ def lexicon_kinds(text: str, allowed, context: bool = False) -> dict[str, float]
         # "my dresses and kurtis": a name joined to one the item goes with goes with it too
         joined = before[-1:] in (["and"], ["or"]) and last_context
         last_context = joined or _goes_with(words)
-        if last_context == context:
+        if last_context == context and not (
+            context and strict and not joined and not _goes_with(words, True)
+        ):
             votes[kind] = votes.get(kind, 0.0) + 1.0
     return votes
 
 
-def _goes_with(words: list[str]) -> bool:
+def _goes_with(words: list[str], strict: bool = False) -> bool:
     """Whether a name after ``words`` (the last four words before it) is what the wanted item goes
     with: right after a context word ("for formal trousers", "under my kurtis") unless that is the
     "for" of looking for something ("looking for trainers") or the "of" of a measure ("a pair of
     shades"), or after "over / under / with" and a determiner and one describing word ("over a
-    sleeveless dress")."""
+    sleeveless dress"). ``strict``: a possessive alone ("losing his sunnies") does not count."""
     for back in (1, 2):
-        if len(words) < back or words[-back] not in _CONTEXT:
+        if len(words) < back or words[-back] not in _CONTEXT or (strict and words[-back] in _POSSESSIVE):
             continue
         word, previous = words[-back], words[-back - 1] if len(words) > back else ""
         if (word == "for" and previous in _SEEKING) or (word == "of" and previous in _MEASURE):

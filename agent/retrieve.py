@@ -92,7 +92,7 @@ class Retrieving:
                 if isinstance(kind, str) and self._kinds_first(order[0], hard, session):
                     # here, not in _ease: the no-match path would keep the nearest kinds in the
                     # filter even where the audience or colour has none of them
-                    near = self.near_kinds(kind)
+                    near = [k for k in self.near_kinds(kind) if k not in session.goes_with]
                     if near:
                         hard["articleType"] = {"$in": [kind, *near]}
                         eased.append("articleType")
@@ -104,7 +104,7 @@ class Retrieving:
                 extra += find(_where(hard), seen + [h.id for h in extra])
             kind = hard.get("articleType")  # short: its nearest kinds, then the LM's next likeliest
             short = len(extra) < want - len(items) and isinstance(kind, str)
-            near = {*self.near_kinds(kind), *session.fills} - {kind} if short else set()
+            near = {*self.near_kinds(kind), *session.fills} - {kind, *session.goes_with} if short else set()
             if near:  # the kind has no more: its nearest kinds follow
                 hard["articleType"] = {"$in": [kind, *sorted(near)]}
                 eased.append("articleType")

@@ -80,6 +80,8 @@ class Session:
         """Kinds the intent LM found likely too, after the one it read (``agent.hedge_share``)."""
         self.fills: list[str] = []
         """The intent LM's likeliest kinds before the words' vote: a short reply's last resort."""
+        self.goes_with: list[str] = []
+        """Kinds the words name only as what the wanted item goes with: never a reply's filling."""
         self.last: list[Recommendation] = []
         self.anchor: str | None = None
         self.image: Any = None
@@ -122,7 +124,7 @@ class Session:
     # --- state outside the process ---------------------------------------------------------
     _PLAIN = (
         "images", "shown", "liked", "rejected", "constraints", "avoid", "options", "leanings",
-        "hedges", "fills", "anchor", "image_description", "image_attrs", "image_guesses", "image_likely",
+        "hedges", "fills", "goes_with", "anchor", "image_description", "image_attrs", "image_guesses", "image_likely",
         "price_below", "wishes", "notes", "words", "k",
     )  # fmt: skip
 

@@ -89,8 +89,9 @@ class Understanding:
         if self.cfg.context_kinds:  # "to throw over a sleeveless dress", "a black tie gala": not named
             text, kinds = self._request_text(session), self.vocab.values.get("articleType", ())
             named = lexicon_kinds(text, kinds)
-            theirs = (set(lexicon_kinds(text, kinds, context=True)) | idiom_kinds(text, kinds)) - set(named)
-            reading = _without(reading, theirs)
+            theirs = set(lexicon_kinds(text, kinds, context=True, strict=True)) | idiom_kinds(text, kinds)
+            session.goes_with = sorted(theirs - set(named))
+            reading = _without(reading, theirs - set(named))
         intent = self.intent.decode(reading)
         kid = child_gender(self._request_text(session), self.vocab.values.get("gender", ()))
         if kid is not None:  # a child's age wins over "son" / "nephew" read as Men

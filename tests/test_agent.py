@@ -361,3 +361,20 @@ def test_the_kinds_the_item_goes_with_lean_who_it_is_for(shop):
     reply = session.send(text)
     assert session.leanings["gender"] == {"Women": 1.0} and "gender" not in reply.constraints
     assert [rows[i.id]["gender"] for i in reply.items] == ["Women"] * 4
+
+
+def test_a_kind_named_only_as_what_the_item_goes_with_is_neither_read_nor_a_filling(shop):
+    """ "Something to go with my tshirts", read by the LM as mostly tshirts: the words name tshirts
+    only as what the item goes with, so the LM's next kind is read, and a short reply is not filled
+    up with tshirts. With ``agent.context_kinds`` off, tshirts are listed."""
+    from tests.test_intent import _lm_agent
+
+    text = "something to go with my tshirts"
+    agent, rows = _lm_agent(shop, {text: ({"articleType": {"Tshirts": 0.7, "Handbags": 0.3}}, {})}, k=20)
+    agent.cfg.near_kinds = 1.0
+    session = agent.session()
+    kinds = [rows[i.id]["articleType"] for i in session.send(text).items]
+    assert kinds == ["Handbags"] * 16 and session.goes_with == ["Tshirts"]
+    assert session.state()["goes_with"] == ["Tshirts"]
+    agent.cfg.context_kinds = False
+    assert "Tshirts" in {rows[i.id]["articleType"] for i in agent.session().send(text).items}

@@ -262,6 +262,10 @@ def test_kinds_named_as_what_the_wanted_item_goes_with():
     assert lexicon_kinds("shopping for jeans", allowed, context=True) == {}
     assert lexicon_kinds("a pair of black heels for a party", allowed) == {"Heels": 1.0}  # a measure's "of"
     worn = "tshirts for my husband, he wears dark jeans"  # what someone wears is what it goes with
+    lost = "he keeps losing his jeans"  # a possessive alone: context for the vote, not for sure
+    assert lexicon_kinds(lost, allowed, context=True) == {"Jeans": 1.0}
+    assert lexicon_kinds(lost, allowed, context=True, strict=True) == {}
+    assert lexicon_kinds("a belt for my jeans", allowed, context=True, strict=True) == {"Jeans": 1.0}
     assert lexicon_kinds(worn, allowed) == {"Tshirts": 1.0} and lexicon_kinds(
         worn, allowed, context=True
     ) == {"Jeans": 1.0}
