@@ -20,9 +20,6 @@ _POSSESSIVE = {"my", "his", "her", "their", "our", "your"}
 # "looking for trainers": after these, "for" names the wanted item itself.
 _SEEKING = {"looking", "shopping", "searching", "hunting", "lookout", "market", "browsing", "asking"}
 # "to throw over a sleeveless dress": these reach past a determiner and one describing word.
-# "a pair of shades", "a couple of tees": after these, "of" names the wanted item itself.
-_MEASURE = {"pair", "pairs", "pack", "packs", "set", "sets", "couple", "few", "lot", "lots", "kind", "sort", "type",
-            "bunch", "piece", "style"}  # fmt: skip
 _OVER = {"under", "over", "beneath", "with", "matching"}
 _DETERMINER = {"a", "an", "the", "my", "his", "her", "their", "our", "your", "some"}
 _ARTICLE = re.compile(r"^(?:a pair of|a pack of|an|a)\s+")
@@ -113,15 +110,17 @@ def lexicon_kinds(text: str, allowed, context: bool = False, strict: bool = Fals
 def _goes_with(words: list[str], strict: bool = False) -> bool:
     """Whether a name after ``words`` (the last four words before it) is what the wanted item goes
     with: right after a context word ("for formal trousers", "under my kurtis") unless that is the
-    "for" of looking for something ("looking for trainers") or the "of" of a measure ("a pair of
-    shades"), or after "over / under / with" and a determiner and one describing word ("over a
+    "for" of looking for something ("looking for trainers") or an "of" not followed by a possessive
+    ("a pair of shades", "in the way of gloves"; but "the waist of my dresses"), or after "over / under / with" and a determiner and one describing word ("over a
     sleeveless dress"). ``strict``: a possessive alone ("losing his sunnies") does not count."""
     for back in (1, 2):
         if len(words) < back or words[-back] not in _CONTEXT or (strict and words[-back] in _POSSESSIVE):
             continue
         word, previous = words[-back], words[-back - 1] if len(words) > back else ""
-        if (word == "for" and previous in _SEEKING) or (word == "of" and previous in _MEASURE):
-            continue  # "looking for trainers", "a pair of shades": the wanted item itself
+        if (word == "for" and previous in _SEEKING) or (
+            word == "of" and (back == 1 or words[-1] not in _POSSESSIVE)
+        ):
+            continue  # "looking for trainers", "a pair of shades", "in the way of gloves": the item itself
         return True
     return len(words) >= 3 and words[-3] in _OVER and words[-2] in _DETERMINER
 

@@ -260,7 +260,10 @@ def test_kinds_named_as_what_the_wanted_item_goes_with():
     assert joined == {"Dresses": 1.0, "Kurtis": 1.0}  # a name joined to one it goes with
     assert lexicon_kinds("looking for a black dress", allowed) == {"Dresses": 1.0}  # sought, not context
     assert lexicon_kinds("shopping for jeans", allowed, context=True) == {}
-    assert lexicon_kinds("a pair of black heels for a party", allowed) == {"Heels": 1.0}  # a measure's "of"
+    assert lexicon_kinds("a pair of black heels for a party", allowed) == {
+        "Heels": 1.0
+    }  # "of" alone: the item
+    assert lexicon_kinds("what have you got in the way of jeans", allowed) == {"Jeans": 1.0}
     worn = "tshirts for my husband, he wears dark jeans"  # what someone wears is what it goes with
     lost = "he keeps losing his jeans"  # a possessive alone: context for the vote, not for sure
     assert lexicon_kinds(lost, allowed, context=True) == {"Jeans": 1.0}
