@@ -20,7 +20,7 @@ _POSSESSIVE = {"my", "his", "her", "their", "our", "your"}
 # "looking for trainers": after these, "for" names the wanted item itself.
 _SEEKING = {"looking", "shopping", "searching", "hunting", "lookout", "market", "browsing", "asking"}
 # "to throw over a sleeveless dress": these reach past a determiner and one describing word.
-_OVER = {"under", "over", "beneath", "with", "matching"}
+_OVER = {"under", "over", "beneath", "with", "match", "matching"}
 _DETERMINER = {"a", "an", "the", "my", "his", "her", "their", "our", "your", "some"}
 _ARTICLE = re.compile(r"^(?:a pair of|a pack of|an|a)\s+")
 # Names said of more than one catalogue kind (chappals, slides: sandals or flip flops; a purse: a handbag

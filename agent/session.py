@@ -130,7 +130,12 @@ class Agent(Understanding, Retrieving):
         if kind is not None and any(r.metadata.get("articleType") == kind for r in items):
             kind = None  # the items are of the photo's kind
         text_out = render_reply(
-            items, session.constraints, relaxed, self.query_text(session, relaxed), backfill, kind
+            items,
+            session.constraints,
+            relaxed,
+            self.query_text(session, relaxed, heading=True),
+            backfill,
+            kind,
         )
         return Reply(
             text="\n".join([*session.notes, text_out]),

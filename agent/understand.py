@@ -281,15 +281,17 @@ class Understanding:
         if leftover:
             session.words = leftover
 
-    def query_text(self, session: Session, relaxed: Iterable[str] = ()) -> str:
+    def query_text(self, session: Session, relaxed: Iterable[str] = (), heading: bool = False) -> str:
         """The search text the constraints make (without ``relaxed`` fields: the reply's heading
-        claims no wish it relaxed)."""
+        claims no wish it relaxed; a ``heading`` also names the kinds read as options)."""
         c = dict(session.constraints)
         if "articleType" not in c and (kind := self.anchor_kind(session)):  # "more like the second one"
             c["articleType"] = kind
         photo = session.image is not None and session.anchor is None
         if self.reader is not None and self.cfg.seen_in_query and photo:
             c = {**session.image_attrs, **c}  # the shopper's words win over what the photo shows
+        if heading and "articleType" not in c and (kinds := session.options.get("articleType")):
+            c["articleType"] = " or ".join(sorted(kinds, key=lambda k: -kinds[k]))  # "clutches or handbags"
         for f in relaxed:
             c.pop(f, None)
         parts = [c.get("baseColour", ""), c.get("usage", ""), c.get("articleType", "")]

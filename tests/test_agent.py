@@ -378,3 +378,13 @@ def test_a_kind_named_only_as_what_the_item_goes_with_is_neither_read_nor_a_fill
     assert session.state()["goes_with"] == ["Tshirts"]
     agent.cfg.context_kinds = False
     assert "Tshirts" in {rows[i.id]["articleType"] for i in agent.session().send(text).items}
+
+
+def test_a_reply_heading_names_the_kinds_read_as_options(shop):
+    from tests.test_intent import _lm_agent
+
+    text = "a bag to match my black tshirt"
+    agent, rows = _lm_agent(shop, {text: ({"articleType": {"Handbags": 0.5, "Casual Shoes": 0.4}}, {})}, k=4)
+    reply = agent.session().send(text)
+    assert reply.text.splitlines()[0].endswith("for handbags or casual shoes:")
+    assert {rows[i.id]["articleType"] for i in reply.items} <= {"Handbags", "Casual Shoes"}

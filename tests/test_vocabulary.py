@@ -265,6 +265,7 @@ def test_kinds_named_as_what_the_wanted_item_goes_with():
     }  # "of" alone: the item
     assert lexicon_kinds("what have you got in the way of jeans", allowed) == {"Jeans": 1.0}
     worn = "tshirts for my husband, he wears dark jeans"  # what someone wears is what it goes with
+    assert lexicon_kinds("a top to match my red skirt", allowed, context=True, strict=True) == {"Skirts": 1.0}
     lost = "he keeps losing his jeans"  # a possessive alone: context for the vote, not for sure
     assert lexicon_kinds(lost, allowed, context=True) == {"Jeans": 1.0}
     assert lexicon_kinds(lost, allowed, context=True, strict=True) == {}
