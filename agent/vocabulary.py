@@ -89,7 +89,7 @@ _SCOPE_BREAK = re.compile(r"[,.;:!?()\u2014\u2013]|\s-\s")
 
 
 def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]:
-    """Colours and kinds the shopper rules out in ``text``: a catalogue value (or an everyday colour
+    """Colours, kinds and uses the shopper rules out in ``text``: a catalogue value (or an everyday colour
     word) within ``reach`` words after a negation ("not", "no", "anything but", "isn't", "except"),
     in the same clause ("no black or grey", "anything but beige", "a rucksack that isn't black")."""
     from vlrec.data.lexicon import COLOURS
@@ -98,6 +98,7 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]
         w: v for v, ws in COLOURS.items() for w in ws if " " not in w and v in vocab.values["baseColour"]
     }
     out: dict[str, set[str]] = {}
+    uses = vocab.values.get("usage", ())
 
     def rule_out(window: str) -> bool:
         found = False
@@ -125,7 +126,16 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]
             if re.sub(r"[^a-z]", "", tok) not in _NEGATION:
                 continue
             listing = rule_out(" ".join(tokens[i + 1 : i + 1 + reach])) and i + 1 + reach >= len(tokens)
+            # a use right after the negation: "not too formal", "nothing sporty" (but "never worn
+            # ethnic before" tells of the past, not of a wish)
+            said = [t for t in tokens[i + 1 : i + 3] if t not in _DEGREE][:1]
+            use = (vocab.match(said[0]).get("usage") or sport_usage(said[0], uses)) if said else None
+            if use:
+                out.setdefault("usage", set()).add(use)
     return out
+
+
+_DEGREE = {"too", "so", "very", "overly", "that", "really"}
 
 
 _NOT_COLOUR = {"winter", "morning", "mornings", "night", "nights", "evening", "evenings", "days", "hours"}

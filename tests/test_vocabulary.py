@@ -52,6 +52,17 @@ def test_negations_are_read_in_their_own_clause():
     assert negated("a hoodie for my daughter, she hates grey", vocab) == {"baseColour": {"Grey"}}
 
 
+def test_a_use_right_after_a_negation_is_ruled_out():
+    from vlrec.agent.vocabulary import Vocabulary, negated
+
+    vocab = Vocabulary(
+        [{"articleType": "Shirts", "usage": u} for u in ("Formal", "Casual", "Sports", "Ethnic")]
+    )
+    assert negated("a shirt for a first date, not too formal", vocab) == {"usage": {"Formal"}}
+    assert negated("a watch for interviews, nothing sporty", vocab) == {"usage": {"Sports"}}
+    assert negated("she has never worn ethnic before", vocab) == {}  # the past, not a wish
+
+
 def test_ruling_out_a_value_rules_out_the_values_named_after_it():
     from vlrec.agent.vocabulary import shades
 
