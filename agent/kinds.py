@@ -15,13 +15,11 @@ _CONTEXT = {"under", "with", "over", "for", "my", "his", "her", "their", "our", 
             "beneath", "inside", "of", "wears", "wearing", "owns", "own"}  # fmt: skip
 # Right before a name these alone leave it open ("for my jeans" goes with; "losing his sunnies" may not).
 _POSSESSIVE = {"my", "his", "her", "their", "our", "your"}
-# Right before a name these alone leave it open ("for my jeans" goes with; "losing his sunnies" may not).
-_POSSESSIVE = {"my", "his", "her", "their", "our", "your"}
 # "looking for trainers": after these, "for" names the wanted item itself.
 _SEEKING = {"looking", "shopping", "searching", "hunting", "lookout", "market", "browsing", "asking"}
 # "to throw over a sleeveless dress": these reach past a determiner and one describing word.
 _OVER = {"under", "over", "beneath", "with", "match", "matching"}
-_DETERMINER = {"a", "an", "the", "my", "his", "her", "their", "our", "your", "some"}
+_DETERMINER = {"a", "an", "the", "some"} | _POSSESSIVE
 _ARTICLE = re.compile(r"^(?:a pair of|a pack of|an|a)\s+")
 # Names said of more than one catalogue kind (chappals, slides: sandals or flip flops; a purse: a handbag
 # or, in British English, a wallet; underwear: briefs, trunks or boxers; a crew neck: a tee or a
@@ -111,8 +109,9 @@ def _goes_with(words: list[str], strict: bool = False) -> bool:
     """Whether a name after ``words`` (the last four words before it) is what the wanted item goes
     with: right after a context word ("for formal trousers", "under my kurtis") unless that is the
     "for" of looking for something ("looking for trainers") or an "of" not followed by a possessive
-    ("a pair of shades", "in the way of gloves"; but "the waist of my dresses"), or after "over / under / with" and a determiner and one describing word ("over a
-    sleeveless dress"). ``strict``: a possessive alone ("losing his sunnies") does not count."""
+    ("a pair of shades", "in the way of gloves"; but "the waist of my dresses"), or after "over /
+    under / with / match" and a determiner and one describing word ("over a sleeveless dress").
+    ``strict``: a possessive alone ("losing his sunnies") does not count."""
     for back in (1, 2):
         if len(words) < back or words[-back] not in _CONTEXT or (strict and words[-back] in _POSSESSIVE):
             continue

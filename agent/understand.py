@@ -83,12 +83,11 @@ class Understanding:
         # the LM's own likeliest kinds: what fills a reply up where the kind read has too few items
         ranked = sorted(reading.want.get("articleType", {}).items(), key=lambda kv: -kv[1])
         session.fills = [v for v, p in ranked[: 1 + self.cfg.hedge_kinds] if p >= self.cfg.hedge_share]
+        text, kinds = self._request_text(session), self.vocab.values.get("articleType", ())
+        named = lexicon_kinds(text, kinds)
         if self.cfg.lexicon_weight > 0:  # kinds named in everyday words ("a bum bag", "puffer")
-            named = lexicon_kinds(self._request_text(session), self.vocab.values.get("articleType", ()))
             reading = with_vote(reading, "articleType", named, self.cfg.lexicon_weight, named=True)
         if self.cfg.context_kinds:  # "to throw over a sleeveless dress", "a black tie gala": not named
-            text, kinds = self._request_text(session), self.vocab.values.get("articleType", ())
-            named = lexicon_kinds(text, kinds)
             theirs = set(lexicon_kinds(text, kinds, context=True, strict=True)) | idiom_kinds(text, kinds)
             session.goes_with = sorted(theirs - set(named))
             reading = _without(reading, theirs - set(named))
