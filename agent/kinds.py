@@ -23,8 +23,7 @@ _DETERMINER = {"a", "an", "the", "some"} | _POSSESSIVE
 _ARTICLE = re.compile(r"^(?:a pair of|a pack of|an|a)\s+")
 # Names said of more than one catalogue kind (chappals, slides: sandals or flip flops; a purse: a handbag
 # or, in British English, a wallet; underwear: briefs, trunks or boxers; a crew neck: a tee or a
-# jumper) name none for sure; phrases holding a kind's name that name no item ("black tie", "on
-# top") are read as themselves.
+# jumper) name none for sure.
 _VAGUE = {"chappals", "chappal", "slides", "purse", "purses", "underwear", "satchel", "satchels", "crew neck",
           "crew necks"}  # fmt: skip
 # Phrases holding a kind's name that name no item: they neither vote nor let the LM read that kind.
