@@ -47,7 +47,7 @@ class DemoConfig:
     """What ``vlrec demo`` indexes and asks."""
 
     catalog: str = str(SAMPLE_DIR / "catalog.jsonl")
-    """Catalogue file (JSONL or CSV); defaults to the bundled 300-item fashion sample."""
+    """Catalogue file (JSONL or CSV); defaults to the bundled 395-item fashion sample."""
     name: str = "fashion-sample"
     """Catalogue name: collections are <name>.image, <name>.text and <name>.fused."""
     queries: list[DemoQuery] = field(

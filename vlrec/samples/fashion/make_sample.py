@@ -1,7 +1,10 @@
 """Rebuild this sample from the full catalogue: python vlrec/samples/fashion/make_sample.py [SRC_DIR].
 
 Takes up to 6 items of each article type (in file order, seeded shuffle) until
-300 items, plus 4 query photos of items that are not in the sample.
+300 items, plus 4 query photos of items that are not in the sample, then appends the
+demo's companions: for each kind the demo shows (its photos' kinds and the kinds its
+shoppers ask for), more items up to 16 of that kind, first up to 6 in each colour the demo shows
+(the first 300 rows stay as they were; tests take their items from the front).
 """
 
 import json
@@ -24,11 +27,6 @@ for rank in range(6):
         if rank < len(by_type[kind]) and len(chosen) < 300:
             chosen.append(by_type[kind][rank])
 ids = {r["id"] for r in chosen}
-(out / "images").mkdir(exist_ok=True)
-with (out / "catalog.jsonl").open("w") as handle:
-    for row in chosen:
-        shutil.copy(src / row["image"], out / "images" / Path(row["image"]).name)
-        handle.write(json.dumps(row) + "\n")
 queries = out / "queries"
 queries.mkdir(exist_ok=True)
 wanted = {"Casual Shoes": "black", "Handbags": "brown", "Tshirts": "red", "Watches": "silver"}
@@ -38,6 +36,24 @@ for kind, colour in wanted.items():
         for r in rows
         if r["id"] not in ids and r["articleType"] == kind and r["baseColour"].lower() == colour
     )
+    ids.add(row["id"])  # a query photo's item never joins the sample
     name = f"{kind.lower().replace(' ', '_')}_{colour}_{row['id']}.jpg"
     shutil.copy(src / row["image"], queries / name)
+shown = {kind: [colour] for kind, colour in wanted.items()}
+shown["Tshirts"].append("black")  # the demo's photo conversation then asks for it "in black"
+asked = ["Gloves", "Duffel Bag", "Sunglasses", "Sweatshirts", "Sandals"]  # the demo shoppers' kinds
+for kind in [*wanted, *asked]:
+    have = sum(r["articleType"] == kind for r in chosen)
+    pick = lambda ok: [r for r in by_type[kind] if r["id"] not in ids and ok(r)]  # noqa: E731
+    extra = []
+    for colour in shown.get(kind, []):
+        extra += pick(lambda r: r["baseColour"].lower() == colour)[:4]
+    extra += [r for r in pick(lambda r: True) if r not in extra][: max(0, 16 - have - len(extra))]
+    chosen += extra
+    ids.update(r["id"] for r in extra)
+(out / "images").mkdir(exist_ok=True)
+with (out / "catalog.jsonl").open("w") as handle:
+    for row in chosen:
+        shutil.copy(src / row["image"], out / "images" / Path(row["image"]).name)
+        handle.write(json.dumps(row) + "\n")
 print(f"{len(chosen)} items, {len(wanted)} queries -> {out}")
