@@ -43,12 +43,12 @@ shown = {kind: [colour] for kind, colour in wanted.items()}
 shown["Tshirts"].append("black")  # the demo's photo conversation then asks for it "in black"
 asked = ["Gloves", "Duffel Bag", "Sunglasses", "Sweatshirts", "Sandals"]  # the demo shoppers' kinds
 for kind in [*wanted, *asked]:
-    have = sum(r["articleType"] == kind for r in chosen)
-    pick = lambda ok: [r for r in by_type[kind] if r["id"] not in ids and ok(r)]  # noqa: E731
+    free = [r for r in by_type[kind] if r["id"] not in ids]
     extra = []
     for colour in shown.get(kind, []):
-        extra += pick(lambda r: r["baseColour"].lower() == colour)[:4]
-    extra += [r for r in pick(lambda r: True) if r not in extra][: max(0, 16 - have - len(extra))]
+        extra += [r for r in free if r["baseColour"].lower() == colour][:6]
+    room = max(0, 16 - sum(r["articleType"] == kind for r in chosen) - len(extra))
+    extra += [r for r in free if r not in extra][:room]
     chosen += extra
     ids.update(r["id"] for r in extra)
 (out / "images").mkdir(exist_ok=True)
