@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, sample_catalog
 
 
 def test_colour_histogram_sees_the_product_not_the_white_background(tmp_path):
@@ -131,11 +131,13 @@ def test_heads_stage_learns_fields_fits_gates_and_resumes(tiny_lm_dir, tmp_path,
         "vlrec.adapters.train.heads.split_of", lambda i: "dev" if int(i) % 4 == 0 else "train"
     )
 
+    balanced = sample_catalog(tmp_path / "sample", 300)[0]  # one to six items of every kind
+
     def cfg(out, epochs):
         return load_config(None, [
             f"lm.path={tiny_lm_dir}", "lm.quantization=none", "runtime.device=cpu", "vlm.adapter=",
             "vlm.image_tokens=4", "vlm.colour_stats=true", "vlm.colour_hist=true", "train.stage=heads",
-            "train.init=", f"train.fashion_data={SAMPLE / 'catalog.jsonl'}", f"train.epochs={epochs}",
+            "train.init=", f"train.fashion_data={balanced}", f"train.epochs={epochs}",
             "train.batch_size=32", "train.lr=0.003", "train.heads_hidden=64", f"train.out={out}",
             "vision.backend=onnx",  # fp32 features on every machine (auto is bf16 OpenVINO on some)
         ])  # fmt: skip
