@@ -64,6 +64,10 @@ class AgentConfig:
     """A colour the words give to something the shopper already has ("to go with my navy suit",
     "he has brown ones"; :func:`vlrec.agent.vocabulary.context_colours`) is not wanted, whatever the
     intent LM read; "I own black ones, so something else" excludes it."""
+    said_colour: bool = True
+    """A catalogue colour the last request names in so many words ("jumpers in burgundy", "a bra
+    in nude") is wanted where the intent LM read another (unless the words negate it, list several,
+    name a range such as "dark", or give it to something the shopper has; "black tie" names none)."""
     context_kinds: bool = True
     """Where the intent LM's kind is one the words name as what the wanted item goes with ("a top to
     wear with my black skirt"; :func:`vlrec.agent.kinds.lexicon_kinds` with ``context``) and the

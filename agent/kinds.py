@@ -123,6 +123,11 @@ def _goes_with(words: list[str], strict: bool = False) -> bool:
     return len(words) >= 3 and words[-3] in _OVER and words[-2] in _DETERMINER
 
 
+def without_idioms(text: str) -> str:
+    """``text`` less the phrases that name no item ("black tie", "tie dye"): their colours are not wishes."""
+    return re.sub(rf"\b(?:{'|'.join(sorted(_IDIOMS))})\b", " ", text, flags=re.IGNORECASE)
+
+
 def idiom_kinds(text: str, allowed) -> set[str]:
     """Kinds whose name the request says only inside a phrase that names no item ("a black tie
     gala": ties; "something tie dye": ties; "on top": tops), for the LM's reading to drop."""

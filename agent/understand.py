@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from vlrec.agent.kinds import idiom_kinds, lexicon_kinds
+from vlrec.agent.kinds import idiom_kinds, lexicon_kinds, without_idioms
 from vlrec.agent.replies import Recommendation, Sight
 from vlrec.agent.state import Session, Turn
 from vlrec.agent.vocabulary import (
@@ -132,6 +132,12 @@ class Understanding:
                 **dict.fromkeys(family, 1.0),
                 **intent.unsure.get("baseColour", {}),
             }
+        if self.cfg.said_colour and len(listed) < 2 and not family:  # "jumpers in burgundy" read as Red
+            said = self.vocab.match(without_idioms(last)).get("baseColour")
+            seen = {**intent.want.get("baseColour", {}), **intent.avoid.get("baseColour", {})}
+            if said and said not in ruled.get("baseColour", ()) and said not in seen:  # the LM read it
+                intent.want["baseColour"] = {said: 1.0}
+                intent.unsure.pop("baseColour", None)
         if self.cfg.context_colours:  # "to go with my navy suit", "he has brown ones": not wishes
             their_colours, other, _ = context_colours(last, allowed.get("baseColour", ()))
             for group in (intent.want, intent.unsure):

@@ -330,3 +330,20 @@ def test_a_kind_the_words_name_outweighs_the_lm_reading_no_kind():
     named = with_vote(reading, "articleType", {"Caps": 1.0}, 4.0, named=True)
     assert named.none["articleType"] < 0.01 and named.want["articleType"]["Caps"] > 0.99
     assert abs(sum(named.want["articleType"].values()) + named.none["articleType"] - 1.0) < 1e-9
+
+
+def test_a_colour_the_words_name_wins_over_another_the_lm_read(shop):
+    """ "A white tshirt" read by the intent LM as black: the catalogue colour the words name is
+    wanted; where the LM excludes it ("I refuse to wear white") the exclusion stands."""
+    from tests.test_intent import _lm_agent
+
+    said, ruled = "a white tshirt please", "a tshirt, I refuse to wear white"
+    agent, rows = _lm_agent(shop, {said: ({"articleType": ["Tshirts"], "baseColour": ["Black"]}, {}),
+                                   ruled: ({"articleType": ["Tshirts"]}, {"baseColour": ["White"]})}, k=4)  # fmt: skip
+    reply = agent.session().send(said)
+    assert reply.constraints["baseColour"] == "White"
+    assert reply.items and all(rows[i.id]["baseColour"] == "White" for i in reply.items)
+    other = agent.session().send(ruled)
+    assert other.avoid["baseColour"] == ["White"] and "baseColour" not in other.constraints
+    agent.cfg.said_colour = False
+    assert agent.session().send(said).constraints["baseColour"] == "Black"
