@@ -86,7 +86,7 @@ def reason(meta: dict, constraints: dict[str, str]) -> str:
         desc += f" for {str(meta['gender']).lower()}"
     if meta.get("usage"):
         desc += f", {str(meta['usage']).lower()}"
-    met = [str(v).lower() for k, v in constraints.items() if meta.get(k) == v]
+    met = [str(v).lower() for k, v in constraints.items() if k in FIELDS and meta.get(k) == v]
     return desc + (f"; matches {', '.join(met)}" if met else "")
 
 

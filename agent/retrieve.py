@@ -56,7 +56,16 @@ class Retrieving:
         weight = self.cfg.words_photo_weight if photo_turn else self.cfg.words_weight
         n = max(self.cfg.candidates, session.k or 0)
         relaxed: list[str] = []
-        order = ["price", "usage", "season", "baseColour", "gender", "articleType"]
+        order = [
+            "price",
+            "usage",
+            "season",
+            "baseColour",
+            "gender",
+            "articleType",
+            "subCategory",
+            "masterCategory",
+        ]
         order = [k for k in order if k in hard] + [k for k in hard if k.startswith("!")]
 
         def find(where, exclude) -> list:

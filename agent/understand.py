@@ -171,7 +171,7 @@ class Understanding:
                 intent.unsure["gender"] = {top: 1.0}
         read = {**intent.want.get("articleType", {}), **intent.unsure.get("articleType", {})}
         if not read and (cat := category_lean(last, ruled.get("articleType", set()), self.items)):
-            intent.unsure[cat[0]] = {cat[1]: 1.0}  # "comfortable footwear", "anything but heels": ranks
+            (intent.want if self.cfg.category_filter else intent.unsure)[cat[0]] = {cat[1]: 1.0}
         if read and self.cfg.hedge_kinds > 0:  # the next likeliest kinds, for a place in the reply
             excluded = set(intent.avoid.get("articleType", {}))
             ranked = sorted(reading.want.get("articleType", {}).items(), key=lambda kv: -kv[1])
@@ -299,7 +299,9 @@ class Understanding:
             c["articleType"] = " or ".join(sorted(kinds, key=lambda k: -kinds[k]))  # "clutches or handbags"
         for f in relaxed:
             c.pop(f, None)
-        parts = [c.get("baseColour", ""), c.get("usage", ""), c.get("articleType", "")]
+        kind = c.get("articleType", "")  # a heading without one names the category ("innerwear")
+        kind = kind or (c.get("subCategory") or c.get("masterCategory", "") if heading else "")
+        parts = [c.get("baseColour", ""), c.get("usage", ""), kind]
         q = " ".join(p.lower() for p in parts if p)
         if "gender" in c:
             q += f" for {c['gender'].lower()}"

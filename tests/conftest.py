@@ -185,7 +185,8 @@ def shop(tmp_path_factory, tiny_embedder):
             title = INJECTION
         rows.append(
             {"id": str(100 + n), "title": title, "articleType": kind, "baseColour": colour, "gender": gender,
-             "usage": "Casual", "price": 10 + n, "image": image}
+             "usage": "Casual", "price": 10 + n, "image": image,
+             "masterCategory": {"Casual Shoes": "Footwear", "Tshirts": "Apparel"}.get(kind, "Accessories")}
         )  # fmt: skip
     (tmp / "c.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     store = Store(store_config(tmp))

@@ -347,3 +347,18 @@ def test_a_colour_the_words_name_wins_over_another_the_lm_read(shop):
     assert other.avoid["baseColour"] == ["White"] and "baseColour" not in other.constraints
     agent.cfg.said_colour = False
     assert agent.session().send(said).constraints["baseColour"] == "Black"
+
+
+def test_a_category_named_where_no_kind_is_read_filters(shop):
+    """ "Comfortable footwear for men", no kind read: the category filters (every item is a shoe)
+    and heads the reply; with ``agent.category_filter`` off it only ranks."""
+    from tests.test_intent import _lm_agent
+
+    text = "comfortable footwear for men"
+    agent, rows = _lm_agent(shop, {text: ({"gender": ["Men"]}, {})}, k=4)
+    reply = agent.session().send(text)
+    assert reply.constraints == {"gender": "Men", "masterCategory": "Footwear"}
+    assert reply.items and all(rows[i.id]["articleType"] == "Casual Shoes" for i in reply.items)
+    assert reply.text.startswith("Here are 4 from the catalogue for footwear for men:")
+    agent.cfg.category_filter = False
+    assert "masterCategory" not in agent.session().send(text).constraints
