@@ -12,7 +12,13 @@ from vlrec.agent.vocabulary import _NEGATION
 # A kind named right after these is what the wanted item goes with, not the item itself
 # ("for formal trousers", "to wear under dresses", "to hold my chinos up", "he wears coloured shirts").
 _CONTEXT = {"under", "with", "over", "for", "my", "his", "her", "their", "our", "your", "match", "matching",
-            "beneath", "inside", "of", "wears", "wearing", "owns", "own"}  # fmt: skip
+            "beneath", "inside", "of", "wears", "wearing", "owns", "own", "in"}  # fmt: skip
+_PEOPLE = {"mum", "mom", "mother", "dad", "father", "wife", "husband", "hubby", "son", "daughter", "sister",
+           "brother", "boyfriend", "girlfriend", "partner", "friend", "grandma", "grandpa", "nan", "niece",
+           "nephew", "kid", "kids", "boss", "colleague", "teen", "teenager", "fiance", "fiancee", "baby"}  # fmt: skip
+# "my feet hurt in heels", "I can't walk in heels": after these, "in" names what is worn.
+_WORN = {"hurt", "hurts", "walk", "walking", "stand", "standing", "dance", "dancing", "run", "running", "live",
+         "lived", "sweat", "sweating", "wobble", "totter", "suffer", "slip", "fell", "fall"}  # fmt: skip
 # Right before a name these alone leave it open ("for my jeans" goes with; "losing his sunnies" may not).
 _POSSESSIVE = {"my", "his", "her", "their", "our", "your"}
 # "looking for trainers": after these, "for" names the wanted item itself.
@@ -115,6 +121,10 @@ def _goes_with(words: list[str], strict: bool = False) -> bool:
         if len(words) < back or words[-back] not in _CONTEXT or (strict and words[-back] in _POSSESSIVE):
             continue
         word, previous = words[-back], words[-back - 1] if len(words) > back else ""
+        if back == 2 and words[-1] in _PEOPLE:
+            continue  # "for my mum with zero height": the person is not the thing it goes with
+        if word == "in" and (back == 2 or previous not in _WORN):
+            continue  # "in" marks what is worn only after such a verb ("my feet hurt in heels")
         if (word == "for" and previous in _SEEKING) or (
             word == "of" and (back == 1 or words[-1] not in _POSSESSIVE)
         ):

@@ -289,6 +289,12 @@ def test_kinds_named_as_what_the_wanted_item_goes_with():
         "Dresses": 1.0
     }
     assert lexicon_kinds("a top in a sleeveless dress style", allowed) == {"Tops": 1.0, "Dresses": 1.0}
+    hurt = "my feet hurt in heels, need something flat"  # "in" after a verb of wearing: worn, not wanted
+    assert lexicon_kinds(hurt, {*allowed, "Flats"}) == {"Flats": 1.0}
+    assert lexicon_kinds(hurt, {*allowed, "Flats"}, context=True) == {"Heels": 1.0}
+    assert lexicon_kinds("something comfy in heels", allowed) == {"Heels": 1.0}
+    mum = "dressy shoes for my mum with zero height"  # a person after "my" is not what it goes with
+    assert lexicon_kinds(mum, {"Flats"}) == {"Flats": 1.0}
 
 
 def test_a_kind_said_only_inside_a_phrase_that_names_no_item_is_read_as_none():
