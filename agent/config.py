@@ -69,6 +69,10 @@ class AgentConfig:
     "comfortable footwear") or that of a kind ruled out ("anything but heels") filters, relaxed
     after the kind (:func:`vlrec.agent.vocabulary.category_lean`); off: it only ranks. On the dev
     requests: P@10 0.866 off, 0.867 on."""
+    uncarried: bool = True
+    """A request for a kind the catalogue does not carry ("gold earrings", "a swimsuit";
+    :data:`vlrec.data.lexicon.UNCARRIED`) is answered with that said first and the nearest category
+    the catalogue has, not with another kind read as if it were the one asked for."""
     said_colour: bool = True
     """A catalogue colour the last request names in so many words ("jumpers in burgundy", "a bra
     in nude") is wanted where the intent LM read another (unless the words negate it, list several,

@@ -146,3 +146,30 @@ def idiom_kinds(text: str, allowed) -> set[str]:
     return {
         owner[word] for idiom in _IDIOMS if f" {idiom} " in low for word in idiom.split() if owner.get(word)
     }
+
+
+_HELD = {"carry", "hold", "holds", "keep", "store", "put", "fit", "fits", "and"} | _CONTEXT
+
+
+def uncarried_kind(text: str, allowed) -> tuple[str, tuple[str, str] | None] | None:
+    """A kind the request asks for that the catalogue does not carry ("gold earrings for a
+    wedding", where no kind of that name is in ``allowed``; :data:`vlrec.data.lexicon.UNCARRIED`):
+    its name and the catalogue category nearest to it (or None). None where the words also name a
+    kind the catalogue has, or where the name is negated or what the item holds or goes with ("a
+    clutch for my lipstick", "something to carry my phone and lipstick")."""
+    from vlrec.data.lexicon import UNCARRIED
+
+    kinds = {k.lower() for k in allowed}
+    low = " " + " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower().replace("-", " ")).split()) + " "
+    for name, (words, near) in UNCARRIED.items():
+        if any(name.rstrip("s").replace("-", " ") in k for k in kinds):
+            continue  # this catalogue has it
+        for word in sorted(words, key=len, reverse=True):
+            at = low.find(f" {word.replace('-', ' ')} ")
+            if at < 0:
+                continue
+            before = low[:at].split()[-3:]
+            if set(before) & (_HELD | _NEGATION) or lexicon_kinds(text, allowed):
+                return None
+            return name, near
+    return None

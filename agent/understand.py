@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from vlrec.agent.kinds import idiom_kinds, lexicon_kinds, without_idioms
+from vlrec.agent.kinds import idiom_kinds, lexicon_kinds, uncarried_kind, without_idioms
 from vlrec.agent.replies import Recommendation, Sight
 from vlrec.agent.state import Session, Turn
 from vlrec.agent.vocabulary import (
@@ -180,7 +180,21 @@ class Understanding:
                 for v, p in ranked[: 1 + self.cfg.hedge_kinds]
                 if v not in read and v not in excluded and v not in their_kinds and p >= self.cfg.hedge_share
             }
+        if self.cfg.uncarried and (missing := uncarried_kind(last, allowed.get("articleType", ()))):
+            self._uncarried(session, intent, *missing)
         return intent
+
+    def _uncarried(self, session: Session, intent, name: str, near: tuple[str, str] | None) -> None:
+        """The shopper asks for a kind the catalogue does not carry: no other kind is read as it,
+        the nearest category (if the catalogue has it) filters, and the reply says so first."""
+        for group in (intent.want, intent.unsure, intent.alternatives):
+            group.pop("articleType", None)
+        session.fills = []
+        session.constraints.pop("articleType", None)
+        session.options.pop("articleType", None)
+        if near and any(m.get(near[0]) == near[1] for m in self.items.values()):
+            intent.want[near[0]] = {near[1]: 1.0}
+        session.notes.append(f"This catalogue has no {name}; here is what it has nearest to your words.")
 
     def kind_vote(self, text: str, k: int) -> dict[str, int]:
         """How many of the ``k`` items nearest to ``text`` by their own words (dense and BM25, fused

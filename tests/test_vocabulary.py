@@ -368,3 +368,24 @@ def test_a_category_named_where_no_kind_is_read_filters(shop):
     assert reply.text.startswith("Here are 4 from the catalogue for footwear for men:")
     agent.cfg.category_filter = False
     assert "masterCategory" not in agent.session().send(text).constraints
+
+
+def test_a_kind_the_catalogue_does_not_carry_is_said_not_swapped(shop):
+    """ "A swimsuit for women", read by the intent LM as tshirts: the reply says the catalogue has
+    no swimwear and reads no kind; a kind the catalogue has, named beside it, is read as usual."""
+    from tests.test_intent import _lm_agent
+    from vlrec.agent.kinds import uncarried_kind
+
+    kinds = {"Tshirts", "Handbags", "Casual Shoes"}
+    assert uncarried_kind("gold earrings for a wedding", kinds) == ("earrings", ("subCategory", "Jewellery"))
+    assert uncarried_kind("gold earrings", {*kinds, "Earrings"}) is None  # this catalogue has them
+    assert uncarried_kind("a handbag for my lipstick and phone", kinds) is None  # what it holds
+    assert uncarried_kind("something to carry my phone and lipstick", kinds) is None
+    assert uncarried_kind("no earrings, thanks", kinds) is None
+    text = "a swimsuit for women"
+    agent, rows = _lm_agent(shop, {text: ({"articleType": ["Tshirts"], "gender": ["Women"]}, {})}, k=4)
+    reply = agent.session().send(text)
+    assert reply.text.startswith("This catalogue has no swimwear;") and "articleType" not in reply.constraints
+    assert reply.items and all(rows[i.id]["gender"] == "Women" for i in reply.items)
+    agent.cfg.uncarried = False
+    assert agent.session().send(text).constraints["articleType"] == "Tshirts"

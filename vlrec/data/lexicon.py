@@ -307,3 +307,16 @@ GENERIC = {
     ("Jackets", "Sweaters", "Sweatshirts"): ["something warm", "winter wear"],
     ("Dresses", "Tops", "Skirts"): ["something to wear to a party", "an outfit"],
 }
+# Kinds a fashion shop may not carry, in everyday words, with the catalogue category nearest to each
+# (or None): where the served catalogue has no kind of that name, the agent says so instead of
+# listing another kind as if it were one (:func:`vlrec.agent.kinds.uncarried_kind`).
+UNCARRIED: dict[str, tuple[list[str], tuple[str, str] | None]] = {
+    "earrings": (["earrings", "earring", "jhumkas", "jhumka", "ear studs", "hoops"], ("subCategory", "Jewellery")),
+    "rings": (["a ring", "rings", "an engagement ring"], ("subCategory", "Jewellery")),
+    "bangles": (["bangles", "a bangle"], ("subCategory", "Jewellery")),
+    "lipstick": (["lipstick", "lipsticks", "lip gloss", "lip balm", "lip colour"], None),
+    "make-up": (["makeup", "make up", "mascara", "eyeliner", "kajal", "nail polish", "nail paint"], None),
+    "swimwear": (["a swimsuit", "swimsuits", "swimsuit", "a bikini", "bikinis", "swimwear", "a swimming costume",
+                  "swimming costume"], None),
+    "suitcases": (["a suitcase", "suitcases", "suitcase", "a trolley bag", "luggage"], None),
+}  # fmt: skip
