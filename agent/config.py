@@ -69,6 +69,10 @@ class AgentConfig:
     "comfortable footwear") or that of a kind ruled out ("anything but heels") filters, relaxed
     after the kind (:func:`vlrec.agent.vocabulary.category_lean`); off: it only ranks. On the dev
     requests: P@10 0.866 off, 0.867 on."""
+    body_parts: bool = True
+    """A request that names no kind but a part of the body ("keep-warm stuff for my neck", "for my
+    wrist"; :func:`vlrec.agent.kinds.body_kinds`) votes, at ``lexicon_weight``, for the kinds worn
+    there, and the intent LM chooses among them."""
     uncarried: bool = True
     """A request for a kind the catalogue does not carry ("gold earrings", "a swimsuit";
     :data:`vlrec.data.lexicon.UNCARRIED`) is answered with that said first and the nearest category

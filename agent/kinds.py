@@ -173,3 +173,20 @@ def uncarried_kind(text: str, allowed) -> tuple[str, tuple[str, str] | None] | N
                 return None
             return name, near
     return None
+
+
+# "my neck", "his wrist", "my mum's neck", "my ears and neck" — not "a v-neck" or "crew neck".
+_BODY = re.compile(
+    r"\b(?:my|his|her|their|your|our|the|[a-z]+s)\s+(?:[a-z]+\s+and\s+)?(neck|wrists?|head|eyes|waist)\b"
+)
+
+
+def body_kinds(text: str, allowed) -> dict[str, float]:
+    """The catalogue kinds worn on a part of the body the request names with an owner ("keep-warm
+    stuff for my neck": mufflers, scarves, stoles; :data:`vlrec.data.lexicon.BODY_PARTS`): a vote
+    for :func:`vlrec.adapters.intent.with_vote`, so the LM chooses among them."""
+    from vlrec.data.lexicon import BODY_PARTS
+
+    low = " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower().replace("'", "").replace("\u2019", "")).split())
+    parts = {m.group(1).replace("wrists", "wrist") for m in _BODY.finditer(low)}
+    return {k: 1.0 for part in parts for k in BODY_PARTS.get(part, []) if k in set(allowed)}

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from vlrec.agent.kinds import idiom_kinds, lexicon_kinds, uncarried_kind, without_idioms
+from vlrec.agent.kinds import body_kinds, idiom_kinds, lexicon_kinds, uncarried_kind, without_idioms
 from vlrec.agent.replies import Recommendation, Sight
 from vlrec.agent.state import Session, Turn
 from vlrec.agent.vocabulary import (
@@ -87,6 +87,8 @@ class Understanding:
         named = lexicon_kinds(text, kinds)
         if self.cfg.lexicon_weight > 0:  # kinds named in everyday words ("a bum bag", "puffer")
             reading = with_vote(reading, "articleType", named, self.cfg.lexicon_weight, named=True)
+        if self.cfg.body_parts and not named and (worn := body_kinds(text, kinds)):  # "for my neck"
+            reading = with_vote(reading, "articleType", worn, self.cfg.lexicon_weight, named=True)
         if self.cfg.context_kinds:  # "to throw over a sleeveless dress", "a black tie gala": not named
             theirs = set(lexicon_kinds(text, kinds, context=True, strict=True)) | idiom_kinds(text, kinds)
             session.goes_with = sorted(theirs - set(named))

@@ -320,3 +320,12 @@ UNCARRIED: dict[str, tuple[list[str], tuple[str, str] | None]] = {
                   "swimming costume"], None),
     "suitcases": (["a suitcase", "suitcases", "suitcase", "a trolley bag", "luggage"], None),
 }  # fmt: skip
+# The kinds worn on a part of the body, for a request that names the part and no kind ("keep-warm
+# stuff for my neck", "something smart for my wrist"; :func:`vlrec.agent.kinds.body_kinds`).
+BODY_PARTS: dict[str, list[str]] = {
+    "neck": ["Mufflers", "Scarves", "Stoles", "Necklace and Chains"],
+    "wrist": ["Watches", "Bracelet"],
+    "head": ["Caps", "Hat", "Headband", "Scarves", "Stoles", "Dupatta"],
+    "eyes": ["Sunglasses"],
+    "waist": ["Belts", "Waist Pouch"],
+}

@@ -1,0 +1,57 @@
+"""The agent's reading of a request beside the intent LM's: the words' colour, the category a
+request names, and kinds the catalogue does not carry (the intent LM stands in as a fixed reading)."""
+
+from __future__ import annotations
+
+
+def test_a_colour_the_words_name_wins_over_another_the_lm_read(shop):
+    """ "A white tshirt" read by the intent LM as black: the catalogue colour the words name is
+    wanted; where the LM excludes it ("I refuse to wear white") the exclusion stands."""
+    from tests.test_intent import _lm_agent
+
+    said, ruled = "a white tshirt please", "a tshirt, I refuse to wear white"
+    agent, rows = _lm_agent(shop, {said: ({"articleType": ["Tshirts"], "baseColour": ["Black"]}, {}),
+                                   ruled: ({"articleType": ["Tshirts"]}, {"baseColour": ["White"]})}, k=4)  # fmt: skip
+    reply = agent.session().send(said)
+    assert reply.constraints["baseColour"] == "White"
+    assert reply.items and all(rows[i.id]["baseColour"] == "White" for i in reply.items)
+    other = agent.session().send(ruled)
+    assert other.avoid["baseColour"] == ["White"] and "baseColour" not in other.constraints
+    agent.cfg.said_colour = False
+    assert agent.session().send(said).constraints["baseColour"] == "Black"
+
+
+def test_a_category_named_where_no_kind_is_read_filters(shop):
+    """ "Comfortable footwear for men", no kind read: the category filters (every item is a shoe)
+    and heads the reply; with ``agent.category_filter`` off it only ranks."""
+    from tests.test_intent import _lm_agent
+
+    text = "comfortable footwear for men"
+    agent, rows = _lm_agent(shop, {text: ({"gender": ["Men"]}, {})}, k=4)
+    reply = agent.session().send(text)
+    assert reply.constraints == {"gender": "Men", "masterCategory": "Footwear"}
+    assert reply.items and all(rows[i.id]["articleType"] == "Casual Shoes" for i in reply.items)
+    assert reply.text.startswith("Here are 4 from the catalogue for footwear for men:")
+    agent.cfg.category_filter = False
+    assert "masterCategory" not in agent.session().send(text).constraints
+
+
+def test_a_kind_the_catalogue_does_not_carry_is_said_not_swapped(shop):
+    """ "A swimsuit for women", read by the intent LM as tshirts: the reply says the catalogue has
+    no swimwear and reads no kind; a kind the catalogue has, named beside it, is read as usual."""
+    from tests.test_intent import _lm_agent
+    from vlrec.agent.kinds import uncarried_kind
+
+    kinds = {"Tshirts", "Handbags", "Casual Shoes"}
+    assert uncarried_kind("gold earrings for a wedding", kinds) == ("earrings", ("subCategory", "Jewellery"))
+    assert uncarried_kind("gold earrings", {*kinds, "Earrings"}) is None  # this catalogue has them
+    assert uncarried_kind("a handbag for my lipstick and phone", kinds) is None  # what it holds
+    assert uncarried_kind("something to carry my phone and lipstick", kinds) is None
+    assert uncarried_kind("no earrings, thanks", kinds) is None
+    text = "a swimsuit for women"
+    agent, rows = _lm_agent(shop, {text: ({"articleType": ["Tshirts"], "gender": ["Women"]}, {})}, k=4)
+    reply = agent.session().send(text)
+    assert reply.text.startswith("This catalogue has no swimwear;") and "articleType" not in reply.constraints
+    assert reply.items and all(rows[i.id]["gender"] == "Women" for i in reply.items)
+    agent.cfg.uncarried = False
+    assert agent.session().send(text).constraints["articleType"] == "Tshirts"
