@@ -50,7 +50,7 @@ NAMES: dict[str, list[str]] = {
               "ballet pumps", "something flat", "flat footwear", "zero heel", "zero height", "no heel",
               "with zero height", "with no heel", "with no heels"],
     "Backpacks": ["backpacks", "a backpack", "a rucksack", "a school bag", "a daypack", "a knapsack", "a bookbag", "a college bag"],
-    "Briefs": ["briefs", "underwear", "undies", "boxer briefs", "trunks", "jocks", "y-fronts"],
+    "Briefs": ["briefs", "underwear", "undies", "boxer briefs", "jocks", "y-fronts"],
     "Shorts": ["shorts", "a pair of shorts", "bermudas", "cargo shorts", "half pants"],
     "Innerwear Vests": ["vests", "an undershirt", "a banian", "sleeveless undershirts", "inner vests"],
     "Caps": ["caps", "a cap", "a baseball cap", "a snapback", "a peaked cap", "a trucker cap"],
