@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import re
 
-from vlrec.agent.vocabulary import _NEGATION
+from vlrec.agent.vocabulary import _NEGATION, _forms
 
 # A kind named right after these is what the wanted item goes with, not the item itself
 # ("for formal trousers", "to wear under dresses", "to hold my chinos up", "he wears coloured shirts").
@@ -32,6 +32,8 @@ _ARTICLE = re.compile(r"^(?:a pair of|a pack of|an|a)\s+")
 # jumper) name none for sure.
 _VAGUE = {"chappals", "chappal", "slides", "purse", "purses", "underwear", "satchel", "satchels", "crew neck",
           "crew necks"}  # fmt: skip
+# A kind's own name in the singular that is mostly a describing word ("short sleeves", "flat soles").
+_ADJECTIVES = {"short", "brief", "flat", "top"}
 # Phrases holding a kind's name that name no item: they neither vote nor let the LM read that kind.
 _IDIOMS = {"black tie", "white tie", "on top", "tie dye"}
 
@@ -56,6 +58,9 @@ def _lexicon_phrases(allowed: frozenset) -> list[tuple[str, str]]:
                 forms.add(core[:-1])  # "button downs" also says "button down" (never "short" from "shorts")
             for form in forms:
                 owners.setdefault(form, set()).add(kind)
+    for kind in allowed:  # the catalogue's own names ("tshirt", "trunk") where the lexicon has no say
+        for form in _forms(kind, "articleType") - _ADJECTIVES:
+            owners.setdefault(form, {kind})
     for vague in _VAGUE | _IDIOMS:
         owners[vague] = {""}
     return sorted(((p, next(iter(k))) for p, k in owners.items() if len(k) == 1), key=lambda pk: -len(pk[0]))
@@ -130,7 +135,14 @@ def _goes_with(words: list[str], strict: bool = False) -> bool:
         ):
             continue  # "looking for trainers", "a pair of shades", "in the way of gloves": the item itself
         return True
-    return len(words) >= 3 and words[-3] in _OVER and words[-2] in _DETERMINER
+    if len(words) >= 4 and words[-3] == "for" and words[-4] in _SEEKING:
+        return False  # "looking for a black dress": the item itself
+    return (
+        len(words) >= 3
+        and words[-3] in _OVER | {"for"}
+        and words[-2] in _DETERMINER
+        and words[-1] not in _PEOPLE
+    )
 
 
 def without_idioms(text: str) -> str:

@@ -234,6 +234,8 @@ class Understanding:
         if self.cfg.context_colours:  # not the colour of something the shopper already has
             words = context_colours(text, self.vocab.values.get("baseColour", ()))[2]
         for f, v in self.vocab.match(words).items():
+            if f == "articleType" and v in session.goes_with:
+                continue  # "earrings to match a gold saree": the saree is not what is wanted
             if f not in got.want and v not in session.avoid.get(f, ()) and f not in session.options:
                 found[f] = v
                 session.leanings.pop(f, None)

@@ -55,3 +55,14 @@ def test_a_kind_the_catalogue_does_not_carry_is_said_not_swapped(shop):
     assert reply.items and all(rows[i.id]["gender"] == "Women" for i in reply.items)
     agent.cfg.uncarried = False
     assert agent.session().send(text).constraints["articleType"] == "Tshirts"
+
+
+def test_a_kind_named_only_as_what_the_item_goes_with_does_not_fill_an_open_kind(shop):
+    """ "Something to match a white tshirt", no kind read by the LM: the catalogue word "tshirt"
+    names what the item goes with, so it does not become the kind wanted."""
+    from tests.test_intent import _lm_agent
+
+    text = "something for her to match a white tshirt"
+    agent, _ = _lm_agent(shop, {text: ({"gender": ["Women"]}, {})}, k=4)
+    reply = agent.session().send(text)
+    assert reply.constraints.get("gender") == "Women" and "articleType" not in reply.constraints

@@ -295,6 +295,8 @@ def test_kinds_named_as_what_the_wanted_item_goes_with():
     assert lexicon_kinds("something comfy in heels", allowed) == {"Heels": 1.0}
     mum = "dressy shoes for my mum with zero height"  # a person after "my" is not what it goes with
     assert lexicon_kinds(mum, {"Flats"}) == {"Flats": 1.0}
+    assert lexicon_kinds("shoes for a black dress", allowed, context=True) == {"Dresses": 1.0}
+    assert lexicon_kinds("looking for a black dress", allowed) == {"Dresses": 1.0}
 
 
 def test_a_kind_said_only_inside_a_phrase_that_names_no_item_is_read_as_none():
