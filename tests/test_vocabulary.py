@@ -297,6 +297,7 @@ def test_kinds_named_as_what_the_wanted_item_goes_with():
     assert lexicon_kinds(mum, {"Flats"}) == {"Flats": 1.0}
     assert lexicon_kinds("shoes for a black dress", allowed, context=True) == {"Dresses": 1.0}
     assert lexicon_kinds("looking for a black dress", allowed) == {"Dresses": 1.0}
+    assert lexicon_kinds("any ideas for a cute top", allowed) == {"Tops": 1.0}  # asking for one
 
 
 def test_a_kind_said_only_inside_a_phrase_that_names_no_item_is_read_as_none():
