@@ -153,7 +153,7 @@ def colour_family(text: str, allowed) -> set[str]:
         for i, t in enumerate(tokens)
         if t in COLOUR_FAMILIES and not set(tokens[i + 1 : i + 2]) & _NOT_COLOUR
     }
-    if "dark" in named and named & {"bright", "neon", "pastel", "pastels"}:
+    if named & {"dark", "darker"} and named & {"bright", "neon", "pastel", "pastels"}:
         return set()  # both ends: no guess
     return {c for t in named for c in COLOUR_FAMILIES[t]} & set(allowed)
 
@@ -259,14 +259,18 @@ def child_gender(text: str, allowed) -> str | None:
 
 
 _KID = re.compile(r"\b(?:kids?|kids'|kid's|child|children|children's|toddlers?|little ones?)\b")
-_SELF = re.compile(r"\b(?:for myself|for me|i'm a (?:woman|man|lady|guy)|i am a (?:woman|man|lady|guy))\b")
+_SELF = re.compile(
+    r"\b(?:for myself|for me|i'm a (?:woman|man|lady|guy)|i am a (?:woman|man|lady|guy)"
+    r"|for (?:work|the office|my office|my job|meetings|interviews?))\b"
+)  # an adult's
 _ADULT = {"Girls": "Women", "Boys": "Men"}
 
 
 def audience_words(text: str, read, allowed) -> set[str] | None:
     """Who the words say an item is for, where they overrule the LM's reading ``read``: a child
     with no side named ("a kids' wrist clock") is boys and girls; a shopper buying for themselves
-    ("a frock for myself, something girly") is an adult. None where the words do not decide."""
+    ("a frock for myself, something girly") or for work ("summer dresses for work") is an adult.
+    None where the words do not decide."""
     low = text.lower()
     sided = bool(_BOY.search(low) or _GIRL.search(low))
     if _KID.search(low):

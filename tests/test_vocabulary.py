@@ -111,6 +111,7 @@ def test_a_childs_age_reads_as_boys_or_girls(text, want):
         ("a raincoat for the kids", set(), {"Boys", "Girls"}),
         ("shoes for my toddler daughter's first steps", {"Girls"}, None),  # a side named: the LM's
         ("a frock for myself, something girly", {"Girls"}, {"Women"}),
+        ("summer dresses, nothing too short, for work", {"Girls"}, {"Women"}),  # work: an adult's
         ("a watch for me", {"Men"}, None),  # already an adult
         ("a tee for my son", {"Men"}, None),
     ],
@@ -174,6 +175,8 @@ def test_words_for_a_range_of_colours_read_as_those_colours():
     assert colour_family("running jacket for dark winter mornings", allowed) == set()  # not a colour
     assert colour_family("dark or bright, I can't decide", allowed) == set()  # both ends: no guess
     assert colour_family("a white shirt", allowed) == set()
+    assert colour_family("I spill coffee on my white shirts, need darker ones", allowed) == {
+        "Black", "Navy Blue", "Maroon"}  # fmt: skip
     vocab = Vocabulary([{"articleType": "Watches", "baseColour": c} for c in sorted(allowed)])
     assert negated("a watch for my niece, colourful not metal", vocab) == {"baseColour": {"Silver", "Gold"}}
     assert negated("skirt for office, nothing in bright colours", vocab) == {

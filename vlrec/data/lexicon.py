@@ -206,6 +206,7 @@ COLOURS: dict[str, list[str]] = {
 # "not metal"); read by the agent (:func:`vlrec.agent.vocabulary.colour_family`), not by the generator.
 COLOUR_FAMILIES: dict[str, list[str]] = {
     "dark": ["Black", "Navy Blue", "Charcoal", "Maroon", "Burgundy", "Coffee Brown", "Brown", "Olive"],
+    "darker": ["Black", "Navy Blue", "Charcoal", "Maroon", "Burgundy", "Coffee Brown", "Brown", "Olive"],
     "bright": ["Red", "Orange", "Yellow", "Pink", "Magenta", "Fluorescent Green", "Turquoise Blue", "Green"],
     "neon": ["Fluorescent Green", "Yellow", "Orange", "Pink", "Magenta"],
     "pastel": ["Pink", "Lavender", "Peach", "Mauve", "Cream", "Off White", "Sea Green"],
