@@ -78,6 +78,8 @@ class DemoConfig:
             "sunnies for the beach, anything but black",
             "a hoodie for my son, he hates black and grey",
             "sandals, I already own black ones so something else",
+            "keep-warm stuff for my neck, any colour but grey",
+            "earrings for my sister's wedding",
         ]
     )
     """Free-form shopper requests, each the first turn of a new conversation."""
