@@ -299,6 +299,12 @@ class Understanding:
             found = self.vocab.match(text)
         if "articleType" in found and found["articleType"] != session.constraints.get("articleType"):
             session.anchor = None if image is None and ref is None else session.anchor
+        for kind, wider in (("articleType", ("subCategory", "masterCategory")), ("subCategory", ("articleType",)),
+                            ("masterCategory", ("articleType",))):  # fmt: skip
+            if kind in found:  # a new kind replaces the category asked before, and the other way round
+                for f in wider:
+                    session.constraints.pop(f, None)
+                    session.options.pop(f, None)
         session.constraints.update(found)
         leftover = _strip_known(text, self.vocab)
         if leftover:

@@ -32,6 +32,12 @@ def test_a_category_named_where_no_kind_is_read_filters(shop):
     assert reply.constraints == {"gender": "Men", "masterCategory": "Footwear"}
     assert reply.items and all(rows[i.id]["articleType"] == "Casual Shoes" for i in reply.items)
     assert reply.text.startswith("Here are 4 from the catalogue for footwear for men:")
+    later = agent.session()
+    later.send(text)
+    agent.intent.table["tshirts then"] = ({"articleType": ["Tshirts"], "gender": ["Men"]}, {})
+    then = later.send("tshirts then")  # a kind named later replaces the category
+    assert then.constraints == {"gender": "Men", "articleType": "Tshirts"}
+    assert then.items and all(rows[i.id]["articleType"] == "Tshirts" for i in then.items)
     agent.cfg.category_filter = False
     assert "masterCategory" not in agent.session().send(text).constraints
 
