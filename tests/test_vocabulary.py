@@ -156,6 +156,7 @@ def test_a_named_sport_reads_as_sports_usage(text, want):
         ("rubber chappals for the bathroom", set()),  # sandals or flip flops: names neither for sure
         ("evening wear for a black tie gala", set()),  # a dress code, not a tie
         ("something to cinch the waist of my dresses and kurtis", set()),  # both go with it
+        ("a jersey for cricket, men", {"Tshirts"}),
     ],
 )
 def test_everyday_names_of_kinds_vote_for_catalogue_types(text, want):

@@ -14,7 +14,8 @@ from __future__ import annotations
 # articleType -> names a shopper uses (nouns, plural or singular as said).
 NAMES: dict[str, list[str]] = {
     "Tshirts": ["t-shirts", "tees", "a tee", "a t-shirt", "tshirts", "polo shirts", "a polo", "graphic tees",
-                "crew necks", "round neck tees", "a plain tee", "a tee shirt", "a henley", "a v-neck tee", "a muscle tee"],
+                "crew necks", "round neck tees", "a plain tee", "a tee shirt", "a henley", "a v-neck tee", "a muscle tee",
+                "a sports jersey", "a football jersey", "a cricket jersey", "a team jersey", "a jersey"],
     "Shirts": ["shirts", "a shirt", "button-downs", "a button-up", "collared shirts", "an oxford shirt",
                "a dress shirt", "a checked shirt", "a linen shirt", "a flannel shirt", "a flannel", "an overshirt", "a denim shirt"],
     "Casual Shoes": ["sneakers", "casual shoes", "loafers", "canvas shoes", "everyday shoes", "plimsolls",
