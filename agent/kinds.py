@@ -22,25 +22,8 @@ _WORN = {"hurt", "hurts", "walk", "walking", "stand", "standing", "dance", "danc
 # Right before a name these alone leave it open ("for my jeans" goes with; "losing his sunnies" may not).
 _POSSESSIVE = {"my", "his", "her", "their", "our", "your"}
 # "looking for trainers": after these, "for" names the wanted item itself.
-_SEEKING = {
-    "looking",
-    "shopping",
-    "searching",
-    "hunting",
-    "lookout",
-    "market",
-    "browsing",
-    "asking",
-    "ideas",
-    "suggestions",
-    "recommendations",
-    "recs",
-    "options",
-    "help",
-    "search",
-    "hunt",
-    "shop",
-}
+_SEEKING = {"looking", "shopping", "searching", "hunting", "lookout", "market", "browsing", "asking", "ideas",
+            "suggestions", "recommendations", "recs", "options", "help", "search", "hunt", "shop"}  # fmt: skip
 # "to throw over a sleeveless dress": these reach past a determiner and one describing word.
 _OVER = {"under", "over", "beneath", "with", "match", "matching"}
 _DETERMINER = {"a", "an", "the", "some"} | _POSSESSIVE
