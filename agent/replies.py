@@ -155,6 +155,10 @@ def render_reply(
         lines[0] = f"Nothing matched every wish, so I relaxed {', '.join(relaxed)}. " + lines[0]
     if backfill is not None:
         matched, eased = backfill
+        extra = [r.metadata for r in items[matched:]]  # name only the wishes the items after them miss
+        eased = [
+            f for f in eased if f not in constraints or any(m.get(f) != constraints[f] for m in extra)
+        ] or eased
         first = "Only the first matches" if matched == 1 else f"Only the first {matched} match"
         lines[0] += f" ({first} every wish; the others are the nearest without the {', '.join(eased)} wish.)"
     if photo_kind_missing:

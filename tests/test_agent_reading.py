@@ -72,3 +72,17 @@ def test_a_kind_named_only_as_what_the_item_goes_with_does_not_fill_an_open_kind
     agent, _ = _lm_agent(shop, {text: ({"gender": ["Women"]}, {})}, k=4)
     reply = agent.session().send(text)
     assert reply.constraints.get("gender") == "Women" and "articleType" not in reply.constraints
+
+
+def test_a_filled_up_reply_names_only_the_wishes_its_later_items_miss():
+    from vlrec.agent.replies import Recommendation, render_reply
+
+    def item(i, colour):
+        return Recommendation(str(i), f"item {i}", "", 1.0, {"gender": "Women", "baseColour": colour})
+
+    items = [item(1, "Red"), item(2, "Blue"), item(3, "Blue")]
+    wishes = {"gender": "Women", "baseColour": "Red"}
+    text = render_reply(items, wishes, [], "red for women", backfill=(1, ["gender", "baseColour"]))
+    assert (
+        "(Only the first matches every wish; the others are the nearest without the baseColour wish.)" in text
+    )
