@@ -202,4 +202,5 @@ def body_kinds(text: str, allowed) -> dict[str, float]:
 
     low = " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower().replace("'", "").replace("\u2019", "")).split())
     parts = {m.group(1).replace("wrists", "wrist") for m in _BODY.finditer(low)}
-    return {k: 1.0 for part in parts for k in BODY_PARTS.get(part, []) if k in set(allowed)}
+    allowed = set(allowed)
+    return {k: 1.0 for part in parts for k in BODY_PARTS.get(part, []) if k in allowed}

@@ -10,7 +10,7 @@ from typing import Any
 
 from vlrec.agent.replies import _FITS, _LIKED, Recommendation, reason
 from vlrec.agent.state import Session
-from vlrec.agent.vocabulary import FIELDS
+from vlrec.agent.vocabulary import CATEGORIES, FIELDS
 from vlrec.retrieval.words import passes as _passes
 from vlrec.retrieval.words import rrf
 
@@ -56,16 +56,7 @@ class Retrieving:
         weight = self.cfg.words_photo_weight if photo_turn else self.cfg.words_weight
         n = max(self.cfg.candidates, session.k or 0)
         relaxed: list[str] = []
-        order = [
-            "price",
-            "usage",
-            "season",
-            "baseColour",
-            "gender",
-            "articleType",
-            "subCategory",
-            "masterCategory",
-        ]
+        order = ["price", "usage", "season", "baseColour", "gender", "articleType", *CATEGORIES]
         order = [k for k in order if k in hard] + [k for k in hard if k.startswith("!")]
 
         def find(where, exclude) -> list:

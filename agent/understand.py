@@ -12,6 +12,7 @@ from vlrec.agent.kinds import body_kinds, idiom_kinds, lexicon_kinds, uncarried_
 from vlrec.agent.replies import Recommendation, Sight
 from vlrec.agent.state import Session, Turn
 from vlrec.agent.vocabulary import (
+    CATEGORIES,
     _strip_known,
     audience_words,
     category_lean,
@@ -299,10 +300,9 @@ class Understanding:
             found = self.vocab.match(text)
         if "articleType" in found and found["articleType"] != session.constraints.get("articleType"):
             session.anchor = None if image is None and ref is None else session.anchor
-        for kind, wider in (("articleType", ("subCategory", "masterCategory")), ("subCategory", ("articleType",)),
-                            ("masterCategory", ("articleType",))):  # fmt: skip
+        for kind in ("articleType", *CATEGORIES):
             if kind in found:  # a new kind replaces the category asked before, and the other way round
-                for f in wider:
+                for f in CATEGORIES if kind == "articleType" else ("articleType",):
                     session.constraints.pop(f, None)
                     session.options.pop(f, None)
         session.constraints.update(found)
@@ -324,7 +324,7 @@ class Understanding:
         for f in relaxed:
             c.pop(f, None)
         kind = c.get("articleType", "")  # a heading without one names the category ("innerwear")
-        kind = kind or (c.get("subCategory") or c.get("masterCategory", "") if heading else "")
+        kind = kind or (next((c[f] for f in CATEGORIES if c.get(f)), "") if heading else "")
         parts = [c.get("baseColour", ""), c.get("usage", ""), kind]
         q = " ".join(p.lower() for p in parts if p)
         if "gender" in c:

@@ -12,6 +12,7 @@ from collections import Counter
 # Attributes a shopper can constrain, as catalogue metadata keys. A catalogue that
 # lacks one simply never yields it.
 FIELDS = ("articleType", "baseColour", "gender", "usage", "season")
+CATEGORIES = ("subCategory", "masterCategory")  # wider than a kind: a filter where no kind is read
 
 
 _GENDER_WORDS = {
