@@ -171,11 +171,16 @@ def test_simulated_shoppers_find_their_targets_and_never_see_titles(shop):
     assert out["ungrounded_items"] == 0 and out["replies"] == 18 and out["items_named"] > 0
     assert out["latency_photo_p50_s"] > 0 and out["latency_p50_s"] > 0
     assert out["attribute_oracle_success@10_turn1"] == 1.0  # 4 alike, 10 slots: the oracle always finds it
-    assert eval_chat(_agent(shop, vlm=FakeVLM(), k=1), images, n=6, seed=0, turns=1, with_image=True)[
-        "attribute_oracle_success@1_turn1"
-    ] == pytest.approx(0.25)  # one slot for 4 items sharing type, colour and gender
+    assert out["ceiling_success@10_turn1"] == 1.0
+    one = eval_chat(_agent(shop, vlm=FakeVLM(), k=1), images, n=6, seed=0, turns=1, with_image=True)
+    assert one["attribute_oracle_success@1_turn1"] == pytest.approx(0.25)  # one slot, 4 alike
+    assert one["ceiling_success@1_turn1"] == pytest.approx(1 / 3)  # the photo's item is never the target
     words = eval_chat(_agent(shop, k=1), n=12, seed=0)
     assert "latency_photo_p50_s" not in words and words["success@1_turn3"] < 1.0  # 3 slots for 4 alike
+    # no agent can beat the ceiling (t slots for the items sharing what was said); by turn 3 this one,
+    # filtering on all that was said, reaches it
+    assert all(words[f"success@1_turn{t}"] <= words[f"ceiling_success@1_turn{t}"] for t in (1, 2, 3))
+    assert words["ceiling_success@1_turn1"] < words["ceiling_success@1_turn3"] == words["success@1_turn3"]
 
 
 def test_typicality_puts_common_attribute_combinations_first(shop):

@@ -16,6 +16,12 @@ turns with a photo apart (``latency_photo_*``). The agent answers each turn with
 has shown. success@10 after turn t = the target was among the items shown in turns
 1..t. Every reply is checked: each item it names must be a catalogue item whose
 title and reason match the stored record (ungrounded items must be 0).
+
+``ceiling_success@k_turn<t>`` is the most any agent could expect after turn t: nothing
+tells the target apart from the other items sharing what the shopper has shown by then
+(type and gender; the colour, in the photo or in words; usage and season), so the t * k
+distinct items shown hold it with probability at most t * k / their number. A run of a
+few hundred shoppers can land a few points above it by chance; its expectation cannot.
 """
 
 from __future__ import annotations
@@ -43,6 +49,21 @@ def shopper_turns(target: dict) -> list[str]:
     return t
 
 
+_SAID = (("articleType", "gender"), ("baseColour",), ("usage", "season"))
+
+
+def _said_group_sizes(kin: list[dict], meta: dict, photo: dict | None) -> list[int]:
+    """For each turn, how many of ``kin`` (the items of the target's type and gender) share every
+    attribute the shopper has shown by then: said, or on turn 1 the colour in the ``photo`` (an
+    item of the target's type, colour and gender, never the target itself)."""
+    fields: list[str] = [] if photo is None else ["baseColour"]
+    sizes = []
+    for said in _SAID:
+        fields += [f for f in said if meta.get(f)]  # the shopper names only what the target has
+        sizes.append(sum(m is not photo and all(m.get(f) == meta[f] for f in fields) for m in kin))
+    return sizes
+
+
 def eval_chat(
     agent,
     images: dict[str, str] | None = None,
@@ -67,19 +88,26 @@ def eval_chat(
         )
     targets = rng.sample(pool, min(n, len(pool)))
     found_at: list[int | None] = []
+    sizes_seen: list[list[int]] = []
+    by_kind: dict[tuple, list[dict]] = {}
+    for m in items.values():
+        by_kind.setdefault((m.get("articleType"), m.get("gender")), []).append(m)
     latency: list[float] = []
     photo_latency: list[float] = []
     replies = ungrounded = named = 0
     for target_id in tqdm(targets, desc="shoppers", unit="shopper", file=sys.stderr):
         meta = items[target_id]
-        photo = None
+        photo = shown_id = None
         if with_image:
             same = [
                 i for i in (images or {})
                 if i != target_id and i in items
                 and all(items[i].get(k) == meta[k] for k in ("articleType", "baseColour", "gender"))
             ]  # fmt: skip
-            photo = images[rng.choice(same)] if same else None
+            shown_id = rng.choice(same) if same else None
+            photo = images[shown_id] if shown_id is not None else None
+        kin = by_kind[meta["articleType"], meta["gender"]]
+        sizes_seen.append(_said_group_sizes(kin, meta, items[shown_id] if shown_id is not None else None))
         session = agent.session()
         hit = None
         for t, text in enumerate(shopper_turns(meta)[:turns], start=1):
@@ -98,6 +126,15 @@ def eval_chat(
     out: dict = {"shoppers": len(targets), "with_image": with_image}
     for t in range(1, turns + 1):
         out[f"success@{agent.cfg.k}_turn{t}"] = float(np.mean([h is not None and h <= t for h in found_at]))
+    for t in range(1, turns + 1):
+        # The most any agent can reach: after turn t the shopper has shown some of the target's
+        # attributes (in words, or the photo's colour) and nothing else about it (the photo is of
+        # another item drawn at random among those sharing type, colour and gender), so the target
+        # is equally likely to be any item sharing them but the photo's, and the t * k distinct
+        # items shown hold it with probability at most t * k / that many, in expectation.
+        out[f"ceiling_success@{agent.cfg.k}_turn{t}"] = float(
+            np.mean([min(1.0, t * agent.cfg.k / max(1, s[min(t, len(s)) - 1])) for s in sizes_seen])
+        )
     hits = [h for h in found_at if h is not None]
     out["mean_turns_to_success"] = float(np.mean(hits)) if hits else None
     out["replies"] = replies
