@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import re
 
-from vlrec.agent.vocabulary import _NEGATION, _forms
+from vlrec.agent.vocabulary import _NEGATION, _SCOPE_BREAK, _forms
 
 # A kind named right after these is what the wanted item goes with, not the item itself
 # ("for formal trousers", "to wear under dresses", "to hold my chinos up", "he wears coloured shirts").
@@ -30,11 +30,14 @@ _DETERMINER = {"a", "an", "the", "some"} | _POSSESSIVE
 _ARTICLE = re.compile(r"^(?:a pair of|a pack of|an|a)\s+")
 # Names said of more than one catalogue kind (chappals, slides: sandals or flip flops; a purse: a handbag
 # or, in British English, a wallet; underwear: briefs, trunks or boxers; a crew neck: a tee or a
-# jumper) name none for sure.
+# jumper; a carryall: a handbag for one shopper, a duffel for another) name none for sure.
 _VAGUE = {"chappals", "chappal", "slides", "purse", "purses", "underwear", "satchel", "satchels", "crew neck",
-          "crew necks"}  # fmt: skip
+          "crew necks", "carryall", "carry all", "carryalls"}  # fmt: skip
 # A kind's own name in the singular that is mostly a describing word ("short sleeves", "flat soles").
 _ADJECTIVES = {"short", "brief", "flat", "top"}
+# Kinds named by a feature that, named before another kind, still say what the item is: the
+# catalogue's "block heel sandals" are heels.
+_FEATURES = {"Heels"}
 # Phrases holding a kind's name that name no item: they neither vote nor let the LM read that kind.
 _IDIOMS = {"black tie", "white tie", "on top", "tie dye"}
 
@@ -83,11 +86,7 @@ def lexicon_kinds(text: str, allowed, context: bool = False, strict: bool = Fals
     kurtis"). ``context``: instead, the kinds named as what the wanted item goes with; ``strict``:
     only those a word other than a possessive marks ("for my jeans", not "losing his sunnies")."""
     allowed = set(allowed)
-    low = (
-        " "
-        + " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower().replace("'", "").replace("\u2019", "")).split())
-        + " "
-    )
+    low = " " + " ".join(_words(text)) + " "
     pattern, owner = _lexicon_pattern(frozenset(allowed))
     taken = [False] * len(low)
     found = []
@@ -97,12 +96,17 @@ def lexicon_kinds(text: str, allowed, context: bool = False, strict: bool = Fals
     for start, end in spans:
         if not any(taken[start:end]):
             taken[start:end] = [True] * (end - start)
-            found.append((start, owner[low[start:end]]))
+            found.append((start, end, owner[low[start:end]]))
+    heads = {start for start, _, _ in found}
     votes: dict[str, float] = {}
     last_context = False
-    for start, kind in sorted(found):
+    for start, end, kind in sorted(found):
         words = low[:start].split()[-4:]
         before = words[-3:]
+        if end + 1 in heads and kind not in _FEATURES:
+            continue  # "slip-on sandals": a name right before another describes it; the last one is the item
+        if _BREAK in before:  # a negation does not reach past a comma or a full stop
+            before = before[len(before) - before[::-1].index(_BREAK) :]
         if not kind or any(w in _NEGATION for w in before):
             last_context = False
             continue
@@ -114,6 +118,16 @@ def lexicon_kinds(text: str, allowed, context: bool = False, strict: bool = Fals
         ):
             votes[kind] = votes.get(kind, 0.0) + 1.0
     return votes
+
+
+_BREAK = "\u00a7"  # stands for a comma, a full stop or a bracket among the words
+
+
+def _words(text: str) -> list[str]:
+    """The text's words, lower case, apostrophes dropped, each break in a sentence a word ``_BREAK``."""
+    low = text.lower().replace("'", "").replace("\u2019", "")
+    low = _SCOPE_BREAK.sub(f" {_BREAK} ", low)
+    return re.sub(rf"[^a-z0-9 {_BREAK}]", " ", low).split()
 
 
 def _goes_with(words: list[str], strict: bool = False) -> bool:

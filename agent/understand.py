@@ -96,7 +96,7 @@ class Understanding:
             reading = _without(reading, theirs - set(named))
         intent = self.intent.decode(reading)
         kid = child_gender(self._request_text(session), self.vocab.values.get("gender", ()))
-        if kid is not None:  # a child's age wins over "son" / "nephew" read as Men
+        if kid is not None:  # an age wins: a child is no "son" read as Men, an adult no "niece" read as Girls
             intent.want["gender"] = {kid: 1.0}
             intent.unsure.pop("gender", None)
         elif self.cfg.audience_words and (

@@ -236,26 +236,30 @@ def guard_negations(intent, ruled_out: dict[str, set[str]]):
 
 _AGE = re.compile(
     r"\b(\d{1,2})\s*-?\s*(?:years?|yrs?|y/o|yo)\b|\b(?:he|she)(?:'s| is)\s+(\d{1,2})\b"
-    r"|\bturns?\s+(\d{1,2})\b|\baged\s+(\d{1,2})\b"
+    r"|\b(?:turns?|turning)\s+(\d{1,2})\b|\b(?:aged?|ages)\s*:?\s+(\d{1,2})\b"
 )
 _BOY = re.compile(r"\b(?:son|nephew|boy|grandson|little brother|he|he's|him|his)\b")
 _GIRL = re.compile(r"\b(?:daughter|niece|girl|granddaughter|little sister|she|she's|her)\b")
 CHILD_AGE = 12
 """The oldest age read as a child (the catalogue's Boys and Girls)."""
+ADULT_AGE = 16
+"""The youngest age read as an adult ("my daughter's graduation, she's 22": the catalogue's Women)."""
 
 
 def child_gender(text: str, allowed) -> str | None:
     """``Boys`` or ``Girls`` when the text gives a child's age (at most :data:`CHILD_AGE`: "my 8
-    year old son", "my nephew, he's 11", "she turns 6") and one side's words; else None. The intent
-    LM reads "son" and "nephew" as Men whatever the age (dev failures), so this guards it."""
+    year old son", "my nephew, he's 11", "she turns 6", "age 10") and one side's words; ``Men`` or
+    ``Women`` when every age it gives is an adult's (at least :data:`ADULT_AGE`: "my niece who's
+    turning 20"); else None. The intent LM reads "son" and "nephew" as Men and "daughter" and
+    "niece" as Girls whatever the age (dev failures), so this guards it."""
     low = text.lower()
     ages = [int(x) for m in _AGE.finditer(low) for x in m.groups() if x]
-    if not ages or min(ages) > CHILD_AGE:
+    if not ages or CHILD_AGE < min(ages) < ADULT_AGE:
         return None
     boy, girl = bool(_BOY.search(low)), bool(_GIRL.search(low))
     if boy == girl:
         return None
-    value = "Boys" if boy else "Girls"
+    value = ("Boys" if boy else "Girls") if min(ages) <= CHILD_AGE else ("Men" if boy else "Women")
     return value if value in allowed else None
 
 

@@ -91,13 +91,17 @@ def test_the_guard_moves_a_ruled_out_value_from_wanted_to_excluded():
         ("a raincoat for my niece, she's 9", "Girls"),
         ("my grandson turns 5 on sunday, something red", "Boys"),
         ("shorts for my 10yo, he plays football", "Boys"),
-        ("a watch for my son, he's 19", None),  # an adult son stays the LM's reading
+        ("a watch for my son, he's 19", "Men"),  # an adult son: men's, not boys'
+        ("a dress for my daughter's graduation (she's 22)", "Women"),
+        ("a top for my niece who's turning 20", "Women"),
+        ("tees for my son, age 10, plain", "Boys"),
+        ("a hoodie for my nephew, he's 14", None),  # a teenager: the LM's reading stays
         ("a bag that holds 20 litres", None),
         ("my 6 year old twins, a boy and a girl", None),  # both: no guess
         ("a cap for my nephew, he's 8", None),  # (a catalogue without Boys)
     ],
 )
-def test_a_childs_age_reads_as_boys_or_girls(text, want):
+def test_an_age_reads_as_a_childs_or_an_adults(text, want):
     from vlrec.agent.vocabulary import child_gender
 
     allowed = {"Men", "Women", "Boys", "Girls", "Unisex"} if "cap" not in text else {"Men", "Women"}
@@ -157,6 +161,11 @@ def test_a_named_sport_reads_as_sports_usage(text, want):
         ("evening wear for a black tie gala", set()),  # a dress code, not a tie
         ("something to cinch the waist of my dresses and kurtis", set()),  # both go with it
         ("a jersey for cricket, men", {"Tshirts"}),
+        ("slip-on sandals for my grandma", {"Sandals"}),  # a name right before another describes it
+        ("a t-shirt bra in nude", {"Bra"}),
+        ("underwear that doesn't ride up, trunks style", {"Trunk"}),  # a negation stops at the comma
+        ("no heels. sandals with a strap", {"Sandals"}),
+        ("no heels or sandals", set()),  # the negation reaches both
     ],
 )
 def test_everyday_names_of_kinds_vote_for_catalogue_types(text, want):
