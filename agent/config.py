@@ -77,6 +77,11 @@ class AgentConfig:
     """A request for a kind the catalogue does not carry ("gold earrings", "a swimsuit";
     :data:`vlrec.data.lexicon.UNCARRIED`) is answered with that said first and the nearest category
     the catalogue has, not with another kind read as if it were the one asked for."""
+    audience_kinds: bool = True
+    """Where the catalogue has no item of the kind read for the audience read (men's dresses, men's
+    flats: "something for a first date, I'm a guy, not too dressy", "mojaris, I'm the groom's
+    brother"), the intent LM's next likeliest kind that it has for them is wanted instead, and the
+    reply says so, rather than showing the kind to another audience."""
     said_colour: bool = True
     """A catalogue colour the last request names in so many words ("jumpers in burgundy", "a bra
     in nude") is wanted where the intent LM read another (unless the words negate it, list several,

@@ -143,6 +143,8 @@ def _goes_with(words: list[str], strict: bool = False) -> bool:
         word, previous = words[-back], words[-back - 1] if len(words) > back else ""
         if back == 2 and words[-1] in _PEOPLE:
             continue  # "for my mum with zero height": the person is not the thing it goes with
+        if word == "matching" and previous in _DETERMINER:
+            continue  # "a matching jogging set": the item itself, matching in itself
         if word == "in" and (back == 2 or previous not in _WORN):
             continue  # "in" marks what is worn only after such a verb ("my feet hurt in heels")
         if (word == "for" and previous in _SEEKING) or (

@@ -78,6 +78,7 @@ class Agent(Understanding, Retrieving):
     def _count_combos(self) -> None:
         self.combos = Counter(_combo(m) for m in self.items.values())
         self._log_max = math.log(max(self.combos.values(), default=1) + 1)
+        self._pairs = {(m.get("articleType"), m.get("gender")) for m in self.items.values()}  # kind, audience
 
     def session(self, user: str | None = None) -> Session:
         return Session(self, user)

@@ -183,9 +183,32 @@ class Understanding:
                 for v, p in ranked[: 1 + self.cfg.hedge_kinds]
                 if v not in read and v not in excluded and v not in their_kinds and p >= self.cfg.hedge_share
             }
+        if self.cfg.audience_kinds:  # "not too dressy, I'm a guy" read as dresses
+            self._kind_for_audience(session, intent, reading, their_kinds)
         if self.cfg.uncarried and (missing := uncarried_kind(last, allowed.get("articleType", ()))):
             self._uncarried(session, intent, *missing)
         return intent
+
+    def _kind_for_audience(self, session: Session, intent, reading, their_kinds) -> None:
+        """The one kind read has no item for the audience read (nor the nearest audience): the LM's
+        next likeliest kind that has some takes its place, and the reply says so."""
+        from vlrec.agent.retrieve import _AUDIENCE
+
+        kinds, who = set(intent.want.get("articleType", {})), set(intent.want.get("gender", {}))
+        if len(kinds) != 1 or not who:
+            return
+        audience = who | {n for g in who for n in _AUDIENCE.get(g, ())}
+        if any((k, g) in self._pairs for k in kinds for g in audience):
+            return
+        ruled = set(intent.avoid.get("articleType", {})) | set(their_kinds) | kinds
+        ranked = sorted(reading.want.get("articleType", {}).items(), key=lambda kv: -kv[1])
+        for kind, p in ranked:
+            if kind not in ruled and p >= self.cfg.hedge_share and any((kind, g) in self._pairs for g in who):
+                intent.want["articleType"] = {kind: 1.0}
+                intent.alternatives.get("articleType", {}).pop(kind, None)
+                said = " or ".join(sorted(g.lower() for g in who))
+                session.notes.append(f"This catalogue has no {next(iter(kinds)).lower()} for {said}.")
+                return
 
     def _uncarried(self, session: Session, intent, name: str, near: tuple[str, str] | None) -> None:
         """The shopper asks for a kind the catalogue does not carry: no other kind is read as it,

@@ -86,3 +86,24 @@ def test_a_filled_up_reply_names_only_the_wishes_its_later_items_miss():
     assert (
         "(Only the first matches every wish; the others are the nearest without the baseColour wish.)" in text
     )
+
+
+def test_a_kind_the_catalogue_has_not_for_that_audience_gives_way_to_the_next(shop):
+    """Handbags read for men in a catalogue with no men's (nor unisex) handbags: the intent LM's
+    next likeliest kind that men have is wanted, and the reply says why; off, the kind stands."""
+    from tests.test_intent import _lm_agent
+
+    text = "something smart to carry, I'm a guy"
+    agent, rows = _lm_agent(
+        shop, {text: ({"articleType": {"Handbags": 0.9, "Tshirts": 0.1}, "gender": ["Men"]}, {})}, k=4
+    )
+    agent._pairs -= {("Handbags", "Men"), ("Handbags", "Unisex")}
+    reply = agent.session().send(text)
+    assert reply.constraints == {"articleType": "Tshirts", "gender": "Men"}
+    assert reply.text.startswith("This catalogue has no handbags for men.")
+    assert reply.items and all(rows[i.id]["articleType"] == "Tshirts" for i in reply.items)
+    agent._pairs |= {("Handbags", "Unisex")}  # the nearest audience has some: the kind stands
+    assert agent.session().send(text).constraints["articleType"] == "Handbags"
+    agent._pairs -= {("Handbags", "Unisex")}
+    agent.cfg.audience_kinds = False
+    assert agent.session().send(text).constraints["articleType"] == "Handbags"

@@ -166,6 +166,7 @@ def test_a_named_sport_reads_as_sports_usage(text, want):
         ("underwear that doesn't ride up, trunks style", {"Trunk"}),  # a negation stops at the comma
         ("no heels. sandals with a strap", {"Sandals"}),
         ("no heels or sandals", set()),  # the negation reaches both
+        ("a matching jogging set for my dad", {"Tracksuits"}),  # not what it goes with
     ],
 )
 def test_everyday_names_of_kinds_vote_for_catalogue_types(text, want):
