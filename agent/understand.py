@@ -191,7 +191,8 @@ class Understanding:
 
     def _kind_for_audience(self, session: Session, intent, reading, their_kinds) -> None:
         """The one kind read has no item for the audience read (nor the nearest audience): the LM's
-        next likeliest kind that has some takes its place, and the reply says so."""
+        next likeliest kind that has some takes its place (else the nearest such kind: sleep shorts
+        for women → shorts), and the reply says so."""
         from vlrec.agent.retrieve import _AUDIENCE
 
         kinds, who = set(intent.want.get("articleType", {})), set(intent.want.get("gender", {}))
@@ -202,8 +203,9 @@ class Understanding:
             return
         ruled = set(intent.avoid.get("articleType", {})) | set(their_kinds) | kinds
         ranked = sorted(reading.want.get("articleType", {}).items(), key=lambda kv: -kv[1])
-        for kind, p in ranked:
-            if kind not in ruled and p >= self.cfg.hedge_share and any((kind, g) in self._pairs for g in who):
+        likely = [kind for kind, p in ranked if p >= self.cfg.hedge_share]
+        for kind in [*likely, *self.near_kinds(next(iter(kinds)))]:  # then the kinds nearest it
+            if kind not in ruled and any((kind, g) in self._pairs for g in who):
                 intent.want["articleType"] = {kind: 1.0}
                 intent.alternatives.get("articleType", {}).pop(kind, None)
                 said = " or ".join(sorted(g.lower() for g in who))

@@ -161,11 +161,13 @@ def colour_family(text: str, allowed) -> set[str]:
 
 @functools.lru_cache(maxsize=8)
 def _colour_words(allowed: frozenset) -> tuple[dict[str, str], str]:
-    """Every word for a catalogue colour (:data:`vlrec.data.lexicon.COLOURS`) the catalogue has → that
-    colour, and a regex alternation of them, longest first (built once per catalogue)."""
+    """Every word for a catalogue colour (its own name, and those of :data:`vlrec.data.lexicon.COLOURS`)
+    the catalogue has → that colour, and a regex alternation of them, longest first (built once per
+    catalogue)."""
     from vlrec.data.lexicon import COLOURS
 
-    names = {w: v for v, ws in COLOURS.items() if v in allowed for w in [*ws, v.lower()]}
+    names = {v.lower(): v for v in allowed if v != "NA"}  # the catalogue's own names ("skin", "taupe")
+    names.update({w: v for v, ws in COLOURS.items() if v in allowed for w in [*ws, v.lower()]})
     return names, "|".join(re.escape(w) for w in sorted(names, key=len, reverse=True))
 
 

@@ -107,3 +107,8 @@ def test_a_kind_the_catalogue_has_not_for_that_audience_gives_way_to_the_next(sh
     agent._pairs -= {("Handbags", "Unisex")}
     agent.cfg.audience_kinds = False
     assert agent.session().send(text).constraints["articleType"] == "Handbags"
+    agent.cfg.audience_kinds = True
+    only = "a handbag for me, a man"  # no other kind likely: the nearest kind men have
+    agent.intent.table[only] = ({"articleType": {"Handbags": 1.0}, "gender": ["Men"]}, {})
+    agent.near_kinds = lambda kind: ["Casual Shoes"] if kind == "Handbags" else []
+    assert agent.session().send(only).constraints == {"articleType": "Casual Shoes", "gender": "Men"}

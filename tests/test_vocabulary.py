@@ -208,6 +208,8 @@ def test_a_list_of_colours_reads_as_all_of_them_unless_negated():
     assert colour_list("cream or off-white things for a puja", allowed) == {"Cream", "Off White"}
     assert colour_list("a frock, no black or grey", allowed) == set()  # an exclusion, not a wish
     assert colour_list("a black tshirt", allowed) == set()  # one colour: the LM's and the words' reading
+    # a catalogue colour the lexicon has no words for is named by its own name
+    assert colour_list("vests, white or skin colour", {*allowed, "White", "Skin"}) == {"White", "Skin"}
 
 
 @pytest.mark.parametrize(
