@@ -220,3 +220,31 @@ def body_kinds(text: str, allowed) -> dict[str, float]:
     parts = {m.group(1).replace("wrists", "wrist") for m in _BODY.finditer(low)}
     allowed = set(allowed)
     return {k: 1.0 for part in parts for k in BODY_PARTS.get(part, []) if k in allowed}
+
+
+def kind_for_audience(
+    kind: str, who: set[str], candidates: list[str], ruled: set[str], pairs: set
+) -> str | None:
+    """Where the catalogue has no ``kind`` for the audience ``who`` nor the nearest audience (no
+    men's dresses, no women's lounge shorts; ``pairs`` = its (kind, audience) pairs), the first of
+    ``candidates`` it has for them (not one ``ruled`` out); else None."""
+    from vlrec.agent.retrieve import _AUDIENCE
+
+    audience = who | {n for g in who for n in _AUDIENCE.get(g, ())}
+    if any((kind, g) in pairs for g in audience):
+        return None
+    return next((k for k in candidates if k not in ruled and any((k, g) in pairs for g in who)), None)
+
+
+def say_uncarried(session, intent, items: dict, name: str, near: tuple[str, str] | None) -> None:
+    """The shopper asks for a kind the catalogue does not carry (:func:`uncarried_kind`): no other
+    kind is read as it, the nearest category (if the catalogue ``items`` have it) filters, and the
+    reply says so first."""
+    for group in (intent.want, intent.unsure, intent.alternatives):
+        group.pop("articleType", None)
+    session.fills = []
+    session.constraints.pop("articleType", None)
+    session.options.pop("articleType", None)
+    if near and any(m.get(near[0]) == near[1] for m in items.values()):
+        intent.want[near[0]] = {near[1]: 1.0}
+    session.notes.append(f"This catalogue has no {name}; here is what it has nearest to your words.")

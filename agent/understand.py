@@ -8,7 +8,15 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from vlrec.agent.kinds import body_kinds, idiom_kinds, lexicon_kinds, uncarried_kind, without_idioms
+from vlrec.agent.kinds import (
+    body_kinds,
+    idiom_kinds,
+    kind_for_audience,
+    lexicon_kinds,
+    say_uncarried,
+    uncarried_kind,
+    without_idioms,
+)
 from vlrec.agent.replies import Recommendation, Sight
 from vlrec.agent.state import Session, Turn
 from vlrec.agent.vocabulary import (
@@ -186,43 +194,25 @@ class Understanding:
         if self.cfg.audience_kinds:  # "not too dressy, I'm a guy" read as dresses
             self._kind_for_audience(session, intent, reading, their_kinds)
         if self.cfg.uncarried and (missing := uncarried_kind(last, allowed.get("articleType", ()))):
-            self._uncarried(session, intent, *missing)
+            say_uncarried(session, intent, self.items, *missing)
         return intent
 
     def _kind_for_audience(self, session: Session, intent, reading, their_kinds) -> None:
-        """The one kind read has no item for the audience read (nor the nearest audience): the LM's
-        next likeliest kind that has some takes its place (else the nearest such kind: sleep shorts
-        for women → shorts), and the reply says so."""
-        from vlrec.agent.retrieve import _AUDIENCE
-
+        """The one kind read has none for the audience read: the LM's next likeliest kind that has
+        some, else the nearest such kind, takes its place, and the reply says so."""
         kinds, who = set(intent.want.get("articleType", {})), set(intent.want.get("gender", {}))
         if len(kinds) != 1 or not who:
             return
-        audience = who | {n for g in who for n in _AUDIENCE.get(g, ())}
-        if any((k, g) in self._pairs for k in kinds for g in audience):
-            return
         ruled = set(intent.avoid.get("articleType", {})) | set(their_kinds) | kinds
         ranked = sorted(reading.want.get("articleType", {}).items(), key=lambda kv: -kv[1])
-        likely = [kind for kind, p in ranked if p >= self.cfg.hedge_share]
-        for kind in [*likely, *self.near_kinds(next(iter(kinds)))]:  # then the kinds nearest it
-            if kind not in ruled and any((kind, g) in self._pairs for g in who):
-                intent.want["articleType"] = {kind: 1.0}
-                intent.alternatives.get("articleType", {}).pop(kind, None)
-                said = " or ".join(sorted(g.lower() for g in who))
-                session.notes.append(f"This catalogue has no {next(iter(kinds)).lower()} for {said}.")
-                return
-
-    def _uncarried(self, session: Session, intent, name: str, near: tuple[str, str] | None) -> None:
-        """The shopper asks for a kind the catalogue does not carry: no other kind is read as it,
-        the nearest category (if the catalogue has it) filters, and the reply says so first."""
-        for group in (intent.want, intent.unsure, intent.alternatives):
-            group.pop("articleType", None)
-        session.fills = []
-        session.constraints.pop("articleType", None)
-        session.options.pop("articleType", None)
-        if near and any(m.get(near[0]) == near[1] for m in self.items.values()):
-            intent.want[near[0]] = {near[1]: 1.0}
-        session.notes.append(f"This catalogue has no {name}; here is what it has nearest to your words.")
+        likely = [k for k, p in ranked if p >= self.cfg.hedge_share]
+        kind = next(iter(kinds))
+        other = kind_for_audience(kind, who, [*likely, *self.near_kinds(kind)], ruled, self._pairs)
+        if other is not None:
+            intent.want["articleType"] = {other: 1.0}
+            intent.alternatives.get("articleType", {}).pop(other, None)
+            said = " or ".join(sorted(g.lower() for g in who))
+            session.notes.append(f"This catalogue has no {kind.lower()} for {said}.")
 
     def kind_vote(self, text: str, k: int) -> dict[str, int]:
         """How many of the ``k`` items nearest to ``text`` by their own words (dense and BM25, fused
