@@ -33,8 +33,9 @@ _ARTICLE = re.compile(r"^(?:a pair of|a pack of|an|a)\s+")
 # jumper; a carryall: a handbag for one shopper, a duffel for another) name none for sure.
 _VAGUE = {"chappals", "chappal", "slides", "purse", "purses", "underwear", "satchel", "satchels", "crew neck",
           "crew necks", "carryall", "carry all", "carryalls"}  # fmt: skip
-# A kind's own name in the singular that is mostly a describing word ("short sleeves", "flat soles").
-_ADJECTIVES = {"short", "brief", "flat", "top"}
+# A kind's own name in the singular that is mostly a describing word ("short sleeves", "flat soles")
+# or a sport ("socks for football").
+_ADJECTIVES = {"short", "brief", "flat", "top", "football"}
 # Kinds named by a feature that, named before another kind, still say what the item is: the
 # catalogue's "block heel sandals" are heels.
 _FEATURES = {"Heels"}

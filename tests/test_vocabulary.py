@@ -287,6 +287,7 @@ def test_kinds_named_as_what_the_wanted_item_goes_with():
     assert joined == {"Dresses": 1.0, "Kurtis": 1.0}  # a name joined to one it goes with
     assert lexicon_kinds("looking for a black dress", allowed) == {"Dresses": 1.0}  # sought, not context
     assert lexicon_kinds("shopping for jeans", allowed, context=True) == {}
+    assert lexicon_kinds("white socks for football", {*allowed, "Footballs"}, context=True) == {}  # the sport
     assert lexicon_kinds("a pair of black heels for a party", allowed) == {
         "Heels": 1.0
     }  # "of" alone: the item
