@@ -189,15 +189,17 @@ class Retrieving:
 
     def _ease(self, hard: dict, order: list[str]) -> str:
         """Relax the first wish of ``order`` one step; returns the field's name. Who an item is for
-        widens to the nearest audience first (girls' → women's and unisex, men's → unisex; with
-        ``agent.widen_gender``), and is dropped only on the next step."""
+        widens to the nearest audience first, one step at a time (girls' → unisex → women's, men's →
+        unisex; with ``agent.widen_gender``), and is dropped only after the widest."""
         key = order[0]
         if key == "gender" and self.cfg.widen_gender:
             values = sorted(_values(hard[key]))
-            wider = list(dict.fromkeys([*values, *(n for v in values for n in _AUDIENCE.get(v, ()))]))
-            if values and len(wider) > len(values):
-                hard[key] = {"$in": wider}
-                return key
+            for rank in range(max((len(n) for n in _AUDIENCE.values()), default=0)):
+                nearest = [n[rank] for v in values if len(n := _AUDIENCE.get(v, ())) > rank]
+                wider = list(dict.fromkeys([*values, *nearest]))
+                if values and len(wider) > len(values):
+                    hard[key] = {"$in": wider}
+                    return key
         order.pop(0)
         hard.pop(key)
         return key.lstrip("!")
@@ -369,8 +371,8 @@ class Retrieving:
 
 
 _AUDIENCE = {
-    "Girls": ("Women", "Unisex"),
-    "Boys": ("Men", "Unisex"),
+    "Girls": ("Unisex", "Women"),
+    "Boys": ("Unisex", "Men"),
     "Men": ("Unisex",),
     "Women": ("Unisex",),
 }

@@ -133,6 +133,8 @@ class Understanding:
         if len(listed) > 1:  # "navy or black": every colour of the list, whatever the LM chose
             intent.want["baseColour"] = dict.fromkeys(sorted(listed), 1.0)
             intent.unsure.pop("baseColour", None)
+            if kept := {v: p for v, p in intent.avoid.pop("baseColour", {}).items() if v not in listed}:
+                intent.avoid["baseColour"] = kept  # "no heels, brown or tan": the list is not excluded
         family = colour_family(last, allowed.get("baseColour", ())) - ruled.get("baseColour", set())
         if family and len(listed) < 2:  # "bright so cars see me" read as Black: the words win
             said = self.vocab.match(last).get("baseColour")

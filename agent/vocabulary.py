@@ -101,32 +101,35 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]
     out: dict[str, set[str]] = {}
     uses = vocab.values.get("usage", ())
 
-    def rule_out(window: str) -> bool:
-        found = False
+    def rule_out(window: str, only: set[str] | None = None) -> set[str]:
+        """Rule out what ``window`` names (of the fields ``only``, if given); returns the fields."""
+        found: dict[str, set[str]] = {}
         for f, v in vocab.match(window).items():
             if f in ("baseColour", "articleType"):
-                out.setdefault(f, set()).add(v)
-                found = True
+                found.setdefault(f, set()).add(v)
         for w in re.findall(r"[a-z]+", window):
             if w in words:
-                out.setdefault("baseColour", set()).add(words[w])
-                found = True
+                found.setdefault("baseColour", set()).add(words[w])
         family = colour_family(window, vocab.values["baseColour"])  # "nothing in bright colours"
         if family:
-            out.setdefault("baseColour", set()).update(family)
-            found = True
-        return found
+            found.setdefault("baseColour", set()).update(family)
+        found = {f: v for f, v in found.items() if only is None or f in only}
+        for f, v in found.items():
+            out.setdefault(f, set()).update(v)
+        return set(found)
 
-    listing = False  # a negated list runs on past a comma: "not gold, silver or glittery"
+    listing: set[str] = set()  # a negated list runs on past a comma: "not gold, silver or glittery",
+    # in the same field ("no heels at all, brown or tan" wants brown or tan)
     for clause in _SCOPE_BREAK.split(text.lower().replace("'", "").replace("\u2019", "")):
         tokens = clause.split()
-        if listing and tokens and re.search(r"\b(?:or|nor)\b", clause) and rule_out(tokens[0]):
-            rule_out(" ".join(tokens[:reach]))
-        listing = False
+        if listing and tokens and re.search(r"\b(?:or|nor)\b", clause) and rule_out(tokens[0], listing):
+            rule_out(" ".join(tokens[:reach]), listing)
+        listing = set()
         for i, tok in enumerate(tokens):
             if re.sub(r"[^a-z]", "", tok) not in _NEGATION:
                 continue
-            listing = rule_out(" ".join(tokens[i + 1 : i + 1 + reach])) and i + 1 + reach >= len(tokens)
+            got = rule_out(" ".join(tokens[i + 1 : i + 1 + reach]))
+            listing = got if i + 1 + reach >= len(tokens) else set()
             # a use right after the negation: "not too formal", "nothing sporty" (but "never worn
             # ethnic before" tells of the past, not of a wish)
             said = [t for t in tokens[i + 1 : i + 3] if t not in _DEGREE][:1]
@@ -239,6 +242,8 @@ def guard_negations(intent, ruled_out: dict[str, set[str]]):
 _AGE = re.compile(
     r"\b(\d{1,2})\s*-?\s*(?:years?|yrs?|y/o|yo)\b|\b(?:he|she)(?:'s| is)\s+(\d{1,2})\b"
     r"|\b(?:turns?|turning)\s+(\d{1,2})\b|\b(?:aged?|ages)\s*:?\s+(\d{1,2})\b"
+    r"|\b(?:son|daughter|nephew|niece|grandson|granddaughter|boy|girl|kid|child)(?:'s| is)\s+(\d{1,2})\b"
+    r"|\((\d{1,2})\)"
 )
 _BOY = re.compile(r"\b(?:son|nephew|boy|grandson|little brother|he|he's|him|his)\b")
 _GIRL = re.compile(r"\b(?:daughter|niece|girl|granddaughter|little sister|she|she's|her)\b")
@@ -250,7 +255,7 @@ ADULT_AGE = 16
 
 def child_gender(text: str, allowed) -> str | None:
     """``Boys`` or ``Girls`` when the text gives a child's age (at most :data:`CHILD_AGE`: "my 8
-    year old son", "my nephew, he's 11", "she turns 6", "age 10") and one side's words; ``Men`` or
+    year old son", "my nephew, he's 11", "my son is 9", "she turns 6", "age 10", "my girl (7)") and one side's words; ``Men`` or
     ``Women`` when every age it gives is an adult's (at least :data:`ADULT_AGE`: "my niece who's
     turning 20"); else None. The intent LM reads "son" and "nephew" as Men and "daughter" and
     "niece" as Girls whatever the age (dev failures), so this guards it."""

@@ -210,13 +210,15 @@ def test_reply_wording_reads_naturally(shop):
 
 
 def test_who_an_item_is_for_is_relaxed_to_the_nearest_audience_first(shop):
-    """Relaxing the gender wish widens it first (girls' → women's and unisex) and drops it only on
-    the next step; with agent.widen_gender=false it is dropped at once."""
+    """Relaxing the gender wish widens it first, one step at a time (girls' → unisex → women's: a
+    child's unisex item before an adult's) and drops it only after; with agent.widen_gender=false it
+    is dropped at once."""
     agent = _agent(shop)
     hard, order = {"gender": "Girls", "baseColour": "Black"}, ["baseColour", "gender"]
     assert agent._ease(hard, order) == "baseColour" and hard == {"gender": "Girls"}
     assert agent._ease(hard, order) == "gender" and order == ["gender"]
-    assert hard == {"gender": {"$in": ["Girls", "Women", "Unisex"]}}
+    assert hard == {"gender": {"$in": ["Girls", "Unisex"]}}
+    assert agent._ease(hard, order) == "gender" and hard == {"gender": {"$in": ["Girls", "Unisex", "Women"]}}
     assert agent._ease(hard, order) == "gender" and hard == {} and order == []
     hard, order = {"gender": {"$in": ["Men", "Unisex"]}}, ["gender"]
     assert agent._ease(hard, order) == "gender" and hard == {}  # nothing nearer left: dropped

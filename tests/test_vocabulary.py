@@ -49,6 +49,8 @@ def test_negations_are_read_in_their_own_clause():
         "baseColour": {"Tan", "Grey"}
     }
     assert negated("flats, not black, beige is fine", vocab) == {"baseColour": {"Black"}}
+    # ... and only in the field it began in: the colours after a ruled-out kind are wanted
+    assert negated("flat ones, no heels at all, black or tan", vocab) == {"articleType": {"Heels"}}
     assert negated("a hoodie for my daughter, she hates grey", vocab) == {"baseColour": {"Grey"}}
 
 
@@ -95,6 +97,8 @@ def test_the_guard_moves_a_ruled_out_value_from_wanted_to_excluded():
         ("a dress for my daughter's graduation (she's 22)", "Women"),
         ("a top for my niece who's turning 20", "Women"),
         ("tees for my son, age 10, plain", "Boys"),
+        ("my son is 11 and needs new sneakers, black", "Boys"),
+        ("my daughter (7) wants a pink bag", "Girls"),
         ("a hoodie for my nephew, he's 14", None),  # a teenager: the LM's reading stays
         ("a bag that holds 20 litres", None),
         ("my 6 year old twins, a boy and a girl", None),  # both: no guess
