@@ -53,7 +53,7 @@ bench: $(STAMP)
 # on 2 cores: 30 min for stages 1-3c, 46 for the intent LM; docs/training.md has the numbers).
 train: $(STAMP)
 	@mkdir -p runs; start=$$(date +%s); \
-	for c in "stage1_align train.max_steps=150" "stage3_heads train.init=runs/vlm/stage1/vlm" stage3b_lm stage3c_calibrate stage3d_tail; do \
+	for c in "stage1_align train.max_steps=150" "stage3_heads train.init=runs/vlm/stage1/vlm" stage3b_lm stage3c_calibrate stage3d_tail stage3e_probe; do \
 	  set -- $$c; t=$$(date +%s); $(VENV)/bin/vlrec train vlm configs/train/$$1.yaml $$2 || exit 1; \
 	  echo "$$1: $$(( $$(date +%s) - t )) s" | tee -a runs/recipe.log; done; \
 	t=$$(date +%s); $(VENV)/bin/vlrec train intent configs/train/intent.yaml || exit 1; \

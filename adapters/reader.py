@@ -7,6 +7,8 @@ what the model sees):
 - ``head``: the VLM's attribute heads over its projected image tokens (:mod:`vlrec.adapters.heads`);
 - ``tail``: the VLM's fine-tuned copy of the vision encoder's last stage, with a classifier per
   field (:mod:`vlrec.adapters.tail`), when the model has one;
+- ``probe``: a softmax regression over the photo's foreground colour in CIELAB
+  (:mod:`vlrec.adapters.colour_probe`), for the fields it reads (the colour), when the model has one;
 - ``knn``: a vote of the image's ``k`` nearest catalogue items in a datastore (a Chroma
   collection of image vectors, or an in-memory copy of one for training and evaluation);
   the datastore is configuration, so a user swaps in their own catalogue without retraining;
@@ -14,8 +16,8 @@ what the model sees):
   question, with the neighbours' titles in the prompt (:meth:`AttributeReader.lm_scores`),
   for the few values the other two sources rank highest.
 
-Per field, ``p(value) = softmax(w_head * log p_head + w_tail * log p_tail + w_knn * log(p_knn + eps)
-+ w_lm * lm)``;
+Per field, ``p(value) = softmax(w_head * log p_head + w_tail * log p_tail + w_probe * log p_probe
++ w_knn * log(p_knn + eps) + w_lm * lm)``;
 the weights are fitted on the dev split by log-loss (which also calibrates the confidence), and
 a gate is set there too: the lowest confidence at which at most ``max_wrong`` of the stated
 answers are wrong, with 90 % confidence (:func:`fit_gate`). Answers below the gate are not
@@ -104,6 +106,8 @@ def fuse(parts: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
         z = z + weights["head"] * np.log(np.clip(parts["head"], 1e-6, 1.0))
     if weights.get("tail") and "tail" in parts:
         z = z + weights["tail"] * np.log(np.clip(parts["tail"], 1e-6, 1.0))
+    if weights.get("probe") and "probe" in parts:
+        z = z + weights["probe"] * np.log(np.clip(parts["probe"], 1e-6, 1.0))
     if weights.get("knn") and "knn" in parts:
         z = z + weights["knn"] * np.log(parts["knn"] + KNN_EPS)
     if weights.get("lm") and "lm" in parts:
@@ -120,6 +124,7 @@ GRID = {
     "head": (0.0, 0.5, 0.75, 1.0, 1.5, 2.0),
     "tail": (0.0, 0.5, 0.75, 1.0, 1.5, 2.0),
     "knn": (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0),
+    "probe": (0.0, 0.1, 0.15, 0.2, 0.3, 0.5),
     "lm": (0.0,),
 }
 
@@ -134,7 +139,7 @@ def fit_fusion(
     temperature), searched finely for the least log-loss, calibrates the confidence.
     """
     grid = {**GRID, **(grid or {})}
-    names = [n for n in ("head", "tail", "knn", "lm") if n in parts]
+    names = [n for n in ("head", "tail", "probe", "knn", "lm") if n in parts]
     rows = np.arange(len(truth))
 
     def scores(w: dict[str, float]) -> tuple[float, float]:
@@ -241,6 +246,11 @@ class AttributeReader:
         outs = [tail(mid[i : i + chunk], hist[i : i + chunk]) for i in range(0, len(mid), chunk)]
         return {f: torch.cat([o[f] for o in outs]).float().softmax(-1).cpu().numpy() for f in tail.fields}
 
+    @torch.inference_mode()
+    def probe_probs(self, desc: torch.Tensor) -> dict[str, np.ndarray]:
+        """The colour probe's ``{field: [B, V]}`` probabilities from Lab descriptors ``[B, D]``."""
+        return {f: lg.float().softmax(-1).cpu().numpy() for f, lg in self.vlm.probe.eval()(desc).items()}
+
     def parts(
         self,
         pooled_inputs: torch.Tensor,
@@ -248,11 +258,14 @@ class AttributeReader:
         exclude: Sequence[str | None] | None = None,
         neighbours: list[list[dict]] | None = None,
         tail: tuple[torch.Tensor, torch.Tensor] | None = None,
+        probe: torch.Tensor | None = None,
     ) -> tuple[dict[str, dict[str, np.ndarray]], list[list[dict]]]:
         """Each source's distribution per field, and the neighbours used. ``tail``: the
-        encoder's ``mid`` activations and the colour histograms, for a VLM with a tail."""
+        encoder's ``mid`` activations and the colour histograms, for a VLM with a tail; ``probe``:
+        the photos' Lab descriptors (:func:`vlrec.models.colour.colour_lab`), for one with a probe."""
         heads = self.head_probs(pooled_inputs)
         tails = self.tail_probs(*tail) if tail is not None and self.vlm.tail is not None else {}
+        probes = self.probe_probs(probe) if probe is not None and self.vlm.probe is not None else {}
         if neighbours is None and self.datastore is not None and vectors is not None:
             neighbours = self.datastore.neighbours(vectors, self.k, exclude)
         out = {}
@@ -260,6 +273,8 @@ class AttributeReader:
             parts = {"head": heads[f]}
             if f in tails:
                 parts["tail"] = tails[f]
+            if f in probes:
+                parts["probe"] = probes[f]
             if neighbours is not None:
                 parts["knn"] = knn_vote(neighbours, f, self.vocab(f))
             out[f] = parts
@@ -280,9 +295,12 @@ class AttributeReader:
                 out[b][f] = Guess(top[0][0], top[0][1], top[0][1] >= gate, top)
         return out
 
-    def encode(self, images: Sequence[Any]) -> tuple[torch.Tensor, np.ndarray | None, tuple | None]:
-        """One vision pass: pooled projector inputs ``[B, T, C]``, datastore vectors ``[B, D]``
-        and the tail's inputs (``mid`` activations, colour histograms; None without a tail)."""
+    def encode(
+        self, images: Sequence[Any]
+    ) -> tuple[torch.Tensor, np.ndarray | None, tuple | None, torch.Tensor | None]:
+        """One vision pass: pooled projector inputs ``[B, T, C]``, datastore vectors ``[B, D]``,
+        the tail's inputs (``mid`` activations, colour histograms; None without a tail) and the
+        probe's (Lab descriptors; None without a probe)."""
         from vlrec.adapters.projector import with_colour
 
         with_tail = self.vlm.tail is not None
@@ -298,7 +316,12 @@ class AttributeReader:
         if self.image_vectors is not None:
             with torch.inference_mode():
                 vectors = np.asarray(self.image_vectors(feats))
-        return pooled, vectors, tail
+        probe = None
+        if self.vlm.probe is not None:
+            from vlrec.models.colour import colour_lab
+
+            probe = colour_lab(list(images))
+        return pooled, vectors, tail, probe
 
     def read(
         self, images: Sequence[Any], exclude: Sequence[str | None] | None = None
@@ -313,8 +336,8 @@ class AttributeReader:
         (the agent's search reuses it instead of encoding the photo again)."""
         if not images:
             return [], None
-        pooled, vectors, tail = self.encode(images)
-        parts, _ = self.parts(pooled, vectors, exclude, tail=tail)
+        pooled, vectors, tail, probe = self.encode(images)
+        parts, _ = self.parts(pooled, vectors, exclude, tail=tail, probe=probe)
         return self.guesses(parts), vectors
 
 

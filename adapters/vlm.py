@@ -99,6 +99,8 @@ class VisionLanguageModel(nn.Module):
         """:class:`vlrec.adapters.heads.AttributeHeads` when the model has them (``heads.safetensors``)."""
         self.tail = None
         """:class:`vlrec.adapters.tail.AttributeTail` when the model has one (``tail.safetensors``)."""
+        self.probe = None
+        """:class:`vlrec.adapters.colour_probe.ColourProbe` when the model has one (``probe.safetensors``)."""
         self.fusion: dict = {}
         """How the reader weighs heads, tail, neighbours and LM per field (fitted on the dev split)."""
 
@@ -344,6 +346,9 @@ class VisionLanguageModel(nn.Module):
             save_file(part(self.heads, "heads."), str(folder / "heads.safetensors"))
         if self.tail is not None:
             save_file(part(self.tail, "tail."), str(folder / "tail.safetensors"))
+        if self.probe is not None:  # small; kept in fp32
+            save_file({k: v.float().contiguous() for k, v in self.probe.state_dict().items()},
+                      str(folder / "probe.safetensors"))  # fmt: skip
         if self.has_lora():
             lm_state = None if state_dict is None else part(self.lm_model, "lm_model.")
             self.lm_model.save_pretrained(str(folder / "adapter"), state_dict=lm_state)
@@ -364,6 +369,7 @@ class VisionLanguageModel(nn.Module):
             "lora": self.has_lora(),
             **({"heads": self.heads.config()} if self.heads is not None else {}),
             **({"tail": self.tail.config()} if self.tail is not None else {}),
+            **({"probe": self.probe.config()} if self.probe is not None else {}),
             **({"fusion": self.fusion} if self.fusion else {}),
             **(extra or {}),
         }

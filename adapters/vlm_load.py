@@ -7,6 +7,7 @@ A saved VLM is a folder::
     projector.safetensors
     heads.safetensors        # attribute heads (when trained)
     tail.safetensors         # fine-tuned last stage of the vision encoder with field classifiers (when trained)
+    probe.safetensors        # the reader's colour probe over Lab descriptors (when fitted)
     adapter/                 # peft LoRA adapter (absent for a projector-only or merged model)
 
 ``vlm.adapter`` may also name a Hugging Face Hub repository (``owner/name``) holding such a
@@ -300,6 +301,14 @@ def build_vlm(
             )
         vlm.tail.load_state_dict(from_int8_rows(load_file(str(Path(cfg.adapter) / "tail.safetensors"))))
         vlm.tail.to(projector.gain.device).eval()
+    if meta is not None and meta.get("probe"):
+        from safetensors.torch import load_file
+
+        from vlrec.adapters.colour_probe import ColourProbe
+
+        vlm.probe = ColourProbe.from_config(meta["probe"])
+        vlm.probe.load_state_dict(load_file(str(Path(cfg.adapter) / "probe.safetensors")))
+        vlm.probe.to(projector.gain.device).eval()
     return vlm
 
 

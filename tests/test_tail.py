@@ -65,8 +65,8 @@ def test_tail_stage_trains_saves_fuses_and_resumes(tiny_lm_dir, tmp_path, monkey
     rows = _sample_rows(80)
     reader = AttributeReader(vlm)
     images = [SAMPLE / r["image"] for r in rows]
-    pooled, _, tail = reader.encode(images)
-    assert tail is not None and tail[0].shape == (80, 112, 14, 14)
+    pooled, _, tail, probe = reader.encode(images)
+    assert tail is not None and tail[0].shape == (80, 112, 14, 14) and probe is None  # no probe yet
     parts, _ = reader.parts(pooled, tail=tail)
     got = parts["articleType"]["tail"].argmax(1)
     vocab = reader.vocab("articleType")
@@ -103,6 +103,32 @@ def test_tail_stage_trains_saves_fuses_and_resumes(tiny_lm_dir, tmp_path, monkey
     assert (
         names.index("VLM heads") < names.index("VLM tail (fine-tuned last stage)") < names.index("VLM reader")
     )
+
+    # stage probe: the colour probe on top of the tail model, weighed by the reader for colour only
+    from vlrec.adapters.train.tail import train_probe
+
+    probed = train_probe(cfg("probe", tmp_path / "probe", 1, final), log=lambda *_: None)
+    meta = json.loads((probed / "config.json").read_text())
+    assert list(meta["probe"]["fields"]) == ["baseColour"] and meta["probe"]["dim"] > 700
+    assert (
+        "probe" in meta["fusion"]["baseColour"]["weights"]
+        and "probe" not in meta["fusion"]["gender"]["weights"]
+    )
+    assert (probed / "tail.safetensors").read_bytes() == (final / "tail.safetensors").read_bytes()
+    vlm = build_vlm(
+        VLMConfig(adapter=str(probed)), LMConfig(path=str(tiny_lm_dir), quantization="none"), device="cpu"
+    )
+    reader = AttributeReader(vlm)
+    pooled, _, tail, probe = reader.encode(images[:8])
+    assert probe is not None and probe.shape == (8, vlm.probe.dim)
+    parts, _ = reader.parts(pooled, tail=tail, probe=probe)
+    colour = parts["baseColour"]["probe"]
+    assert colour.shape == (8, len(reader.vocab("baseColour"))) and np.allclose(colour.sum(1), 1, atol=1e-5)
+    assert "probe" not in parts["gender"]
+    result, _ = eval_attributes(
+        cfg("probe", tmp_path / "unused", 1), vlm, SAMPLE / "catalog.jsonl", split="dev"
+    )
+    assert set(result["accuracy"]["colour probe (Lab histogram)"]) == {"baseColour"}
 
 
 def test_int8_rows_round_trip_convolutions_and_pass_plain_weights_through():

@@ -58,12 +58,15 @@ def start_run(cfg) -> tuple:
     return t, out, time.perf_counter()
 
 
-def catalogue_features(cfg: HeadsSections, vlm, rows: list[dict], tail: bool = False) -> dict:
+def catalogue_features(
+    cfg: HeadsSections, vlm, rows: list[dict], tail: bool = False, probe: bool = False
+) -> dict:
     """Pooled projector inputs ``[N, T, C]`` and pooled vision features ``[N, C]`` of ``rows``
     (cached on disk by :mod:`vlrec.models.features`); for a VLM with a tail (or ``tail``), also
-    the tail's inputs: ``mid`` activations ``[N, C', h', w']`` (fp16) and colour histograms."""
+    the tail's inputs: ``mid`` activations ``[N, C', h', w']`` (fp16) and colour histograms; for one
+    with a colour probe (or ``probe``), the Lab descriptors (``lab``)."""
     from vlrec.adapters.train.vlm_data import FeatureBank
-    from vlrec.models.features import colour_histograms, image_features
+    from vlrec.models.features import colour_histograms, colour_labs, image_features
     from vlrec.models.vision import load_vision_encoder
 
     vision = load_vision_encoder(cfg.vision, "cpu")
@@ -74,12 +77,19 @@ def catalogue_features(cfg: HeadsSections, vlm, rows: list[dict], tail: bool = F
     out = {"inputs": bank.pooled, "pooled": got["pooled"].float()}
     if tail:
         out |= {"mid": got["mid"], "hist": colour_histograms(paths).float()}
+    if probe or getattr(vlm, "probe", None) is not None:
+        out["lab"] = colour_labs(paths).float()
     return out
 
 
 def tail_inputs(feats: dict, idx) -> tuple[torch.Tensor, torch.Tensor] | None:
     """The tail's inputs of rows ``idx`` from :func:`catalogue_features` (None without them)."""
     return (feats["mid"][idx], feats["hist"][idx]) if "mid" in feats else None
+
+
+def probe_inputs(feats: dict, idx) -> torch.Tensor | None:
+    """The colour probe's inputs of rows ``idx`` from :func:`catalogue_features` (None without them)."""
+    return feats["lab"][idx] if "lab" in feats else None
 
 
 def field_values(rows: list[dict], fields: tuple[str, ...]) -> dict[str, list[str]]:
@@ -265,7 +275,13 @@ def calibrate(cfg: HeadsSections, vlm, rows: list[dict], feats: dict, log=print)
     reader = AttributeReader(vlm, store, k=t.knn_k)
     vectors = store.vectors[dev]
     ids = [rows[i]["id"] for i in dev]
-    parts, _ = reader.parts(feats["inputs"][dev].float(), vectors, ids, tail=tail_inputs(feats, dev))
+    parts, _ = reader.parts(
+        feats["inputs"][dev].float(),
+        vectors,
+        ids,
+        tail=tail_inputs(feats, dev),
+        probe=probe_inputs(feats, dev),
+    )
     fusion, report = {}, {}
     for f, p in parts.items():
         vocab = {v: i for i, v in enumerate(reader.vocab(f))}
@@ -283,6 +299,11 @@ def calibrate(cfg: HeadsSections, vlm, rows: list[dict], feats: dict, log=print)
             **(
                 {"tail_acc": 100 * float((sub["tail"].argmax(1) == truth[keep]).mean())}
                 if "tail" in sub
+                else {}
+            ),
+            **(
+                {"probe_acc": 100 * float((sub["probe"].argmax(1) == truth[keep]).mean())}
+                if "probe" in sub
                 else {}
             ),
             "knn_acc": 100 * float((sub["knn"].argmax(1) == truth[keep]).mean()),

@@ -10,6 +10,9 @@ as augmentation. Then the reader's fusion (heads + tail + neighbours) and gates 
 the dev split (:func:`vlrec.adapters.train.heads.calibrate`) and the model is written to
 ``train.out``/vlm: the init folder's files, unchanged, plus ``tail.safetensors``.
 
+``train.stage: probe`` (:func:`train_probe`) fits the reader's colour probe on the training items'
+Lab descriptors (seconds; no network) for a model with heads, and refits the fusion and gates.
+
 A run folder holds ``config.yaml``, ``metrics.jsonl`` (loss, dev accuracy and minutes per epoch),
 ``checkpoints/epoch-N/`` (the newest; a restarted run resumes after it), ``vlm/`` and
 ``summary.json``.
@@ -138,3 +141,43 @@ def train_tail(cfg: HeadsSections, log=print) -> Path:
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     log(f"vlrec: wrote {out / 'vlm'} ({summary['wall_s'] / 60:.1f} min)")
     return out / "vlm"
+
+
+def train_probe(cfg: HeadsSections, log=print) -> Path:
+    """Run a ``train.stage: probe`` config: fit the reader's colour probe
+    (:class:`vlrec.adapters.colour_probe.ColourProbe`, inverse regularisation ``train.probe_c``) on
+    the training items' Lab descriptors for the model in ``train.init``, refit the reader's fusion
+    and gates on the dev split, and save the model with it to ``train.out``/vlm."""
+    from vlrec.adapters.colour_probe import ColourProbe
+    from vlrec.adapters.vlm_load import load_vlm
+
+    t, out, started = start_run(cfg)
+    if not t.init:
+        raise ValueError("train.stage=probe needs train.init: a VLM with attribute heads")
+    cfg = dataclasses.replace(cfg, vlm=dataclasses.replace(cfg.vlm, adapter=t.init))
+    vlm = load_vlm(cfg, with_vision=False)
+    if vlm.heads is None:
+        raise ValueError(f"train.init={t.init} has no attribute heads; run stage heads first")
+    rows = read_fashion(t.fashion_data)
+    split = np.array([split_of(r["id"]) for r in rows])
+    fields = {f: vlm.heads.fields[f] for f in t.probe_fields if f in vlm.heads.fields}
+    if not fields:
+        raise ValueError(f"train.probe_fields={list(t.probe_fields)}: none is a field of the model's heads")
+    feats = catalogue_features(cfg, vlm, rows, probe=True)
+    labels = {f: y.numpy() for f, y in labels_of(rows, fields).items()}
+    train_idx = np.nonzero(split == "train")[0]
+    fit_started = time.perf_counter()
+    vlm.probe = ColourProbe.fit(
+        feats["lab"][train_idx].numpy(), {f: y[train_idx] for f, y in labels.items()}, fields, c=t.probe_c
+    )
+    fit_s = time.perf_counter() - fit_started
+    log(f"vlrec: colour probe for {', '.join(fields)} fitted on {len(train_idx)} items in {fit_s:.0f} s")
+    report = calibrate(cfg, vlm, rows, feats, log=log)
+    state = {k: v.detach().float().contiguous() for k, v in vlm.probe.state_dict().items()}
+    final = write_from_init(t.init, out / "vlm", {"probe": vlm.probe.config(), "fusion": vlm.fusion},
+                            {"probe": {"c": t.probe_c, "init": str(t.init)}}, {"probe.safetensors": state})  # fmt: skip
+    summary = {"stage": "probe", "train_items": len(train_idx), "fit_s": fit_s,
+               "wall_s": time.perf_counter() - started, "dev": report}  # fmt: skip
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    log(f"vlrec: wrote {final} ({summary['wall_s'] / 60:.1f} min)")
+    return final

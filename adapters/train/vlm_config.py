@@ -13,10 +13,11 @@ from vlrec.core.config import check
 class VLMTrainConfig:
     """A VLM training run (``vlrec train vlm``)."""
 
-    stage: Literal["align", "instruct", "heads", "tail", "calibrate"] = "align"
+    stage: Literal["align", "instruct", "heads", "tail", "probe", "calibrate"] = "align"
     """align: projector only, LM frozen; instruct: projector + LoRA (QLoRA on a 4-bit LM);
     heads: projector + attribute heads on cached features, no LM forward (:mod:`vlrec.adapters.train.heads`);
     tail: a fine-tuned copy of the encoder's last stage with field classifiers (:mod:`vlrec.adapters.train.tail`);
+    probe: the reader's colour probe over Lab descriptors (:func:`vlrec.adapters.train.tail.train_probe`);
     calibrate: fit the reader's fusion and gates and the caption rerank weight on dev splits."""
     init: str = ""
     """Saved VLM folder to start from (stage 2 starts from stage 1's ``vlm/``); empty = fresh."""
@@ -61,6 +62,10 @@ class VLMTrainConfig:
     instruct after stage heads sets it false, so the LoRA adapts to the projector the heads read."""
     tail_lr: float = 3e-4
     """Learning rate of the copied encoder stage (stage tail; its classifiers use ``lr``)."""
+    probe_c: float = 0.02
+    """Inverse L2 strength of the colour probe's logistic regression (stage probe)."""
+    probe_fields: tuple[str, ...] = ("baseColour",)
+    """Fields the colour probe reads (stage probe)."""
     knn_k: int = 10
     """Neighbours per image for the reader's vote and for retrieval-augmented prompts."""
     max_wrong: float = 0.05
@@ -85,6 +90,7 @@ class VLMTrainConfig:
         check(self.checkpoint_every >= 1, "train.checkpoint_every", "must be >= 1")
         check(self.lr > 0 and self.lora_lr > 0 and self.tail_lr > 0, "train.lr", "learning rates must be > 0")
         check(0.0 <= self.warmup < 1.0, "train.warmup", "must be in [0, 1)")
+        check(self.probe_c > 0, "train.probe_c", "must be > 0")
         check(
             self.train_projector or self.stage != "align",
             "train.train_projector",

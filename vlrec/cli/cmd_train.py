@@ -18,11 +18,11 @@ def cmd_train_align(args) -> int:
 
 def cmd_train_vlm(args) -> int:
     from vlrec.adapters.train.heads import train_calibrate, train_heads
-    from vlrec.adapters.train.tail import train_tail
+    from vlrec.adapters.train.tail import train_probe, train_tail
     from vlrec.adapters.train.vlm import train_vlm
 
     cfg = _load(args)
-    run = {"heads": train_heads, "tail": train_tail, "calibrate": train_calibrate}.get(
+    run = {"heads": train_heads, "tail": train_tail, "probe": train_probe, "calibrate": train_calibrate}.get(
         cfg.train.stage, train_vlm
     )
     folder = run(cfg)

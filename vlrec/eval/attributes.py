@@ -10,7 +10,9 @@ One run, the same test items for every row:
 - ``VLM heads``: the attribute heads over the projector's tokens;
 - ``VLM tail``: the fine-tuned copy of the encoder's last stage with its classifiers
   (:mod:`vlrec.adapters.tail`), for a VLM that has one;
-- ``VLM reader``: heads + neighbours (+ LM scores where fitted), the answer the agent uses;
+- ``colour probe``: the reader's softmax regression over the photo's CIELAB colour
+  (:mod:`vlrec.adapters.colour_probe`), for a VLM that has one (colour only);
+- ``VLM reader``: heads + tail + probe + neighbours, the answer the agent uses;
 - optionally ``VLM generated`` (``--generate``): the LM writing the answer as free text.
 
 For the reader it also reports calibration: expected calibration error (ECE), the share of
@@ -61,7 +63,7 @@ def eval_attributes(
             trained on (a datastore the adapter has never seen).
     """
     from vlrec.adapters.reader import AttributeReader, ece, fuse
-    from vlrec.adapters.train.heads import catalogue_datastore, catalogue_features, tail_inputs
+    from vlrec.adapters.train.heads import catalogue_datastore, catalogue_features, probe_inputs, tail_inputs
 
     rows = read_fashion(catalog)
     splits = np.array([split_of(r["id"]) for r in rows])
@@ -86,7 +88,13 @@ def eval_attributes(
     started = time.perf_counter()
     with torch.no_grad():
         vectors = head.encode_image(feats["pooled"][test]).numpy()  # the test photos in the datastore's space
-    parts, _ = reader.parts(feats["inputs"][test].float(), vectors, ids, tail=tail_inputs(feats, test))
+    parts, _ = reader.parts(
+        feats["inputs"][test].float(),
+        vectors,
+        ids,
+        tail=tail_inputs(feats, test),
+        probe=probe_inputs(feats, test),
+    )
     read_s = time.perf_counter() - started
     # the colour channels the projector is given (the same in every token for the histogram)
     extra = (
@@ -119,6 +127,8 @@ def eval_attributes(
         rows_f["VLM heads"] = p["head"]
         if "tail" in p:
             rows_f["VLM tail (fine-tuned last stage)"] = p["tail"]
+        if "probe" in p:
+            rows_f["colour probe (Lab histogram)"] = p["probe"]
         setting = vlm.fusion.get(f, {})
         fused = fuse(p, setting.get("weights", {"head": 1.0, "knn": 1.0}))
         rows_f["VLM reader"] = fused
@@ -216,8 +226,11 @@ def format_table(result: dict) -> str:
         "| row | " + " | ".join(fields) + " |",
         "| --- |" + " ---: |" * len(fields),
     ]
-    for name, scores in acc.items():
-        lines.append(f"| {name} | " + " | ".join(f"{scores[f]:.1f}" for f in fields) + " |")
+    for name in sorted(acc, key=lambda n: n.startswith("VLM reader")):  # the reader last (stable)
+        scores = acc[name]
+        lines.append(
+            f"| {name} | " + " | ".join(f"{scores[f]:.1f}" if f in scores else "–" for f in fields) + " |"
+        )
     lines += ["", "| VLM reader | " + " | ".join(fields) + " |", "| --- |" + " ---: |" * len(fields)]
     keys = list(next(iter(result["calibration"].values())).keys())
     for k in keys:

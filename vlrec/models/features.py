@@ -116,6 +116,13 @@ def colour_histograms(paths: list[str | Path]) -> torch.Tensor:
     return _cached_rows("hist", (), paths, colour_histogram, (HIST_DIM,), "colour histograms")
 
 
+def colour_labs(paths: list[str | Path]) -> torch.Tensor:
+    """:func:`vlrec.models.colour.colour_lab` of every image ``[N, LAB_DIM]``, cached once."""
+    from vlrec.models.colour import LAB_DIM, colour_lab
+
+    return _cached_rows("lab", (), paths, colour_lab, (LAB_DIM,), "colour (Lab)")
+
+
 def _cached_rows(kind: str, params: tuple, paths, fn, shape: tuple, desc: str) -> torch.Tensor:
     """``fn`` over ``paths`` in chunks, cached in one safetensors file keyed by kind, params, paths."""
     paths = [str(p) for p in paths]
