@@ -276,18 +276,24 @@ _SELF = re.compile(
     r"|for (?:work|the office|my office|my job|meetings|interviews?))\b"
 )  # an adult's
 _ADULT = {"Girls": "Women", "Boys": "Men"}
+_SIGN_OFF = re.compile(r"(?:\(|,\s*|\bi'?m\s+)(f)\s*(?:\)|$)|\b(?:me|i'?m)\s*\(?(m)\b\)?\s*(?:[,.)]|$)")
+"""A one-letter sign-off of the shopper's own sex: "(f)", "..., f", "for me (m)" (not "..., m": a size)."""
 
 
 def audience_words(text: str, read, allowed) -> set[str] | None:
     """Who the words say an item is for, where they overrule the LM's reading ``read``: a child
     with no side named ("a kids' wrist clock") is boys and girls; a shopper buying for themselves
-    ("a frock for myself, something girly") or for work ("summer dresses for work") is an adult.
+    ("a frock for myself, something girly") or for work ("summer dresses for work") is an adult;
+    a one-letter sign-off ("jeans for me (f)", "for me (m)") says which.
     None where the words do not decide."""
     low = text.lower()
     sided = bool(_BOY.search(low) or _GIRL.search(low))
     if _KID.search(low):
         kids = {"Boys", "Girls"} & set(allowed)
         return kids if len(kids) == 2 and not sided else None
+    if (sign := _SIGN_OFF.search(low)) and not sided:  # "jeans for me (f)", "..., m"
+        who = "Women" if sign.group(1) else "Men"
+        return {who} if who in allowed else None
     read = set(read)
     if _SELF.search(low) and read & set(_ADULT):
         grown = {_ADULT.get(v, v) for v in read}

@@ -122,6 +122,9 @@ def test_an_age_reads_as_a_childs_or_an_adults(text, want):
         ("summer dresses, nothing too short, for work", {"Girls"}, {"Women"}),  # work: an adult's
         ("a watch for me", {"Men"}, None),  # already an adult
         ("a tee for my son", {"Men"}, None),
+        ("jeans for me (f), dark wash", set(), {"Women"}),  # a one-letter sign-off
+        ("smth 2 wear ovr my salwar suit when its chilly, f", {"Girls"}, {"Women"}),
+        ("a black polo, m", {"Men"}, None),  # "m" after a comma is a size
     ],
 )
 def test_who_the_words_say_an_item_is_for(text, read, want):
@@ -192,6 +195,7 @@ def test_words_for_a_range_of_colours_read_as_those_colours():
     assert colour_family("a white shirt", allowed) == set()
     assert colour_family("I spill coffee on my white shirts, need darker ones", allowed) == {
         "Black", "Navy Blue", "Maroon"}  # fmt: skip
+    assert colour_family("a fleece for camping, earthy colours", allowed | {"Olive", "Tan"}) == {"Olive", "Tan"}
     vocab = Vocabulary([{"articleType": "Watches", "baseColour": c} for c in sorted(allowed)])
     assert negated("a watch for my niece, colourful not metal", vocab) == {"baseColour": {"Silver", "Gold"}}
     assert negated("skirt for office, nothing in bright colours", vocab) == {

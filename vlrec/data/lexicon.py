@@ -68,7 +68,7 @@ NAMES: dict[str, list[str]] = {
     "Perfume and Body Mist": ["perfume", "a fragrance", "scent", "body mist", "eau de toilette", "cologne",
                               "something that smells nice", "an attar", "eau de parfum"],
     "Cufflinks": ["cufflinks", "cuff links", "shirt studs"],
-    "Capris": ["capris", "three-quarter pants", "cropped pants", "pedal pushers"],
+    "Capris": ["capris", "three-quarter pants", "cropped pants", "pedal pushers", "three-quarter length", "3/4 length"],
     "Laptop Bag": ["a laptop bag", "laptop bags", "a computer bag", "a briefcase", "an office bag", "a laptop sleeve", "a laptop case"],
     "Tunics": ["tunics", "a tunic", "a long top"],
     "Stockings": ["stockings", "pantyhose", "nylons"],
@@ -215,6 +215,9 @@ COLOUR_FAMILIES: dict[str, list[str]] = {
     "pastels": ["Pink", "Lavender", "Peach", "Mauve", "Cream", "Off White", "Sea Green"],
     "metal": ["Silver", "Steel", "Gold", "Metallic", "Bronze", "Copper"],
     "metallic": ["Silver", "Steel", "Gold", "Metallic", "Bronze", "Copper"],
+    "earthy": ["Brown", "Coffee Brown", "Tan", "Beige", "Olive", "Khaki", "Rust", "Mustard", "Taupe"],
+    "neutral": ["Beige", "Cream", "Off White", "White", "Grey", "Grey Melange", "Taupe", "Tan", "Khaki", "Nude", "Skin", "Charcoal", "Black", "Brown", "Coffee Brown"],
+    "neutrals": ["Beige", "Cream", "Off White", "White", "Grey", "Grey Melange", "Taupe", "Tan", "Khaki", "Nude", "Skin", "Charcoal", "Black", "Brown", "Coffee Brown"],
 }  # fmt: skip
 
 # gender -> how a shopper says who it is for (for self or as a gift).
