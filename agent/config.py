@@ -29,9 +29,12 @@ class AgentConfig:
     the kinds' centroids: tights → stockings 0.68, a hat → caps 0.83, gloves' nearest 0.52); 1 or
     more: never."""
     widen_gender: bool = True
-    """Relax who an item is for in two steps: first to the nearest audiences (girls' → women's and
-    unisex, boys' → men's and unisex, men's or women's → unisex), then not at all. For a child's
-    audience the nearest kinds (``near_kinds``) come first: an adult's item is the wrong size."""
+    """Relax who an item is for in steps: first to the nearest audiences (girls' → unisex → women's,
+    boys' → unisex → men's, men's or women's → unisex), then not at all. For a child's audience the
+    nearest kinds (``near_kinds``) come first: an adult's item is the wrong size."""
+    unisex_first: bool = True
+    """Widen who an item is for to unisex items before any other wish is relaxed (a unisex item suits
+    anyone; "brown sandals for women" where the shop's sandals are all unisex keeps the brown)."""
     audience_words: bool = True
     """Who the words say an item is for overrules the intent LM where they decide it: a child with
     no side named ("a kids' wrist clock") is boys and girls; "for myself" is an adult."""

@@ -223,15 +223,30 @@ def body_kinds(text: str, allowed) -> dict[str, float]:
     return {k: 1.0 for part in parts for k in BODY_PARTS.get(part, []) if k in allowed}
 
 
+AUDIENCE = {"Girls": ("Unisex", "Women"), "Boys": ("Unisex", "Men"), "Men": ("Unisex",), "Women": ("Unisex",)}
+"""Who else an item for each audience may suit, nearest first (the catalogue's gender values)."""
+
+
+def wider_audience(values: set[str], nearest_only: bool = False) -> list[str] | None:
+    """``values`` widened one step toward their nearest audiences, rank by rank (girls' → unisex →
+    women's; men's → unisex), or None where nothing is nearer. ``nearest_only``: the first rank only."""
+    ordered = sorted(values)
+    for rank in range(1 if nearest_only else max(len(n) for n in AUDIENCE.values())):
+        wider = list(
+            dict.fromkeys([*ordered, *(n[rank] for v in ordered if len(n := AUDIENCE.get(v, ())) > rank)])
+        )
+        if ordered and len(wider) > len(ordered):
+            return wider
+    return None
+
+
 def kind_for_audience(
     kind: str, who: set[str], candidates: list[str], ruled: set[str], pairs: set
 ) -> str | None:
     """Where the catalogue has no ``kind`` for the audience ``who`` nor the nearest audience (no
     men's dresses, no women's lounge shorts; ``pairs`` = its (kind, audience) pairs), the first of
     ``candidates`` it has for them (not one ``ruled`` out); else None."""
-    from vlrec.agent.retrieve import _AUDIENCE
-
-    audience = who | {n for g in who for n in _AUDIENCE.get(g, ())}
+    audience = who | {n for g in who for n in AUDIENCE.get(g, ())}
     if any((kind, g) in pairs for g in audience):
         return None
     return next((k for k in candidates if k not in ruled and any((k, g) in pairs for g in who)), None)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from vlrec.agent.kinds import AUDIENCE as _AUDIENCE
+from vlrec.agent.kinds import wider_audience
 from vlrec.agent.replies import _FITS, _LIKED, Recommendation, reason
 from vlrec.agent.state import Session
 from vlrec.agent.vocabulary import CATEGORIES, FIELDS
@@ -72,7 +74,7 @@ class Retrieving:
             hits = find(where, exclude)
             if hits or not order:
                 break
-            eased_key = self._ease(hard, order)
+            eased_key = "gender" if self._unisex(hard) else self._ease(hard, order)
             if eased_key not in relaxed:
                 relaxed.append(eased_key)
         wishes = {**session.image_attrs, **session.constraints}
@@ -98,7 +100,7 @@ class Retrieving:
                         eased.append("articleType")
                         extra += find(_where(hard), seen + [h.id for h in extra])
                         continue
-                eased_key = self._ease(hard, order)  # relaxed in the same order, one more step each time
+                eased_key = "gender" if self._unisex(hard) else self._ease(hard, order)  # one step each time
                 if eased_key not in eased:
                     eased.append(eased_key)
                 extra += find(_where(hard), seen + [h.id for h in extra])
@@ -187,19 +189,22 @@ class Retrieving:
             return bool(audience) and session.anchor is None and self.cfg.kinds_before_audience and widest
         return key == "baseColour" and session.anchor is None and self.cfg.kinds_before_colour
 
+    def _unisex(self, hard: dict) -> bool:
+        """Widen the gender wish to unisex items (``agent.unisex_first``); whether it widened."""
+        values = _values(hard.get("gender")) if self.cfg.unisex_first and self.cfg.widen_gender else set()
+        if (wider := wider_audience(values, nearest_only=True)) is None:
+            return False
+        hard["gender"] = {"$in": wider}
+        return True
+
     def _ease(self, hard: dict, order: list[str]) -> str:
         """Relax the first wish of ``order`` one step; returns the field's name. Who an item is for
         widens to the nearest audience first, one step at a time (girls' → unisex → women's, men's →
         unisex; with ``agent.widen_gender``), and is dropped only after the widest."""
         key = order[0]
-        if key == "gender" and self.cfg.widen_gender:
-            values = sorted(_values(hard[key]))
-            for rank in range(max((len(n) for n in _AUDIENCE.values()), default=0)):
-                nearest = [n[rank] for v in values if len(n := _AUDIENCE.get(v, ())) > rank]
-                wider = list(dict.fromkeys([*values, *nearest]))
-                if values and len(wider) > len(values):
-                    hard[key] = {"$in": wider}
-                    return key
+        if key == "gender" and self.cfg.widen_gender and (wider := wider_audience(_values(hard[key]))):
+            hard[key] = {"$in": wider}
+            return key
         order.pop(0)
         hard.pop(key)
         return key.lstrip("!")
@@ -368,15 +373,6 @@ class Retrieving:
             score if score is not None else hit.score,
             meta,
         )
-
-
-_AUDIENCE = {
-    "Girls": ("Unisex", "Women"),
-    "Boys": ("Unisex", "Men"),
-    "Men": ("Unisex",),
-    "Women": ("Unisex",),
-}
-"""Who else an item for each audience may suit, nearest first (the catalogue's gender values)."""
 
 
 _CHILDREN = {"Boys", "Girls"}

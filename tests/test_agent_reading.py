@@ -112,3 +112,32 @@ def test_a_kind_the_catalogue_has_not_for_that_audience_gives_way_to_the_next(sh
     agent.intent.table[only] = ({"articleType": {"Handbags": 1.0}, "gender": ["Men"]}, {})
     agent.near_kinds = lambda kind: ["Casual Shoes"] if kind == "Handbags" else []
     assert agent.session().send(only).constraints == {"articleType": "Casual Shoes", "gender": "Men"}
+
+
+def test_a_listed_colour_the_lm_excluded_is_wanted(shop):
+    """ "No handbags, black or white" read by the intent LM as excluding both colours: the list
+    after the ruled-out kind is what the shopper wants (the handbags stay excluded)."""
+    from tests.test_intent import _lm_agent
+
+    text = "a tshirt, no handbags at all, black or white"
+    reading = ({"articleType": ["Tshirts"]}, {"articleType": ["Handbags"], "baseColour": ["Black", "White"]})
+    agent, rows = _lm_agent(shop, {text: reading}, k=4)
+    reply = agent.session().send(text)
+    assert reply.avoid == {"articleType": ["Handbags"]}
+    assert reply.items and all(rows[i.id]["articleType"] == "Tshirts" for i in reply.items)
+
+
+def test_unisex_items_come_before_any_other_wish_is_relaxed(shop):
+    """With nothing for the audience asked, the gender wish first widens to unisex items (a unisex
+    item suits anyone), before the colour is relaxed; a child's adult audience waits for its turn."""
+    from tests.test_agent import _agent
+
+    agent = _agent(shop)
+    hard = {"gender": "Women", "baseColour": "Black"}
+    assert agent._unisex(hard) and hard == {"gender": {"$in": ["Women", "Unisex"]}, "baseColour": "Black"}
+    assert not agent._unisex(hard)  # already as wide as unisex goes
+    hard = {"gender": "Girls"}
+    assert agent._unisex(hard) and hard == {"gender": {"$in": ["Girls", "Unisex"]}}
+    assert not agent._unisex({"baseColour": "Black"})
+    agent.cfg.unisex_first = False
+    assert not agent._unisex({"gender": "Men"})

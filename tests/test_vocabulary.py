@@ -195,7 +195,10 @@ def test_words_for_a_range_of_colours_read_as_those_colours():
     assert colour_family("a white shirt", allowed) == set()
     assert colour_family("I spill coffee on my white shirts, need darker ones", allowed) == {
         "Black", "Navy Blue", "Maroon"}  # fmt: skip
-    assert colour_family("a fleece for camping, earthy colours", allowed | {"Olive", "Tan"}) == {"Olive", "Tan"}
+    assert colour_family("a fleece for camping, earthy colours", allowed | {"Olive", "Tan"}) == {
+        "Olive",
+        "Tan",
+    }
     vocab = Vocabulary([{"articleType": "Watches", "baseColour": c} for c in sorted(allowed)])
     assert negated("a watch for my niece, colourful not metal", vocab) == {"baseColour": {"Silver", "Gold"}}
     assert negated("skirt for office, nothing in bright colours", vocab) == {
