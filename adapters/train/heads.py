@@ -92,6 +92,14 @@ def probe_inputs(feats: dict, idx) -> torch.Tensor | None:
     return feats["lab"][idx] if "lab" in feats else None
 
 
+def reader_parts(reader, feats: dict, idx, vectors, ids) -> dict:
+    """The reader's sources per field for rows ``idx`` of :func:`catalogue_features` (their datastore
+    ``vectors``; ``ids`` are never their own neighbours)."""
+    parts, _ = reader.parts(feats["inputs"][idx].float(), vectors, ids, tail=tail_inputs(feats, idx),
+                            probe=probe_inputs(feats, idx))  # fmt: skip
+    return parts
+
+
 def field_values(rows: list[dict], fields: tuple[str, ...]) -> dict[str, list[str]]:
     return {f: sorted({str(r[f]) for r in rows if r.get(f)}) for f in fields}
 
@@ -273,15 +281,7 @@ def calibrate(cfg: HeadsSections, vlm, rows: list[dict], feats: dict, log=print)
     dev = np.nonzero(split == "dev")[0]
     store, _ = catalogue_datastore(cfg, rows, feats["pooled"])
     reader = AttributeReader(vlm, store, k=t.knn_k)
-    vectors = store.vectors[dev]
-    ids = [rows[i]["id"] for i in dev]
-    parts, _ = reader.parts(
-        feats["inputs"][dev].float(),
-        vectors,
-        ids,
-        tail=tail_inputs(feats, dev),
-        probe=probe_inputs(feats, dev),
-    )
+    parts = reader_parts(reader, feats, dev, store.vectors[dev], [rows[i]["id"] for i in dev])
     fusion, report = {}, {}
     for f, p in parts.items():
         vocab = {v: i for i, v in enumerate(reader.vocab(f))}

@@ -42,21 +42,29 @@ from vlrec.adapters.train.heads import (
 from vlrec.data.vlm_tasks import read_fashion, split_of
 
 
+def _init_with_heads(cfg: HeadsSections, stage: str):
+    """The config pointed at ``train.init`` and the VLM loaded from it, which must have heads."""
+    from vlrec.adapters.vlm_load import load_vlm
+
+    init = cfg.train.init
+    if not init:
+        raise ValueError(f"train.stage={stage} needs train.init: a VLM with attribute heads")
+    cfg = dataclasses.replace(cfg, vlm=dataclasses.replace(cfg.vlm, adapter=init))
+    vlm = load_vlm(cfg, with_vision=False)
+    if vlm.heads is None:
+        raise ValueError(f"train.init={init} has no attribute heads; run stage heads first")
+    return cfg, vlm
+
+
 def train_tail(cfg: HeadsSections, log=print) -> Path:
     """Run a ``train.stage: tail`` config; returns the saved VLM folder."""
     from tqdm import tqdm
 
     from vlrec.adapters.tail import AttributeTail
-    from vlrec.adapters.vlm_load import load_vlm
     from vlrec.models.colour import HIST_DIM
 
     t, out, started = start_run(cfg)
-    if not t.init:
-        raise ValueError("train.stage=tail needs train.init: a VLM with attribute heads")
-    cfg = dataclasses.replace(cfg, vlm=dataclasses.replace(cfg.vlm, adapter=t.init))
-    vlm = load_vlm(cfg, with_vision=False)
-    if vlm.heads is None:
-        raise ValueError(f"train.init={t.init} has no attribute heads; run stage heads first")
+    cfg, vlm = _init_with_heads(cfg, "tail")
     vlm.tail = None  # a new tail, whatever the init had
     rows = read_fashion(t.fashion_data)
     split = np.array([split_of(r["id"]) for r in rows])
@@ -149,15 +157,9 @@ def train_probe(cfg: HeadsSections, log=print) -> Path:
     the training items' Lab descriptors for the model in ``train.init``, refit the reader's fusion
     and gates on the dev split, and save the model with it to ``train.out``/vlm."""
     from vlrec.adapters.colour_probe import ColourProbe
-    from vlrec.adapters.vlm_load import load_vlm
 
     t, out, started = start_run(cfg)
-    if not t.init:
-        raise ValueError("train.stage=probe needs train.init: a VLM with attribute heads")
-    cfg = dataclasses.replace(cfg, vlm=dataclasses.replace(cfg.vlm, adapter=t.init))
-    vlm = load_vlm(cfg, with_vision=False)
-    if vlm.heads is None:
-        raise ValueError(f"train.init={t.init} has no attribute heads; run stage heads first")
+    cfg, vlm = _init_with_heads(cfg, "probe")
     rows = read_fashion(t.fashion_data)
     split = np.array([split_of(r["id"]) for r in rows])
     fields = {f: vlm.heads.fields[f] for f in t.probe_fields if f in vlm.heads.fields}

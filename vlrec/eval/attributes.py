@@ -63,7 +63,7 @@ def eval_attributes(
             trained on (a datastore the adapter has never seen).
     """
     from vlrec.adapters.reader import AttributeReader, ece, fuse
-    from vlrec.adapters.train.heads import catalogue_datastore, catalogue_features, probe_inputs, tail_inputs
+    from vlrec.adapters.train.heads import catalogue_datastore, catalogue_features, reader_parts
 
     rows = read_fashion(catalog)
     splits = np.array([split_of(r["id"]) for r in rows])
@@ -88,13 +88,7 @@ def eval_attributes(
     started = time.perf_counter()
     with torch.no_grad():
         vectors = head.encode_image(feats["pooled"][test]).numpy()  # the test photos in the datastore's space
-    parts, _ = reader.parts(
-        feats["inputs"][test].float(),
-        vectors,
-        ids,
-        tail=tail_inputs(feats, test),
-        probe=probe_inputs(feats, test),
-    )
+    parts = reader_parts(reader, feats, test, vectors, ids)
     read_s = time.perf_counter() - started
     # the colour channels the projector is given (the same in every token for the histogram)
     extra = (
