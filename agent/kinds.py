@@ -205,9 +205,11 @@ def uncarried_kind(text: str, allowed) -> tuple[str, tuple[str, str] | None] | N
     return None
 
 
-# "my neck", "his wrist", "my mum's neck", "my ears and neck" — not "a v-neck" or "crew neck".
+# "my neck", "his wrist", "my mum's neck", "my ears and neck" — not "a v-neck" or "crew neck", nor
+# a region ("from the waist down": bottoms, not belts).
 _BODY = re.compile(
     r"\b(?:my|his|her|their|your|our|the|[a-z]+s)\s+(?:[a-z]+\s+and\s+)?(neck|wrists?|head|eyes|waist)\b"
+    r"(?!\s+(?:down|up)\b)"
 )
 
 

@@ -74,6 +74,18 @@ class Agent(Understanding, Retrieving):
         self._kind_centroids = None  # (kinds, centroids) for near_kinds(), read on first use
         if self.words is not None:
             self.words.sync(self.items)
+        self.needs = None
+        """:class:`vlrec.agent.needs.Needs`: what a request is for, by its nearest everyday phrases."""
+        self._load_needs()
+
+    def _load_needs(self) -> None:
+        kinds = set(self.vocab.values.get("articleType", ()))
+        if self.words is None or self.cfg.needs_weight <= 0:
+            return
+        if self.needs is None or self.needs.allowed != kinds:  # kept to the kinds the catalogue has
+            from vlrec.agent.needs import Needs
+
+            self.needs = Needs(self.words.text, kinds, self.cfg.needs_bank or None)
 
     def _count_combos(self) -> None:
         self.combos = Counter(_combo(m) for m in self.items.values())
@@ -99,6 +111,7 @@ class Agent(Understanding, Retrieving):
         self._kind_centroids = None
         if self.words is not None:
             self.words.sync(self.items, ids)
+        self._load_needs()
 
     # --- one turn -------------------------------------------------------------------------
 

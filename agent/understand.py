@@ -89,11 +89,17 @@ class Understanding:
         if self.words is not None and d.vote_weight > 0:
             vote = self.kind_vote(self._request_text(session), d.vote_k)
             reading = with_vote(reading, "articleType", vote, d.vote_weight)
+        text, kinds = self._request_text(session), self.vocab.values.get("articleType", ())
+        named = lexicon_kinds(text, kinds)
+        if self.needs is not None and (self.cfg.needs_named or not named):  # "to hold my trousers up"
+            ruled = negated(text, self.vocab).get("articleType", set()) | {
+                v for v, p in reading.avoid.get("articleType", {}).items() if p >= d.avoid_threshold
+            }  # "he hates the tight briefs": what is ruled out does not vote
+            need = self.needs.vote(text, self.cfg.needs_k, self.cfg.needs_floor, ruled)
+            reading = with_vote(reading, "articleType", need, self.cfg.needs_weight, eps=self.cfg.needs_eps)
         # the LM's own likeliest kinds: what fills a reply up where the kind read has too few items
         ranked = sorted(reading.want.get("articleType", {}).items(), key=lambda kv: -kv[1])
         session.fills = [v for v, p in ranked[: 1 + self.cfg.hedge_kinds] if p >= self.cfg.hedge_share]
-        text, kinds = self._request_text(session), self.vocab.values.get("articleType", ())
-        named = lexicon_kinds(text, kinds)
         if self.cfg.lexicon_weight > 0:  # kinds named in everyday words ("a bum bag", "puffer")
             reading = with_vote(reading, "articleType", named, self.cfg.lexicon_weight, named=True)
         if self.cfg.body_parts and not named and (worn := body_kinds(text, kinds)):  # "for my neck"

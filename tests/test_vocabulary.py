@@ -382,3 +382,6 @@ def test_a_part_of_the_body_names_the_kinds_worn_there():
     assert body_kinds("for the sun in my eyes", allowed) == {"Sunglasses": 1.0}
     assert body_kinds("a maroon sweater, v-neck if possible", allowed) == {}  # a neckline, not a neck
     assert body_kinds("a crew neck tee", allowed) == {}
+    assert (
+        body_kinds("something stretchy for yoga from the waist down", allowed | {"Belts"}) == {}
+    )  # a region
