@@ -63,50 +63,41 @@ def test_the_packaged_bank_covers_the_fashion_kinds_once_each():
     assert len(phrases) == len(set(phrases))  # one phrase, one kind
 
 
-def test_the_agent_weighs_the_lm_reading_with_what_the_request_is_for(shop, tmp_path):
-    """The intent LM torn between tshirts and handbags; the bank's nearest phrase says handbags.
-    Off (``needs_weight`` 0), both kinds stay acceptable."""
+def _agent(shop, tmp_path, text, kinds, **cfg):
+    """An agent over the shop whose intent LM reads ``text`` as ``kinds`` (value -> probability),
+    with a bank where carrying a laptop and lunch is what handbags are for."""
     from tests.test_intent import FakeIntent
     from vlrec.agent.config import AgentConfig
     from vlrec.agent.session import Agent
     from vlrec.retrieval.words import WordsIndex
 
     searcher, rows, _ = shop
-    text = "something to carry my laptop and lunch to work"
-    reading = {text: ({"articleType": {"Tshirts": 0.55, "Handbags": 0.45}}, {})}
     bank = _bank(tmp_path, {"Handbags": ["to carry my laptop and lunch"], "Tshirts": ["a tee for the gym"]})
     words = WordsIndex(searcher.store, searcher.catalog, HashTextEmbedder(), progress=False)
-    cfg = AgentConfig(k=4, candidates=24, needs_weight=2.0, needs_bank=str(bank), needs_floor=0.3)
-    agent = Agent(cfg, searcher, intent=FakeIntent(reading), words=words)
+    config = AgentConfig(k=4, candidates=24, needs_bank=str(bank), needs_floor=0.3, **cfg)
+    return Agent(config, searcher, intent=FakeIntent({text: ({"articleType": kinds}, {})}), words=words), rows
+
+
+def test_the_agent_weighs_the_lm_reading_with_what_the_request_is_for(shop, tmp_path):
+    """The intent LM torn between tshirts and handbags; the bank's nearest phrase says handbags.
+    Off (``needs_weight`` 0), both kinds stay acceptable."""
+    text = "something to carry my laptop and lunch to work"
+    agent, rows = _agent(shop, tmp_path, text, {"Tshirts": 0.55, "Handbags": 0.45}, needs_weight=2.0)
     reply = agent.session().send(text)
     assert reply.constraints.get("articleType") == "Handbags"
     assert reply.items and all(rows[i.id]["articleType"] == "Handbags" for i in reply.items)
-    off = Agent(
-        AgentConfig(k=4, candidates=24, needs_weight=0), searcher, intent=FakeIntent(reading), words=words
-    )
+    off, _ = _agent(shop, tmp_path, text, {"Tshirts": 0.55, "Handbags": 0.45}, needs_weight=0.0)
     assert off.needs is None
     torn = off.session().send(text)  # both kinds stay acceptable
-    assert "articleType" not in torn.constraints and set(torn.options["articleType"]) == {
-        "Tshirts",
-        "Handbags",
-    }
+    assert "articleType" not in torn.constraints
+    assert set(torn.options["articleType"]) == {"Tshirts", "Handbags"}
 
 
 def test_where_the_words_name_the_kinds_the_phrases_keep_quiet_unless_asked(shop, tmp_path):
     """ "A handbag or a tshirt to carry my laptop and lunch" names both kinds: the shopper's own
     words stand (both stay acceptable); with ``needs_named`` the phrases vote there too."""
-    from tests.test_intent import FakeIntent
-    from vlrec.agent.config import AgentConfig
-    from vlrec.agent.session import Agent
-    from vlrec.retrieval.words import WordsIndex
-
-    searcher, rows, _ = shop
     text = "a handbag or a tshirt to carry my laptop and lunch"
-    reading = {text: ({"articleType": {"Tshirts": 0.5, "Handbags": 0.5}}, {})}
-    bank = _bank(tmp_path, {"Handbags": ["to carry my laptop and lunch"], "Tshirts": ["a tee for the gym"]})
-    words = WordsIndex(searcher.store, searcher.catalog, HashTextEmbedder(), progress=False)
-    cfg = AgentConfig(k=4, candidates=24, needs_weight=2.0, needs_bank=str(bank), needs_floor=0.3)
-    agent = Agent(cfg, searcher, intent=FakeIntent(reading), words=words)
+    agent, _ = _agent(shop, tmp_path, text, {"Tshirts": 0.5, "Handbags": 0.5}, needs_weight=2.0)
     both = agent.session().send(text)
     assert set(both.options["articleType"]) == {"Tshirts", "Handbags"}
     agent.cfg.needs_named = True
