@@ -3,11 +3,11 @@ trousers up": Belts; "for the pool": Flip Flops), and the vote of the phrases ne
 
 The bank (``vlrec/assets/intent/needs.json``, article type -> phrases) was written by two helper
 sessions from the catalogue's type list alone, never from the evaluation requests. A request is
-split into its clauses (commas, full stops, "and"); each clause and the whole request are embedded
-with the words index's sentence encoder, and the phrases nearest to them vote for their types,
-weighed by how far their cosine similarity clears ``floor``. The vote joins the intent LM's reading
-like the vote of the nearest catalogue items (:func:`vlrec.adapters.intent.with_vote`).
-"""
+split into its clauses (commas, full stops, "and"); its negated clauses are dropped, and what is
+left and each remaining clause are embedded with the words index's sentence encoder; the phrases
+nearest to them vote for their types, weighed by how far their cosine similarity clears ``floor``.
+The vote joins the intent LM's reading like the vote of the nearest catalogue items
+(:func:`vlrec.adapters.intent.with_vote`)."""
 
 from __future__ import annotations
 
@@ -37,16 +37,19 @@ def load_bank(path: str = str(BANK)) -> dict[str, list[str]]:
     return bank
 
 
-def clauses(text: str, min_words: int = 3) -> list[str]:
+def clauses(text: str, min_words: int = 3, most: int = 16) -> list[str]:
     """The request without its negated clauses ("no shorts", "anything but heels for work": what
     the shopper does not want says nothing of what they do), then each remaining clause of at least
-    ``min_words`` words. A request that is all negation is kept whole."""
+    ``min_words`` words, ``most`` in all (a long conversation costs no more than that many
+    embeddings). A request that is all negation is kept whole."""
     from vlrec.agent.vocabulary import _NEGATION
 
     parts = [" ".join(p.split()) for p in _CLAUSE.split(text)]
     kept = [p for p in parts if p and not set(re.findall(r"[a-z]+", p.lower().replace("'", ""))) & _NEGATION]
     whole = " ".join(kept) if kept else " ".join(text.split())
-    return [whole] + [p for p in dict.fromkeys(kept) if len(p.split()) >= min_words and p != whole]
+    return [whole] + [p for p in dict.fromkeys(kept) if len(p.split()) >= min_words and p != whole][
+        : most - 1
+    ]
 
 
 class Needs:

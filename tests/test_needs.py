@@ -23,6 +23,7 @@ def test_clauses_drop_what_is_negated_and_keep_each_clause_of_three_words_or_mor
     assert got[1:] == ["need a thing to hold my trousers up", "tan or brown"]  # not "something cheap"
     assert clauses("anything but heels for a long day, size 7") == ["size 7"]
     assert clauses("no heels") == ["no heels"]  # all negation: kept whole
+    assert len(clauses(", ".join(f"clause number {n} here" for n in range(100)))) == 16  # bounded
 
 
 def test_the_nearest_phrases_vote_for_their_kinds_and_unknown_kinds_are_left_out(tmp_path):
