@@ -18,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-BANK = Path(__file__).resolve().parents[1] / "vlrec" / "assets" / "intent" / "needs.json"
+from vlrec.core.paths import ASSETS
+
+BANK = ASSETS / "intent" / "needs.json"  # inside the wheel too
 _CLAUSE = re.compile(r"[,.;:!?()\u2014\u2013]|\s-\s|\band\b")
 
 
