@@ -56,9 +56,7 @@ def test_a_malformed_bank_is_named_in_the_error(tmp_path):
 
 
 def test_the_packaged_bank_covers_the_fashion_kinds_once_each():
-    from vlrec.agent.needs import load_bank
-
-    from vlrec.agent.needs import BANK
+    from vlrec.agent.needs import BANK, load_bank
     from vlrec.core.paths import ASSETS
 
     assert BANK.is_relative_to(ASSETS)  # found from the package's assets, in a wheel too
