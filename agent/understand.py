@@ -31,6 +31,7 @@ from vlrec.agent.vocabulary import (
     formal_usage,
     guard_negations,
     negated,
+    said_gender,
     shades,
     sport_usage,
 )
@@ -109,15 +110,21 @@ class Understanding:
             session.goes_with = sorted(theirs - set(named))
             reading = _without(reading, theirs - set(named))
         intent = self.intent.decode(reading)
-        kid = child_gender(self._request_text(session), self.vocab.values.get("gender", ()))
+        allowed_gender = self.vocab.values.get("gender", ())
+        kid = child_gender(self._request_text(session), allowed_gender)
         if kid is not None:  # an age wins: a child is no "son" read as Men, an adult no "niece" read as Girls
-            intent.want["gender"] = {kid: 1.0}
+            intent.want["gender"] = dict.fromkeys(sorted(kid), 1.0)
             intent.unsure.pop("gender", None)
-        elif self.cfg.audience_words and (
-            who := audience_words(
-                self._request_text(session),
-                intent.want.get("gender", {}),
-                self.vocab.values.get("gender", ()),
+        elif self.cfg.audience_words and (said := said_gender(session.turns, allowed_gender)):
+            intent.want["gender"] = dict.fromkeys(sorted(said), 1.0)  # "cargos, olive or khaki, mens"
+            intent.unsure.pop("gender", None)
+        if (
+            kid is None
+            and self.cfg.audience_words
+            and (
+                who := audience_words(
+                    self._request_text(session), intent.want.get("gender", {}), allowed_gender
+                )
             )
         ):  # "a kids' watch": boys and girls; "for myself": an adult
             intent.want["gender"] = dict.fromkeys(sorted(who), 1.0)

@@ -89,19 +89,23 @@ def test_the_guard_moves_a_ruled_out_value_from_wanted_to_excluded():
 @pytest.mark.parametrize(
     "text,want",
     [
-        ("pyjamas for my 7 year old son", "Boys"),
-        ("a raincoat for my niece, she's 9", "Girls"),
-        ("my grandson turns 5 on sunday, something red", "Boys"),
-        ("shorts for my 10yo, he plays football", "Boys"),
-        ("a watch for my son, he's 19", "Men"),  # an adult son: men's, not boys'
-        ("a dress for my daughter's graduation (she's 22)", "Women"),
-        ("a top for my niece who's turning 20", "Women"),
-        ("tees for my son, age 10, plain", "Boys"),
-        ("my son is 11 and needs new sneakers, black", "Boys"),
-        ("my daughter (7) wants a pink bag", "Girls"),
+        ("pyjamas for my 7 year old son", {"Boys"}),
+        ("a raincoat for my niece, she's 9", {"Girls"}),
+        ("my grandson turns 5 on sunday, something red", {"Boys"}),
+        ("shorts for my 10yo, he plays football", {"Boys"}),
+        ("a watch for my son, he's 19", {"Men"}),  # an adult son: men's, not boys'
+        ("a dress for my daughter's graduation (she's 22)", {"Women"}),
+        ("a top for my niece who's turning 20", {"Women"}),
+        ("tees for my son, age 10, plain", {"Boys"}),
+        ("my son is 11 and needs new sneakers, black", {"Boys"}),
+        ("my daughter (7) wants a pink bag", {"Girls"}),
+        ("boys tshirt, age 10, any colour except white", {"Boys"}),  # "boys", not only "boy"
+        ("something to carry my son's books to school, he's in class 4", {"Boys"}),  # a school year
+        ("a 3rd grader's lunch bag, for my daughter", {"Girls"}),
+        ("tees for my twins, a boy and a girl, they're 6", {"Boys", "Girls"}),  # both sides, both children
+        ("my 6 year old twins, a boy and a girl", {"Boys", "Girls"}),
         ("a hoodie for my nephew, he's 14", None),  # a teenager: the LM's reading stays
         ("a bag that holds 20 litres", None),
-        ("my 6 year old twins, a boy and a girl", None),  # both: no guess
         ("a cap for my nephew, he's 8", None),  # (a catalogue without Boys)
     ],
 )
@@ -120,6 +124,7 @@ def test_an_age_reads_as_a_childs_or_an_adults(text, want):
         ("shoes for my toddler daughter's first steps", {"Girls"}, None),  # a side named: the LM's
         ("a frock for myself, something girly", {"Girls"}, {"Women"}),
         ("summer dresses, nothing too short, for work", {"Girls"}, {"Women"}),  # work: an adult's
+        ("smth to wear on a date, girl, not too formal", {"Girls"}, {"Women"}),  # a date: an adult's
         ("a watch for me", {"Men"}, None),  # already an adult
         ("a tee for my son", {"Men"}, None),
         ("jeans for me (f), dark wash", set(), {"Women"}),  # a one-letter sign-off
@@ -385,3 +390,28 @@ def test_a_part_of_the_body_names_the_kinds_worn_there():
     assert (
         body_kinds("something stretchy for yoga from the waist down", allowed | {"Belts"}) == {}
     )  # a region
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        ("cargos that arent too formal, olive or khaki, mens", {"Men"}),
+        ("sandals i can wear to office with a kurta, men's, brown", {"Men"}),
+        ("womens sandals, flat ones, no heels at all", {"Women"}),
+        ("flip flop for beach, menz, blue", {"Men"}),
+        ("boys tshirt, any colour except white", {"Boys"}),
+        ("socks for men and women", {"Men", "Women"}),
+        ("cute top for a girls' night out", None),  # a night out, not an audience
+        ("a watch, not the women's kind", None),  # ruled out, not wanted
+        ("a top for my mum", None),  # no audience word: the LM's reading stays
+        ("a cap for boys", None),  # (a catalogue without Boys)
+    ],
+)
+def test_who_the_words_say_in_so_many_words(text, want):
+    from vlrec.agent.state import Turn
+    from vlrec.agent.vocabulary import said_gender
+
+    allowed = {"Men", "Women", "Boys", "Girls", "Unisex"} if "cap" not in text else {"Men", "Women"}
+    assert said_gender(text, allowed) == want
+    turns = [Turn("user", "jeans for women"), Turn("assistant", "here"), Turn("user", text)]
+    assert said_gender(turns, allowed) == (want or {"Women"})  # the latest turn that says wins
