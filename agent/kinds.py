@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import re
 
-from vlrec.agent.vocabulary import _NEGATION, _SCOPE_BREAK, _forms
+from vlrec.agent.vocabulary import NEGATION, SCOPE_BREAK, _forms
 
 # A kind named right after these is what the wanted item goes with, not the item itself
 # ("for formal trousers", "to wear under dresses", "to hold my chinos up", "he wears coloured shirts").
@@ -108,7 +108,7 @@ def lexicon_kinds(text: str, allowed, context: bool = False, strict: bool = Fals
             continue  # "slip-on sandals": a name right before another describes it; the last one is the item
         if _BREAK in before:  # a negation does not reach past a comma or a full stop
             before = before[len(before) - before[::-1].index(_BREAK) :]
-        if not kind or any(w in _NEGATION for w in before):
+        if not kind or any(w in NEGATION for w in before):
             last_context = False
             continue
         # "my dresses and kurtis": a name joined to one the item goes with goes with it too
@@ -127,7 +127,7 @@ _BREAK = "\u00a7"  # stands for a comma, a full stop or a bracket among the word
 def _words(text: str) -> list[str]:
     """The text's words, lower case, apostrophes dropped, each break in a sentence a word ``_BREAK``."""
     low = text.lower().replace("'", "").replace("\u2019", "")
-    low = _SCOPE_BREAK.sub(f" {_BREAK} ", low)
+    low = SCOPE_BREAK.sub(f" {_BREAK} ", low)
     return re.sub(rf"[^a-z0-9 {_BREAK}]", " ", low).split()
 
 
@@ -199,7 +199,7 @@ def uncarried_kind(text: str, allowed) -> tuple[str, tuple[str, str] | None] | N
             if at < 0:
                 continue
             before = low[:at].split()[-3:]
-            if set(before) & (_HELD | _NEGATION) or lexicon_kinds(text, allowed):
+            if set(before) & (_HELD | NEGATION) or lexicon_kinds(text, allowed):
                 return None
             return name, near
     return None

@@ -82,11 +82,13 @@ def _forms(value: str, fieldname: str) -> set[str]:
     return {f for f in forms if len(f) >= 3}
 
 
-_NEGATION = {"not", "no", "never", "without", "except", "but", "avoid", "hate", "hates", "dislike",
-             "dislikes", "isnt", "arent", "dont", "doesnt", "nothing", "skip", "nor", "besides", "minus"}  # fmt: skip
+NEGATION = {"not", "no", "never", "without", "except", "but", "avoid", "hate", "hates", "dislike",
+            "dislikes", "isnt", "arent", "dont", "doesnt", "nothing", "skip", "nor", "besides", "minus"}  # fmt: skip
+"""Words that rule out what follows them (apostrophes dropped: "isn't" is ``isnt``)."""
 
 
-_SCOPE_BREAK = re.compile(r"[,.;:!?()\u2014\u2013]|\s-\s")
+SCOPE_BREAK = re.compile(r"[,.;:!?()\u2014\u2013]|\s-\s")
+"""Where a negation's reach ends: a comma, a full stop, a dash."""
 
 
 def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]:
@@ -110,23 +112,26 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]
         for w in re.findall(r"[a-z]+", window):
             if w in words:
                 found.setdefault("baseColour", set()).add(words[w])
+        named = set(
+            found
+        )  # a list runs on from a named colour or kind, not from a range ("nothing flashy, white or cream")
         family = colour_family(window, vocab.values["baseColour"])  # "nothing in bright colours"
         if family:
             found.setdefault("baseColour", set()).update(family)
         found = {f: v for f, v in found.items() if only is None or f in only}
         for f, v in found.items():
             out.setdefault(f, set()).update(v)
-        return set(found)
+        return named & set(found)
 
     listing: set[str] = set()  # a negated list runs on past a comma: "not gold, silver or glittery",
     # in the same field ("no heels at all, brown or tan" wants brown or tan)
-    for clause in _SCOPE_BREAK.split(text.lower().replace("'", "").replace("\u2019", "")):
+    for clause in SCOPE_BREAK.split(text.lower().replace("'", "").replace("\u2019", "")):
         tokens = clause.split()
         if listing and tokens and re.search(r"\b(?:or|nor)\b", clause) and rule_out(tokens[0], listing):
             rule_out(" ".join(tokens[:reach]), listing)
         listing = set()
         for i, tok in enumerate(tokens):
-            if re.sub(r"[^a-z]", "", tok) not in _NEGATION:
+            if re.sub(r"[^a-z]", "", tok) not in NEGATION:
                 continue
             got = rule_out(" ".join(tokens[i + 1 : i + 1 + reach]))
             listing = got if i + 1 + reach >= len(tokens) else set()
@@ -142,22 +147,27 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]
 _DEGREE = {"too", "so", "very", "overly", "that", "really"}
 
 
-_NOT_COLOUR = {"winter", "morning", "mornings", "night", "nights", "evening", "evenings", "days", "hours"}
+_NOT_COLOUR = {"winter", "morning", "mornings", "night", "nights", "evening", "evenings", "days", "hours",
+               "pattern", "patterns", "print", "prints", "logo", "logos", "design", "designs", "graphics"}  # fmt: skip
+
+
+_SOFT = re.compile(r"\b(?:soft|light|gentle)\s+(?=(?:colou?rs?|shades?|tones?|hues?)\b)")
 
 
 def colour_family(text: str, allowed) -> set[str]:
     """The catalogue colours a word for a range of colours covers ("a dark tee", "bright colours",
-    "neon", "pastels", "metallic": :data:`vlrec.data.lexicon.COLOUR_FAMILIES`); none where it names
+    "neon", "pastels", "metallic", "muted", "in a soft colour": :data:`vlrec.data.lexicon.COLOUR_FAMILIES`); none where it names
     dark and light ones together, and "dark winter mornings" is not a colour."""
     from vlrec.data.lexicon import COLOUR_FAMILIES
 
-    tokens = re.findall(r"[a-z]+", text.lower())
+    low = _SOFT.sub("pale ", text.lower())  # "in a soft colour", "light shades": pale ones
+    tokens = re.findall(r"[a-z]+", low)
     named = {
         t
         for i, t in enumerate(tokens)
         if t in COLOUR_FAMILIES and not set(tokens[i + 1 : i + 2]) & _NOT_COLOUR
     }
-    if named & {"dark", "darker"} and named & {"bright", "neon", "pastel", "pastels"}:
+    if named & {"dark", "darker"} and named & {"bright", "neon", "pastel", "pastels", "pale"}:
         return set()  # both ends: no guess
     return {c for t in named for c in COLOUR_FAMILIES[t]} & set(allowed)
 
@@ -181,7 +191,7 @@ def colour_list(text: str, allowed) -> set[str]:
     low = text.lower().replace("-", " ")
     out: set[str] = set()
     for m in re.finditer(rf"\b(?:{word})\b(?:\s*(?:,|/|\bor\b|, or\b)\s*(?:{word})\b)+", low):
-        if set(re.findall(r"[a-z]+", low[: m.start()].replace("'", ""))[-3:]) & _NEGATION:
+        if set(re.findall(r"[a-z]+", low[: m.start()].replace("'", ""))[-3:]) & NEGATION:
             continue
         out |= {names[w] for w in re.findall(rf"\b(?:{word})\b", m.group(0))}
     return out if len(out) > 1 else set()
@@ -334,7 +344,7 @@ def said_gender(turns, allowed) -> set[str] | None:
     sides = set()
     for m in _SAID.finditer(low):
         before = re.findall(r"[a-z']+", low[max(0, m.start() - 24) : m.start()])[-2:]
-        if any(w.replace("'", "") in _NEGATION for w in before):
+        if any(w.replace("'", "") in NEGATION for w in before):
             continue
         sides |= {side for side, hit in zip(_SAID_SIDES, m.groups()) if hit}
     return sides if sides and sides <= set(allowed) else None
@@ -354,12 +364,16 @@ def sport_usage(text: str, allowed) -> str | None:
     return "Sports" if "Sports" in allowed and _SPORT.search(text.lower()) else None
 
 
-_FORMAL = re.compile(r"\b(?:interviews?|business|boardroom|corporate|client meetings?)\b")
+_FORMAL = re.compile(
+    r"\b(?:interviews?|business|boardroom|corporate|client meetings?|funerals?|black[- ]tie|tux(?:edo)?s?"
+    r"|(?<!salwar )(?<!churidar )(?<!punjabi )(?<!anarkali )(?<!kurta )(?<!ethnic )(?<!track )(?<!to )(?<!it )(?<!that )(?<!would )(?<!which )"
+    r"suits?(?!\s+(?:me|my|you|your|her|him|his|them|their|us|our)\b))\b"
+)
 
 
 def formal_usage(text: str, allowed) -> str | None:
-    """``Formal`` when the request names a formal occasion ("for interviews", "a business trip",
-    "client meetings"); else None. Not "office" or "work": offices dress casual too."""
+    """``Formal`` when the request names a formal occasion or dress ("for interviews", "a business
+    trip", "client meetings", "a funeral", "to wear with suits"; not a salwar suit); else None. Not "office" or "work": offices dress casual too."""
     return "Formal" if "Formal" in allowed and _FORMAL.search(text.lower()) else None
 
 

@@ -209,6 +209,15 @@ def test_words_for_a_range_of_colours_read_as_those_colours():
     assert negated("skirt for office, nothing in bright colours", vocab) == {
         "baseColour": {"Red", "Yellow", "Pink"}
     }
+    assert colour_family("blouse for the office in a soft colour", allowed) == {"Pink", "Lavender", "White"}
+    assert colour_family("a soft leather bag", allowed) == set()  # soft leather: no colour
+    assert colour_family("subtle colours please", allowed | {"Navy Blue"}) == {"Navy Blue", "White"}
+    assert negated("a jumper for my dad, he doesn't do loud colours", vocab) == {
+        "baseColour": {"Red", "Yellow", "Pink"}
+    }
+    assert negated("a top for my mum, nothing flashy", vocab)["baseColour"] >= {"Red", "Gold"}
+    assert negated("ties for work, no loud patterns, dark blue or grey", vocab) == {}  # prints, not colours
+    assert "White" not in negated("a kurta for office, nothing flashy, white or cream", vocab)["baseColour"]
 
 
 def test_a_list_of_colours_reads_as_all_of_them_unless_negated():
@@ -234,6 +243,10 @@ def test_a_list_of_colours_reads_as_all_of_them_unless_negated():
         ("a crisp white button-down for interviews", "Formal"),
         ("shirts for a week-long business trip, men", "Formal"),
         ("a bag for client meetings", "Formal"),
+        ("socks to wear with suits, for my husband", "Formal"),
+        ("wht shirt for a funeral, men, plain", "Formal"),
+        ("a dupatta to go with my salwar suit", None),  # an ethnic suit
+        ("a colour that suits my skin", None),  # the verb
         ("ballet pumps for work", None),  # offices dress casual too
         ("a kurta for the office", None),
         ("shoes for my job interview", None),  # (a catalogue without Formal usage)
