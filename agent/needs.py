@@ -88,8 +88,10 @@ class Needs:
         queries = clauses(text)
         sims = self.embedder.embed(queries) @ self.vectors.T  # [clauses, phrases]
         best = sims.max(axis=0)
+        if ruled:  # a ruled-out kind takes no voting place
+            best = np.where([kind in ruled for kind in self.kinds], -np.inf, best)
         votes: dict[str, float] = {}
         for j in np.argsort(-best)[:k]:
-            if best[j] > floor and self.kinds[j] not in ruled:
+            if best[j] > floor:
                 votes[self.kinds[j]] = votes.get(self.kinds[j], 0.0) + float(best[j] - floor)
         return votes
