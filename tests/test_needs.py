@@ -37,6 +37,8 @@ def test_the_nearest_phrases_vote_for_their_kinds_and_unknown_kinds_are_left_out
     vote = needs.vote("need a thing to hold my trousers up at the office, not black", k=2, floor=0.3)
     assert max(vote, key=vote.get) == "Belts"
     assert "Belts" not in needs.vote("something to hold my trousers up", k=2, floor=0.3, ruled={"Belts"})
+    # a ruled-out kind takes no voting place: with one place, the next kind gets it
+    assert set(needs.vote("something to hold my trousers up", k=1, floor=-1.0, ruled={"Belts"})) == {"Caps"}
     assert needs.vote("something to fly on a windy beach", k=2, floor=0.3).get("Kites") is None
     assert needs.vote("zzz qqq", k=3, floor=0.3) == {}  # nothing clears the floor
     assert needs.vote("   ", k=3) == {}
