@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from vlrec.agent.audience import audience_words, child_gender, said_gender
 from vlrec.agent.kinds import (
     body_kinds,
     idiom_kinds,
@@ -22,16 +23,13 @@ from vlrec.agent.state import Session, Turn
 from vlrec.agent.vocabulary import (
     CATEGORIES,
     _strip_known,
-    audience_words,
     category_lean,
-    child_gender,
     colour_family,
     colour_list,
     context_colours,
     formal_usage,
     guard_negations,
     negated,
-    said_gender,
     shades,
     sport_usage,
 )
@@ -110,25 +108,7 @@ class Understanding:
             session.goes_with = sorted(theirs - set(named))
             reading = _without(reading, theirs - set(named))
         intent = self.intent.decode(reading)
-        allowed_gender = self.vocab.values.get("gender", ())
-        kid = child_gender(self._request_text(session), allowed_gender)
-        if kid is not None:  # an age wins: a child is no "son" read as Men, an adult no "niece" read as Girls
-            intent.want["gender"] = dict.fromkeys(sorted(kid), 1.0)
-            intent.unsure.pop("gender", None)
-        elif self.cfg.audience_words and (said := said_gender(session.turns, allowed_gender)):
-            intent.want["gender"] = dict.fromkeys(sorted(said), 1.0)  # "cargos, olive or khaki, mens"
-            intent.unsure.pop("gender", None)
-        if (
-            kid is None
-            and self.cfg.audience_words
-            and (
-                who := audience_words(
-                    self._request_text(session), intent.want.get("gender", {}), allowed_gender
-                )
-            )
-        ):  # "a kids' watch": boys and girls; "for myself": an adult
-            intent.want["gender"] = dict.fromkeys(sorted(who), 1.0)
-            intent.unsure.pop("gender", None)
+        self._audience(session, intent)
         sport = sport_usage(self._request_text(session), self.vocab.values.get("usage", ()))
         if sport is not None and "usage" not in intent.want and self.cfg.sport_usage == "want":
             intent.want["usage"] = {sport: 1.0}  # a named sport or workout, where the LM left usage open
@@ -211,6 +191,20 @@ class Understanding:
         if self.cfg.uncarried and (missing := uncarried_kind(last, allowed.get("articleType", ()))):
             say_uncarried(session, intent, self.items, *missing)
         return intent
+
+    def _audience(self, session: Session, intent) -> None:
+        """Who the words say the item is for, where they overrule the LM: a child's age wins (a
+        child is no "son" read as Men, an adult no "niece" read as Girls), then an audience said in
+        so many words ("cargos, olive or khaki, mens"), then "a kids' watch" (boys and girls) or
+        "for myself" (an adult)."""
+        allowed, text = self.vocab.values.get("gender", ()), self._request_text(session)
+        who = child_gender(text, allowed)
+        if who is None and self.cfg.audience_words:
+            said = said_gender(session.turns, allowed)
+            who = audience_words(text, said or intent.want.get("gender", {}), allowed) or said
+        if who:
+            intent.want["gender"] = dict.fromkeys(sorted(who), 1.0)
+            intent.unsure.pop("gender", None)
 
     def _kind_for_audience(self, session: Session, intent, reading, their_kinds) -> None:
         """The one kind read has none for the audience read: the LM's next likeliest kind that has

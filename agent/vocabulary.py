@@ -112,9 +112,8 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]
         for w in re.findall(r"[a-z]+", window):
             if w in words:
                 found.setdefault("baseColour", set()).add(words[w])
-        named = set(
-            found
-        )  # a list runs on from a named colour or kind, not from a range ("nothing flashy, white or cream")
+        # a list runs on from a named colour or kind, not from a range ("nothing flashy, white or cream")
+        named = set(found)
         family = colour_family(window, vocab.values["baseColour"])  # "nothing in bright colours"
         if family:
             found.setdefault("baseColour", set()).update(family)
@@ -156,8 +155,9 @@ _SOFT = re.compile(r"\b(?:soft|light|gentle)\s+(?=(?:colou?rs?|shades?|tones?|hu
 
 def colour_family(text: str, allowed) -> set[str]:
     """The catalogue colours a word for a range of colours covers ("a dark tee", "bright colours",
-    "neon", "pastels", "metallic", "muted", "in a soft colour": :data:`vlrec.data.lexicon.COLOUR_FAMILIES`); none where it names
-    dark and light ones together, and "dark winter mornings" is not a colour."""
+    "neon", "pastels", "metallic", "muted", "in a soft colour":
+    :data:`vlrec.data.lexicon.COLOUR_FAMILIES`); none where it names dark and light ones together,
+    and "dark winter mornings" or "loud patterns" is not a colour."""
     from vlrec.data.lexicon import COLOUR_FAMILIES
 
     low = _SOFT.sub("pale ", text.lower())  # "in a soft colour", "light shades": pale ones
@@ -247,107 +247,6 @@ def guard_negations(intent, ruled_out: dict[str, set[str]]):
                     del group[f]
         intent.avoid[f] = {**intent.avoid.get(f, {}), **dict.fromkeys(values, 1.0)}
     return intent
-
-
-_AGE = re.compile(
-    r"\b(\d{1,2})\s*-?\s*(?:years?|yrs?|y/o|yo)\b|\b(?:he|she|they)(?:'s|'re| is| are)\s+(\d{1,2})\b"
-    r"|\b(?:turns?|turning)\s+(\d{1,2})\b|\b(?:aged?|ages)\s*:?\s+(\d{1,2})\b"
-    r"|\b(?:son|daughter|nephew|niece|grandson|granddaughter|boy|girl|kid|child)(?:'s| is)\s+(\d{1,2})\b"
-    r"|\((\d{1,2})\)"
-)
-_GRADE = re.compile(
-    r"\bin\s+(?:class|grade|year|std\.?|standard)\s+(\d{1,2})\b|\b(\d{1,2})(?:st|nd|rd|th)\s+grader?\b"
-)
-"""A school year ("he's in class 4", "she's in year 3", "a 5th grader"): the child's age is about the year + 5."""
-_BOY = re.compile(r"\b(?:sons?|nephews?|boys?|grandsons?|little brother|he|he's|him|his)\b")
-_GIRL = re.compile(r"\b(?:daughters?|nieces?|girls?|granddaughters?|little sister|she|she's|her)\b")
-CHILD_AGE = 12
-"""The oldest age read as a child (the catalogue's Boys and Girls)."""
-ADULT_AGE = 16
-"""The youngest age read as an adult ("my daughter's graduation, she's 22": the catalogue's Women)."""
-
-
-def child_gender(text: str, allowed) -> set[str] | None:
-    """``{"Boys"}`` or ``{"Girls"}`` when the text gives a child's age (at most :data:`CHILD_AGE`:
-    "my 8 year old son", "my nephew, he's 11", "my son is 9", "she turns 6", "age 10", "my girl
-    (7)", "he's in class 4") and one side's words, both where it names both ("twins, a boy and a
-    girl, they're 6"); ``{"Men"}`` or ``{"Women"}`` when every age it gives is an adult's (at least
-    :data:`ADULT_AGE`: "my niece who's turning 20"); else None. The intent LM reads "son" and
-    "nephew" as Men and "daughter" and "niece" as Girls whatever the age (dev failures), so this
-    guards it."""
-    low = text.lower()
-    ages = [int(x) for m in _AGE.finditer(low) for x in m.groups() if x]
-    ages += [int(x) + 5 for m in _GRADE.finditer(low) for x in m.groups() if x]
-    if not ages or CHILD_AGE < min(ages) < ADULT_AGE:
-        return None
-    boy, girl = bool(_BOY.search(low)), bool(_GIRL.search(low))
-    child = min(ages) <= CHILD_AGE
-    if boy and girl and max(ages) <= CHILD_AGE:  # "twins, a boy and a girl, they're 6"
-        sides = {"Boys", "Girls"}
-        return sides if sides <= set(allowed) else None
-    if boy == girl:
-        return None
-    value = ("Boys" if boy else "Girls") if child else ("Men" if boy else "Women")
-    return {value} if value in allowed else None
-
-
-_KID = re.compile(r"\b(?:kids?|kids'|kid's|child|children|children's|toddlers?|little ones?)\b")
-_SELF = re.compile(
-    r"\b(?:for myself|for me|i'm a (?:woman|man|lady|guy)|i am a (?:woman|man|lady|guy)"
-    r"|for (?:work|the office|my office|my job|meetings|interviews?)"
-    r"|(?:on|for) a (?:first )?date|first date|date night|for (?:college|uni|university)|at (?:college|uni|university))\b"
-)  # an adult's
-_ADULT = {"Girls": "Women", "Boys": "Men"}
-_SIGN_OFF = re.compile(r"(?:\(|,\s*|\bi'?m\s+)(f)\s*(?:\)|$)|\b(?:me|i'?m)\s*\(?(m)\b\)?\s*(?:[,.)]|$)")
-"""A one-letter sign-off of the shopper's own sex: "(f)", "..., f", "for me (m)" (not "..., m": a size)."""
-
-
-def audience_words(text: str, read, allowed) -> set[str] | None:
-    """Who the words say an item is for, where they overrule the LM's reading ``read``: a child
-    with no side named ("a kids' wrist clock") is boys and girls; a shopper buying for themselves
-    ("a frock for myself, something girly") or for work ("summer dresses for work") is an adult;
-    a one-letter sign-off ("jeans for me (f)", "for me (m)") says which.
-    None where the words do not decide."""
-    low = text.lower()
-    sided = bool(_BOY.search(low) or _GIRL.search(low))
-    if _KID.search(low):
-        kids = {"Boys", "Girls"} & set(allowed)
-        return kids if len(kids) == 2 and not sided else None
-    if (sign := _SIGN_OFF.search(low)) and not sided:  # "jeans for me (f)", "..., m"
-        who = "Women" if sign.group(1) else "Men"
-        return {who} if who in allowed else None
-    read = set(read)
-    if _SELF.search(low) and read & set(_ADULT):
-        grown = {_ADULT.get(v, v) for v in read}
-        return grown if grown <= set(allowed) else None
-    return None
-
-
-_SAID = re.compile(
-    r"\b(?:(men|mens|men's|menz|male|gents?|gent's|gentlemen's)|(women|womens|women's|womans|ladies|ladies'|female)"
-    r"|(boys|boys'|boy's)|(girls|girls'|girl's))(?![\w'])(?!\s*(?:night|trip|day|holiday|weekend)\b)"
-)
-_SAID_SIDES = ("Men", "Women", "Boys", "Girls")
-
-
-def said_gender(turns, allowed) -> set[str] | None:
-    """Who the shopper's latest turn that says so in so many words wants an item for ("cargos,
-    olive or khaki, mens", "womens sandals", "flip flop for beach, menz", "boys tshirt"), where no
-    negation comes just before; not a night or trip out ("a girls' night out"). ``turns`` are the
-    conversation's :class:`Turn` s (or one text). None where none says, or it names an audience the
-    catalogue lacks. The intent LM misses such words at the end of a request, or reads the
-    opposite side (dev failures)."""
-    if not isinstance(turns, str):
-        said = (said_gender(t.text, allowed) for t in reversed(turns) if t.role == "user" and t.text)
-        return next((s for s in said if s), None)
-    low = turns.lower()
-    sides = set()
-    for m in _SAID.finditer(low):
-        before = re.findall(r"[a-z']+", low[max(0, m.start() - 24) : m.start()])[-2:]
-        if any(w.replace("'", "") in NEGATION for w in before):
-            continue
-        sides |= {side for side, hit in zip(_SAID_SIDES, m.groups()) if hit}
-    return sides if sides and sides <= set(allowed) else None
 
 
 _SPORT = re.compile(

@@ -110,7 +110,7 @@ def test_the_guard_moves_a_ruled_out_value_from_wanted_to_excluded():
     ],
 )
 def test_an_age_reads_as_a_childs_or_an_adults(text, want):
-    from vlrec.agent.vocabulary import child_gender
+    from vlrec.agent.audience import child_gender
 
     allowed = {"Men", "Women", "Boys", "Girls", "Unisex"} if "cap" not in text else {"Men", "Women"}
     assert child_gender(text, allowed) == want
@@ -133,7 +133,7 @@ def test_an_age_reads_as_a_childs_or_an_adults(text, want):
     ],
 )
 def test_who_the_words_say_an_item_is_for(text, read, want):
-    from vlrec.agent.vocabulary import audience_words
+    from vlrec.agent.audience import audience_words
 
     assert audience_words(text, read, {"Men", "Women", "Boys", "Girls", "Unisex"}) == want
     assert audience_words(text, read, {"Men", "Women"}) in (None, {"Women"})  # no children's items
@@ -415,14 +415,15 @@ def test_a_part_of_the_body_names_the_kinds_worn_there():
         ("boys tshirt, any colour except white", {"Boys"}),
         ("socks for men and women", {"Men", "Women"}),
         ("cute top for a girls' night out", None),  # a night out, not an audience
+        ("something flowy for brunch with the girls", None),  # company, not an audience
         ("a watch, not the women's kind", None),  # ruled out, not wanted
         ("a top for my mum", None),  # no audience word: the LM's reading stays
         ("a cap for boys", None),  # (a catalogue without Boys)
     ],
 )
 def test_who_the_words_say_in_so_many_words(text, want):
+    from vlrec.agent.audience import said_gender
     from vlrec.agent.state import Turn
-    from vlrec.agent.vocabulary import said_gender
 
     allowed = {"Men", "Women", "Boys", "Girls", "Unisex"} if "cap" not in text else {"Men", "Women"}
     assert said_gender(text, allowed) == want
