@@ -289,15 +289,21 @@ _CATEGORY_WORDS = {
 def category_lean(text: str, ruled_kinds: set[str], items: dict) -> tuple[str, str] | None:
     """Where the shopper names no kind: the category a word names ("comfortable footwear",
     "underwear for men") or, failing that, the category of a kind they rule out ("anything but
-    heels" still wants shoes) — a (field, value) the catalogue has; else None."""
+    heels" still wants shoes; "not flip flops", whose own category holds nothing else, footwear) —
+    a (field, value) the catalogue has; else None."""
     for word in re.findall(r"[a-z]+", text.lower()):
         if word in _CATEGORY_WORDS:
             f, v = _CATEGORY_WORDS[word]
             if any(m.get(f) == v for m in items.values()):
                 return f, v
-    cats = Counter(m.get("subCategory") for m in items.values() if m.get("articleType") in ruled_kinds)
-    cats.pop(None, None)
-    return ("subCategory", cats.most_common(1)[0][0]) if cats else None
+    for field in CATEGORIES:  # the narrowest that holds more than the ruled-out kinds
+        cats = Counter(m.get(field) for m in items.values() if m.get("articleType") in ruled_kinds)
+        cats.pop(None, None)
+        if cats:
+            cat = cats.most_common(1)[0][0]
+            if any(m.get(field) == cat and m.get("articleType") not in ruled_kinds for m in items.values()):
+                return field, cat
+    return None
 
 
 def _strip_known(text: str, vocab: Vocabulary) -> str:

@@ -273,6 +273,15 @@ def test_a_category_word_or_a_ruled_out_kind_names_the_category():
         "Innerwear",
     )
     assert category_lean("anything but heels for a long day", {"Heels"}, items) == ("subCategory", "Shoes")
+    flops = {
+        **items,
+        "4": {"articleType": "Flip Flops", "subCategory": "Flip Flops", "masterCategory": "Footwear"},
+    }
+    assert category_lean("for the beach, not flip flops", {"Flip Flops"}, flops) == (
+        "masterCategory",
+        "Footwear",
+    )
+    assert category_lean("no bras", {"Briefs"}, {"3": items["3"]}) is None  # nothing else to lean to
     assert category_lean("some eyewear", set(), items) is None  # a category this catalogue lacks
     assert category_lean("something nice", set(), items) is None
 
