@@ -6,20 +6,25 @@ from __future__ import annotations
 
 import re
 
-from vlrec.agent.vocabulary import NEGATION
+from vlrec.agent.vocabulary import NEGATION, SCOPE_BREAK
 
 _AGE = re.compile(
-    r"\b(\d{1,2})\s*-?\s*(?:years?|yrs?|y/o|yo)\b|\b(?:he|she|they)(?:'s|'re| is| are)\s+(\d{1,2})\b"
+    r"\b(\d{1,2})\s*-?\s*(?:(?:years?|yrs?)[\s-]*old|y/o|yo)\b"
+    r"|\b(?:he|she|they)(?:'s|'re| is| are)\s+(\d{1,2})\b(?!\s*(?:foot|feet|ft|inch|in\b|cm|kg|uk|us|eu|size|'|\"))"
     r"|\b(?:turns?|turning)\s+(\d{1,2})\b|\b(?:aged?|ages)\s*:?\s+(\d{1,2})\b"
     r"|\b(?:son|daughter|nephew|niece|grandson|granddaughter|boy|girl|kid|child)(?:'s| is)\s+(\d{1,2})\b"
     r"|\((\d{1,2})\)"
 )
 _GRADE = re.compile(
-    r"\bin\s+(?:class|grade|year|std\.?|standard)\s+(\d{1,2})\b|\b(\d{1,2})(?:st|nd|rd|th)\s+grader?\b"
+    r"\bin\s+(?:class|grade|year|std\.?|standard)\s+(\d{1,2})\b(?!\s+(?:at|of|in)\s+(?:uni|university|college))"
+    r"|\b(\d{1,2})(?:st|nd|rd|th)\s+grader?\b"
 )
 """A school year ("he's in class 4", "she's in year 3", "a 5th grader"): the child's age is about the year + 5."""
 _BOY = re.compile(r"\b(?:sons?|nephews?|boys?|grandsons?|little brother|he|he's|him|his)\b")
 _GIRL = re.compile(r"\b(?:daughters?|nieces?|girls?|granddaughters?|little sister|she|she's|her)\b")
+_BOY_NOUN = re.compile(r"\b(?:sons?|nephews?|boys?|grandsons?|little brother)\b")
+_GIRL_NOUN = re.compile(r"\b(?:daughters?|nieces?|girls?|granddaughters?|little sister)\b")
+"""A child named by a noun; where there is one, pronouns do not count ("our son (6) ..., she likes navy" is a boy)."""
 CHILD_AGE = 12
 """The oldest age read as a child (the catalogue's Boys and Girls)."""
 ADULT_AGE = 16
@@ -39,9 +44,13 @@ def child_gender(text: str, allowed) -> set[str] | None:
     ages += [int(x) + 5 for m in _GRADE.finditer(low) for x in m.groups() if x]
     if not ages or CHILD_AGE < min(ages) < ADULT_AGE:
         return None
-    boy, girl = bool(_BOY.search(low)), bool(_GIRL.search(low))
+    boy, girl = bool(_BOY_NOUN.search(low)), bool(_GIRL_NOUN.search(low))  # a son, a daughter
+    if not (boy or girl):  # else "he", "she"
+        boy, girl = bool(_BOY.search(low)), bool(_GIRL.search(low))
     child = min(ages) <= CHILD_AGE
-    if boy and girl and max(ages) <= CHILD_AGE:  # "twins, a boy and a girl, they're 6"
+    if (
+        boy and girl and max(ages) <= CHILD_AGE and _BOY_NOUN.search(low)
+    ):  # "twins, a boy and a girl, they're 6"
         sides = {"Boys", "Girls"}
         return sides if sides <= set(allowed) else None
     if boy == girl:
@@ -90,22 +99,39 @@ _SAID_SIDES = ("Men", "Women", "Boys", "Girls")
 
 
 def said_gender(turns, allowed) -> set[str] | None:
-    """Who the shopper's latest turn that says so in so many words wants an item for ("cargos,
-    olive or khaki, mens", "womens sandals", "flip flop for beach, menz", "boys tshirt"), where no
-    negation comes just before; not a night out or friends' company ("a girls' night out", "with
-    the boys"). ``turns`` are the conversation's :class:`Turn` s (or one text). None where none
-    says, or it names an audience the catalogue lacks. The intent LM misses such words at the end
+    """Who the shopper's latest turn says in so many words an item is for ("cargos, olive or
+    khaki, mens", "womens sandals", "flip flop for beach, menz", "boys tshirt"), where no negation
+    comes just before in the same clause; not a night out or friends' company ("a girls' night
+    out", "with the boys"). ``turns`` are the conversation's :class:`Turn` s (or one text). None
+    where it says none, or names an audience the catalogue lacks. The intent LM misses such words at the end
     of a request, or reads the opposite side (dev failures)."""
-    if not isinstance(turns, str):
-        said = (said_gender(t.text, allowed) for t in reversed(turns) if t.role == "user" and t.text)
-        return next((s for s in said if s), None)
+    if not isinstance(turns, str):  # the latest user turn only: the LM reads the rest
+        last = next((t.text for t in reversed(turns) if t.role == "user" and t.text), "")
+        return said_gender(last, allowed)
     low = turns.lower()
     sides = set()
     for m in _SAID.finditer(low):
-        before = re.findall(r"[a-z']+", low[max(0, m.start() - 24) : m.start()])[-2:]
+        clause = SCOPE_BREAK.split(low[max(0, m.start() - 24) : m.start()])[-1]  # "no heels, womens"
+        before = re.findall(r"[a-z']+", clause)[-2:]
         if any(w.replace("'", "") in NEGATION for w in before):
             continue
         if before[-1:] == ["the"] and (m.group(3) or m.group(4)):
             continue  # "brunch with the girls", "a night out with the boys": company, not an audience
         sides |= {side for side, hit in zip(_SAID_SIDES, m.groups()) if hit}
     return sides if sides and sides <= set(allowed) else None
+
+
+def audience(text: str, turns, read, allowed, words: bool = True) -> set[str] | None:
+    """Who the shopper's words say the item is for, where they overrule the LM's reading ``read``
+    (``text``: the latest user turns; ``turns``: the conversation): a child's age wins (a child is
+    no "son" read as Men, an adult no "niece" read as Girls); then, with ``words``
+    (``agent.audience_words``), an adult's audience said in so many words ("a mens raincoat for
+    the school run with the kids"); else "a kids' watch" (boys and girls) or "for myself" / "on a
+    date, girl" (an adult), or a child's audience said in words. None: the LM's reading stands."""
+    who = child_gender(text, allowed)
+    if who is not None or not words:
+        return who
+    said = said_gender(turns, allowed)
+    if said and not said & {"Boys", "Girls"}:
+        return said
+    return audience_words(text, said or read, allowed) or said

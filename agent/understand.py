@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from vlrec.agent.audience import audience_words, child_gender, said_gender
+from vlrec.agent.audience import audience
 from vlrec.agent.kinds import (
     body_kinds,
     idiom_kinds,
@@ -193,16 +193,11 @@ class Understanding:
         return intent
 
     def _audience(self, session: Session, intent) -> None:
-        """Who the words say the item is for, where they overrule the LM: a child's age wins (a
-        child is no "son" read as Men, an adult no "niece" read as Girls), then an audience said in
-        so many words ("cargos, olive or khaki, mens"), then "a kids' watch" (boys and girls) or
-        "for myself" (an adult)."""
-        allowed, text = self.vocab.values.get("gender", ()), self._request_text(session)
-        who = child_gender(text, allowed)
-        if who is None and self.cfg.audience_words:
-            said = said_gender(session.turns, allowed)
-            who = audience_words(text, said or intent.want.get("gender", {}), allowed) or said
-        if who:
+        """Who the words say the item is for, where they overrule the LM (:func:`vlrec.agent.audience.audience`)."""
+        allowed, read = self.vocab.values.get("gender", ()), intent.want.get("gender", {})
+        if who := audience(
+            self._request_text(session), session.turns, read, allowed, self.cfg.audience_words
+        ):
             intent.want["gender"] = dict.fromkeys(sorted(who), 1.0)
             intent.unsure.pop("gender", None)
 

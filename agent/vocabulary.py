@@ -160,14 +160,14 @@ def colour_family(text: str, allowed) -> set[str]:
     and "dark winter mornings" or "loud patterns" is not a colour."""
     from vlrec.data.lexicon import COLOUR_FAMILIES
 
-    low = _SOFT.sub("pale ", text.lower())  # "in a soft colour", "light shades": pale ones
+    low = _SOFT.sub("softcolours ", text.lower())  # "in a soft colour", "light shades": pale ones
     tokens = re.findall(r"[a-z]+", low)
     named = {
         t
         for i, t in enumerate(tokens)
         if t in COLOUR_FAMILIES and not set(tokens[i + 1 : i + 2]) & _NOT_COLOUR
     }
-    if named & {"dark", "darker"} and named & {"bright", "neon", "pastel", "pastels", "pale"}:
+    if named & {"dark", "darker"} and named & {"bright", "neon", "pastel", "pastels", "softcolours"}:
         return set()  # both ends: no guess
     return {c for t in named for c in COLOUR_FAMILIES[t]} & set(allowed)
 
@@ -264,10 +264,12 @@ def sport_usage(text: str, allowed) -> str | None:
 
 
 _FORMAL = re.compile(
-    r"\b(?:interviews?|business|boardroom|corporate|client meetings?|funerals?|black[- ]tie|tux(?:edo)?s?"
-    r"|(?<!salwar )(?<!churidar )(?<!punjabi )(?<!anarkali )(?<!kurta )(?<!ethnic )(?<!track )(?<!to )(?<!it )(?<!that )(?<!would )(?<!which )"
-    r"suits?(?!\s+(?:me|my|you|your|her|him|his|them|their|us|our)\b))\b"
+    r"\b(?:interviews?|business|boardroom|corporate|client meetings?|funerals?|tux(?:edo)?s?"
+    r"|(?:with|under|match|matches|matching)\s+(?:(?:a|an|my|his|her|your|the|their)\s+)?(?!(?:salwar|churidar|"
+    r"punjabi|patiala|anarkali|kurta|ethnic|cotton|track|swim|bathing|jump|wet|boiler|night|sweat)\b)(?:[a-z-]+\s+)?suits?)\b"
 )
+"""A formal occasion, or what is worn with a suit ("to wear with suits", "under my navy suit"; not a
+salwar or swim suit, nor the verb: "what suits me")."""
 
 
 def formal_usage(text: str, allowed) -> str | None:

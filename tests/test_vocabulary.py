@@ -105,6 +105,10 @@ def test_the_guard_moves_a_ruled_out_value_from_wanted_to_excluded():
         ("tees for my twins, a boy and a girl, they're 6", {"Boys", "Girls"}),  # both sides, both children
         ("my 6 year old twins, a boy and a girl", {"Boys", "Girls"}),
         ("a hoodie for my nephew, he's 14", None),  # a teenager: the LM's reading stays
+        ("my wife says our son (6) needs a raincoat, she likes navy", {"Boys"}),  # "she": not a second child
+        ("a bag for my son, he's in year 2 at uni", None),  # a university year, not a school year
+        ("a shirt for my boyfriend, he's 6 foot", None),  # a height, not an age
+        ("a watch for my son, he's 19, needs to last 3 years", {"Men"}),  # a watch's years, not an age
         ("a bag that holds 20 litres", None),
         ("a cap for my nephew, he's 8", None),  # (a catalogue without Boys)
     ],
@@ -211,6 +215,7 @@ def test_words_for_a_range_of_colours_read_as_those_colours():
     }
     assert colour_family("blouse for the office in a soft colour", allowed) == {"Pink", "Lavender", "White"}
     assert colour_family("a soft leather bag", allowed) == set()  # soft leather: no colour
+    assert colour_family("a pale blue shirt", allowed) == set()  # a named colour, not a range
     assert colour_family("subtle colours please", allowed | {"Navy Blue"}) == {"Navy Blue", "White"}
     assert negated("a jumper for my dad, he doesn't do loud colours", vocab) == {
         "baseColour": {"Red", "Yellow", "Pink"}
@@ -244,6 +249,9 @@ def test_a_list_of_colours_reads_as_all_of_them_unless_negated():
         ("shirts for a week-long business trip, men", "Formal"),
         ("a bag for client meetings", "Formal"),
         ("socks to wear with suits, for my husband", "Formal"),
+        ("lace-ups to go with his suit", "Formal"),
+        ("a swim suit for my daughter", None),
+        ("what colour suits dark skin", None),
         ("wht shirt for a funeral, men, plain", "Formal"),
         ("a dupatta to go with my salwar suit", None),  # an ethnic suit
         ("a colour that suits my skin", None),  # the verb
@@ -423,6 +431,7 @@ def test_a_part_of_the_body_names_the_kinds_worn_there():
         ("flip flop for beach, menz, blue", {"Men"}),
         ("boys tshirt, any colour except white", {"Boys"}),
         ("socks for men and women", {"Men", "Women"}),
+        ("sneakers, nothing white, mens", {"Men"}),  # the negation is in another clause
         ("cute top for a girls' night out", None),  # a night out, not an audience
         ("something flowy for brunch with the girls", None),  # company, not an audience
         ("a watch, not the women's kind", None),  # ruled out, not wanted
@@ -437,4 +446,20 @@ def test_who_the_words_say_in_so_many_words(text, want):
     allowed = {"Men", "Women", "Boys", "Girls", "Unisex"} if "cap" not in text else {"Men", "Women"}
     assert said_gender(text, allowed) == want
     turns = [Turn("user", "jeans for women"), Turn("assistant", "here"), Turn("user", text)]
-    assert said_gender(turns, allowed) == (want or {"Women"})  # the latest turn that says wins
+    assert said_gender(turns, allowed) == want  # the latest turn only: the LM reads the rest
+
+
+def test_an_adults_audience_said_in_words_stands_and_a_childs_may_be_an_adults():
+    from vlrec.agent.audience import audience
+
+    allowed = {"Men", "Women", "Boys", "Girls", "Unisex"}
+    text = "a mens raincoat for the school run with the kids"
+    assert audience(text, text, set(), allowed) == {"Men"}  # not the kids'
+    assert audience("a raincoat for the kids", "a raincoat for the kids", set(), allowed) == {"Boys", "Girls"}
+    date = "smth to wear on a date, girl"
+    assert audience(date, date, {"Girls"}, allowed) == {"Women"}
+    assert audience("pyjamas for my 7 year old son", "pyjamas", {"Men"}, allowed) == {"Boys"}  # an age wins
+    assert (
+        audience("a top, womens", "a top, womens", set(), allowed, words=False) is None
+    )  # agent.audience_words off
+    assert audience("a nice top", "a nice top", {"Women"}, allowed) is None  # the LM's reading stands

@@ -58,7 +58,7 @@ NAMES: dict[str, list[str]] = {
     "Track Pants": ["track pants", "joggers", "trackies", "sweatpants", "jogging bottoms", "lowers", "trackpants", "track bottoms", "tracky bottoms", "jogger pants", "trackers", "tracksuit bottoms"],
     "Ties": ["ties", "a tie", "a necktie", "a bow tie"],
     "Clutches": ["clutches", "a clutch", "an evening bag", "a small party purse", "a potli", "a wristlet", "a clutch bag"],
-    "Mufflers": ["mufflers", "a muffler", "a neck warmer", "a snood", "a neck gaiter", "a comforter"],
+    "Mufflers": ["mufflers", "a muffler", "a neck warmer", "a snood", "a neck gaiter"],
     "Dresses": ["dresses", "a dress", "a frock", "a maxi", "a sundress", "a gown", "a midi dress", "a one-piece", "a bodycon", "an lbd"],
     "Accessory Gift Set": ["an accessory gift set", "a gift set", "a gift hamper of accessories",
                            "a wallet and belt combo", "a hamper", "a gift box", "a box of goodies", "a gift combo", "a combo set"],
@@ -81,7 +81,7 @@ NAMES: dict[str, list[str]] = {
     "Sports Sandals": ["sports sandals", "hiking sandals", "trekking sandals", "outdoor sandals"],
     "Gloves": ["gloves", "mittens", "a pair of gloves", "riding gloves"],
     "Bra": ["bras", "a bra", "a sports bra", "a bralette", "lingerie", "a push-up bra", "a t-shirt bra"],
-    "Messenger Bag": ["a messenger bag", "a crossbody bag", "a satchel for work", "a courier bag", "a satchel"],
+    "Messenger Bag": ["a messenger bag", "a crossbody bag", "a satchel for work", "a courier bag"],
     "Fragrance Gift Set": ["a fragrance gift set", "a perfume gift set", "a scent gift box", "a perfume set", "a fragrance set", "a perfume hamper"],
     "Lounge Shorts": ["lounge shorts", "sleep shorts", "pyjama shorts"],
     "Umbrellas": ["umbrellas", "an umbrella", "a brolly"],
@@ -169,7 +169,7 @@ USES: dict[str, list[str]] = {
 COLOURS: dict[str, list[str]] = {
     "Black": ["black", "jet black", "all-black", "dark black", "noir", "blk"],
     "Blue": ["blue", "sky blue", "royal blue", "light blue", "cobalt", "denim blue"],
-    "White": ["white", "snow white", "pure white", "bright white", "wht"],
+    "White": ["white", "snow white", "pure white", "bright white"],
     "Grey": ["grey", "gray", "ash", "slate grey", "light grey"],
     "Brown": ["brown", "chocolate", "chestnut", "tobacco brown", "dark brown"],
     "Red": ["red", "scarlet", "cherry red", "crimson", "bright red"],
@@ -206,24 +206,53 @@ COLOURS: dict[str, list[str]] = {
 
 # a word for a range of colours -> the catalogue colours it covers ("a dark tee", "bright colours",
 # "not metal"); read by the agent (:func:`vlrec.agent.vocabulary.colour_family`), not by the generator.
+_DARK = ["Black", "Navy Blue", "Charcoal", "Maroon", "Burgundy", "Coffee Brown", "Brown", "Olive"]
+_BRIGHT = ["Red", "Orange", "Yellow", "Pink", "Magenta", "Fluorescent Green", "Turquoise Blue", "Green"]
+_PASTEL = ["Pink", "Lavender", "Peach", "Mauve", "Cream", "Off White", "Sea Green"]
+_METAL = ["Silver", "Steel", "Gold", "Metallic", "Bronze", "Copper"]
+_NEUTRAL = [
+    "Beige",
+    "Cream",
+    "Off White",
+    "White",
+    "Grey",
+    "Grey Melange",
+    "Taupe",
+    "Tan",
+    "Khaki",
+    "Nude",
+    "Skin",
+    "Charcoal",
+    "Black",
+    "Brown",
+    "Coffee Brown",
+]
+_MUTED = [
+    "Beige",
+    "Cream",
+    "Off White",
+    "White",
+    "Grey",
+    "Grey Melange",
+    "Taupe",
+    "Tan",
+    "Khaki",
+    "Navy Blue",
+    "Charcoal",
+    "Brown",
+    "Coffee Brown",
+    "Olive",
+]
 COLOUR_FAMILIES: dict[str, list[str]] = {
-    "dark": ["Black", "Navy Blue", "Charcoal", "Maroon", "Burgundy", "Coffee Brown", "Brown", "Olive"],
-    "darker": ["Black", "Navy Blue", "Charcoal", "Maroon", "Burgundy", "Coffee Brown", "Brown", "Olive"],
-    "bright": ["Red", "Orange", "Yellow", "Pink", "Magenta", "Fluorescent Green", "Turquoise Blue", "Green"],
-    "loud": ["Red", "Orange", "Yellow", "Pink", "Magenta", "Fluorescent Green", "Turquoise Blue", "Green"],
-    "flashy": ["Red", "Orange", "Yellow", "Pink", "Magenta", "Fluorescent Green", "Turquoise Blue", "Green", "Gold", "Metallic"],
+    "dark": _DARK, "darker": _DARK,
+    "bright": _BRIGHT, "loud": _BRIGHT, "flashy": [*_BRIGHT, "Gold", "Metallic"],
     "neon": ["Fluorescent Green", "Yellow", "Orange", "Pink", "Magenta"],
-    "pale": ["Pink", "Lavender", "Peach", "Mauve", "Cream", "Off White", "Sea Green", "White", "Beige", "Skin", "Nude"],
-    "pastel": ["Pink", "Lavender", "Peach", "Mauve", "Cream", "Off White", "Sea Green"],
-    "pastels": ["Pink", "Lavender", "Peach", "Mauve", "Cream", "Off White", "Sea Green"],
-    "metal": ["Silver", "Steel", "Gold", "Metallic", "Bronze", "Copper"],
-    "metallic": ["Silver", "Steel", "Gold", "Metallic", "Bronze", "Copper"],
+    "pastel": _PASTEL, "pastels": _PASTEL,
+    "softcolours": [*_PASTEL, "White", "Beige", "Skin", "Nude"],  # "in a soft colour", "light shades" (read as this word)
+    "metal": _METAL, "metallic": _METAL,
     "earthy": ["Brown", "Coffee Brown", "Tan", "Beige", "Olive", "Khaki", "Rust", "Mustard", "Taupe"],
-    "neutral": ["Beige", "Cream", "Off White", "White", "Grey", "Grey Melange", "Taupe", "Tan", "Khaki", "Nude", "Skin", "Charcoal", "Black", "Brown", "Coffee Brown"],
-    "muted": ["Beige", "Cream", "Off White", "White", "Grey", "Grey Melange", "Taupe", "Tan", "Khaki", "Navy Blue", "Charcoal", "Brown", "Coffee Brown", "Olive"],
-    "subtle": ["Beige", "Cream", "Off White", "White", "Grey", "Grey Melange", "Taupe", "Tan", "Khaki", "Navy Blue", "Charcoal", "Brown", "Coffee Brown", "Olive"],
-    "sober": ["Beige", "Cream", "Off White", "White", "Grey", "Grey Melange", "Taupe", "Tan", "Khaki", "Navy Blue", "Charcoal", "Brown", "Coffee Brown", "Olive"],
-    "neutrals": ["Beige", "Cream", "Off White", "White", "Grey", "Grey Melange", "Taupe", "Tan", "Khaki", "Nude", "Skin", "Charcoal", "Black", "Brown", "Coffee Brown"],
+    "neutral": _NEUTRAL, "neutrals": _NEUTRAL,
+    "muted": _MUTED, "subtle": _MUTED, "sober": _MUTED,
 }  # fmt: skip
 
 # gender -> how a shopper says who it is for (for self or as a gift).
