@@ -264,12 +264,12 @@ def sport_usage(text: str, allowed) -> str | None:
 
 
 _FORMAL = re.compile(
-    r"\b(?:interviews?|business|boardroom|corporate|client meetings?|funerals?|tux(?:edo)?s?"
+    r"\b(?:interviews?|business|boardroom|corporate|client meetings?|funerals?|tux(?:edo)?s?|suit (?:trousers|pants)"
     r"|(?:with|under|match|matches|matching)\s+(?:(?:a|an|my|his|her|your|the|their)\s+)?(?!(?:salwar|churidar|"
     r"punjabi|patiala|anarkali|kurta|ethnic|cotton|track|swim|bathing|jump|wet|boiler|night|sweat)\b)(?:[a-z-]+\s+)?suits?)\b"
 )
-"""A formal occasion, or what is worn with a suit ("to wear with suits", "under my navy suit"; not a
-salwar or swim suit, nor the verb: "what suits me")."""
+"""A formal occasion, or what is worn with a suit ("to wear with suits", "under my navy suit",
+"suit trousers"; not a salwar or swim suit, nor the verb: "what suits me")."""
 
 
 def formal_usage(text: str, allowed) -> str | None:

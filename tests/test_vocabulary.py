@@ -250,6 +250,7 @@ def test_a_list_of_colours_reads_as_all_of_them_unless_negated():
         ("a bag for client meetings", "Formal"),
         ("socks to wear with suits, for my husband", "Formal"),
         ("lace-ups to go with his suit", "Formal"),
+        ("suit trousers, charcoal or grey, men", "Formal"),
         ("a swim suit for my daughter", None),
         ("what colour suits dark skin", None),
         ("wht shirt for a funeral, men, plain", "Formal"),
