@@ -210,39 +210,10 @@ _DARK = ["Black", "Navy Blue", "Charcoal", "Maroon", "Burgundy", "Coffee Brown",
 _BRIGHT = ["Red", "Orange", "Yellow", "Pink", "Magenta", "Fluorescent Green", "Turquoise Blue", "Green"]
 _PASTEL = ["Pink", "Lavender", "Peach", "Mauve", "Cream", "Off White", "Sea Green"]
 _METAL = ["Silver", "Steel", "Gold", "Metallic", "Bronze", "Copper"]
-_NEUTRAL = [
-    "Beige",
-    "Cream",
-    "Off White",
-    "White",
-    "Grey",
-    "Grey Melange",
-    "Taupe",
-    "Tan",
-    "Khaki",
-    "Nude",
-    "Skin",
-    "Charcoal",
-    "Black",
-    "Brown",
-    "Coffee Brown",
-]
-_MUTED = [
-    "Beige",
-    "Cream",
-    "Off White",
-    "White",
-    "Grey",
-    "Grey Melange",
-    "Taupe",
-    "Tan",
-    "Khaki",
-    "Navy Blue",
-    "Charcoal",
-    "Brown",
-    "Coffee Brown",
-    "Olive",
-]
+_NEUTRAL = ["Beige", "Cream", "Off White", "White", "Grey", "Grey Melange", "Taupe", "Tan", "Khaki", "Nude", "Skin",
+            "Charcoal", "Black", "Brown", "Coffee Brown"]  # fmt: skip
+_MUTED = [c for c in _NEUTRAL if c not in ("Nude", "Skin", "Black")] + ["Navy Blue", "Olive"]
+"""Neutrals without skin tones and black, with navy and olive: "muted", "subtle", "sober"."""
 COLOUR_FAMILIES: dict[str, list[str]] = {
     "dark": _DARK, "darker": _DARK,
     "bright": _BRIGHT, "loud": _BRIGHT, "flashy": [*_BRIGHT, "Gold", "Metallic"],
