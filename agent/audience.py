@@ -20,10 +20,14 @@ _GRADE = re.compile(
     r"|\b(\d{1,2})(?:st|nd|rd|th)\s+grader?\b"
 )
 """A school year ("he's in class 4", "she's in year 3", "a 5th grader"): the child's age is about the year + 5."""
-_BOY = re.compile(r"\b(?:sons?|nephews?|boys?|grandsons?|little brother|he|he's|him|his)\b")
-_GIRL = re.compile(r"\b(?:daughters?|nieces?|girls?|granddaughters?|little sister|she|she's|her)\b")
-_BOY_NOUN = re.compile(r"\b(?:sons?|nephews?|boys?|grandsons?|little brother)\b")
-_GIRL_NOUN = re.compile(r"\b(?:daughters?|nieces?|girls?|granddaughters?|little sister)\b")
+_BOY = re.compile(r"\b(?:sons?|nephews?|boys?|lads?|grandsons?|little brother|he|he's|him|his)\b")
+_GIRL = re.compile(
+    r"\b(?:daughters?|nieces?|girls?|gurls?|lass|lassies?|granddaughters?|little sister|she|she's|her)\b"
+)
+_BOY_NOUN = re.compile(r"\b(?:sons?|nephews?|boys?|lads?|grandsons?|little brother)\b")
+_GIRL_NOUN = re.compile(
+    r"\b(?:daughters?|nieces?|girls?|gurls?|lass|lassies?|granddaughters?|little sister)\b"
+)
 """A child named by a noun; where there is one, pronouns do not count ("our son (6) ..., she likes navy" is a boy)."""
 CHILD_AGE = 12
 """The oldest age read as a child (the catalogue's Boys and Girls)."""
@@ -68,21 +72,23 @@ _SELF = re.compile(
 _ADULT = {"Girls": "Women", "Boys": "Men"}
 _SIGN_OFF = re.compile(r"(?:\(|,\s*|\bi'?m\s+)(f)\s*(?:\)|$)|\b(?:me|i'?m)\s*\(?(m)\b\)?\s*(?:[,.)]|$)")
 """A one-letter sign-off of the shopper's own sex: "(f)", "..., f", "for me (m)" (not "..., m": a size)."""
+_SEX_AGE = re.compile(r"\(\s*(?:(f|m)\s*[,/]?\s*\d{1,2}|\d{1,2}\s*[,/]?\s*(f|m))\s*\)")
+"""The shopper's sex beside an age in brackets: "(f, 19)", "(m 34)", "(27f)"."""
 
 
 def audience_words(text: str, read, allowed) -> set[str] | None:
     """Who the words say an item is for, where they overrule the LM's reading ``read``: a child
     with no side named ("a kids' wrist clock") is boys and girls; a shopper buying for themselves
     ("a frock for myself, something girly") or for work ("summer dresses for work") is an adult;
-    a one-letter sign-off ("jeans for me (f)", "for me (m)") says which.
+    a one-letter sign-off ("jeans for me (f)", "for me (m)", "(f, 19)") says which.
     None where the words do not decide."""
     low = text.lower()
     sided = bool(_BOY.search(low) or _GIRL.search(low))
     if _KID.search(low):
         kids = {"Boys", "Girls"} & set(allowed)
         return kids if len(kids) == 2 and not sided else None
-    if (sign := _SIGN_OFF.search(low)) and not sided:  # "jeans for me (f)", "..., m"
-        who = "Women" if sign.group(1) else "Men"
+    if (sign := _SIGN_OFF.search(low) or _SEX_AGE.search(low)) and not sided:  # "jeans for me (f)", "(m, 30)"
+        who = "Women" if "f" in sign.groups() else "Men"
         return {who} if who in allowed else None
     read = set(read)
     if _SELF.search(low) and read & set(_ADULT):

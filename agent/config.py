@@ -76,6 +76,11 @@ class AgentConfig:
     """A request that names no kind but a part of the body ("keep-warm stuff for my neck", "for my
     wrist"; :func:`vlrec.agent.kinds.body_kinds`) votes, at ``lexicon_weight``, for the kinds worn
     there, and the intent LM chooses among them."""
+    spelling: bool = True
+    """A misspelt word of a request ("jeanz", "snekers", "sunglases", "perfum") is put right into
+    the catalogue's or the lexicon's word before anything reads the request; a word that English,
+    the catalogue's titles or the lexicon knows is never changed (:mod:`vlrec.agent.spelling`). The
+    shopper's own words stay in the conversation's history (``Turn.said``)."""
     uncarried: bool = True
     """A request for a kind the catalogue does not carry ("gold earrings", "a swimsuit";
     :data:`vlrec.data.lexicon.UNCARRIED`) is answered with that said first and the nearest category

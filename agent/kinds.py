@@ -31,7 +31,7 @@ _ARTICLE = re.compile(r"^(?:a pair of|a pack of|an|a)\s+")
 # Names said of more than one catalogue kind (chappals, slides: sandals or flip flops; a purse: a handbag
 # or, in British English, a wallet; underwear: briefs, trunks or boxers; a crew neck: a tee or a
 # jumper; a carryall: a handbag for one shopper, a duffel for another) name none for sure.
-_VAGUE = {"chappals", "chappal", "slides", "purse", "purses", "underwear", "satchel", "satchels", "crew neck",
+_VAGUE = {"chappals", "chappal", "slides", "kicks", "slip ons", "slip on", "purse", "purses", "underwear", "satchel", "satchels", "crew neck",
           "crew necks", "carryall", "carry all", "carryalls"}  # fmt: skip
 # A kind's own name in the singular that is mostly a describing word ("short sleeves", "flat soles")
 # or a sport ("socks for football").

@@ -77,6 +77,18 @@ class Agent(Understanding, Retrieving):
         self.needs = None
         """:class:`vlrec.agent.needs.Needs`: what a request is for, by its nearest everyday phrases."""
         self._load_needs()
+        self._speller = None  # built on first use, for the catalogue's words
+
+    def respell(self, text: str) -> str:
+        """``text`` with its misspelt words put right (``agent.spelling``; :mod:`vlrec.agent.spelling`)."""
+        if not self.cfg.spelling or not text:
+            return text
+        if self._speller is None:
+            from vlrec.agent.spelling import Speller
+
+            titles = (m.get("title", "") for m in self.items.values())
+            self._speller = Speller(self.vocab.values, titles)
+        return self._speller.respell(text)
 
     def _load_needs(self) -> None:
         kinds = set(self.vocab.values.get("articleType", ()))
@@ -109,6 +121,7 @@ class Agent(Understanding, Retrieving):
         self.vocab = Vocabulary(list(self.items.values()))
         self._count_combos()
         self._kind_centroids = None
+        self._speller = None
         if self.words is not None:
             self.words.sync(self.items, ids)
         self._load_needs()

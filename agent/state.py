@@ -30,6 +30,8 @@ class Turn:
     text: str
     image: str | None = None
     items: list[str] = field(default_factory=list)
+    said: str | None = None
+    """The shopper's own words where the agent reads ``text`` with their spelling put right."""
 
 
 class Session:
@@ -113,10 +115,11 @@ class Session:
         label = (
             None if image is None else str(image) if isinstance(image, (str, Path)) else "<uploaded image>"
         )
-        self.turns.append(Turn("user", text, label))
+        read = self.agent.respell(text)
+        self.turns.append(Turn("user", read, label, said=text if read != text else None))
         if image is not None:
             self.images.append(label)
-        reply = self.agent.respond(self, text, image, description)
+        reply = self.agent.respond(self, read, image, description)
         reply.seconds = time.perf_counter() - start
         self.turns.append(Turn("assistant", reply.text, None, [r.id for r in reply.items]))
         return reply

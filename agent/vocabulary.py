@@ -23,7 +23,8 @@ _GENDER_WORDS = {
 }  # fmt: skip
 
 
-_COLOUR_ALIASES = {"gray": "grey", "violet": "purple", "golden": "gold"}
+_COLOUR_ALIASES = {"gray": "grey", "violet": "purple", "golden": "gold", "olive green": "olive", "army green": "olive",
+                   "khaki green": "olive", "military green": "olive"}  # fmt: skip
 
 
 class Vocabulary:
@@ -186,11 +187,13 @@ def _colour_words(allowed: frozenset) -> tuple[dict[str, str], str]:
 
 def colour_list(text: str, allowed) -> set[str]:
     """The colours of a list the shopper names ("navy or black", "yellow, mustard or orange",
-    "black/brown"), unless a negation comes just before it; empty where no list is named."""
+    "black/brown"; "black n white" is either), unless a negation comes just before it; empty where no list is named."""
     names, word = _colour_words(frozenset(allowed))
     low = text.lower().replace("-", " ")
     out: set[str] = set()
-    for m in re.finditer(rf"\b(?:{word})\b(?:\s*(?:,|/|\bor\b|, or\b)\s*(?:{word})\b)+", low):
+    for m in re.finditer(
+        rf"\b(?:{word})\b(?:\s*(?:,|/|&|\+|\bor\b|\band\b|\bn\b|, or\b|, and\b)\s*(?:{word})\b)+", low
+    ):
         if set(re.findall(r"[a-z]+", low[: m.start()].replace("'", ""))[-3:]) & NEGATION:
             continue
         out |= {names[w] for w in re.findall(rf"\b(?:{word})\b", m.group(0))}

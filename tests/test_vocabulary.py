@@ -24,6 +24,15 @@ def test_vocabulary_reads_catalogue_values_from_shopper_text():
     assert v.match("nothing here") == {}
 
 
+def test_a_shade_said_with_its_family_is_the_shade():
+    from vlrec.agent.vocabulary import Vocabulary
+
+    v = Vocabulary([{"articleType": "Tshirts", "baseColour": c} for c in ("Olive", "Green")])
+    assert v.match("olive green tshirt") == {"baseColour": "Olive", "articleType": "Tshirts"}
+    assert v.match("army green tshirt")["baseColour"] == "Olive"
+    assert v.match("a green tshirt")["baseColour"] == "Green"
+
+
 def test_negations_are_read_in_their_own_clause():
     from vlrec.agent.vocabulary import Vocabulary, negated
 
@@ -111,6 +120,7 @@ def test_the_guard_moves_a_ruled_out_value_from_wanted_to_excluded():
         ("a watch for my son, he's 19, needs to last 3 years", {"Men"}),  # a watch's years, not an age
         ("a bag that holds 20 litres", None),
         ("a cap for my nephew, he's 8", None),  # (a catalogue without Boys)
+        ("superhero tshirt for a 6 year old lad", {"Boys"}),  # a lad is a boy
     ],
 )
 def test_an_age_reads_as_a_childs_or_an_adults(text, want):
@@ -134,6 +144,9 @@ def test_an_age_reads_as_a_childs_or_an_adults(text, want):
         ("jeans for me (f), dark wash", set(), {"Women"}),  # a one-letter sign-off
         ("smth 2 wear ovr my salwar suit when its chilly, f", {"Girls"}, {"Women"}),
         ("a black polo, m", {"Men"}, None),  # "m" after a comma is a size
+        ("oversized hoodie for myself (f, 19), nothing in grey", {"Men"}, {"Women"}),  # sex and age
+        ("a warm layer over a tee (34F)", set(), {"Women"}),
+        ("a jumper, size (m)", {"Women"}, None),  # a size in brackets names no one
     ],
 )
 def test_who_the_words_say_an_item_is_for(text, read, want):
@@ -183,6 +196,8 @@ def test_a_named_sport_reads_as_sports_usage(text, want):
         ("no heels. sandals with a strap", {"Sandals"}),
         ("no heels or sandals", set()),  # the negation reaches both
         ("a matching jogging set for my dad", {"Tracksuits"}),  # not what it goes with
+        ("new kicks for basketball", set()),  # casual, sports or formal: the LM and the use choose
+        ("something to slip on for the pool", set()),
     ],
 )
 def test_everyday_names_of_kinds_vote_for_catalogue_types(text, want):
@@ -240,6 +255,9 @@ def test_a_list_of_colours_reads_as_all_of_them_unless_negated():
     assert colour_list("a black tshirt", allowed) == set()  # one colour: the LM's and the words' reading
     # a catalogue colour the lexicon has no words for is named by its own name
     assert colour_list("vests, white or skin colour", {*allowed, "White", "Skin"}) == {"White", "Skin"}
+    assert colour_list("need new kicks, black n white ideally", {*allowed, "White"}) == {"Black", "White"}
+    assert colour_list("a bf who luvs olive & brown", {*allowed, "Olive"}) == {"Olive", "Brown"}
+    assert colour_list("nothing black and grey", allowed) == set()
 
 
 @pytest.mark.parametrize(

@@ -180,7 +180,7 @@ COLOURS: dict[str, list[str]] = {
     "Beige": ["beige", "sand", "camel", "stone", "fawn"],
     "Maroon": ["maroon", "wine", "oxblood", "dark red"],
     "Yellow": ["yellow", "lemon", "sunshine yellow", "canary"],
-    "Olive": ["olive", "army green", "khaki green", "military green"],
+    "Olive": ["olive", "olive green", "army green", "khaki green", "military green"],
     "Silver": ["silver", "silvery", "chrome"],
     "Steel": ["steel", "stainless", "gunmetal"],
     "Orange": ["orange", "tangerine", "bright orange"],
