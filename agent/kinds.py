@@ -30,8 +30,10 @@ _DETERMINER = {"a", "an", "the", "some"} | _POSSESSIVE
 _ARTICLE = re.compile(r"^(?:a pair of|a pack of|an|a)\s+")
 # Names said of more than one catalogue kind (chappals, slides: sandals or flip flops; a purse: a handbag
 # or, in British English, a wallet; underwear: briefs, trunks or boxers; a crew neck: a tee or a
-# jumper; a carryall: a handbag for one shopper, a duffel for another) name none for sure.
-_VAGUE = {"chappals", "chappal", "slides", "kicks", "slip ons", "slip on", "purse", "purses", "underwear", "satchel", "satchels", "crew neck",
+# jumper; a carryall: a handbag for one shopper, a duffel for another; kicks: casual, sports or office
+# shoes; a gift box or hamper: of accessories or of scents) name none for sure.
+_VAGUE = {"chappals", "chappal", "slides", "kicks", "slip ons", "slip on", "gift set", "gift sets", "gift box",
+          "gift boxes", "hamper", "hampers", "purse", "purses", "underwear", "satchel", "satchels", "crew neck",
           "crew necks", "carryall", "carry all", "carryalls"}  # fmt: skip
 # A kind's own name in the singular that is mostly a describing word ("short sleeves", "flat soles")
 # or a sport ("socks for football").
@@ -39,6 +41,8 @@ _ADJECTIVES = {"short", "brief", "flat", "top", "football"}
 # Kinds named by a feature that, named before another kind, still say what the item is: the
 # catalogue's "block heel sandals" are heels.
 _FEATURES = {"Heels"}
+# Parts of the body: a name right before one describes what is worn there ("a woolly neck warmer").
+_PARTS = [[w] for w in ("neck", "wrist", "wrists", "head", "feet", "foot", "hand", "hands", "ears", "waist")]
 # Phrases holding a kind's name that name no item: they neither vote nor let the LM read that kind.
 _IDIOMS = {"black tie", "white tie", "on top", "tie dye"}
 
@@ -104,8 +108,9 @@ def lexicon_kinds(text: str, allowed, context: bool = False, strict: bool = Fals
     for start, end, kind in sorted(found):
         words = low[:start].split()[-4:]
         before = words[-3:]
-        if end + 1 in heads and kind not in _FEATURES:
-            continue  # "slip-on sandals": a name right before another describes it; the last one is the item
+        if (end + 1 in heads or low[end + 1 :].split()[:1] in _PARTS) and kind not in _FEATURES:
+            continue  # "slip-on sandals", "a woolly neck thing": a name right before another (or a body
+            # part) describes it; the last one is the item
         if _BREAK in before:  # a negation does not reach past a comma or a full stop
             before = before[len(before) - before[::-1].index(_BREAK) :]
         if not kind or any(w in NEGATION for w in before):

@@ -135,12 +135,19 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]
                 continue
             got = rule_out(" ".join(tokens[i + 1 : i + 1 + reach]))
             listing = got if i + 1 + reach >= len(tokens) else set()
-            # a use right after the negation: "not too formal", "nothing sporty" (but "never worn
-            # ethnic before" tells of the past, not of a wish)
+            # a use right after the negation, or joined to that word: "not too formal", "nothing
+            # sporty", "nothing stiff or formal" (but "never worn ethnic before" tells of the past)
             said = [t for t in tokens[i + 1 : i + 3] if t not in _DEGREE][:1]
-            use = (vocab.match(said[0]).get("usage") or sport_usage(said[0], uses)) if said else None
-            if use:
-                out.setdefault("usage", set()).add(use)
+            window = tokens[i + 1 : i + 1 + reach]
+            said += [
+                t
+                for j, t in enumerate(window[2:], 2)
+                if window[j - 1] in ("or", "nor")
+                and "articleType" not in vocab.match(" ".join(window[j : j + 2]))
+            ]  # not "no heels or formal shoes": a kind, ruled out above
+            for word in said:
+                if use := vocab.match(word).get("usage") or sport_usage(word, uses):
+                    out.setdefault("usage", set()).add(use)
     return out
 
 
@@ -207,10 +214,11 @@ _ELSE = re.compile(r"\b(?:something|anything|one|ones|a pair)\s+else\b|\b(?:diff
 
 def context_colours(text: str, allowed) -> tuple[set[str], set[str], str]:
     """Colours the words give to something the shopper already has, not to what they want: "to go
-    with my navy suit", "for his old grey trousers", "he has brown ones", "I own black ones" (but not
-    "in her favourite red": no thing follows the colour). Returns those colours (less any the words
-    also name outside such a phrase), those of them the shopper asks to differ from ("I own black
-    ones, so something else"), and the text without those phrases (for reading catalogue words)."""
+    with my navy suit", "what goes with charcoal trousers", "for his old grey trousers", "he has
+    brown ones", "I own black ones" (but not "in her favourite red": no thing follows the colour).
+    Returns those colours (less any the words also name outside such a phrase), those of them the
+    shopper asks to differ from ("I own black ones, so something else"), and the text without those
+    phrases (for reading catalogue words)."""
     names, word = _colour_words(frozenset(allowed))
     if not names:
         return set(), set(), text
@@ -219,8 +227,9 @@ def context_colours(text: str, allowed) -> tuple[set[str], set[str], str]:
     mine = rf"\b(?:my|his|her|their|our|your)\s+(?:{_OWN_ADJ}\s+)?(?P<c>{word}){thing}"
     owned = (rf"\b(?:have|has|own|owns|got)\s+(?:(?:a|an|some|the|two|a few)\s+)?(?:{_OWN_ADJ}\s+)?"
              rf"(?P<c>{word})\s+(?:ones?|pairs?)\b")  # fmt: skip
+    paired = rf"\b(?:go|goes|going|wear|worn|wearing|match|matches|pair|pairs)\s+(?:well\s+)?with\s+(?:(?:a|an|the|some)\s+)?(?P<c>{word}){thing}"
     context, had, rest = set(), set(), low
-    for pattern, kept in ((mine, None), (owned, had)):
+    for pattern, kept in ((mine, None), (owned, had), (paired, None)):
         for m in re.finditer(pattern, low):
             context.add(names[m.group("c")])
             if kept is not None:

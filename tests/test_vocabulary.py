@@ -72,6 +72,9 @@ def test_a_use_right_after_a_negation_is_ruled_out():
     assert negated("a shirt for a first date, not too formal", vocab) == {"usage": {"Formal"}}
     assert negated("a watch for interviews, nothing sporty", vocab) == {"usage": {"Sports"}}
     assert negated("she has never worn ethnic before", vocab) == {}  # the past, not a wish
+    assert negated("button-down for a barbecue, nothing stiff or formal", vocab) == {"usage": {"Formal"}}
+    shoes = Vocabulary([{"articleType": "Formal Shoes", "usage": "Formal"}, {"articleType": "Heels"}])
+    assert "usage" not in negated("no heels or formal shoes", shoes)  # a kind, not a use
 
 
 def test_ruling_out_a_value_rules_out_the_values_named_after_it():
@@ -196,6 +199,13 @@ def test_a_named_sport_reads_as_sports_usage(text, want):
         ("no heels. sandals with a strap", {"Sandals"}),
         ("no heels or sandals", set()),  # the negation reaches both
         ("a matching jogging set for my dad", {"Tracksuits"}),  # not what it goes with
+        ("warm woolly neck thing for winters", set()),  # a name before a body part describes it
+        (
+            "a gift box of scents for secret santa",
+            set(),
+        ),  # accessories or scents: the LM and the needs choose
+        ("badminton court shoes, blue", {"Sports Shoes"}),  # not court shoes (heels)
+        ("court shoes for work", {"Heels"}),
         ("new kicks for basketball", set()),  # casual, sports or formal: the LM and the use choose
         ("something to slip on for the pool", set()),
     ],
@@ -327,6 +337,9 @@ def test_a_category_word_or_a_ruled_out_kind_names_the_category():
         ("my favourite colour is red", set(), set()),
         ("a kurta in her favourite red", set(), set()),  # the wish: no thing of hers follows
         ("a scarf in my favourite red, please", set(), set()),
+        ("what goes with grey trousers for office? need a top", {"Grey"}, set()),
+        ("a white shirt to wear with black jeans", {"Black"}, set()),
+        ("a shirt that goes with black", set(), set()),  # no thing follows: the wish
     ],
 )
 def test_the_colour_of_something_the_shopper_has_is_context(text, theirs, other):
