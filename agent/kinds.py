@@ -83,13 +83,29 @@ def _lexicon_pattern(allowed: frozenset):
     return re.compile(rf"(?<= )(?=({alternation})(?= ))"), dict(phrases)
 
 
+# "He wears white shirts to work, he needs new ones": what the shopper has is what they want again.
+_AGAIN = re.compile(
+    r"\b(?:new|fresh|more|replacement|another)\s+(?:ones?|pairs?|of them|of those)\b|\breplace(?:ments?)?\b"
+)
+
+
 def lexicon_kinds(text: str, allowed, context: bool = False, strict: bool = False) -> dict[str, float]:
     """Article types the request names in everyday words ("a bum bag", "puffer", "trainers"): a
     vote for :func:`vlrec.adapters.intent.with_vote`. Longest phrase first, each stretch of text
     counted once; a name right after a negation ("not flip flops") does not vote (the negation
     guard excludes it), nor one the wanted item goes with ("for formal trousers", "under my
     kurtis"). ``context``: instead, the kinds named as what the wanted item goes with; ``strict``:
-    only those a word other than a possessive marks ("for my jeans", not "losing his sunnies")."""
+    only those a word other than a possessive marks ("for my jeans", not "losing his sunnies").
+    Where the shopper wants new ones of what they have and names nothing else ("he wears white
+    shirts, he needs new ones"), those kinds are the item, not context."""
+    named = _named_kinds(text, allowed, False, strict)
+    if named or not _AGAIN.search(text.lower()):
+        return _named_kinds(text, allowed, True, strict) if context else named
+    theirs = _named_kinds(text, allowed, True, False)
+    return {} if context else theirs
+
+
+def _named_kinds(text: str, allowed, context: bool, strict: bool) -> dict[str, float]:
     allowed = set(allowed)
     low = " " + " ".join(_words(text)) + " "
     pattern, owner = _lexicon_pattern(frozenset(allowed))
@@ -183,6 +199,7 @@ def idiom_kinds(text: str, allowed) -> set[str]:
     }
 
 
+_CARRY = {"carry", "carries", "carrying", "hold", "holds", "fit", "fits", "store", "stash"}
 _HELD = {"carry", "hold", "holds", "keep", "store", "put", "fit", "fits", "and"} | _CONTEXT
 
 
@@ -204,8 +221,12 @@ def uncarried_kind(text: str, allowed) -> tuple[str, tuple[str, str] | None] | N
             if at < 0:
                 continue
             before = low[:at].split()[-3:]
-            if set(before) & (_HELD | NEGATION) or lexicon_kinds(text, allowed):
-                return None
+            if (
+                set(before) & (_HELD | NEGATION)
+                or set(low[:at].split()) & _CARRY
+                or lexicon_kinds(text, allowed)
+            ):
+                return None  # "to carry on a night out: just phone, keys, lipstick": what it holds
             return name, near
     return None
 
@@ -215,7 +236,8 @@ def uncarried_kind(text: str, allowed) -> tuple[str, tuple[str, str] | None] | N
 _BODY = re.compile(
     r"\b(?:my|his|her|their|your|our|the|[a-z]+s)\s+(?:[a-z]+\s+and\s+)?(neck|wrists?|head|eyes|waist)\b"
     r"(?!\s+(?:down|up)\b)"
-)
+    r"|\b(neck|wrist|head|waist)\s+(?=(?:thing|things|stuff|bit|piece|warmer|warmers|wear)\b)"
+)  # "a wrist thing", "a neck warmer" too
 
 
 def body_kinds(text: str, allowed) -> dict[str, float]:
@@ -225,7 +247,7 @@ def body_kinds(text: str, allowed) -> dict[str, float]:
     from vlrec.data.lexicon import BODY_PARTS
 
     low = " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower().replace("'", "").replace("\u2019", "")).split())
-    parts = {m.group(1).replace("wrists", "wrist") for m in _BODY.finditer(low)}
+    parts = {(m.group(1) or m.group(2)).replace("wrists", "wrist") for m in _BODY.finditer(low)}
     allowed = set(allowed)
     return {k: 1.0 for part in parts for k in BODY_PARTS.get(part, []) if k in allowed}
 

@@ -352,6 +352,17 @@ def test_the_colour_of_something_the_shopper_has_is_context(text, theirs, other)
         assert colour.lower() not in rest
 
 
+def test_new_ones_of_what_the_shopper_has_are_the_item():
+    from vlrec.agent.kinds import lexicon_kinds
+
+    allowed = {"Shirts", "Belts", "Jeans"}
+    text = "my dad only wears white shirts to work, he needs a couple of new ones"
+    assert lexicon_kinds(text, allowed) == {"Shirts": 1.0}
+    assert lexicon_kinds(text, allowed, context=True) == {}
+    assert lexicon_kinds("a belt for my jeans, new ones", allowed) == {"Belts": 1.0}  # another kind named
+    assert lexicon_kinds("a belt for my jeans, new ones", allowed, context=True) == {"Jeans": 1.0}
+
+
 def test_kinds_named_as_what_the_wanted_item_goes_with():
     from vlrec.agent.kinds import lexicon_kinds
 
@@ -449,6 +460,8 @@ def test_a_part_of_the_body_names_the_kinds_worn_there():
     assert body_kinds("for the sun in my eyes", allowed) == {"Sunglasses": 1.0}
     assert body_kinds("a maroon sweater, v-neck if possible", allowed) == {}  # a neckline, not a neck
     assert body_kinds("a crew neck tee", allowed) == {}
+    assert body_kinds("a wrist thing that looks good with a suit", allowed) == {"Watches": 1.0}
+    assert body_kinds("a warm neck warmer", allowed) == {"Mufflers": 1.0, "Scarves": 1.0}
     assert (
         body_kinds("something stretchy for yoga from the waist down", allowed | {"Belts"}) == {}
     )  # a region
