@@ -72,8 +72,11 @@ _SELF = re.compile(
 _ADULT = {"Girls": "Women", "Boys": "Men"}
 _SIGN_OFF = re.compile(r"(?:\(|,\s*|\bi'?m\s+)(f)\s*(?:\)|$)|\b(?:me|i'?m)\s*\(?(m)\b\)?\s*(?:[,.)]|$)")
 """A one-letter sign-off of the shopper's own sex: "(f)", "..., f", "for me (m)" (not "..., m": a size)."""
-_SEX_AGE = re.compile(r"\(\s*(?:(f|m)\s*[,/]?\s*\d{1,2}|\d{1,2}\s*[,/]?\s*(f|m))\s*\)")
-"""The shopper's sex beside an age in brackets: "(f, 19)", "(m 34)", "(27f)"."""
+_SEX_AGE = re.compile(
+    r"(?<!size )(?<!waist )\(\s*(?:(f|m)\s*,?\s*(?:1[3-9]|[2-9]\d)|(?:1[3-9]|[2-9]\d)\s*,?\s*(f|m))\s*\)"
+)
+"""The shopper's sex beside an adult's or a teenager's age in brackets: "(f, 19)", "(m 34)", "(27f)";
+not a size ("size (m, 12)", "(M/38)")."""
 
 
 def audience_words(text: str, read, allowed) -> set[str] | None:

@@ -89,6 +89,12 @@ _AGAIN = re.compile(
 )
 
 
+def _again(text: str) -> bool:
+    """Whether the shopper asks for new ones of what they have (not "doesn't need new ones")."""
+    low = " ".join(_words(text))
+    return any(not set(low[: m.start()].split()[-3:]) & NEGATION for m in _AGAIN.finditer(low))
+
+
 def lexicon_kinds(text: str, allowed, context: bool = False, strict: bool = False) -> dict[str, float]:
     """Article types the request names in everyday words ("a bum bag", "puffer", "trainers"): a
     vote for :func:`vlrec.adapters.intent.with_vote`. Longest phrase first, each stretch of text
@@ -99,7 +105,7 @@ def lexicon_kinds(text: str, allowed, context: bool = False, strict: bool = Fals
     Where the shopper wants new ones of what they have and names nothing else ("he wears white
     shirts, he needs new ones"), those kinds are the item, not context."""
     named = _named_kinds(text, allowed, False, strict)
-    if named or not _AGAIN.search(text.lower()):
+    if named or not _again(text):
         return _named_kinds(text, allowed, True, strict) if context else named
     theirs = _named_kinds(text, allowed, True, False)
     return {} if context else theirs
@@ -124,7 +130,11 @@ def _named_kinds(text: str, allowed, context: bool, strict: bool) -> dict[str, f
     for start, end, kind in sorted(found):
         words = low[:start].split()[-4:]
         before = words[-3:]
-        if (end + 1 in heads or low[end + 1 :].split()[:1] in _PARTS) and kind not in _FEATURES:
+        after = low[end + 1 :].split()[:2]
+        part = after[:1] in _PARTS and not (
+            after[1:] and re.match(r"\d|size", after[1])
+        )  # not "jeans waist 32"
+        if (end + 1 in heads or part) and kind not in _FEATURES:
             continue  # "slip-on sandals", "a woolly neck thing": a name right before another (or a body
             # part) describes it; the last one is the item
         if _BREAK in before:  # a negation does not reach past a comma or a full stop
@@ -199,7 +209,11 @@ def idiom_kinds(text: str, allowed) -> set[str]:
     }
 
 
-_CARRY = {"carry", "carries", "carrying", "hold", "holds", "fit", "fits", "store", "stash"}
+# "a small thing to carry on a night out: phone, keys, lipstick": what the item is to hold (not "nothing
+# fits me since the baby, a swimsuit").
+_CARRY = re.compile(
+    r"\b(?:to|that|can|will|for)\s+(?:carry|carries|carrying|hold|holds|fit|fits|store|stash)\b"
+)
 _HELD = {"carry", "hold", "holds", "keep", "store", "put", "fit", "fits", "and"} | _CONTEXT
 
 
@@ -221,21 +235,17 @@ def uncarried_kind(text: str, allowed) -> tuple[str, tuple[str, str] | None] | N
             if at < 0:
                 continue
             before = low[:at].split()[-3:]
-            if (
-                set(before) & (_HELD | NEGATION)
-                or set(low[:at].split()) & _CARRY
-                or lexicon_kinds(text, allowed)
-            ):
+            if set(before) & (_HELD | NEGATION) or _CARRY.search(low[:at]) or lexicon_kinds(text, allowed):
                 return None  # "to carry on a night out: just phone, keys, lipstick": what it holds
             return name, near
     return None
 
 
 # "my neck", "his wrist", "my mum's neck", "my ears and neck" — not "a v-neck" or "crew neck", nor
-# a region ("from the waist down": bottoms, not belts).
+# a region ("from the waist down": bottoms, not belts), nor a size ("jeans waist 32", "neck size 16").
 _BODY = re.compile(
     r"\b(?:my|his|her|their|your|our|the|[a-z]+s)\s+(?:[a-z]+\s+and\s+)?(neck|wrists?|head|eyes|waist)\b"
-    r"(?!\s+(?:down|up)\b)"
+    r"(?!\s+(?:down|up|size|\d)\b|\s+\d)"
     r"|\b(neck|wrist|head|waist)\s+(?=(?:thing|things|stuff|bit|piece|warmer|warmers|wear)\b)"
 )  # "a wrist thing", "a neck warmer" too
 

@@ -3,11 +3,17 @@
 
 Only a word that is no English word (symspellpy's own frequency list of 82,765 words), no word of
 the catalogue's titles (brands: "Fastrack", "Puma") and no word of the agent's vocabulary is
-changed, and only into a word of that vocabulary (the intent LM's training lexicon of kinds,
-colours and audiences, :mod:`vlrec.data.lexicon`, and the catalogue's own values) within one edit
-(two for words of nine letters or more; a swap of two letters is one edit; a word under six
-letters is never shortened: "sando" is no "sand"), and never a word made of two known ones
-("schoolbag") or one with letters outside English's ("fiancé"). The lookup is symspellpy's (symmetric delete), over that vocabulary alone.
+changed, and only into a word that names a kind or an audience (the intent LM's training lexicon,
+:mod:`vlrec.data.lexicon`, and the catalogue's own values; not the lexicon's other words for a
+colour, nor kinds a shop may not carry: "mochi" is no "mocha", "kajol" no "kajal"):
+- within one edit (two for words of nine letters or more; a swap of two letters is one edit);
+- keeping its first letter ("jandals" are no "sandals");
+- never shortening a word under six letters;
+- never a capitalised word inside a sentence (a brand or a name: "Lavie", "Kajol"), a word made of
+  two common ones ("schoolbag"), or one with letters outside English's ("fiancé").
+Of two candidates, a swap of letters wins ("hoodei": hoodie, not hooded), then the one keeping more
+of the word's first letters ("perfum": perfume, not parfum), then the one as long as the word
+("shortz": shorts). The lookup is symspellpy's (symmetric delete), over that vocabulary alone.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import re
 from collections.abc import Iterable
 
 _WORD = re.compile(r"[^\W\d_]+")
+_SENTENCE = re.compile(r"(?:^|[.!?]\s+|\n)$")
 # People the shopper buys for: the agent reads who an item is for from these.
 _PEOPLE = ("girl girls boy boys woman women man men lady ladies gents son daughter husband wife boyfriend "
            "girlfriend mum mom mother dad father sister brother niece nephew grandma grandpa teenager "
@@ -36,16 +43,22 @@ _COMMON = 10_000_000
 """A part of a run-together word counts where English uses it this often ("school", "bag"; not "fum")."""
 
 
+def _words(phrases: Iterable[str]) -> set[str]:
+    return {w.lower() for p in phrases for w in _WORD.findall(str(p))}
+
+
 @functools.lru_cache(maxsize=1)
-def _lexicon_words() -> frozenset[str]:
+def _lexicon_words() -> tuple[frozenset[str], frozenset[str]]:
+    """The lexicon's words a misspelling may become (kinds, audiences), and its other words (colours,
+    ranges, body parts, kinds not carried), which are only never changed."""
     from vlrec.data import lexicon
 
-    phrases: list[str] = [_PEOPLE]
-    for table in (lexicon.NAMES, lexicon.COLOURS, lexicon.GENDER):
-        phrases += [p for ps in table.values() for p in ps]
-    phrases += list(lexicon.COLOUR_FAMILIES) + list(lexicon.BODY_PARTS)
-    phrases += [w for names, _ in lexicon.UNCARRIED.values() for w in names]
-    return frozenset(w.lower() for p in phrases for w in _WORD.findall(p))
+    targets = _words(
+        [_PEOPLE, *(p for table in (lexicon.NAMES, lexicon.GENDER) for ps in table.values() for p in ps)]
+    )
+    others = _words([*(p for ps in lexicon.COLOURS.values() for p in ps), *lexicon.COLOUR_FAMILIES])
+    others |= _words([*lexicon.BODY_PARTS, *(w for names, _ in lexicon.UNCARRIED.values() for w in names)])
+    return frozenset(targets), frozenset(others)
 
 
 class Speller:
@@ -54,14 +67,15 @@ class Speller:
     def __init__(self, values: dict[str, Iterable[str]], titles: Iterable[str] = ()):
         from symspellpy import SymSpell
 
-        vocab = set(_lexicon_words())
+        targets, others = _lexicon_words()
+        vocab = set(targets)
         for field_values in values.values():
-            vocab |= {w.lower() for v in field_values for w in _WORD.findall(str(v))}
+            vocab |= _words(field_values)
         self.words = frozenset(vocab)
         vocab |= {_singular(w) for w in vocab if len(w) > 4}  # "tshirt"
         english = _english()
         self.common = frozenset(w for w, n in english.items() if n >= _COMMON)
-        self.known = set(english) | vocab | {w.lower() for t in titles for w in _WORD.findall(str(t))}
+        self.known = set(english) | vocab | others | _words(titles)
         self._sym = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
         for w in sorted(vocab):
             if len(w) >= 3:
@@ -69,24 +83,28 @@ class Speller:
 
     def correct(self, word: str) -> str | None:
         """The vocabulary word a misspelt ``word`` stands for, or ``None`` (a known word, a short
-        one, or none near enough; of the nearest, those that keep more of its first letters, and
-        of two such only forms of one word, "wallet" and "wallets")."""
+        one, none near enough, or two equally near that are not forms of one word)."""
         from symspellpy import Verbosity
 
         low = word.lower()
         if len(low) < 5 or not low.isascii() or low in self.known or self._compound(low):
             return None
         found = self._sym.lookup(low, Verbosity.CLOSEST, max_edit_distance=1 if len(low) < 9 else 2)
-        if len(low) < 6:
-            found = [s for s in found if len(s.term) >= len(low)]
+        found = [s.term for s in found if s.term[0] == low[0] and (len(low) >= 6 or len(s.term) >= len(low))]
         if not found:
             return None
-        lead = max(_shared(low, s.term) for s in found)  # "perfum": perfume, not parfum
-        terms = sorted(
-            {s.term for s in found if _shared(low, s.term) == lead},
-            key=lambda t: (t not in self.words, len(t)),
-        )  # the lexicon's own form first
-        return terms[0] if len({_singular(t) for t in terms}) == 1 else None  # "wallett": wallet(s)
+
+        def rank(term: str) -> tuple:
+            return (
+                sorted(term) != sorted(low),
+                -_shared(low, term),
+                abs(len(term) - len(low)),
+                term not in self.words,
+            )
+
+        best = min(rank(t) for t in found)
+        terms = sorted((t for t in found if rank(t) == best), key=len)
+        return terms[0] if len({_singular(t) for t in terms}) == 1 else None  # "watchs": watch(es)
 
     def _compound(self, low: str) -> bool:
         """Whether the word is two common English words run together ("schoolbag")."""
@@ -96,7 +114,10 @@ class Speller:
         """``text`` with each misspelt word put right (see :meth:`correct`); the rest unchanged."""
 
         def fix(m: re.Match) -> str:
-            return self.correct(m.group(0)) or m.group(0)
+            word = m.group(0)
+            if word[:1].isupper() and not _SENTENCE.search(text[: m.start()]):
+                return word  # "a bag like Lavie's": a name
+            return self.correct(word) or word
 
         return _WORD.sub(fix, text)
 
@@ -110,7 +131,10 @@ def _shared(a: str, b: str) -> int:
 
 
 def _singular(word: str) -> str:
-    """ "tshirts" → "tshirt", "watches" → "watch", "sunglasses" → "sunglass"; "dress", "jeans" stay."""
+    """ "tshirts" → "tshirt", "watches" → "watch", "sunglasses" → "sunglass"; "dress", "jeans",
+    "ladies" stay."""
+    if word.endswith("ies"):
+        return word
     if re.search(r"(?:sses|xes|ches|shes)$", word):
         return word[:-2]
     return word[:-1] if word.endswith("s") and not word.endswith(("ss", "us", "ns")) else word

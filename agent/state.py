@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from vlrec.agent.replies import Recommendation, Reply
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+"""2: a user turn may carry ``said`` (the shopper's own words where their spelling was put right)."""
+_READS = (1, 2)  # a version-1 state has no ``said``: it reads the same
 
 if TYPE_CHECKING:
     from vlrec.agent.session import Agent
@@ -154,8 +156,8 @@ class Session:
         """A session continued from :meth:`state` (the same agent config; the catalogue may have changed)."""
         import numpy as np
 
-        if state.get("v") != STATE_VERSION:
-            raise ValueError(f"session state version {state.get('v')!r}; this vlrec reads {STATE_VERSION}")
+        if state.get("v") not in _READS:
+            raise ValueError(f"session state version {state.get('v')!r}; this vlrec reads {_READS}")
         session = cls(agent)
         session.owner = state.get("owner")
         for name in cls._PLAIN:

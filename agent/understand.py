@@ -122,7 +122,10 @@ class Understanding:
         allowed = self.vocab.values
         ruled = {f: shades(v, allowed.get(f, ())) for f, v in negated(last, self.vocab).items()}
         intent = guard_negations(intent, ruled)
-        listed = colour_list(last, allowed.get("baseColour", ())) - ruled.get("baseColour", set())
+        unowned = (
+            context_colours(last, allowed.get("baseColour", ()))[2] if self.cfg.context_colours else last
+        )
+        listed = colour_list(unowned, allowed.get("baseColour", ())) - ruled.get("baseColour", set())
         if len(listed) > 1:  # "navy or black": every colour of the list, whatever the LM chose
             intent.want["baseColour"] = dict.fromkeys(sorted(listed), 1.0)
             intent.unsure.pop("baseColour", None)

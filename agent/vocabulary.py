@@ -25,6 +25,7 @@ _GENDER_WORDS = {
 
 _COLOUR_ALIASES = {"gray": "grey", "violet": "purple", "golden": "gold", "olive green": "olive", "army green": "olive",
                    "khaki green": "olive", "military green": "olive"}  # fmt: skip
+"""Words read as another colour's name, where the catalogue has that colour ("olive green": olive)."""
 
 
 class Vocabulary:
@@ -47,12 +48,14 @@ class Vocabulary:
                 if g in self.values["gender"]:
                     phrases.setdefault(word, ("gender", g))
         self.phrases = sorted(phrases.items(), key=lambda kv: -len(kv[0]))
+        self._colour_names = {v.lower() for v in self.values["baseColour"]}
 
     def match(self, text: str) -> dict[str, str]:
         """Attribute values named in ``text``; a later mention of a field wins."""
         low = " " + re.sub(r"[^a-z0-9 ]", " ", text.lower().replace("t-shirt", "tshirt")) + " "
         for a, b in _COLOUR_ALIASES.items():
-            low = low.replace(f" {a} ", f" {b} ")
+            if b in self._colour_names:
+                low = low.replace(f" {a} ", f" {b} ")
         found: list[tuple[int, str, str]] = []
         taken = [False] * len(low)
         for phrase, (f, v) in self.phrases:
@@ -142,7 +145,9 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]
             said += [
                 t
                 for j, t in enumerate(window[2:], 2)
-                if window[j - 1] in ("or", "nor")
+                if said
+                and window[j - 1] in ("or", "nor")
+                and window[j - 2] == said[0]  # "nothing stiff or formal"; not "don't mind casual or formal"
                 and "articleType" not in vocab.match(" ".join(window[j : j + 2]))
             ]  # not "no heels or formal shoes": a kind, ruled out above
             for word in said:
@@ -215,7 +220,8 @@ _ELSE = re.compile(r"\b(?:something|anything|one|ones|a pair)\s+else\b|\b(?:diff
 def context_colours(text: str, allowed) -> tuple[set[str], set[str], str]:
     """Colours the words give to something the shopper already has, not to what they want: "to go
     with my navy suit", "what goes with charcoal trousers", "for his old grey trousers", "he has
-    brown ones", "I own black ones" (but not "in her favourite red": no thing follows the colour).
+    brown ones", "I own black and brown belts" (but not "in her favourite red": no thing follows
+    the colour; nor "have you got black jeans?").
     Returns those colours (less any the words also name outside such a phrase), those of them the
     shopper asks to differ from ("I own black ones, so something else"), and the text without those
     phrases (for reading catalogue words)."""
@@ -224,16 +230,21 @@ def context_colours(text: str, allowed) -> tuple[set[str], set[str], str]:
         return set(), set(), text
     low = text.lower().replace("-", " ")
     thing = r"(?=\s+(?!(?:and|or|but|so|please|pls|thanks|too|as|if|is|are)\b)[a-z])"  # a noun follows
-    mine = rf"\b(?:my|his|her|their|our|your)\s+(?:{_OWN_ADJ}\s+)?(?P<c>{word}){thing}"
-    owned = (rf"\b(?:have|has|own|owns|got)\s+(?:(?:a|an|some|the|two|a few)\s+)?(?:{_OWN_ADJ}\s+)?"
-             rf"(?P<c>{word})\s+(?:ones?|pairs?)\b")  # fmt: skip
-    paired = rf"\b(?:go|goes|going|wear|worn|wearing|match|matches|pair|pairs)\s+(?:well\s+)?with\s+(?:(?:a|an|the|some)\s+)?(?P<c>{word}){thing}"
+    colours = rf"(?P<c>(?:{word})(?:\s*(?:,|/|&|\+|\bor\b|\band\b|\bn\b)\s*(?:{word}))*)"  # "black and brown"
+    mine = rf"\b(?:my|his|her|their|our|your)\s+(?:{_OWN_ADJ}\s+)?{colours}{thing}"
+    owned = (
+        rf"(?<!you )(?<!u )\b(?:have|has|own|owns|got)\s+(?:(?:a|an|some|the|two|a few)\s+)?"
+        rf"(?:{_OWN_ADJ}\s+)?{colours}(?:\s+(?:ones?|pairs?)\b|{thing})"
+    )  # not "have you got black jeans?"
+    paired = (rf"\b(?:go|goes|going|wear|worn|wearing|match|matches|pair|pairs)\s+(?:well\s+)?with\s+"
+              rf"(?:(?:a|an|the|some)\s+)?{colours}{thing}")  # fmt: skip
     context, had, rest = set(), set(), low
     for pattern, kept in ((mine, None), (owned, had), (paired, None)):
         for m in re.finditer(pattern, low):
-            context.add(names[m.group("c")])
+            theirs = {names[w] for w in re.findall(rf"\b(?:{word})\b", m.group("c"))}
+            context |= theirs
             if kept is not None:
-                kept.add(names[m.group("c")])
+                kept |= theirs
             rest = rest.replace(m.group(0), " ")
     if not context:
         return set(), set(), text

@@ -54,6 +54,10 @@ def test_a_kind_the_catalogue_does_not_carry_is_said_not_swapped(shop):
     assert uncarried_kind("a handbag for my lipstick and phone", kinds) is None  # what it holds
     assert uncarried_kind("something to carry my phone and lipstick", kinds) is None
     assert uncarried_kind("a small thing to carry on a night out, just phone, keys, lipstick", kinds) is None
+    assert uncarried_kind("a lipstick that can hold all day", kinds) == (
+        "lipstick",
+        None,
+    )  # not what it holds
     assert uncarried_kind("no earrings, thanks", kinds) is None
     text = "a swimsuit for women"
     agent, rows = _lm_agent(shop, {text: ({"articleType": ["Tshirts"], "gender": ["Women"]}, {})}, k=4)

@@ -95,12 +95,13 @@ def test_chat_completion_returns_catalogue_items_and_keeps_the_session(client, s
         assert "vlrec_hash" not in it["metadata"] and "vlrec_image" not in it["metadata"]
     sid = extra["session_id"]
     assert r.headers["x-session-id"] == sid
-    r2 = chat(client, "in white", session_id=sid).json()
+    r2 = chat(client, "in whitee", session_id=sid).json()  # misspelt: read as "in white"
     ids2 = [it["id"] for it in r2["vlrec"]["items"]]
     assert ids2 and all(rows[i]["baseColour"] == "White" and rows[i]["gender"] == "Men" for i in ids2)
     assert not set(ids2) & {it["id"] for it in items}  # never shown twice
     state = client.get(f"/v1/sessions/{sid}").json()
     assert state["constraints"]["baseColour"] == "White" and len(state["turns"]) == 4
+    assert state["turns"][2]["text"] == "in whitee" and state["turns"][2]["read"] == "in white"  # the shopper's words
     # the header works as well as the body field
     r3 = client.post(
         "/v1/chat/completions",

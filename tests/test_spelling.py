@@ -3,7 +3,19 @@
 import pytest
 
 VALUES = {
-    "articleType": {"Jeans", "Casual Shoes", "Sunglasses", "Tshirts", "Wallets", "Perfume and Body Mist"},
+    "articleType": {
+        "Jeans",
+        "Casual Shoes",
+        "Sunglasses",
+        "Tshirts",
+        "Wallets",
+        "Perfume and Body Mist",
+        "Caps",
+        "Sweatshirts",
+        "Shorts",
+        "Sandals",
+        "Flip Flops",
+    },
     "baseColour": {"Black", "Navy Blue"},
     "gender": {"Men", "Women", "Girls"},
 }
@@ -24,8 +36,11 @@ def speller():
         ("sunglases", "sunglasses"),  # the lexicon's own form, not a made-up singular
         ("tshrit", "tshirt"),  # two letters swapped
         ("perfum", "perfume"),  # not "parfum", which keeps fewer of its first letters
-        ("wallett", "wallet"),  # two forms of one word, equally near
+        ("wallett", "wallets"),  # as long as the word
+        ("watchs", "watch"),  # two forms of one word, equally near: the shorter
         ("sunglasess", "sunglasses"),
+        ("hoodei", "hoodie"),  # two letters swapped wins over "hooded"
+        ("shortz", "shorts"),  # the form as long as the word
     ],
 )
 def test_a_misspelt_word_becomes_the_vocabulary_word(speller, word, want):
@@ -39,7 +54,9 @@ def test_a_misspelt_word_becomes_the_vocabulary_word(speller, word, want):
         "quiksilver",  # a brand of the catalogue's titles
         "schoolbag",  # two common words run together ("schoolboy" is two edits away)
         "gurl",  # under five letters: too short to tell
-        "sando",  # never shortened into "sand" (a colour word)
+        "capsz",  # under six letters: never shortened into "caps"
+        "jandals",  # "sandals" would change its first letter
+        "mochi",  # a brand, one edit from "mocha": the lexicon's colour words are never targets
         "bhabhi",  # nothing near enough
     ],
 )
@@ -50,6 +67,8 @@ def test_known_short_and_unmatched_words_stay(speller, word):
 def test_respell_keeps_the_rest_of_the_text(speller):
     assert speller.respell("Snekers for my gf, size 7!") == "sneakers for my gf, size 7!"
     assert speller.respell("fiancé wants jeanz") == "fiancé wants jeans"  # accents are letters
+    assert speller.respell("jeanz like Jeanz wore") == "jeans like Jeanz wore"  # a name inside a sentence
+    assert speller.respell("ok. Jeanz please") == "ok. jeans please"  # a sentence's first word is not
 
 
 def test_the_agent_reads_the_words_put_right_and_keeps_the_shoppers_own(shop):
@@ -71,6 +90,9 @@ def test_the_agent_reads_the_words_put_right_and_keeps_the_shoppers_own(shop):
     assert reply.items and all(rows[i.id]["articleType"] == "Tshirts" for i in reply.items)
     restored = type(s).from_state(agent, s.state())  # the shopper's words survive a restart
     assert restored.turns[0].said == "black tshirtz for women"
+    old = s.state() | {"v": 1}  # a state saved before ``said`` existed still loads
+    old["turns"] = [{k: v for k, v in t.items() if k != "said"} for t in old["turns"]]
+    assert type(s).from_state(agent, old).turns[0].said is None
     agent.cfg.spelling = False
     off = agent.session()
     off.send("black tshirtz for women")

@@ -31,6 +31,8 @@ def test_a_shade_said_with_its_family_is_the_shade():
     assert v.match("olive green tshirt") == {"baseColour": "Olive", "articleType": "Tshirts"}
     assert v.match("army green tshirt")["baseColour"] == "Olive"
     assert v.match("a green tshirt")["baseColour"] == "Green"
+    no_olive = Vocabulary([{"articleType": "Tshirts", "baseColour": "Green"}])
+    assert no_olive.match("olive green tshirt")["baseColour"] == "Green"  # the family, where no olive
 
 
 def test_negations_are_read_in_their_own_clause():
@@ -75,6 +77,7 @@ def test_a_use_right_after_a_negation_is_ruled_out():
     assert negated("button-down for a barbecue, nothing stiff or formal", vocab) == {"usage": {"Formal"}}
     shoes = Vocabulary([{"articleType": "Formal Shoes", "usage": "Formal"}, {"articleType": "Heels"}])
     assert "usage" not in negated("no heels or formal shoes", shoes)  # a kind, not a use
+    assert negated("i don't mind casual or formal", vocab) == {}  # not what "don't" rules out
 
 
 def test_ruling_out_a_value_rules_out_the_values_named_after_it():
@@ -150,6 +153,8 @@ def test_an_age_reads_as_a_childs_or_an_adults(text, want):
         ("oversized hoodie for myself (f, 19), nothing in grey", {"Men"}, {"Women"}),  # sex and age
         ("a warm layer over a tee (34F)", set(), {"Women"}),
         ("a jumper, size (m)", {"Women"}, None),  # a size in brackets names no one
+        ("a kurti for my wife, size (M/38)", {"Women"}, None),
+        ("a dress for mum, size (m, 12)", {"Women"}, None),
     ],
 )
 def test_who_the_words_say_an_item_is_for(text, read, want):
@@ -206,6 +211,8 @@ def test_a_named_sport_reads_as_sports_usage(text, want):
         ),  # accessories or scents: the LM and the needs choose
         ("badminton court shoes, blue", {"Sports Shoes"}),  # not court shoes (heels)
         ("court shoes for work", {"Heels"}),
+        ("jeans waist 32 length 30", {"Jeans"}),  # a size, not a body part
+        ("black kicks, low tops, nothing too sporty", {"Casual Shoes"}),
         ("new kicks for basketball", set()),  # casual, sports or formal: the LM and the use choose
         ("something to slip on for the pool", set()),
     ],
@@ -251,7 +258,7 @@ def test_words_for_a_range_of_colours_read_as_those_colours():
 
 
 def test_a_list_of_colours_reads_as_all_of_them_unless_negated():
-    from vlrec.agent.vocabulary import colour_list
+    from vlrec.agent.vocabulary import colour_list, context_colours
 
     allowed = {"Black", "Navy Blue", "Yellow", "Mustard", "Orange", "Brown", "Grey", "Cream", "Off White"}
     assert colour_list("a kurti for college, yellow, mustard or orange", allowed) == {
@@ -268,6 +275,10 @@ def test_a_list_of_colours_reads_as_all_of_them_unless_negated():
     assert colour_list("need new kicks, black n white ideally", {*allowed, "White"}) == {"Black", "White"}
     assert colour_list("a bf who luvs olive & brown", {*allowed, "Olive"}) == {"Olive", "Brown"}
     assert colour_list("nothing black and grey", allowed) == set()
+    # the colours of what the shopper has are no list of wishes (read on the text without them)
+    text = "I have black and brown belts, want a new one in tan"
+    assert context_colours(text, allowed | {"Tan"})[0] == {"Black", "Brown"}
+    assert colour_list(context_colours(text, allowed | {"Tan"})[2], allowed | {"Tan"}) == set()
 
 
 @pytest.mark.parametrize(
@@ -340,6 +351,8 @@ def test_a_category_word_or_a_ruled_out_kind_names_the_category():
         ("what goes with grey trousers for office? need a top", {"Grey"}, set()),
         ("a white shirt to wear with black jeans", {"Black"}, set()),
         ("a shirt that goes with black", set(), set()),  # no thing follows: the wish
+        ("a belt to go with my black and brown shoes", {"Black", "Brown"}, set()),
+        ("have you got black jeans?", set(), set()),  # a question, not what they have
     ],
 )
 def test_the_colour_of_something_the_shopper_has_is_context(text, theirs, other):
@@ -361,6 +374,10 @@ def test_new_ones_of_what_the_shopper_has_are_the_item():
     assert lexicon_kinds(text, allowed, context=True) == {}
     assert lexicon_kinds("a belt for my jeans, new ones", allowed) == {"Belts": 1.0}  # another kind named
     assert lexicon_kinds("a belt for my jeans, new ones", allowed, context=True) == {"Jeans": 1.0}
+    not_new = "he wears white shirts to work, doesn't need new ones"
+    assert lexicon_kinds(not_new, allowed) == {} and lexicon_kinds(not_new, allowed, context=True) == {
+        "Shirts": 1.0
+    }
 
 
 def test_kinds_named_as_what_the_wanted_item_goes_with():
@@ -462,6 +479,8 @@ def test_a_part_of_the_body_names_the_kinds_worn_there():
     assert body_kinds("a crew neck tee", allowed) == {}
     assert body_kinds("a wrist thing that looks good with a suit", allowed) == {"Watches": 1.0}
     assert body_kinds("a warm neck warmer", allowed) == {"Mufflers": 1.0, "Scarves": 1.0}
+    assert body_kinds("formal shirts neck size 16", allowed) == {}  # a size, not a neck
+    assert body_kinds("jeans waist 32 length 30", allowed | {"Belts"}) == {}
     assert (
         body_kinds("something stretchy for yoga from the waist down", allowed | {"Belts"}) == {}
     )  # a region

@@ -20,7 +20,7 @@ NAMES: dict[str, list[str]] = {
     "Shirts": ["shirts", "a shirt", "button-downs", "a button-up", "collared shirts", "an oxford shirt",
                "a dress shirt", "a checked shirt", "a linen shirt", "a flannel shirt", "a flannel", "an overshirt", "a denim shirt"],
     "Casual Shoes": ["sneakers", "casual shoes", "loafers", "canvas shoes", "everyday shoes", "plimsolls",
-                     "slip-ons", "boat shoes", "kicks", "moccasins", "espadrilles", "deck shoes", "high tops", "high-tops"],
+                     "slip-ons", "boat shoes", "kicks", "moccasins", "espadrilles", "deck shoes", "high tops", "high-tops", "low tops", "low-tops"],
     "Sports Shoes": ["trainers", "running shoes", "runners", "gym shoes", "sports shoes", "training shoes",
                      "jogging shoes", "athletic shoes", "sneakers for running", "football boots", "cleats", "running trainers", "track spikes", "badminton shoes", "tennis shoes", "basketball shoes", "hiking shoes", "trail shoes", "walking shoes", "non-marking shoes", "trail runners", "badminton court shoes", "tennis court shoes", "squash court shoes", "indoor court shoes"],
     "Formal Shoes": ["formal shoes", "oxfords", "brogues", "derby shoes", "dress shoes", "office shoes",

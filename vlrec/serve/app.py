@@ -306,7 +306,8 @@ def create_app(service: Service):
             return {
                 "session_id": sid,
                 "turns": [
-                    {"role": t.role, "text": t.text, "image": t.image is not None, "items": t.items}
+                    {"role": t.role, "text": t.said or t.text, "image": t.image is not None, "items": t.items}
+                    | ({"read": t.text} if t.said else {})
                     for t in s.turns
                 ],
                 "shown": s.shown,
