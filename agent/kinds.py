@@ -209,10 +209,11 @@ def idiom_kinds(text: str, allowed) -> set[str]:
     }
 
 
-# "a small thing to carry on a night out: phone, keys, lipstick": what the item is to hold (not "nothing
-# fits me since the baby, a swimsuit").
+# "a small thing to carry on a night out: phone, keys, lipstick", "a purse — holds phone, cards, a
+# lipstick": what the item is to hold (not "nothing fits me since the baby, a swimsuit").
 _CARRY = re.compile(
     r"\b(?:to|that|can|will|for)\s+(?:carry|carries|carrying|hold|holds|fit|fits|store|stash)\b"
+    r"|\b(?:holds|carries|carrying)\b"
 )
 _HELD = {"carry", "hold", "holds", "keep", "store", "put", "fit", "fits", "and"} | _CONTEXT
 
@@ -226,7 +227,8 @@ def uncarried_kind(text: str, allowed) -> tuple[str, tuple[str, str] | None] | N
     from vlrec.data.lexicon import UNCARRIED
 
     kinds = {k.lower() for k in allowed}
-    low = " " + " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower().replace("-", " ")).split()) + " "
+    low = text.lower().replace("-", " ").replace("'", "").replace("\u2019", "")  # "isn't": isnt, a negation
+    low = " " + " ".join(re.sub(r"[^a-z0-9 ]", " ", low).split()) + " "
     for name, (words, near) in UNCARRIED.items():
         if any(name.rstrip("s").replace("-", " ") in k for k in kinds):
             continue  # this catalogue has it

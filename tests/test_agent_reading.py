@@ -58,6 +58,8 @@ def test_a_kind_the_catalogue_does_not_carry_is_said_not_swapped(shop):
         "lipstick",
         None,
     )  # not what it holds
+    assert uncarried_kind("a purse for my sister, holds phone, cards, a lipstick", kinds) is None
+    assert uncarried_kind("a carry-on for a work trip that isn't a suitcase", kinds) is None  # negated
     assert uncarried_kind("no earrings, thanks", kinds) is None
     text = "a swimsuit for women"
     agent, rows = _lm_agent(shop, {text: ({"articleType": ["Tshirts"], "gender": ["Women"]}, {})}, k=4)

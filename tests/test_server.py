@@ -101,7 +101,9 @@ def test_chat_completion_returns_catalogue_items_and_keeps_the_session(client, s
     assert not set(ids2) & {it["id"] for it in items}  # never shown twice
     state = client.get(f"/v1/sessions/{sid}").json()
     assert state["constraints"]["baseColour"] == "White" and len(state["turns"]) == 4
-    assert state["turns"][2]["text"] == "in whitee" and state["turns"][2]["read"] == "in white"  # the shopper's words
+    assert (
+        state["turns"][2]["text"] == "in whitee" and state["turns"][2]["read"] == "in white"
+    )  # the shopper's words
     # the header works as well as the body field
     r3 = client.post(
         "/v1/chat/completions",
