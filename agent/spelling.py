@@ -19,6 +19,7 @@ of the word's first letters ("perfum": perfume, not parfum), then the one as lon
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Iterable
 
@@ -97,7 +98,7 @@ class Speller:
         def rank(term: str) -> tuple:
             return (
                 sorted(term) != sorted(low),
-                -_shared(low, term),
+                -len(os.path.commonprefix([low, term])),  # the letters kept at its start
                 abs(len(term) - len(low)),
                 term not in self.words,
             )
@@ -120,14 +121,6 @@ class Speller:
             return self.correct(word) or word
 
         return _WORD.sub(fix, text)
-
-
-def _shared(a: str, b: str) -> int:
-    """How many letters two words share at their start."""
-    n = 0
-    while n < min(len(a), len(b)) and a[n] == b[n]:
-        n += 1
-    return n
 
 
 def _singular(word: str) -> str:
