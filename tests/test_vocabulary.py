@@ -154,6 +154,7 @@ def test_an_age_reads_as_a_childs_or_an_adults(text, want):
         ("a warm layer over a tee (34F)", set(), {"Women"}),
         ("a jumper, size (m)", {"Women"}, None),  # a size in brackets names no one
         ("a kurti for my wife, size (M/38)", {"Women"}, None),
+        ("i never know the time lol. girl here, want something simple on my wrist", {"Men"}, {"Women"}),
         ("a dress for mum, size (m, 12)", {"Women"}, None),
     ],
 )
