@@ -122,8 +122,10 @@ class Understanding:
         allowed = self.vocab.values
         ruled = {f: shades(v, allowed.get(f, ())) for f, v in negated(last, self.vocab).items()}
         intent = guard_negations(intent, ruled)
-        unowned = (
-            context_colours(last, allowed.get("baseColour", ()))[2] if self.cfg.context_colours else last
+        their_colours, other, unowned = (
+            context_colours(last, allowed.get("baseColour", ()))
+            if self.cfg.context_colours
+            else (set(), set(), last)
         )
         listed = colour_list(unowned, allowed.get("baseColour", ())) - ruled.get("baseColour", set())
         if len(listed) > 1:  # "navy or black": every colour of the list, whatever the LM chose
@@ -148,7 +150,6 @@ class Understanding:
                 intent.want["baseColour"] = {said: 1.0}
                 intent.unsure.pop("baseColour", None)
         if self.cfg.context_colours:  # "to go with my navy suit", "he has brown ones": not wishes
-            their_colours, other, _ = context_colours(last, allowed.get("baseColour", ()))
             for group in (intent.want, intent.unsure):
                 kept = {v: p for v, p in group.get("baseColour", {}).items() if v not in their_colours}
                 group.pop("baseColour", None)

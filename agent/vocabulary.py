@@ -197,15 +197,17 @@ def _colour_words(allowed: frozenset) -> tuple[dict[str, str], str]:
     return names, "|".join(re.escape(w) for w in sorted(names, key=len, reverse=True))
 
 
+_JOIN = r"(?:,\s*(?:or|and)\b|,|/|&|\+|\bor\b|\band\b|\bn\b)"
+"""What joins the colours of a list: "navy, or black", "black/brown", "black n white"."""
+
+
 def colour_list(text: str, allowed) -> set[str]:
     """The colours of a list the shopper names ("navy or black", "yellow, mustard or orange",
     "black/brown"; "black n white" is either), unless a negation comes just before it; empty where no list is named."""
     names, word = _colour_words(frozenset(allowed))
     low = text.lower().replace("-", " ")
     out: set[str] = set()
-    for m in re.finditer(
-        rf"\b(?:{word})\b(?:\s*(?:,|/|&|\+|\bor\b|\band\b|\bn\b|, or\b|, and\b)\s*(?:{word})\b)+", low
-    ):
+    for m in re.finditer(rf"\b(?:{word})\b(?:\s*{_JOIN}\s*(?:{word})\b)+", low):
         if set(re.findall(r"[a-z]+", low[: m.start()].replace("'", ""))[-3:]) & NEGATION:
             continue
         out |= {names[w] for w in re.findall(rf"\b(?:{word})\b", m.group(0))}
@@ -230,7 +232,7 @@ def context_colours(text: str, allowed) -> tuple[set[str], set[str], str]:
         return set(), set(), text
     low = text.lower().replace("-", " ")
     thing = r"(?=\s+(?!(?:and|or|but|so|please|pls|thanks|too|as|if|is|are)\b)[a-z])"  # a noun follows
-    colours = rf"(?P<c>(?:{word})(?:\s*(?:,|/|&|\+|\bor\b|\band\b|\bn\b)\s*(?:{word}))*)"  # "black and brown"
+    colours = rf"(?P<c>(?:{word})(?:\s*{_JOIN}\s*(?:{word}))*)"  # "black and brown"
     mine = rf"\b(?:my|his|her|their|our|your)\s+(?:{_OWN_ADJ}\s+)?{colours}{thing}"
     owned = (
         rf"(?<!you )(?<!u )\b(?:have|has|own|owns|got)\s+(?:(?:a|an|some|the|two|a few)\s+)?"
