@@ -81,17 +81,25 @@ not a size ("size (m, 12)", "(M/38)")."""
 
 _HERE = re.compile(r"\b(?:(guy|man|bloke|dude|gent)|(girl|woman|lady|gal))\s+here\b")
 """The shopper saying who they are: "guy here", "woman here"."""
+_OUTING = re.compile(
+    r"\b(?:(boys'?|lads'?|guys'?)|(girls'?|gals'?|ladies'?))\s+(?:trip|night|weekend|holiday|getaway|day out|night out)\b"
+)
+"""A grown-ups' outing: "a girls' trip to goa", "lads' holiday" (women, men; not girls, boys)."""
 
 
 def audience_words(text: str, read, allowed) -> set[str] | None:
     """Who the words say an item is for, where they overrule the LM's reading ``read``: a child
     with no side named ("a kids' wrist clock") is boys and girls; a shopper buying for themselves
     ("a frock for myself, something girly") or for work ("summer dresses for work") is an adult;
-    a one-letter sign-off ("jeans for me (f)", "for me (m)", "(f, 19)") or "guy here" says which.
+    a one-letter sign-off ("jeans for me (f)", "for me (m)", "(f, 19)"), "guy here" or a grown-ups'
+    outing ("a girls' trip", "lads' holiday") says which.
     None where the words do not decide."""
     low = text.lower()
     if here := _HERE.search(low):  # "guy here, want something simple on my wrist"
         who = "Men" if here.group(1) else "Women"
+        return {who} if who in allowed else None
+    if (out := _OUTING.search(low)) and not _AGE.search(low):  # "a bag for a girls' trip"
+        who = "Men" if out.group(1) else "Women"
         return {who} if who in allowed else None
     sided = bool(_BOY.search(low) or _GIRL.search(low))
     if _KID.search(low):

@@ -156,6 +156,9 @@ def test_an_age_reads_as_a_childs_or_an_adults(text, want):
         ("a kurti for my wife, size (M/38)", {"Women"}, None),
         ("i never know the time lol. girl here, want something simple on my wrist", {"Men"}, {"Women"}),
         ("a dress for mum, size (m, 12)", {"Women"}, None),
+        ("a cute bag for a girls' trip to goa", {"Girls"}, {"Women"}),  # a grown-ups' outing
+        ("a dress for a girls night out", {"Girls"}, {"Women"}),
+        ("my daughter is 8, she wants a bag for a girls' day out", {"Girls"}, None),  # a child's age
     ],
 )
 def test_who_the_words_say_an_item_is_for(text, read, want):
