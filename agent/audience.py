@@ -20,6 +20,10 @@ _GRADE = re.compile(
     r"|\b(\d{1,2})(?:st|nd|rd|th)\s+grader?\b"
 )
 """A school year ("he's in class 4", "she's in year 3", "a 5th grader"): the child's age is about the year + 5."""
+_CHILDHOOD = re.compile(
+    r"\b(?:(?:boy|girl|cub) scouts?|girl guides?|primary school|nursery school|kindergarten|pre-?school|play ?school)\b"
+)
+"""What only a child does ("my son's boy scout camp", "for her kindergarten"): a child's age, 8."""
 _BOY = re.compile(r"\b(?:sons?|nephews?|boys?|lads?|grandsons?|little brother|he|he's|him|his)\b")
 _GIRL = re.compile(
     r"\b(?:daughters?|nieces?|girls?|gurls?|lass|lassies?|granddaughters?|little sister|she|she's|her)\b"
@@ -46,6 +50,7 @@ def child_gender(text: str, allowed) -> set[str] | None:
     low = text.lower()
     ages = [int(x) for m in _AGE.finditer(low) for x in m.groups() if x]
     ages += [int(x) + 5 for m in _GRADE.finditer(low) for x in m.groups() if x]
+    ages += [8] if _CHILDHOOD.search(low) else []
     if not ages or CHILD_AGE < min(ages) < ADULT_AGE:
         return None
     boy, girl = bool(_BOY_NOUN.search(low)), bool(_GIRL_NOUN.search(low))  # a son, a daughter
@@ -67,7 +72,9 @@ _KID = re.compile(r"\b(?:kids?|kids'|kid's|child|children|children's|toddlers?|l
 _SELF = re.compile(
     r"\b(?:for myself|for me|i'm a (?:woman|man|lady|guy)|i am a (?:woman|man|lady|guy)"
     r"|for (?:work|the office|my office|my job|meetings|interviews?)"
-    r"|(?:on|for) a (?:first )?date|first date|date night|for (?:college|uni|university)|at (?:college|uni|university))\b"
+    r"|(?:on|for) a (?:first )?date|first date|date night|for (?:college|uni|university)|at (?:college|uni|university)"
+    r"|(?:started|starting|starts|off to|going to|back to|goes to|in (?:her|his) first year at) (?:college|uni|university)"
+    r"|(?:her|his|an|the) internship|(?:her|his) (?:first|new) job)\b"
 )  # an adult's
 _ADULT = {"Girls": "Women", "Boys": "Men"}
 _SIGN_OFF = re.compile(r"(?:\(|,\s*|\bi'?m\s+)(f)\s*(?:\)|$)|\b(?:me|i'?m)\s*\(?(m)\b\)?\s*(?:[,.)]|$)")

@@ -94,6 +94,10 @@ class AgentConfig:
     """A catalogue colour the last request names in so many words ("jumpers in burgundy", "a bra
     in nude") is wanted where the intent LM read another (unless the words negate it, list several,
     name a range such as "dark", or give it to something the shopper has; "black tie" names none)."""
+    kind_lists: bool = True
+    """Kinds the last request names one right after another as a list ("a handbag or clutch",
+    "sandals, flip flops or slides"; :func:`vlrec.agent.kinds.listed_kinds`) are all wanted,
+    whichever of them the intent LM preferred (as a list of colours is)."""
     context_kinds: bool = True
     """Where the intent LM's kind is one the words name as what the wanted item goes with ("a top to
     wear with my black skirt"; :func:`vlrec.agent.kinds.lexicon_kinds` with ``context``) and the

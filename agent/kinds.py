@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 
-from vlrec.agent.vocabulary import NEGATION, SCOPE_BREAK, _forms
+from vlrec.agent.vocabulary import NEGATION, SCOPE_BREAK, _forms, with_negations
 
 # A kind named right after these is what the wanted item goes with, not the item itself
 # ("for formal trousers", "to wear under dresses", "to hold my chinos up", "he wears coloured shirts").
@@ -43,8 +44,23 @@ _ADJECTIVES = {"short", "brief", "flat", "top", "football"}
 _FEATURES = {"Heels"}
 # Parts of the body: a name right before one describes what is worn there ("a woolly neck warmer").
 _PARTS = [[w] for w in ("neck", "wrist", "wrists", "head", "feet", "foot", "hand", "hands", "ears", "waist")]
-# Phrases holding a kind's name that name no item: they neither vote nor let the LM read that kind.
-_IDIOMS = {"black tie", "white tie", "on top", "tie dye"}
+# Phrases holding a kind's name (or a word the LM reads as one) that name no item, each with the word
+# whose kind it hides: they neither vote nor let the LM read that kind ("not too dressed up" is no
+# dress; "soft pastel shades" are no sunglasses).
+_IDIOMS = {"black tie": "tie", "white tie": "tie", "on top": "top", "tie dye": "tie",
+           "dressed up": "dress", "dress up": "dress", "dressing up": "dress", "dress down": "dress",
+           "dressed down": "dress", "dressy": "dress", "dressed": "dress", "dress code": "dress",
+           "overdressed": "dress", "underdressed": "dress",
+           **{f"{tone} shades": "shades" for tone in (
+               "pastel", "soft", "softer", "muted", "earthy", "earth", "neutral", "natural", "warm", "warmer",
+               "jewel", "bright", "brighter", "light", "lighter", "darker", "deep", "deeper", "subtle",
+               "different", "autumn", "autumnal", "nude", "berry", "all", "other", "richer", "rich")},
+           "shades of": "shades", "in shades": "shades"}  # fmt: skip
+_EVENTS = {"event", "events", "do", "dinner", "dinners", "gala", "galas", "wedding", "weddings", "party",
+           "parties", "affair", "ball", "optional", "evening", "night", "function", "reception", "occasion",
+           "invite", "invitation", "dance", "prom", "thing", "dress", "outfit", "look", "attire", "gown",
+           "suit", "code", "tux", "tuxedo", "shoes", "clutch", "bag"}  # fmt: skip
+"""What follows "black tie" where it is a dress code ("a black tie gala", "black tie dress")."""
 
 
 @functools.lru_cache(maxsize=8)
@@ -70,7 +86,7 @@ def _lexicon_phrases(allowed: frozenset) -> list[tuple[str, str]]:
     for kind in allowed:  # the catalogue's own names ("tshirt", "trunk") where the lexicon has no say
         for form in _forms(kind, "articleType") - _ADJECTIVES:
             owners.setdefault(form, {kind})
-    for vague in _VAGUE | _IDIOMS:
+    for vague in _VAGUE | set(_IDIOMS) - {"black tie", "white tie"}:  # those two: :func:`_dress_code`
         owners[vague] = {""}
     return sorted(((p, next(iter(k))) for p, k in owners.items() if len(k) == 1), key=lambda pk: -len(pk[0]))
 
@@ -111,7 +127,9 @@ def lexicon_kinds(text: str, allowed, context: bool = False, strict: bool = Fals
     return {} if context else theirs
 
 
-def _named_kinds(text: str, allowed, context: bool, strict: bool) -> dict[str, float]:
+def _named_kinds(
+    text: str, allowed, context: bool, strict: bool, items: list | None = None
+) -> dict[str, float]:
     allowed = set(allowed)
     low = " " + " ".join(_words(text)) + " "
     pattern, owner = _lexicon_pattern(frozenset(allowed))
@@ -127,8 +145,12 @@ def _named_kinds(text: str, allowed, context: bool, strict: bool) -> dict[str, f
     heads = {start for start, _, _ in found}
     votes: dict[str, float] = {}
     last_context = False
+    every = low.split()
     for start, end, kind in sorted(found):
         words = low[:start].split()[-4:]
+        if low[start:end] in ("tie", "ties") and words[-1:] in (["black"], ["white"]):
+            if _dress_code(every, len(low[:start].split()) - 1):
+                continue  # "a black tie gala": a dress code, no tie
         before = words[-3:]
         after = low[end + 1 :].split()[:2]
         part = after[:1] in _PARTS and not (
@@ -149,7 +171,49 @@ def _named_kinds(text: str, allowed, context: bool, strict: bool) -> dict[str, f
             context and strict and not joined and not _goes_with(words, True)
         ):
             votes[kind] = votes.get(kind, 0.0) + 1.0
+            if items is not None:  # where each kind voted for is said
+                items.append((start, end, kind))
     return votes
+
+
+_LIST_WORDS = {"\u00a7", "or", "and", "nor", "a", "an", "some", "maybe", "even", "perhaps"}
+
+
+def listed_kinds(text: str, allowed) -> set[str]:
+    """Kinds the request names one right after another as a list ("a handbag or clutch", "sandals,
+    flip flops or slides", "a cap and sunnies"): every one of them is wanted, as in a list of
+    colours. Empty where it names fewer than two so (a kind it goes with is no part of a list)."""
+    spans: list[tuple[int, int, str]] = []
+    _named_kinds(text, allowed, False, False, spans)
+    low = " " + " ".join(_words(text)) + " "
+    out: set[str] = set()
+    for (_, end, first), (start, _, second) in zip(spans, spans[1:]):
+        between = low[end:start].split()
+        joined = set(between) & {_BREAK, "or", "and", "nor"}
+        if first != second and len(between) <= 3 and set(between) <= _LIST_WORDS and joined:
+            out |= {first, second}
+    return out
+
+
+def want_listed(intent, text: str, allowed: dict, ruled: set[str], named, items: dict) -> None:
+    """Where ``text`` names kinds as a list (:func:`listed_kinds`; less those ``ruled`` out or
+    named as what the item goes with) and two or more are left, ``intent`` wants all of them, and
+    the intent LM's own choice among the kinds ``named``. Where no audience is read and one of
+    them is worn by one audience only ("bras and knickers"), that audience ranks first."""
+    listed = listed_kinds(text, allowed.get("articleType", ())) - ruled
+    if len(listed) < 2:
+        return
+    listed |= set(intent.want.get("articleType", {})) & set(named)
+    intent.want["articleType"] = dict.fromkeys(sorted(listed), 1.0)
+    intent.unsure.pop("articleType", None)
+    if "gender" in intent.want or "gender" in intent.unsure:
+        return
+    for kind in sorted(listed):
+        who = Counter(m.get("gender") for m in items.values() if m.get("articleType") == kind)
+        top, count = max(who.items(), key=lambda kv: kv[1], default=(None, 0))
+        if top and count >= 0.9 * sum(who.values()):
+            intent.unsure["gender"] = {top: 1.0}  # ranks, never filters
+            return
 
 
 _BREAK = "\u00a7"  # stands for a comma, a full stop or a bracket among the words
@@ -157,7 +221,7 @@ _BREAK = "\u00a7"  # stands for a comma, a full stop or a bracket among the word
 
 def _words(text: str) -> list[str]:
     """The text's words, lower case, apostrophes dropped, each break in a sentence a word ``_BREAK``."""
-    low = text.lower().replace("'", "").replace("\u2019", "")
+    low = with_negations(text).lower().replace("'", "")
     low = SCOPE_BREAK.sub(f" {_BREAK} ", low)
     return re.sub(rf"[^a-z0-9 {_BREAK}]", " ", low).split()
 
@@ -168,7 +232,10 @@ def _goes_with(words: list[str], strict: bool = False) -> bool:
     "for" of looking for something ("looking for trainers") or an "of" not followed by a possessive
     ("a pair of shades", "in the way of gloves"; but "the waist of my dresses"), or after "over /
     under / with / match" and a determiner and one describing word ("over a sleeveless dress").
-    ``strict``: a possessive alone ("losing his sunnies") does not count."""
+    ``strict``: a possessive alone ("losing his sunnies") does not count. After "hold up" or
+    "keep up" ("to hold up the school trousers") a name is what the item keeps up."""
+    if {"hold", "holds", "holding", "keep", "keeps"} & set(words) and "up" in words:
+        return True
     for back in (1, 2):
         if len(words) < back or words[-back] not in _CONTEXT or (strict and words[-back] in _POSSESSIVE):
             continue
@@ -194,19 +261,48 @@ def _goes_with(words: list[str], strict: bool = False) -> bool:
     )
 
 
+def _dress_code(words: list[str], at: int) -> bool:
+    """Whether "black tie" / "white tie" at word ``at`` is a dress code ("a black tie gala", "the
+    dress code is black tie", "to a black tie") rather than a tie ("black tie for a funeral")."""
+    after = words[at + 2 : at + 3]
+    before = words[max(0, at - 2) : at]
+    return (
+        bool(set(after) & _EVENTS)
+        or before[-1:] in (["is"], ["its"], ["strictly"], ["code"])
+        or (before in (["to", "a"], ["at", "a"], ["for", "a"]) and not after)
+    )
+
+
+def _idioms(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, idiom) of each phrase of :data:`_IDIOMS` said as one in ``text`` (lower case,
+    letters and digits only, one space between words)."""
+    low = " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower().replace("'", "").replace("\u2019", "")).split())
+    words, out = low.split(), []
+    for m in re.finditer(
+        rf"(?<![a-z0-9])(?:{'|'.join(sorted(_IDIOMS, key=len, reverse=True))})(?![a-z0-9])", low
+    ):
+        at = len(low[: m.start()].split())
+        if m.group(0) in ("black tie", "white tie") and not _dress_code(words, at):
+            continue
+        out.append((m.start(), m.end(), m.group(0)))
+    return out
+
+
 def without_idioms(text: str) -> str:
-    """``text`` less the phrases that name no item ("black tie", "tie dye"): their colours are not wishes."""
-    return re.sub(rf"\b(?:{'|'.join(sorted(_IDIOMS))})\b", " ", text, flags=re.IGNORECASE)
+    """``text`` (as :func:`_idioms` reads it) less the phrases that name no item ("a black tie gala",
+    "tie dye"): their colours are not wishes."""
+    low = " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower().replace("'", "").replace("\u2019", "")).split())
+    for start, end, _ in reversed(_idioms(text)):
+        low = low[:start] + " " + low[end:]
+    return low
 
 
 def idiom_kinds(text: str, allowed) -> set[str]:
-    """Kinds whose name the request says only inside a phrase that names no item ("a black tie
-    gala": ties; "something tie dye": ties; "on top": tops), for the LM's reading to drop."""
-    low = " " + " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split()) + " "
+    """Kinds whose name the request says inside a phrase that names no item ("a black tie gala":
+    ties; "something tie dye": ties; "on top": tops; "not too dressed up": dresses; "pastel
+    shades": sunglasses), for the LM's reading to drop (unless the words name them elsewhere)."""
     owner = dict(_lexicon_phrases(frozenset(allowed)))
-    return {
-        owner[word] for idiom in _IDIOMS if f" {idiom} " in low for word in idiom.split() if owner.get(word)
-    }
+    return {owner[_IDIOMS[idiom]] for _, _, idiom in _idioms(text) if owner.get(_IDIOMS[idiom])}
 
 
 # "a small thing to carry on a night out: phone, keys, lipstick", "a purse — holds phone, cards, a

@@ -44,10 +44,14 @@ def clauses(text: str, min_words: int = 3, most: int = 16) -> list[str]:
     the shopper does not want says nothing of what they do), then each remaining clause of at least
     ``min_words`` words, ``most`` in all (a long conversation costs no more than that many
     embeddings). A request that is all negation is kept whole."""
-    from vlrec.agent.vocabulary import NEGATION
+    from vlrec.agent.vocabulary import NEGATION, with_negations
 
     parts = [" ".join(p.split()) for p in _CLAUSE.split(text)]
-    kept = [p for p in parts if p and not set(re.findall(r"[a-z]+", p.lower().replace("'", ""))) & NEGATION]
+    kept = [
+        p
+        for p in parts
+        if p and not set(re.findall(r"[a-z]+", with_negations(p).lower().replace("'", ""))) & NEGATION
+    ]
     whole = " ".join(kept) if kept else " ".join(text.split())
     return [whole] + [p for p in dict.fromkeys(kept) if len(p.split()) >= min_words and p != whole][
         : most - 1

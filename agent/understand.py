@@ -16,6 +16,7 @@ from vlrec.agent.kinds import (
     lexicon_kinds,
     say_uncarried,
     uncarried_kind,
+    want_listed,
     without_idioms,
 )
 from vlrec.agent.replies import Recommendation, Sight
@@ -174,6 +175,10 @@ class Understanding:
                     intent.want["articleType"] = dict.fromkeys(sorted(named), 1.0)
                     intent.unsure.pop("articleType", None)
                     break
+        if self.cfg.kind_lists:  # "a handbag or clutch": all of them
+            want_listed(
+                intent, last, allowed, ruled.get("articleType", set()) | set(their_kinds), named, self.items
+            )
         if their_kinds and "gender" not in intent.want and "gender" not in intent.unsure:
             who = Counter(m.get("gender") for m in self.items.values() if m.get("articleType") in their_kinds)
             top, count = max(who.items(), key=lambda kv: kv[1], default=(None, 0))

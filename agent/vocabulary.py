@@ -83,12 +83,28 @@ def _forms(value: str, fieldname: str) -> set[str]:
             forms |= {"t shirt", "t shirts", "tee", "tees"}
     if fieldname == "baseColour" and v == "grey":
         forms.add("gray")
+    if fieldname == "baseColour" and " " not in v and not v.endswith("s"):
+        forms.add(v + "s")  # "cricket whites", "in reds or maroons"
     return {f for f in forms if len(f) >= 3}
 
 
 NEGATION = {"not", "no", "never", "without", "except", "but", "avoid", "hate", "hates", "dislike",
             "dislikes", "isnt", "arent", "dont", "doesnt", "nothing", "skip", "nor", "besides", "minus"}  # fmt: skip
 """Words that rule out what follows them (apostrophes dropped: "isn't" is ``isnt``)."""
+
+
+_NEGATING = re.compile(
+    r"\b(?:can'?t|cannot|won'?t|couldn'?t|wouldn'?t)\s+(?:do|wear|stand|handle|bear|manage|take|walk in)\b"
+    r"|\b(?:rather than|instead of|sick of|tired of|fed up with|allergic to)\b",
+    re.IGNORECASE,
+)
+"""Phrases that rule out what follows them like "not" does: "she can't do heels any more", "boxers rather
+than tight briefs", "a tote instead of a backpack" (not "can't find black boots": only verbs of wearing)."""
+
+
+def with_negations(text: str) -> str:
+    """``text`` with each negating phrase of :data:`_NEGATING` said as "not"."""
+    return _NEGATING.sub(" not ", text.replace("\u2019", "'"))
 
 
 SCOPE_BREAK = re.compile(r"[,.;:!?()\u2014\u2013]|\s-\s")
@@ -106,6 +122,7 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]
     }
     out: dict[str, set[str]] = {}
     uses = vocab.values.get("usage", ())
+    text = with_negations(text)
 
     def rule_out(window: str, only: set[str] | None = None) -> set[str]:
         """Rule out what ``window`` names (of the fields ``only``, if given); returns the fields."""
@@ -140,7 +157,10 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]
             listing = got if i + 1 + reach >= len(tokens) else set()
             # a use right after the negation, or joined to that word: "not too formal", "nothing
             # sporty", "nothing stiff or formal" (but "never worn ethnic before" tells of the past)
-            said = [t for t in tokens[i + 1 : i + 3] if t not in _DEGREE][:1]
+            skip = _DEGREE | (
+                {"the", "a", "an"} if tok != "but" else set()
+            )  # not "loafers but the casual kind"
+            said = [t for t in tokens[i + 1 : i + 3] if t not in skip][:1]
             window = tokens[i + 1 : i + 1 + reach]
             said += [
                 t
@@ -151,12 +171,19 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]
                 and "articleType" not in vocab.match(" ".join(window[j : j + 2]))
             ]  # not "no heels or formal shoes": a kind, ruled out above
             for word in said:
-                if use := vocab.match(word).get("usage") or sport_usage(word, uses):
+                if use := vocab.match(word).get("usage") or sport_usage(word, uses) or _use_word(word, uses):
                     out.setdefault("usage", set()).add(use)
     return out
 
 
 _DEGREE = {"too", "so", "very", "overly", "that", "really"}
+_USE_WORDS = {"dressy": "Formal", "dressed": "Formal"}
+"""Words of a use that no catalogue value names: "not too dressy", "nothing too dressed up"."""
+
+
+def _use_word(word: str, uses) -> str | None:
+    use = _USE_WORDS.get(word)
+    return use if use in uses else None
 
 
 _NOT_COLOUR = {"winter", "morning", "mornings", "night", "nights", "evening", "evenings", "days", "hours",
@@ -289,11 +316,11 @@ def sport_usage(text: str, allowed) -> str | None:
 
 
 _FORMAL = re.compile(
-    r"\b(?:interviews?|business|boardroom|corporate|client meetings?|funerals?|tux(?:edo)?s?|suit (?:trousers|pants)"
+    r"\b(?:interviews?|formals|business|boardroom|corporate|client meetings?|funerals?|tux(?:edo)?s?|suit (?:trousers|pants)"
     r"|(?:with|under|match|matches|matching)\s+(?:(?:a|an|my|his|her|your|the|their)\s+)?(?!(?:salwar|churidar|"
     r"punjabi|patiala|anarkali|kurta|ethnic|cotton|track|swim|bathing|jump|wet|boiler|night|sweat)\b)(?:[a-z-]+\s+)?suits?)\b"
 )
-"""A formal occasion, or what is worn with a suit ("to wear with suits", "under my navy suit",
+"""A formal occasion ("formals for office": Indian English for formal clothes), or what is worn with a suit ("to wear with suits", "under my navy suit",
 "suit trousers"; not a salwar or swim suit, nor the verb: "what suits me")."""
 
 

@@ -100,10 +100,11 @@ def test_the_agent_weighs_the_lm_reading_with_what_the_request_is_for(shop, tmp_
 
 def test_where_the_words_name_the_kinds_the_phrases_keep_quiet_unless_asked(shop, tmp_path):
     """ "A handbag or a tshirt to carry my laptop and lunch" names both kinds: the shopper's own
-    words stand (both stay acceptable); with ``needs_named`` the phrases vote there too."""
+    words stand (both stay acceptable); with ``needs_named`` (and no ``kind_lists``) the phrases
+    vote there too."""
     text = "a handbag or a tshirt to carry my laptop and lunch"
     agent, _ = _agent(shop, tmp_path, text, {"Tshirts": 0.5, "Handbags": 0.5}, needs_weight=2.0)
     both = agent.session().send(text)
     assert set(both.options["articleType"]) == {"Tshirts", "Handbags"}
-    agent.cfg.needs_named = True
+    agent.cfg.needs_named, agent.cfg.kind_lists = True, False  # a list would keep both
     assert agent.session().send(text).constraints.get("articleType") == "Handbags"

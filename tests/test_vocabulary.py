@@ -22,6 +22,7 @@ def test_vocabulary_reads_catalogue_values_from_shopper_text():
     assert v.match("a gray shirt") == {"baseColour": "Grey", "articleType": "Shirts"}
     assert v.match("for men... actually for women instead")["gender"] == "Women"
     assert v.match("nothing here") == {}
+    assert v.match("tees in greys")["baseColour"] == "Grey"  # a colour's plural: "whites", "greys"
 
 
 def test_a_shade_said_with_its_family_is_the_shade():
@@ -63,6 +64,13 @@ def test_negations_are_read_in_their_own_clause():
     # ... and only in the field it began in: the colours after a ruled-out kind are wanted
     assert negated("flat ones, no heels at all, black or tan", vocab) == {"articleType": {"Heels"}}
     assert negated("a hoodie for my daughter, she hates grey", vocab) == {"baseColour": {"Grey"}}
+    # phrases that negate like "not"; "can't find" is no wish against
+    assert negated("flat sandals for my mum, she can't do heels any more", vocab) == {
+        "articleType": {"Heels"}
+    }
+    assert negated("a backpack rather than a tan tote", vocab) == {"baseColour": {"Tan"}}
+    assert negated("flats instead of heels", vocab) == {"articleType": {"Heels"}}
+    assert negated("I can't find black flats anywhere", vocab) == {}
 
 
 def test_a_use_right_after_a_negation_is_ruled_out():
@@ -73,6 +81,9 @@ def test_a_use_right_after_a_negation_is_ruled_out():
     )
     assert negated("a shirt for a first date, not too formal", vocab) == {"usage": {"Formal"}}
     assert negated("a watch for interviews, nothing sporty", vocab) == {"usage": {"Sports"}}
+    assert negated("check shirts, not the formal office type", vocab) == {"usage": {"Formal"}}
+    assert negated("khakis for work but not too dressy", vocab) == {"usage": {"Formal"}}
+    assert negated("loafers but the casual weekend kind", vocab) == {}  # "but" here wants it
     assert negated("she has never worn ethnic before", vocab) == {}  # the past, not a wish
     assert negated("button-down for a barbecue, nothing stiff or formal", vocab) == {"usage": {"Formal"}}
     shoes = Vocabulary([{"articleType": "Formal Shoes", "usage": "Formal"}, {"articleType": "Heels"}])
@@ -122,6 +133,8 @@ def test_the_guard_moves_a_ruled_out_value_from_wanted_to_excluded():
         ("a hoodie for my nephew, he's 14", None),  # a teenager: the LM's reading stays
         ("my wife says our son (6) needs a raincoat, she likes navy", {"Boys"}),  # "she": not a second child
         ("a bag for my son, he's in year 2 at uni", None),  # a university year, not a school year
+        ("a knapsack for my son's boy scout camp", {"Boys"}),  # what only a child does
+        ("shoes for my daughter's kindergarten", {"Girls"}),
         ("a shirt for my boyfriend, he's 6 foot", None),  # a height, not an age
         ("a watch for my son, he's 19, needs to last 3 years", {"Men"}),  # a watch's years, not an age
         ("a bag that holds 20 litres", None),
@@ -159,6 +172,7 @@ def test_an_age_reads_as_a_childs_or_an_adults(text, want):
         ("a cute bag for a girls' trip to goa", {"Girls"}, {"Women"}),  # a grown-ups' outing
         ("a dress for a girls night out", {"Girls"}, {"Women"}),
         ("my daughter is 8, she wants a bag for a girls' day out", {"Girls"}, None),  # a child's age
+        ("my daughter just started uni, she wants work clothes for her internship", {"Girls"}, {"Women"}),
     ],
 )
 def test_who_the_words_say_an_item_is_for(text, read, want):
@@ -438,6 +452,16 @@ def test_a_kind_said_only_inside_a_phrase_that_names_no_item_is_read_as_none():
         "Tshirts": 1.0
     }
     assert idiom_kinds("a tie for my brother", allowed) == set()
+    # a black tie said as a tie, not a dress code; a colour's shades; dressing up
+    assert lexicon_kinds("black tie for a funeral", allowed) == {"Ties": 1.0}
+    assert idiom_kinds("black tie for a funeral", allowed) == set()
+    assert idiom_kinds("the dress code is black tie", allowed) == {"Ties"}
+    wide = allowed | {"Dresses", "Sunglasses"}
+    assert idiom_kinds("a salwar suit, she likes soft pastel shades", wide) == {"Sunglasses"}
+    assert lexicon_kinds("a salwar suit, she likes soft pastel shades", wide) == {}
+    assert lexicon_kinds("black shades for the beach", wide) == {"Sunglasses": 1.0}  # sunglasses
+    assert idiom_kinds("first date, guy, not too dressed up", wide) == {"Dresses"}
+    assert lexicon_kinds("a dress, nothing too dressy", wide) == {"Dresses": 1.0}  # named as well
 
 
 def test_kinds_named_only_as_context_leave_the_lm_reading():
@@ -531,3 +555,35 @@ def test_an_adults_audience_said_in_words_stands_and_a_childs_may_be_an_adults()
         audience("a top, womens", "a top, womens", set(), allowed, words=False) is None
     )  # agent.audience_words off
     assert audience("a nice top", "a nice top", {"Women"}, allowed) is None  # the LM's reading stands
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        ("green handbag or clutch for a wedding", {"Handbags", "Clutches"}),
+        ("sandals, flip flops or slides", {"Sandals", "Flip Flops"}),  # slides name neither for sure
+        ("a cap and sunnies for the beach", {"Caps", "Sunglasses"}),
+        ("jeans and a shirt for a date", {"Jeans", "Shirts"}),
+        ("a tshirt to go with my jeans", set()),  # what it goes with is no part of a list
+        ("no heels or sandals", set()),  # negated
+        ("flip flops or sandals, not heels", {"Flip Flops", "Sandals"}),
+        ("a handbag for my sandals", set()),
+        ("a clutch", set()),
+    ],
+)
+def test_kinds_named_as_a_list_are_all_wanted(text, want):
+    from vlrec.agent.kinds import listed_kinds
+
+    allowed = {
+        "Handbags",
+        "Clutches",
+        "Sandals",
+        "Flip Flops",
+        "Caps",
+        "Sunglasses",
+        "Heels",
+        "Tshirts",
+        "Jeans",
+        "Shirts",
+    }
+    assert listed_kinds(text, allowed) == want

@@ -31,7 +31,7 @@ NAMES: dict[str, list[str]] = {
     "Kurtis": ["kurtis", "a kurti", "a short kurta", "an ethnic top"],
     "Watches": ["watches", "a watch", "a wristwatch", "a timepiece", "a chronograph", "something to tell the time", "a digital watch", "an analogue watch", "an analog watch"],
     "Handbags": ["handbags", "a handbag", "a purse", "a tote", "a tote bag", "a shoulder bag", "a sling bag",
-                 "a satchel", "a hobo bag"],
+                 "a satchel", "a hobo bag", "a pocketbook"],
     "Heels": ["heels", "high heels", "stilettos", "pumps", "wedges", "block heels", "kitten heels", "court shoes", "slingbacks", "peep toes", "platform heels"],
     "Sunglasses": ["sunglasses", "sunnies", "shades", "aviators", "wayfarers", "sun specs", "dark glasses"],
     "Sweaters": ["sweaters", "a jumper", "jumpers", "a pullover", "a cardigan", "a knit", "knitwear",
