@@ -24,6 +24,8 @@ _CHILDHOOD = re.compile(
     r"\b(?:(?:boy|girl|cub) scouts?|girl guides?|primary school|nursery school|kindergarten|pre-?school|play ?school)\b"
 )
 """What only a child does ("my son's boy scout camp", "for her kindergarten"): a child's age, 8."""
+_GROWN_UP = re.compile(r"\b(?:teach\w*|leaders?|volunteer\w*|works?|working|job|staff|runs|helps? out)\b")
+"""An adult's part in what a child does ("she teaches primary school", "a cub scouts leader")."""
 _BOY = re.compile(r"\b(?:sons?|nephews?|boys?|lads?|grandsons?|little brother|he|he's|him|his)\b")
 _GIRL = re.compile(
     r"\b(?:daughters?|nieces?|girls?|gurls?|lass|lassies?|granddaughters?|little sister|she|she's|her)\b"
@@ -50,7 +52,8 @@ def child_gender(text: str, allowed) -> set[str] | None:
     low = text.lower()
     ages = [int(x) for m in _AGE.finditer(low) for x in m.groups() if x]
     ages += [int(x) + 5 for m in _GRADE.finditer(low) for x in m.groups() if x]
-    ages += [8] if _CHILDHOOD.search(low) else []
+    if not ages and _CHILDHOOD.search(low) and not _GROWN_UP.search(low):  # "my son's scout camp"
+        ages, low = [8], _CHILDHOOD.sub(" ", low)  # the "boy" of "boy scouts" is not the child's sex
     if not ages or CHILD_AGE < min(ages) < ADULT_AGE:
         return None
     boy, girl = bool(_BOY_NOUN.search(low)), bool(_GIRL_NOUN.search(low))  # a son, a daughter

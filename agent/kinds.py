@@ -49,13 +49,12 @@ _PARTS = [[w] for w in ("neck", "wrist", "wrists", "head", "feet", "foot", "hand
 # dress; "soft pastel shades" are no sunglasses).
 _IDIOMS = {"black tie": "tie", "white tie": "tie", "on top": "top", "tie dye": "tie",
            "dressed up": "dress", "dress up": "dress", "dressing up": "dress", "dress down": "dress",
-           "dressed down": "dress", "dressy": "dress", "dressed": "dress", "dress code": "dress",
-           "overdressed": "dress", "underdressed": "dress",
+           "dressed down": "dress", "dress code": "dress", "overdressed": "dress", "underdressed": "dress",
+           "too dressy": "dress", "not dressy": "dress", "nothing dressy": "dress", "overly dressy": "dress",
            **{f"{tone} shades": "shades" for tone in (
-               "pastel", "soft", "softer", "muted", "earthy", "earth", "neutral", "natural", "warm", "warmer",
-               "jewel", "bright", "brighter", "light", "lighter", "darker", "deep", "deeper", "subtle",
-               "different", "autumn", "autumnal", "nude", "berry", "all", "other", "richer", "rich")},
-           "shades of": "shades", "in shades": "shades"}  # fmt: skip
+               "pastel", "soft", "softer", "muted", "earthy", "earth", "neutral", "natural", "warm", "jewel",
+               "autumn", "autumnal", "nude", "berry", "subtle", "rich", "richer")},
+           "shades of": "shades"}  # fmt: skip
 _EVENTS = {"event", "events", "do", "dinner", "dinners", "gala", "galas", "wedding", "weddings", "party",
            "parties", "affair", "ball", "optional", "evening", "night", "function", "reception", "occasion",
            "invite", "invitation", "dance", "prom", "thing", "dress", "outfit", "look", "attire", "gown",
@@ -176,6 +175,8 @@ def _named_kinds(
     return votes
 
 
+_HAVING = {"have", "has", "had", "got", "gotten", "own", "owns", "loves", "bought", "wear", "wears", "usually",
+           "already", "lives", "living"}  # fmt: skip
 _LIST_WORDS = {"\u00a7", "or", "and", "nor", "a", "an", "some", "maybe", "even", "perhaps"}
 
 
@@ -187,7 +188,9 @@ def listed_kinds(text: str, allowed) -> set[str]:
     _named_kinds(text, allowed, False, False, spans)
     low = " " + " ".join(_words(text)) + " "
     out: set[str] = set()
-    for (_, end, first), (start, _, second) in zip(spans, spans[1:]):
+    for (head, end, first), (start, _, second) in zip(spans, spans[1:]):
+        if set(low[:head].split()[-3:]) & _HAVING:
+            continue  # "she loves dresses and heels, find her a bag": what she has or likes
         between = low[end:start].split()
         joined = set(between) & {_BREAK, "or", "and", "nor"}
         if first != second and len(between) <= 3 and set(between) <= _LIST_WORDS and joined:
@@ -199,21 +202,25 @@ def want_listed(intent, text: str, allowed: dict, ruled: set[str], named, items:
     """Where ``text`` names kinds as a list (:func:`listed_kinds`; less those ``ruled`` out or
     named as what the item goes with) and two or more are left, ``intent`` wants all of them, and
     the intent LM's own choice among the kinds ``named``. Where no audience is read and one of
-    them is worn by one audience only ("bras and knickers"), that audience ranks first."""
+    them is worn by one audience only ("bras and knickers"), that audience ranks first (where all
+    such kinds agree). Nothing changes where the LM read a kind outside the list."""
     listed = listed_kinds(text, allowed.get("articleType", ())) - ruled
-    if len(listed) < 2:
-        return
+    read = set(intent.want.get("articleType", {})) | set(intent.unsure.get("articleType", {}))
+    if len(listed) < 2 or (read and not read & listed):
+        return  # the LM's kind is not of the list: "jeans and tees I have, want something smarter"
     listed |= set(intent.want.get("articleType", {})) & set(named)
     intent.want["articleType"] = dict.fromkeys(sorted(listed), 1.0)
     intent.unsure.pop("articleType", None)
     if "gender" in intent.want or "gender" in intent.unsure:
         return
-    for kind in sorted(listed):
+    tops = set()
+    for kind in listed:
         who = Counter(m.get("gender") for m in items.values() if m.get("articleType") == kind)
         top, count = max(who.items(), key=lambda kv: kv[1], default=(None, 0))
         if top and count >= 0.9 * sum(who.values()):
-            intent.unsure["gender"] = {top: 1.0}  # ranks, never filters
-            return
+            tops.add(top)
+    if len(tops) == 1:  # every kind worn by one audience agrees ("a shirt or a top": no lean)
+        intent.unsure["gender"] = {tops.pop(): 1.0}  # ranks, never filters
 
 
 _BREAK = "\u00a7"  # stands for a comma, a full stop or a bracket among the words
@@ -234,8 +241,10 @@ def _goes_with(words: list[str], strict: bool = False) -> bool:
     under / with / match" and a determiner and one describing word ("over a sleeveless dress").
     ``strict``: a possessive alone ("losing his sunnies") does not count. After "hold up" or
     "keep up" ("to hold up the school trousers") a name is what the item keeps up."""
-    if {"hold", "holds", "holding", "keep", "keeps"} & set(words) and "up" in words:
-        return True
+    for j in range(len(words) - 1):  # "to hold up the school trousers" (not "I keep ripping up tights")
+        if words[j] in {"hold", "holds", "holding", "keep", "keeps"} and words[j + 1] == "up":
+            if len(words) - j - 2 <= 2 and _BREAK not in words[j + 2 :]:
+                return True
     for back in (1, 2):
         if len(words) < back or words[-back] not in _CONTEXT or (strict and words[-back] in _POSSESSIVE):
             continue
@@ -262,37 +271,41 @@ def _goes_with(words: list[str], strict: bool = False) -> bool:
 
 
 def _dress_code(words: list[str], at: int) -> bool:
-    """Whether "black tie" / "white tie" at word ``at`` is a dress code ("a black tie gala", "the
-    dress code is black tie", "to a black tie") rather than a tie ("black tie for a funeral")."""
-    after = words[at + 2 : at + 3]
-    before = words[max(0, at - 2) : at]
-    return (
-        bool(set(after) & _EVENTS)
+    """Whether "black tie" / "white tie" at word ``at`` of ``words`` (:func:`_words`) is a dress code
+    ("a black tie gala", "the dress code is black tie", "the wedding's black tie", "going to a black
+    tie") rather than a tie ("black tie for a funeral", "which black tie do you like")."""
+    after = words[at + 2 : at + 4]
+    before = [w for w in words[max(0, at - 3) : at] if w != _BREAK][-2:]  # "dress code: black tie"
+    event = after[:1] and after[0] in _EVENTS and not (after[0] == "do" and after[1:] and after[1] in _WHO)
+    return bool(
+        event
         or before[-1:] in (["is"], ["its"], ["strictly"], ["code"])
-        or (before in (["to", "a"], ["at", "a"], ["for", "a"]) and not after)
+        or (before[-1:] and before[-1].endswith("s") and before[-1][:-1] in _EVENTS)  # "the wedding's"
+        or (before in (["to", "a"], ["at", "a"]) and not after[:1])
     )
 
 
-def _idioms(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, idiom) of each phrase of :data:`_IDIOMS` said as one in ``text`` (lower case,
-    letters and digits only, one space between words)."""
-    low = " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower().replace("'", "").replace("\u2019", "")).split())
+_WHO = {"you", "i", "we", "they", "he", "she", "u"}
+
+
+def _idioms(text: str) -> tuple[str, list[tuple[int, int, str]]]:
+    """The text as :func:`_words` reads it (breaks kept), and (start, end, idiom) of each phrase of
+    :data:`_IDIOMS` said there as one."""
+    low = " ".join(_words(text))
     words, out = low.split(), []
-    for m in re.finditer(
-        rf"(?<![a-z0-9])(?:{'|'.join(sorted(_IDIOMS, key=len, reverse=True))})(?![a-z0-9])", low
-    ):
-        at = len(low[: m.start()].split())
-        if m.group(0) in ("black tie", "white tie") and not _dress_code(words, at):
+    pattern = rf"(?<![a-z0-9])(?:{'|'.join(sorted(_IDIOMS, key=len, reverse=True))})(?![a-z0-9])"
+    for m in re.finditer(pattern, low):
+        if m.group(0) in ("black tie", "white tie") and not _dress_code(words, len(low[: m.start()].split())):
             continue
         out.append((m.start(), m.end(), m.group(0)))
-    return out
+    return low, out
 
 
 def without_idioms(text: str) -> str:
-    """``text`` (as :func:`_idioms` reads it) less the phrases that name no item ("a black tie gala",
+    """``text`` (as :func:`_words` reads it) less the phrases that name no item ("a black tie gala",
     "tie dye"): their colours are not wishes."""
-    low = " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower().replace("'", "").replace("\u2019", "")).split())
-    for start, end, _ in reversed(_idioms(text)):
+    low, found = _idioms(text)
+    for start, end, _ in reversed(found):
         low = low[:start] + " " + low[end:]
     return low
 
@@ -302,7 +315,7 @@ def idiom_kinds(text: str, allowed) -> set[str]:
     ties; "something tie dye": ties; "on top": tops; "not too dressed up": dresses; "pastel
     shades": sunglasses), for the LM's reading to drop (unless the words name them elsewhere)."""
     owner = dict(_lexicon_phrases(frozenset(allowed)))
-    return {owner[_IDIOMS[idiom]] for _, _, idiom in _idioms(text) if owner.get(_IDIOMS[idiom])}
+    return {owner[_IDIOMS[idiom]] for _, _, idiom in _idioms(text)[1] if owner.get(_IDIOMS[idiom])}
 
 
 # "a small thing to carry on a night out: phone, keys, lipstick", "a purse — holds phone, cards, a

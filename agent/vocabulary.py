@@ -63,11 +63,30 @@ class Vocabulary:
                 if any(taken[m.start() : m.end()]):
                     continue
                 taken[m.start() : m.end()] = [True] * (m.end() - m.start())
-                found.append((m.start(), f, v))
+                found.append((m.start(), f, v, phrase in _ITEM_COLOURS))
+        if any(weak for *_, weak in found) and (
+            any(f == "baseColour" and not weak for _, f, _, weak in found)
+            or set(low.split()) & _plain_colour_words()
+        ):  # "navy khakis": navy, not khaki
+            found = [x for x in found if not x[3]]
         out: dict[str, str] = {}
-        for _, f, v in sorted(found):
+        for _, f, v, _ in sorted(found):
             out[f] = v
         return out
+
+
+@functools.lru_cache(maxsize=1)
+def _plain_colour_words() -> frozenset:
+    """Every one-word colour word of the lexicon but the item-colour words."""
+    from vlrec.data.lexicon import COLOURS
+
+    return frozenset(w for ws in COLOURS.values() for w in ws if " " not in w and "khaki" not in w)
+
+
+_ITEM_COLOURS = {"khakis"}
+"""Colour words that also name an item ("khakis": khaki trousers): the colour only where no other is named."""
+_PLURAL_COLOURS = {"khaki", "white", "off white", "black", "grey", "blue", "red", "green", "pink", "brown", "purple",
+                   "yellow", "orange", "maroon", "cream", "beige", "gold", "silver"}  # fmt: skip
 
 
 def _forms(value: str, fieldname: str) -> set[str]:
@@ -83,8 +102,8 @@ def _forms(value: str, fieldname: str) -> set[str]:
             forms |= {"t shirt", "t shirts", "tee", "tees"}
     if fieldname == "baseColour" and v == "grey":
         forms.add("gray")
-    if fieldname == "baseColour" and " " not in v and not v.endswith("s"):
-        forms.add(v + "s")  # "cricket whites", "in reds or maroons"
+    if fieldname == "baseColour" and v in _PLURAL_COLOURS:
+        forms.add(v + "s")  # "cricket whites", "in reds or maroons" (not "khakis", an item)
     return {f for f in forms if len(f) >= 3}
 
 
@@ -94,17 +113,19 @@ NEGATION = {"not", "no", "never", "without", "except", "but", "avoid", "hate", "
 
 
 _NEGATING = re.compile(
-    r"\b(?:can'?t|cannot|won'?t|couldn'?t|wouldn'?t)\s+(?:do|wear|stand|handle|bear|manage|take|walk in)\b"
-    r"|\b(?:rather than|instead of|sick of|tired of|fed up with|allergic to)\b",
+    r"\b(?:can'?t|cannot|won'?t|couldn'?t|wouldn'?t)\s+(?:do|wear|stand|handle|bear|take|walk in)\b"
+    r"(?!\s+(?:to|the|it|this|that|my|any|anything|without|much|more|long)\b)"
+    r"|\b(?:rather than|instead of)\b",
     re.IGNORECASE,
 )
 """Phrases that rule out what follows them like "not" does: "she can't do heels any more", "boxers rather
-than tight briefs", "a tote instead of a backpack" (not "can't find black boots": only verbs of wearing)."""
+than tight briefs", "a tote instead of a backpack" (not "can't find black boots", "can't stand the
+heat", "can't wear anything but black": only verbs of wearing, right before what is worn)."""
 
 
 def with_negations(text: str) -> str:
     """``text`` with each negating phrase of :data:`_NEGATING` said as "not"."""
-    return _NEGATING.sub(" not ", text.replace("\u2019", "'"))
+    return _NEGATING.sub(" not ", re.sub("[\u2018\u2019\u00b4`]", "'", text))
 
 
 SCOPE_BREAK = re.compile(r"[,.;:!?()\u2014\u2013]|\s-\s")
@@ -157,9 +178,9 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]
             listing = got if i + 1 + reach >= len(tokens) else set()
             # a use right after the negation, or joined to that word: "not too formal", "nothing
             # sporty", "nothing stiff or formal" (but "never worn ethnic before" tells of the past)
-            skip = _DEGREE | (
-                {"the", "a", "an"} if tok != "but" else set()
-            )  # not "loafers but the casual kind"
+            # "not the formal office type"; not "loafers but the casual kind", "I'm not the sporty type"
+            own = i > 0 and tokens[i - 1] in {"im", "hes", "shes", "theyre", "were", "am", "is", "are", "i"}
+            skip = _DEGREE | ({"the", "a", "an"} if tok != "but" and not own else set())
             said = [t for t in tokens[i + 1 : i + 3] if t not in skip][:1]
             window = tokens[i + 1 : i + 1 + reach]
             said += [
@@ -170,6 +191,8 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]
                 and window[j - 2] == said[0]  # "nothing stiff or formal"; not "don't mind casual or formal"
                 and "articleType" not in vocab.match(" ".join(window[j : j + 2]))
             ]  # not "no heels or formal shoes": a kind, ruled out above
+            if "enough" in window or "down" in window[:3]:
+                said = []  # "isn't dressy enough", "not too dressed down": they want it
             for word in said:
                 if use := vocab.match(word).get("usage") or sport_usage(word, uses) or _use_word(word, uses):
                     out.setdefault("usage", set()).add(use)
@@ -177,7 +200,7 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]
 
 
 _DEGREE = {"too", "so", "very", "overly", "that", "really"}
-_USE_WORDS = {"dressy": "Formal", "dressed": "Formal"}
+_USE_WORDS = {"dressy": "Formal", "dressed": "Formal", "formals": "Formal"}
 """Words of a use that no catalogue value names: "not too dressy", "nothing too dressed up"."""
 
 

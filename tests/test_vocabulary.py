@@ -587,3 +587,54 @@ def test_kinds_named_as_a_list_are_all_wanted(text, want):
         "Shirts",
     }
     assert listed_kinds(text, allowed) == want
+
+
+def test_the_new_readings_leave_ordinary_requests_alone():
+    """Cases a review of the readings above found misread, each kept as it should be."""
+    from vlrec.agent.audience import child_gender
+    from vlrec.agent.kinds import _goes_with, idiom_kinds, lexicon_kinds, listed_kinds
+    from vlrec.agent.vocabulary import Vocabulary, negated
+
+    vocab = Vocabulary(
+        [{"articleType": t, "baseColour": c, "usage": u}
+         for t in ("Backpacks", "Casual Shoes", "Shirts", "Trousers")
+         for c in ("White", "Black", "Khaki", "Gold") for u in ("Formal", "Sports", "Casual")]
+    )  # fmt: skip
+    assert negated("I can't manage to find a white shirt that fits", vocab) == {}
+    assert negated("I can't stand the heat so white linen shirts please", vocab) == {}
+    assert negated("I'm not the sporty type, need trainers for the gym", vocab) == {}
+    assert negated("a shirt for the office, not too dressed down", vocab) == {}
+    assert negated("my blazer isn't dressy enough for the gala", vocab) == {}
+    assert negated("no formals, just casual tees", vocab) == {"usage": {"Formal"}}
+    assert vocab.match("a pair of navy khakis").get("baseColour") != "Khaki"  # an item, not a colour
+    kinds = {"Dresses", "Heels", "Handbags", "Sunglasses", "Ties", "Tights", "Tops", "Shirts"}
+    assert listed_kinds("she loves dresses and heels, find her a bag", kinds) == set()  # what she likes
+    assert lexicon_kinds("polarised darker shades for driving", kinds) == {"Sunglasses": 1.0}
+    assert idiom_kinds("show me other shades like these", kinds) == set()
+    assert lexicon_kinds("looking for a black tie", kinds) == {"Ties": 1.0}
+    assert lexicon_kinds("which black tie do you recommend", kinds) == {"Ties": 1.0}
+    assert idiom_kinds("a dress for a wedding, dress code: black tie", kinds) >= {"Ties"}
+    assert idiom_kinds("something dressy for a wedding", kinds) == set()  # may well be a dress
+    assert not _goes_with("i keep ripping up cheap".split())  # not "hold up"
+    allowed = {"Men", "Women", "Boys", "Girls", "Unisex"}
+    assert child_gender("a cardigan for my mum, she teaches primary school", allowed) is None
+    assert child_gender("my husband is a cub scouts leader, a jacket for him", allowed) is None
+    assert child_gender("my daughter wants to join the boy scouts", allowed) == {"Girls"}
+
+
+def test_a_list_of_kinds_widens_the_lm_reading_only_where_it_read_one_of_them():
+    from vlrec.adapters.intent import Intent
+    from vlrec.agent.kinds import want_listed
+
+    allowed = {"articleType": {"Handbags", "Clutches", "Bra", "Briefs", "Jeans", "Tshirts", "Shirts"}}
+    items = {"1": {"articleType": "Bra", "gender": "Women"}, "2": {"articleType": "Briefs", "gender": "Men"},
+             "3": {"articleType": "Briefs", "gender": "Women"}}  # fmt: skip
+    got = Intent(want={"articleType": {"Clutches": 0.9}})
+    want_listed(got, "a green handbag or clutch", allowed, set(), {"Handbags": 1, "Clutches": 1}, items)
+    assert set(got.want["articleType"]) == {"Handbags", "Clutches"}
+    kept = Intent(want={"articleType": {"Shirts": 0.9}})  # the LM's kind is not of the list
+    want_listed(kept, "I wear jeans and tshirts all week, want a shirt", allowed, set(), {}, items)
+    assert set(kept.want["articleType"]) == {"Shirts"}
+    hers = Intent(want={"articleType": {"Bra": 0.9}})
+    want_listed(hers, "everyday bras and knickers", allowed, set(), {"Bra": 1, "Briefs": 1}, items)
+    assert set(hers.want["articleType"]) == {"Bra", "Briefs"} and hers.unsure["gender"] == {"Women": 1.0}
