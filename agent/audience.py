@@ -97,12 +97,26 @@ _OUTING = re.compile(
 """A grown-ups' outing: "a girls' trip to goa", "lads' holiday" (women, men; not girls, boys)."""
 
 
+_MAN_KIN = (
+    r"dadaji|nanaji|papaji|papa|abbu|bhaiya|bhaiyya|chacha|chachu|mamu|jiju|grandad|granddad|grandpa|gramps"
+)
+_WOMAN_KIN = r"dadi|daadi|dadiji|nani|naani|naniji|dadima|nanima|ammi|mummy|mummyji|bhabhi|didi|chachi|mausi|granny|gran|nan"
+_ELDERS = re.compile(
+    rf"\b(?:for|to|and|&)\s+(?:my\s+|our\s+|dear\s+)?(?:(?P<m>{_MAN_KIN})|(?P<w>{_WOMAN_KIN}))\b(?!\s+canaria)"
+    rf"|\b(?:(?P<m2>{_MAN_KIN})|(?P<w2>{_WOMAN_KIN}))(?:'s|s')"
+)
+"""A relative said in family words as the one it is for, a man or a woman ("chappals for dadi",
+"for my bhaiya", "nani's birthday"; not "dadi gave me money", "Bhaiya, show me sunglasses"):
+where the LM reads no audience at all."""
+
+
 def audience_words(text: str, read, allowed) -> set[str] | None:
     """Who the words say an item is for, where they overrule the LM's reading ``read``: a child
     with no side named ("a kids' wrist clock") is boys and girls; a shopper buying for themselves
     ("a frock for myself, something girly") or for work ("summer dresses for work") is an adult;
     a one-letter sign-off ("jeans for me (f)", "for me (m)", "(f, 19)"), "guy here" or a grown-ups'
-    outing ("a girls' trip", "lads' holiday") says which.
+    outing ("a girls' trip", "lads' holiday") says which; where nothing was read, a relative's
+    family word ("for dadi", "for bhaiya") says whose.
     None where the words do not decide."""
     low = text.lower()
     if here := _HERE.search(low):  # "guy here, want something simple on my wrist"
@@ -122,6 +136,13 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
     if _SELF.search(low) and read & set(_ADULT):
         grown = {_ADULT.get(v, v) for v in read}
         return grown if grown <= set(allowed) else None
+    kin, last = set(), -99
+    for m in _ELDERS.finditer(low):  # "for dadi and dadaji": an "and" only right after another relative
+        if not m.group(0).startswith(("and", "&")) or m.start() - last <= 1:
+            kin.add("Men" if m.group("m") or m.group("m2") else "Women")
+            last = m.end()
+    if not read and not sided and len(kin) == 1 and kin <= set(allowed):  # "chappals for dadi"
+        return kin
     return None
 
 

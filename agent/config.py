@@ -90,6 +90,11 @@ class AgentConfig:
     flats: "something for a first date, I'm a guy, not too dressy", "mojaris, I'm the groom's
     brother"), the intent LM's next likeliest kind that it has for them is wanted instead, and the
     reply says so, rather than showing the kind to another audience."""
+    titled_kinds: bool = True
+    """Where the audience read has none of the kind read of its own (only the nearest audience's:
+    the catalogue files women's sandals as flats), the kinds whose items for that audience carry the
+    kind's name in their titles (at least ten: "Catwalk Women Brown Sandals" is a flat) are wanted
+    beside it (:func:`vlrec.agent.kinds.titled_kinds`)."""
     said_colour: bool = True
     """A catalogue colour the last request names in so many words ("jumpers in burgundy", "a bra
     in nude") is wanted where the intent LM read another (unless the words negate it, list several,

@@ -54,7 +54,8 @@ _IDIOMS = {"black tie": "tie", "white tie": "tie", "on top": "top", "tie dye": "
            **{f"{tone} shades": "shades" for tone in (
                "pastel", "soft", "softer", "muted", "earthy", "earth", "neutral", "natural", "warm", "jewel",
                "autumn", "autumnal", "nude", "berry", "subtle", "rich", "richer")},
-           "shades of": "shades"}  # fmt: skip
+           "shades of": "shades", "stocking filler": "stocking", "stocking fillers": "stocking",
+           "stocking stuffer": "stocking", "stocking stuffers": "stocking"}  # fmt: skip
 _EVENTS = {"event", "events", "do", "dinner", "dinners", "gala", "galas", "wedding", "weddings", "party",
            "parties", "affair", "ball", "optional", "evening", "night", "function", "reception", "occasion",
            "invite", "invitation", "dance", "prom", "thing", "dress", "outfit", "look", "attire", "gown",
@@ -145,6 +146,7 @@ def _named_kinds(
     votes: dict[str, float] = {}
     last_context = False
     every = low.split()
+    contents = _contents(every, [(len(low[:start].split()), start, kind) for start, _, kind in found])
     for start, end, kind in sorted(found):
         words = low[:start].split()[-4:]
         if low[start:end] in ("tie", "ties") and words[-1:] in (["black"], ["white"]):
@@ -165,14 +167,36 @@ def _named_kinds(
             continue
         # "my dresses and kurtis": a name joined to one the item goes with goes with it too
         joined = before[-1:] in (["and"], ["or"]) and last_context
-        last_context = joined or _goes_with(words)
+        last_context = joined or _goes_with(words, after=after) or start in contents
         if last_context == context and not (
-            context and strict and not joined and not _goes_with(words, True)
+            context and strict and not joined and not _goes_with(words, True, after) and start not in contents
         ):
             votes[kind] = votes.get(kind, 0.0) + 1.0
             if items is not None:  # where each kind voted for is said
                 items.append((start, end, kind))
     return votes
+
+
+_SETS = {"set", "sets", "combo", "combos", "hamper", "hampers", "box", "boxes"}
+_WITHIN = {"with", "containing", "including", "incl"}
+_SET_OF = {"combo", "combos", "hamper", "hampers"}  # "a combo of": its contents ("a set of socks": socks)
+
+
+def _contents(every: list[str], named: list[tuple[int, int, str]]) -> set[int]:
+    """Where (the character starts of) names are said as what a set holds: two or more kinds named
+    within eight words after "a set / box with", "a combo / hamper of" ("a boxed set with tie,
+    cufflinks and pocket square"; not "a combo of 3 t-shirts", a multipack, nor "I'm all set with
+    shoes"). ``every``: the words; ``named``: (word index, character start, kind) of each name."""
+    out: set[int] = set()
+    for i, w in enumerate(every[:-1]):
+        if w not in _SETS or not (every[i + 1] in _WITHIN or (w in _SET_OF and every[i + 1] == "of")):
+            continue
+        if i and every[i - 1] in {"all", "im", "am", "be", "get", "getting", "is", "are"}:
+            continue  # "I'm all set with shoes"
+        inside = [(start, kind) for at, start, kind in named if i + 1 < at <= i + 9 and kind]
+        if len({kind for _, kind in inside}) >= 2:
+            out |= {start for start, _ in inside}
+    return out
 
 
 _HAVING = {"have", "has", "had", "got", "gotten", "own", "owns", "loves", "bought", "wear", "wears", "usually",
@@ -233,16 +257,41 @@ def _words(text: str) -> list[str]:
     return re.sub(rf"[^a-z0-9 {_BREAK}]", " ", low).split()
 
 
-def _goes_with(words: list[str], strict: bool = False) -> bool:
+_HOLD = {"hold", "holds", "holding", "keep", "keeps"}
+_BEGGING = _SEEKING | {
+    "begging",
+    "begs",
+    "asking",
+    "asks",
+    "wants",
+    "wanted",
+    "saving",
+    "longing",
+    "dying",
+    "desperate",
+}
+
+
+def _goes_with(words: list[str], strict: bool = False, after: list[str] = ()) -> bool:
     """Whether a name after ``words`` (the last four words before it) is what the wanted item goes
     with: right after a context word ("for formal trousers", "under my kurtis") unless that is the
     "for" of looking for something ("looking for trainers") or an "of" not followed by a possessive
     ("a pair of shades", "in the way of gloves"; but "the waist of my dresses"), or after "over /
     under / with / match" and a determiner and one describing word ("over a sleeveless dress").
     ``strict``: a possessive alone ("losing his sunnies") does not count. After "hold up" or
-    "keep up" ("to hold up the school trousers") a name is what the item keeps up."""
+    "keep up" ("to hold up the school trousers", "to hold my trousers up": ``after``, the words after
+    the name) a name is what the item keeps up; after "his own" or "own zero" it is the item itself."""
+    if words[-1:] == ["own"] and words[-2:-1] and words[-2] in _POSSESSIVE:
+        ahead = words[-3] if len(words) >= 3 else ""
+        if ahead not in _CONTEXT or (ahead == "for" and len(words) >= 4 and words[-4] in _BEGGING):
+            return False  # "begging for his own watch", "wants her own bag": the item itself (not "a
+            # belt for his own jeans", "to go with his own shirts")
+    if words[-1:] == ["zero"] and words[-2:-1] and words[-2] in _HAVING:
+        return False  # "I own zero neckties": what the shopper lacks (not "flats with zero heels")
+    if after[:1] == ["up"] and len(words) >= 2 and words[-2] in _HOLD and words[-1] in _DETERMINER:
+        return True  # "to hold my trousers up"
     for j in range(len(words) - 1):  # "to hold up the school trousers" (not "I keep ripping up tights")
-        if words[j] in {"hold", "holds", "holding", "keep", "keeps"} and words[j + 1] == "up":
+        if words[j] in _HOLD and words[j + 1] == "up":
             if len(words) - j - 2 <= 2 and _BREAK not in words[j + 2 :]:
                 return True
     for back in (1, 2):
@@ -400,6 +449,21 @@ def kind_for_audience(
     if any((kind, g) in pairs for g in audience):
         return None
     return next((k for k in candidates if k not in ruled and any((k, g) in pairs for g in who)), None)
+
+
+def titled_kinds(kind: str, who: set[str], items: dict, least: int = 10) -> list[str]:
+    """Other kinds with at least ``least`` of the catalogue ``items`` for the audience ``who`` whose
+    titles say ``kind``'s name ("sandals" for women: flats), most first."""
+    name = kind.lower()[:-1] if kind.lower().endswith("s") else kind.lower()
+    name = re.compile(rf"\b{re.escape(name)}s?$")  # the title's last word: what the item is
+    count = Counter(
+        m.get("articleType")
+        for m in items.values()
+        if m.get("gender") in who
+        and m.get("articleType") != kind
+        and name.search(str(m.get("title", "")).lower())
+    )
+    return [k for k, n in count.most_common() if k and n >= least]
 
 
 def say_uncarried(session, intent, items: dict, name: str, near: tuple[str, str] | None) -> None:

@@ -103,6 +103,7 @@ class Agent(Understanding, Retrieving):
         self.combos = Counter(_combo(m) for m in self.items.values())
         self._log_max = math.log(max(self.combos.values(), default=1) + 1)
         self._pairs = {(m.get("articleType"), m.get("gender")) for m in self.items.values()}  # kind, audience
+        self._titled: dict = {}  # (kind, audience) -> the kinds whose titles name it (agent.titled_kinds)
 
     def session(self, user: str | None = None) -> Session:
         return Session(self, user)

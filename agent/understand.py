@@ -15,6 +15,7 @@ from vlrec.agent.kinds import (
     kind_for_audience,
     lexicon_kinds,
     say_uncarried,
+    titled_kinds,
     uncarried_kind,
     want_listed,
     without_idioms,
@@ -221,7 +222,14 @@ class Understanding:
         likely = [k for k, p in ranked if p >= self.cfg.hedge_share]
         kind = next(iter(kinds))
         other = kind_for_audience(kind, who, [*likely, *self.near_kinds(kind)], ruled, self._pairs)
-        if other is not None:
+        if other is None and self.cfg.titled_kinds and not any((kind, g) in self._pairs for g in who):
+            key = (kind, frozenset(who))
+            if key not in self._titled:
+                self._titled[key] = titled_kinds(kind, who, self.items)
+            titled = [k for k in self._titled[key] if k not in ruled]  # women's sandals: flats
+            if titled:
+                intent.want["articleType"] = dict.fromkeys([kind, *titled], 1.0)
+        elif other is not None:
             intent.want["articleType"] = {other: 1.0}
             intent.alternatives.get("articleType", {}).pop(other, None)
             said = " or ".join(sorted(g.lower() for g in who))

@@ -123,9 +123,20 @@ than tight briefs", "a tote instead of a backpack" (not "can't find black boots"
 heat", "can't wear anything but black": only verbs of wearing, right before what is worn)."""
 
 
+_REFUSED = re.compile(
+    r"\b([a-z][a-z-]*(?:\s+[a-z][a-z-]*)?)\s*[?!]+\s*(?:no way|nope|no thanks|no thank you|no chance|hell no)"
+    r"(?=\s*(?:[.,;!]|$))",
+    re.IGNORECASE,
+)
+"""A thing refused after it is named: "Heels? no way.", "leather?! nope" (the one or two words before
+the question; the refusal ends its clause: not "black jeans! no way am I wearing blue")."""
+
+
 def with_negations(text: str) -> str:
-    """``text`` with each negating phrase of :data:`_NEGATING` said as "not"."""
-    return _NEGATING.sub(" not ", re.sub("[\u2018\u2019\u00b4`]", "'", text))
+    """``text`` with each negating phrase of :data:`_NEGATING` said as "not", and a thing refused
+    after it is named (:data:`_REFUSED`) said as "not" that thing."""
+    text = _REFUSED.sub(r"not \1.", re.sub("[\u2018\u2019\u00b4`]", "'", text))
+    return _NEGATING.sub(" not ", text)
 
 
 SCOPE_BREAK = re.compile(r"[,.;:!?()\u2014\u2013]|\s-\s")
@@ -210,7 +221,8 @@ def _use_word(word: str, uses) -> str | None:
 
 
 _NOT_COLOUR = {"winter", "morning", "mornings", "night", "nights", "evening", "evenings", "days", "hours",
-               "pattern", "patterns", "print", "prints", "logo", "logos", "design", "designs", "graphics"}  # fmt: skip
+               "pattern", "patterns", "print", "prints", "logo", "logos", "design", "designs", "graphics",
+               "personality", "city", "vibe", "vibes", "life", "character", "crowd"}  # fmt: skip
 
 
 _SOFT = re.compile(r"\b(?:soft|light|gentle)\s+(?=(?:colou?rs?|shades?|tones?|hues?)\b)")
@@ -230,7 +242,18 @@ def colour_family(text: str, allowed) -> set[str]:
         for i, t in enumerate(tokens)
         if t in COLOUR_FAMILIES and not set(tokens[i + 1 : i + 2]) & _NOT_COLOUR
     }
-    if named & {"dark", "darker"} and named & {"bright", "neon", "pastel", "pastels", "softcolours"}:
+    if named & {"dark", "darker"} and named & {
+        "bright",
+        "neon",
+        "fluro",
+        "fluoro",
+        "colourful",
+        "colorful",
+        "vibrant",
+        "pastel",
+        "pastels",
+        "softcolours",
+    }:
         return set()  # both ends: no guess
     return {c for t in named for c in COLOUR_FAMILIES[t]} & set(allowed)
 
@@ -267,6 +290,7 @@ def colour_list(text: str, allowed) -> set[str]:
 _OWN_ADJ = r"(?:old|new|favourite|fave|only|current|existing|usual|plain|best|work|office)"
 _ELSE = re.compile(r"\b(?:something|anything|one|ones|a pair)\s+else\b|\b(?:different|another|other)\s+colou?rs?\b"
                    r"|\bnot the same\b")  # fmt: skip
+_CHANGE = re.compile(r"\b(?:this time|for a change)\b")
 
 
 def context_colours(text: str, allowed) -> tuple[set[str], set[str], str]:
@@ -288,12 +312,25 @@ def context_colours(text: str, allowed) -> tuple[set[str], set[str], str]:
         rf"(?<!you )(?<!u )\b(?:have|has|own|owns|got)\s+(?:(?:a|an|some|the|two|a few)\s+)?"
         rf"(?:{_OWN_ADJ}\s+)?{colours}(?:\s+(?:ones?|pairs?)\b|{thing})"
     )  # not "have you got black jeans?"
+    habit = rf"\b(?:only|always|usually)\s+(?:ever\s+)?(?:buys|bought|wears|wore|gets|picks|chooses)\s+{colours}\b"
     paired = (rf"\b(?:go|goes|going|wear|worn|wearing|match|matches|pair|pairs)\s+(?:well\s+)?with\s+"
               rf"(?:(?:a|an|the|some)\s+)?{colours}{thing}")  # fmt: skip
     context, had, rest = set(), set(), low
-    for pattern, kept in ((mine, None), (owned, had), (paired, None)):
+    contrast = _ELSE.search(low)
+    for pattern, kept in (
+        (mine, None),
+        (owned, had),
+        (habit if _CHANGE.search(low) else r"(?!)", None),
+        (paired, None),
+    ):
         for m in re.finditer(pattern, low):
             theirs = {names[w] for w in re.findall(rf"\b(?:{word})\b", m.group("c"))}
+            if pattern is habit:  # "brown this time, he only ever buys black": another colour is wanted
+                elsewhere = {names[w] for w in re.findall(rf"\b(?:{word})\b", low.replace(m.group(0), " "))}
+                if not elsewhere - theirs:
+                    continue
+                contrast = True
+                had |= theirs
             context |= theirs
             if kept is not None:
                 kept |= theirs
@@ -302,7 +339,7 @@ def context_colours(text: str, allowed) -> tuple[set[str], set[str], str]:
         return set(), set(), text
     said = {names[w] for w in re.findall(rf"\b(?:{word})\b", rest)}
     context -= said
-    return context, (had & context) if _ELSE.search(low) else set(), rest
+    return context, (had & context) if contrast else set(), rest
 
 
 def shades(values: set[str], allowed) -> set[str]:
@@ -327,7 +364,7 @@ def guard_negations(intent, ruled_out: dict[str, set[str]]):
 _SPORT = re.compile(
     r"\b(?:run|runs|running(?! errands)|runner|jog\w*|gym|workouts?|work out|training|trek\w*|hik(?:e|es|ing)|"
     r"yoga|pilates|cricket|football|soccer|5-a-side|futsal|tennis|badminton|basketball|squash|cycling|marathon|"
-    r"athletic|sporty|sports?|dri-fit|sweat\w*|pe kit|p\.e\.)\b"
+    r"athletic|sporty|sports?|dri-fit|dri fit|sweat\w*|pe kit|p\.e\.|laps|lap times)\b"
 )
 
 
@@ -340,6 +377,7 @@ def sport_usage(text: str, allowed) -> str | None:
 
 _FORMAL = re.compile(
     r"\b(?:interviews?|formals|business|boardroom|corporate|client meetings?|funerals?|tux(?:edo)?s?|suit (?:trousers|pants)"
+    r"|retirement (?:do|party|dinner|function|lunch)"
     r"|(?:with|under|match|matches|matching)\s+(?:(?:a|an|my|his|her|your|the|their)\s+)?(?!(?:salwar|churidar|"
     r"punjabi|patiala|anarkali|kurta|ethnic|cotton|track|swim|bathing|jump|wet|boiler|night|sweat)\b)(?:[a-z-]+\s+)?suits?)\b"
 )

@@ -148,3 +148,28 @@ def test_unisex_items_come_before_any_other_wish_is_relaxed(shop):
     assert not agent._unisex({"baseColour": "Black"})
     agent.cfg.unisex_first = False
     assert not agent._unisex({"gender": "Men"})
+
+
+def test_a_kind_its_audience_has_only_under_another_name_is_wanted_beside_it(shop):
+    """Women's sandals in a catalogue that files them as flats (titled "... Women ... Sandals"):
+    the kinds whose items for that audience carry the name are wanted beside the kind read;
+    where the audience has the kind of its own, or the switch is off, the kind stands alone."""
+    from tests.test_intent import _lm_agent
+    from vlrec.agent.kinds import titled_kinds
+
+    items = {str(i): {"articleType": "Flats", "gender": "Women", "title": f"Rocia {i} Women Brown Sandals"}
+             for i in range(10)}  # fmt: skip
+    items["x"] = {"articleType": "Sandals", "gender": "Men", "title": "Fila Men Sandals"}
+    assert titled_kinds("Sandals", {"Women"}, items) == ["Flats"]
+    assert titled_kinds("Sandals", {"Women"}, items, least=11) == []
+    assert titled_kinds("Sandals", {"Men"}, items) == []
+    text = "a handbag for a guy"
+    agent, rows = _lm_agent(shop, {text: ({"articleType": ["Handbags"], "gender": ["Men"]}, {})}, k=4)
+    agent._pairs = (agent._pairs - {("Handbags", "Men")}) | {("Handbags", "Unisex")}
+    agent._titled[("Handbags", frozenset({"Men"}))] = ["Tshirts"]
+    reply = agent.session().send(text)
+    assert reply.items and {rows[i.id]["articleType"] for i in reply.items} <= {"Handbags", "Tshirts"}
+    assert "Tshirts" in {rows[i.id]["articleType"] for i in reply.items}
+    agent.cfg.titled_kinds = False
+    off = agent.session().send(text)
+    assert off.constraints["articleType"] == "Handbags"

@@ -638,3 +638,119 @@ def test_a_list_of_kinds_widens_the_lm_reading_only_where_it_read_one_of_them():
     hers = Intent(want={"articleType": {"Bra": 0.9}})
     want_listed(hers, "everyday bras and knickers", allowed, set(), {"Bra": 1, "Briefs": 1}, items)
     assert set(hers.want["articleType"]) == {"Bra", "Briefs"} and hers.unsure["gender"] == {"Women": 1.0}
+
+
+def test_readings_from_the_eighth_set():
+    """Readings written from dev8's misses: the item itself after "his own" / "own zero", what a
+    belt holds up with the name between, a set's contents, a refusal after the thing is named,
+    stocking fillers, everyday names, relatives in family words."""
+    from vlrec.agent.audience import audience_words
+    from vlrec.agent.kinds import idiom_kinds, lexicon_kinds
+    from vlrec.agent.vocabulary import Vocabulary, negated, with_negations
+
+    kinds = {"Watches", "Ties", "Shirts", "Trousers", "Belts", "Cufflinks", "Accessory Gift Set", "Stockings",
+             "Socks", "Flip Flops", "Track Pants", "Sandals", "Kurtas", "Heels", "Flats", "Wallets"}  # fmt: skip
+    assert lexicon_kinds("my boy keeps begging for his own watch", kinds) == {"Watches": 1.0}
+    assert lexicon_kinds("I literally own zero neckties, something in maroon", kinds) == {"Ties": 1.0}
+    assert lexicon_kinds("a watch to go with his own shirts", kinds) == {"Watches": 1.0}  # context stays
+    assert lexicon_kinds("thing to hold my trousers up at work", kinds) == {}
+    assert lexicon_kinds("thing to hold my trousers up", kinds, context=True, strict=True) == {
+        "Trousers": 1.0
+    }
+    assert lexicon_kinds("my trousers keep falling down, I need a belt", kinds) == {"Belts": 1.0}
+    box = "boxed set with tie, cufflinks and pocket square for my boss"
+    assert lexicon_kinds(box, kinds) == {} and set(lexicon_kinds(box, kinds, context=True, strict=True)) == {
+        "Ties",
+        "Cufflinks",
+    }
+    assert lexicon_kinds("a combo of wallet and belt for dad", kinds, context=True, strict=True) == {
+        "Wallets": 1.0,
+        "Belts": 1.0,
+    }
+    assert lexicon_kinds("a set of socks for my son", kinds) == {"Socks": 1.0}  # a multipack: the item
+    assert idiom_kinds("stocking filler for my brother, something for his feet", kinds) == {"Stockings"}
+    assert lexicon_kinds("stockings for the office", kinds) == {"Stockings": 1.0}
+    for text, kind in (("mens sliders for after the gym", "Flip Flops"), ("sox for the gym", "Socks"),
+                       ("kolhapuri chappals for men", "Sandals"),
+                       ("an anarkali for an engagement", "Kurtas")):  # fmt: skip
+        assert lexicon_kinds(text, kinds) == {kind: 1.0}, text
+    assert with_negations("Heels? no way. Flat shoes").lower().startswith("not heels.")
+    assert with_negations("do you have heels? I need black ones") == "do you have heels? I need black ones"
+    vocab = Vocabulary([{"articleType": t} for t in ("Heels", "Flats")])
+    assert negated("Heels? no way. Flat comfy shoes for my mum", vocab) == {"articleType": {"Heels"}}
+    assert lexicon_kinds("high heels?! nope, flats please", {"Heels", "Flats"}) == {"Flats": 1.0}
+    allowed = {"Men", "Women", "Boys", "Girls", "Unisex"}
+    assert audience_words("pair of chappals for dadi, brown", set(), allowed) == {"Women"}
+    assert audience_words("a kurta for bhaiya's wedding", set(), allowed) == {"Men"}
+    assert audience_words("a kurta for bhaiya's wedding", {"Boys"}, allowed) is None  # the LM read one
+    assert audience_words("gifts for dadi and dadaji", set(), allowed) is None  # both sides
+
+
+def test_colours_and_uses_from_the_eighth_set():
+    """ "Fluro or bright", "something colourful": ranges of colour; "brown this time, he only ever buys
+    black": a habit the shopper asks to differ from (not "he always wears black": no contrast);
+    "to time my laps": a sport; "his retirement do": a formal occasion."""
+    from vlrec.agent.vocabulary import colour_family, context_colours, formal_usage, sport_usage
+
+    allowed = {"Black", "Brown", "Red", "Yellow", "Fluorescent Green", "Multi", "Navy Blue"}
+    assert colour_family("tees 4 gym, dri fit, fluro or bright", allowed) == {
+        "Red",
+        "Yellow",
+        "Fluorescent Green",
+    }
+    assert colour_family("something colourful for a festival", allowed) == {
+        "Red",
+        "Yellow",
+        "Fluorescent Green",
+        "Multi",
+    }
+    assert colour_family("dark or colourful, I can't decide", allowed) == set()
+    text = "proper leather lace-ups for work. brown this time, he only ever buys black"
+    theirs, other, rest = context_colours(text, allowed)
+    assert theirs == {"Black"} and other == {"Black"} and "brown" in rest and "black" not in rest
+    assert context_colours("he always wears black, find him a jacket", allowed)[0] == set()
+    uses = {"Sports", "Formal", "Casual"}
+    assert sport_usage("something to time my laps at the track", uses) == "Sports"
+    assert formal_usage("slacks for my father to wear at his retirement do", uses) == "Formal"
+    assert formal_usage("slacks for my father, he's enjoying retirement", uses) is None
+
+
+def test_the_eighth_sets_readings_leave_ordinary_requests_alone():
+    """Cases a review of the readings above found misread, each kept as it should be."""
+    from vlrec.agent.audience import audience_words
+    from vlrec.agent.kinds import lexicon_kinds
+    from vlrec.agent.vocabulary import Vocabulary, colour_family, context_colours, negated
+
+    vocab = Vocabulary([{"articleType": t, "baseColour": c} for t in ("Jeans", "Dresses", "Kurtas", "Heels")
+                        for c in ("Black", "Blue")])  # fmt: skip
+    assert negated("need black jeans! no way am I wearing blue again", vocab).get("baseColour") != {"Black"}
+    assert "Dresses" not in negated("What about a dress? Not for me, for my girlfriend", vocab).get(
+        "articleType", ()
+    )
+    kinds = {
+        "Tshirts",
+        "Shirts",
+        "Socks",
+        "Dresses",
+        "Heels",
+        "Flats",
+        "Belts",
+        "Jeans",
+        "Watches",
+        "Track Pants",
+    }
+    assert lexicon_kinds("a combo of 3 t-shirts for my son", kinds) == {"Tshirts": 1.0}  # a multipack
+    assert lexicon_kinds("I'm all set with shoes, need a dress", kinds) == {"Dresses": 1.0}
+    assert lexicon_kinds("a belt for his own jeans", kinds) == {"Belts": 1.0}
+    assert lexicon_kinds("flats with zero heels please", kinds) == {"Flats": 1.0}
+    assert lexicon_kinds("a watch that tracks my steps", kinds) == {"Watches": 1.0}
+    allowed = {"Men", "Women", "Boys", "Girls", "Unisex"}
+    for text in ("swim shorts for our holiday in Gran Canaria", "Bhaiya, show me some good sunglasses",
+                 "my nani gave me money for my birthday, want sneakers", "a mummy costume for halloween",
+                 "gifts for dadi and dadaji", "me and nani want to shop, a shawl for me"):  # fmt: skip
+        assert audience_words(text, set(), allowed) is None, text
+    colours = {"Black", "White", "Brown", "Red", "Multi"}
+    for text in ("My son only ever wears black. Need new jeans for him, slim fit this time.",
+                 "she always wears white sneakers, but this time she wants boots"):  # fmt: skip
+        assert context_colours(text, colours)[1] == set(), text
+    assert colour_family("a kurta for my mum, she has a colourful personality", colours) == set()
