@@ -50,7 +50,9 @@ class AgentConfig:
     the one it read; at most this many), the best item of each takes one of the reply's last places
     (at most ``hedge_places`` of the reply), so a misread kind still leaves something the shopper
     meant; the reply says so. 0: never."""
-    hedge_share: float = 0.1
+    hedge_share: float = 0.05
+    """0.05 since the twenty-first session (0.1 before): on the seven dev sets success@10 +0.000–0.008
+    (dev, dev5, dev6, dev8 up, none down), P@10 −0.002–+0.001 (docs/benchmarks.md)."""
     hedge_places: float = 0.2
     """The largest share of a reply's places those other kinds may take (k 10: 2, k 5: 1)."""
     sport_usage: Literal["want", "lean", "off"] = "lean"
