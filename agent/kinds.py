@@ -258,18 +258,8 @@ def _words(text: str) -> list[str]:
 
 
 _HOLD = {"hold", "holds", "holding", "keep", "keeps"}
-_BEGGING = _SEEKING | {
-    "begging",
-    "begs",
-    "asking",
-    "asks",
-    "wants",
-    "wanted",
-    "saving",
-    "longing",
-    "dying",
-    "desperate",
-}
+_BEGGING = _SEEKING | {"begging", "begs", "asking", "asks", "wants", "wanted", "saving", "longing", "dying",
+                       "desperate"}  # fmt: skip
 
 
 def _goes_with(words: list[str], strict: bool = False, after: list[str] = ()) -> bool:

@@ -225,6 +225,10 @@ _NOT_COLOUR = {"winter", "morning", "mornings", "night", "nights", "evening", "e
                "personality", "city", "vibe", "vibes", "life", "character", "crowd"}  # fmt: skip
 
 
+_LIGHT_RANGES = {"bright", "neon", "fluro", "fluoro", "colourful", "colorful", "vibrant", "pastel", "pastels",
+                 "softcolours"}  # fmt: skip
+"""Ranges at the other end from "dark": said together with it, no range is guessed."""
+
 _SOFT = re.compile(r"\b(?:soft|light|gentle)\s+(?=(?:colou?rs?|shades?|tones?|hues?)\b)")
 
 
@@ -242,18 +246,7 @@ def colour_family(text: str, allowed) -> set[str]:
         for i, t in enumerate(tokens)
         if t in COLOUR_FAMILIES and not set(tokens[i + 1 : i + 2]) & _NOT_COLOUR
     }
-    if named & {"dark", "darker"} and named & {
-        "bright",
-        "neon",
-        "fluro",
-        "fluoro",
-        "colourful",
-        "colorful",
-        "vibrant",
-        "pastel",
-        "pastels",
-        "softcolours",
-    }:
+    if named & {"dark", "darker"} and named & _LIGHT_RANGES:
         return set()  # both ends: no guess
     return {c for t in named for c in COLOUR_FAMILIES[t]} & set(allowed)
 

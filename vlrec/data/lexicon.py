@@ -211,6 +211,7 @@ COLOURS: dict[str, list[str]] = {
 _DARK = ["Black", "Navy Blue", "Charcoal", "Maroon", "Burgundy", "Coffee Brown", "Brown", "Olive"]
 _BRIGHT = ["Red", "Orange", "Yellow", "Pink", "Magenta", "Fluorescent Green", "Turquoise Blue", "Green"]
 _PASTEL = ["Pink", "Lavender", "Peach", "Mauve", "Cream", "Off White", "Sea Green"]
+_NEON = ["Fluorescent Green", "Yellow", "Orange", "Pink", "Magenta"]
 _METAL = ["Silver", "Steel", "Gold", "Metallic", "Bronze", "Copper"]
 _NEUTRAL = ["Beige", "Cream", "Off White", "White", "Grey", "Grey Melange", "Taupe", "Tan", "Khaki", "Nude", "Skin",
             "Charcoal", "Black", "Brown", "Coffee Brown"]  # fmt: skip
@@ -219,9 +220,7 @@ _MUTED = [c for c in _NEUTRAL if c not in ("Nude", "Skin", "Black")] + ["Navy Bl
 COLOUR_FAMILIES: dict[str, list[str]] = {
     "dark": _DARK, "darker": _DARK,
     "bright": _BRIGHT, "loud": _BRIGHT, "flashy": [*_BRIGHT, "Gold", "Metallic"],
-    "neon": ["Fluorescent Green", "Yellow", "Orange", "Pink", "Magenta"],
-    "fluro": ["Fluorescent Green", "Yellow", "Orange", "Pink", "Magenta"],
-    "fluoro": ["Fluorescent Green", "Yellow", "Orange", "Pink", "Magenta"],
+    "neon": _NEON, "fluro": _NEON, "fluoro": _NEON,
     "colourful": [*_BRIGHT, "Multi"], "colorful": [*_BRIGHT, "Multi"], "vibrant": [*_BRIGHT, "Multi"],
     "pastel": _PASTEL, "pastels": _PASTEL,
     "softcolours": [*_PASTEL, "White", "Beige", "Skin", "Nude"],  # "in a soft colour", "light shades" (read as this word)
