@@ -26,6 +26,12 @@ _CHILDHOOD = re.compile(
 """What only a child does ("my son's boy scout camp", "for her kindergarten"): a child's age, 8."""
 _GROWN_UP = re.compile(r"\b(?:teach\w*|leaders?|volunteer\w*|works?|working|job|staff|runs|helps? out)\b")
 """An adult's part in what a child does ("she teaches primary school", "a cub scouts leader")."""
+_TEEN = re.compile(
+    r"\b(?:teen|teenage|teenaged)\s+(?:sons?|daughters?|boys?|girls?|nephews?|nieces?|grandsons?|granddaughters?"
+    r"|brothers?|sisters?|kids?)\b|\b(?:for (?:a|my|our)|my|our)\s+teenagers?\b"
+)
+"""A teenager named with no age ("my teenage daughter", "a teenager"; not "she doesn't want to look
+like a teen", "since his teens"): either the child's or the adult's sizes."""
 _BOY = re.compile(r"\b(?:sons?|nephews?|boys?|lads?|grandsons?|little brother|he|he's|him|his)\b")
 _GIRL = re.compile(
     r"\b(?:daughters?|nieces?|girls?|gurls?|lass|lassies?|granddaughters?|little sister|she|she's|her)\b"
@@ -46,7 +52,8 @@ def child_gender(text: str, allowed) -> set[str] | None:
     "my 8 year old son", "my nephew, he's 11", "my son is 9", "she turns 6", "age 10", "my girl
     (7)", "he's in class 4") and one side's words, both where it names both ("twins, a boy and a
     girl, they're 6"); ``{"Men"}`` or ``{"Women"}`` when every age it gives is an adult's (at least
-    :data:`ADULT_AGE`: "my niece who's turning 20"); else None. The intent LM reads "son" and
+    :data:`ADULT_AGE`: "my niece who's turning 20"); a teenager's both (``{"Boys", "Men"}`` or
+    ``{"Girls", "Women"}``: "my nephew, he's 14", "my teenage daughter"); else None. The intent LM reads "son" and
     "nephew" as Men and "daughter" and "niece" as Girls whatever the age (dev failures), so this
     guards it."""
     low = text.lower()
@@ -54,11 +61,16 @@ def child_gender(text: str, allowed) -> set[str] | None:
     ages += [int(x) + 5 for m in _GRADE.finditer(low) for x in m.groups() if x]
     if not ages and _CHILDHOOD.search(low) and not _GROWN_UP.search(low):  # "my son's scout camp"
         ages, low = [8], _CHILDHOOD.sub(" ", low)  # the "boy" of "boy scouts" is not the child's sex
-    if not ages or CHILD_AGE < min(ages) < ADULT_AGE:
+    if not ages and _TEEN.search(low):  # "my teenage daughter"
+        ages = [CHILD_AGE + 2]
+    if not ages:
         return None
     boy, girl = bool(_BOY_NOUN.search(low)), bool(_GIRL_NOUN.search(low))  # a son, a daughter
     if not (boy or girl):  # else "he", "she"
         boy, girl = bool(_BOY.search(low)), bool(_GIRL.search(low))
+    if CHILD_AGE < min(ages) < ADULT_AGE:  # a teenager wears either side's sizes
+        sides = ({"Boys", "Men"} if boy else {"Girls", "Women"}) if boy != girl else set()
+        return sides if sides and sides <= set(allowed) else None
     child = min(ages) <= CHILD_AGE
     if (
         boy and girl and max(ages) <= CHILD_AGE and _BOY_NOUN.search(low)
@@ -77,7 +89,8 @@ _SELF = re.compile(
     r"|for (?:work|the office|my office|my job|meetings|interviews?)"
     r"|(?:on|for) a (?:first )?date|first date|date night|for (?:college|uni|university)|at (?:college|uni|university)"
     r"|(?:started|starting|starts|off to|going to|back to|goes to|in (?:her|his) first year at) (?:college|uni|university)"
-    r"|(?:her|his|an|the) internship|(?:her|his) (?:first|new) job)\b"
+    r"|(?:her|his|an|the) internship|(?:her|his) (?:first|new) job"
+    r"|(?:daughter'?s|son'?s|her|his) (?:college|uni|university|hostel|campus))\b"
 )  # an adult's
 _ADULT = {"Girls": "Women", "Boys": "Men"}
 _SIGN_OFF = re.compile(r"(?:\(|,\s*|\bi'?m\s+)(f)\s*(?:\)|$)|\b(?:me|i'?m)\s*\(?(m)\b\)?\s*(?:[,.)]|$)")
@@ -95,6 +108,8 @@ _OUTING = re.compile(
     r"\b(?:(boys'?|lads'?|guys'?)|(girls'?|gals'?|ladies'?))\s+(?:trip|night|weekend|holiday|getaway|day out|night out)\b"
 )
 """A grown-ups' outing: "a girls' trip to goa", "lads' holiday" (women, men; not girls, boys)."""
+_COMPANY = re.compile(r"\bwith (?:the|my) (?:(boys|lads|guys)|(girls|gals|ladies))\b")
+"""Grown-up friends as company: "brunch with the girls", "drinks with my lads" (women, men)."""
 
 
 _MAN_KIN = (
@@ -110,13 +125,31 @@ _ELDERS = re.compile(
 where the LM reads no audience at all."""
 
 
+_SIDED = re.compile(
+    r"\b(?:(?:m[ae]n|male|guy|bloke|lad|gent|gentleman|gentlemen|dude|husband|hubby|boyfriend|bf|dad|daddy|father"
+    r"|grandfather|stepdad|brother|bro|bhai|uncle|grandpa|grandad|granddad|fianc[eé]|groom|son|nephew|boy|grandson"
+    r"|wom[ae]n|female|lady|ladie|gal|wife|wive|wifey|girlfriend|gf|mum|mom|mother|grandmother|stepmom|mummy"
+    r"|sister|sis|aunt|auntie|grandma|granny|gran|nan|fianc[eé]e|bride|daughter|niece|girl|granddaughter"
+    rf"|{_MAN_KIN}|{_WOMAN_KIN})(?:s|es)?|he|hes|him|his|himself|she|shes|her|hers|herself|mr|mrs|ms)\b"
+)
+"""Any word for a person of one sex ("a man", "my husband", "she", "dadi")."""
+
+
+def says_a_side(text: str, allowed=("Men", "Women", "Boys", "Girls")) -> bool:
+    """Whether the words name anyone's sex at all ("my dad's", "sisters", "for me (m)"); where they
+    do not, an audience read is the LM's guess."""
+    low = text.lower().replace("'", "").replace("\u2019", "")
+    return bool(_SIDED.search(low)) or audience(text, text, set(), allowed) is not None
+
+
 def audience_words(text: str, read, allowed) -> set[str] | None:
     """Who the words say an item is for, where they overrule the LM's reading ``read``: a child
     with no side named ("a kids' wrist clock") is boys and girls; a shopper buying for themselves
     ("a frock for myself, something girly") or for work ("summer dresses for work") is an adult;
     a one-letter sign-off ("jeans for me (f)", "for me (m)", "(f, 19)"), "guy here" or a grown-ups'
-    outing ("a girls' trip", "lads' holiday") says which; where nothing was read, a relative's
-    family word ("for dadi", "for bhaiya") says whose.
+    outing ("a girls' trip", "lads' holiday") or friends as company ("brunch with the girls") says
+    which; "her college" is an adult's; where nothing was read, a relative's family word ("for
+    dadi", "for bhaiya") says whose.
     None where the words do not decide."""
     low = text.lower()
     if here := _HERE.search(low):  # "guy here, want something simple on my wrist"
@@ -125,6 +158,11 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
     if (out := _OUTING.search(low)) and not _AGE.search(low):  # "a bag for a girls' trip"
         who = "Men" if out.group(1) else "Women"
         return {who} if who in allowed else None
+    if (out := _COMPANY.search(low)) and not _AGE.search(low):  # "cute top for brunch with the girls"
+        rest = low[: out.start()] + low[out.end() :]
+        if not (_BOY_NOUN.search(rest) or _GIRL_NOUN.search(rest) or _KID.search(rest)):
+            who = "Men" if out.group(1) else "Women"
+            return {who} if who in allowed else None
     sided = bool(_BOY.search(low) or _GIRL.search(low))
     if _KID.search(low):
         kids = {"Boys", "Girls"} & set(allowed)
@@ -184,6 +222,8 @@ def audience(text: str, turns, read, allowed, words: bool = True) -> set[str] | 
     the school run with the kids"); else "a kids' watch" (boys and girls) or "for myself" / "on a
     date, girl" (an adult), or a child's audience said in words. None: the LM's reading stands."""
     who = child_gender(text, allowed)
+    if who is not None and len(who) == 2 and words and (said := said_gender(turns, allowed)) and said < who:
+        return said  # "he's 14, mens size M": the side said of a teenager's two
     if who is not None or not words:
         return who
     said = said_gender(turns, allowed)

@@ -45,6 +45,10 @@ class AgentConfig:
     kinds_before_colour: bool = True
     """The nearest kinds (``near_kinds``) fill a reply up before the colour asked for is dropped: a
     kurti in mustard, then kurtas in mustard, before kurtis in blue."""
+    near_colours: bool = True
+    """Where the colour asked for runs out, the reply goes on with its nearest shades before any
+    other colour, and before the nearest kinds (:data:`vlrec.data.lexicon.NEAR_COLOURS`: a tan belt,
+    then brown or beige belts; silver-framed sunglasses, then steel or grey)."""
     hedge_kinds: int = 2
     """Where the intent LM finds other kinds of item likely too (each at least ``hedge_share``, after
     the one it read; at most this many), the best item of each takes one of the reply's last places
@@ -142,6 +146,11 @@ class AgentConfig:
     intent_weight: float = 0.5
     """Rerank bonus, up to this much per field, for an item whose value the intent LM finds likely
     but below the field's gate (fitted with the model): such a field ranks, it never filters."""
+    lean_fields: tuple[str, ...] = ("usage",)
+    """Fields whose leanings (a named sport or formal occasion, the LM's likely value: they rank,
+    never filter) also bring their items into the candidates, by a second search with the leaning
+    as a filter: "something on my wrist to time my laps" ranks sports watches first even where the
+    words found few. Empty: leanings rerank the candidates the words found."""
     words: bool = True
     """Also match a text request against each item's own words (dense sentence vectors and BM25,
     :mod:`vlrec.retrieval.words`), fused with the aligned-space search by reciprocal rank."""

@@ -43,7 +43,8 @@ _ADJECTIVES = {"short", "brief", "flat", "top", "football"}
 # catalogue's "block heel sandals" are heels.
 _FEATURES = {"Heels"}
 # Parts of the body: a name right before one describes what is worn there ("a woolly neck warmer").
-_PARTS = [[w] for w in ("neck", "wrist", "wrists", "head", "feet", "foot", "hand", "hands", "ears", "waist")]
+_PARTS = [[w] for w in ("neck", "wrist", "wrists", "head", "feet", "foot", "hand", "hands", "ears", "waist", "cuff", "cuffs",
+                        "collar", "collars")]  # fmt: skip
 # Phrases holding a kind's name (or a word the LM reads as one) that name no item, each with the word
 # whose kind it hides: they neither vote nor let the LM read that kind ("not too dressed up" is no
 # dress; "soft pastel shades" are no sunglasses).
@@ -270,7 +271,10 @@ def _goes_with(words: list[str], strict: bool = False, after: list[str] = ()) ->
     under / with / match" and a determiner and one describing word ("over a sleeveless dress").
     ``strict``: a possessive alone ("losing his sunnies") does not count. After "hold up" or
     "keep up" ("to hold up the school trousers", "to hold my trousers up": ``after``, the words after
-    the name) a name is what the item keeps up; after "his own" or "own zero" it is the item itself."""
+    the name) a name is what the item keeps up; after "his own" or "own zero" it is the item itself.
+    A context word does not reach past a comma or a full stop ("I'll fall over. Block heels")."""
+    if _BREAK in words:
+        words = words[len(words) - words[::-1].index(_BREAK) :]
     if words[-1:] == ["own"] and words[-2:-1] and words[-2] in _POSSESSIVE:
         ahead = words[-3] if len(words) >= 3 else ""
         if ahead not in _CONTEXT or (ahead == "for" and len(words) >= 4 and words[-4] in _BEGGING):
@@ -394,10 +398,15 @@ def uncarried_kind(text: str, allowed) -> tuple[str, tuple[str, str] | None] | N
 # "my neck", "his wrist", "my mum's neck", "my ears and neck" — not "a v-neck" or "crew neck", nor
 # a region ("from the waist down": bottoms, not belts), nor a size ("jeans waist 32", "neck size 16").
 _BODY = re.compile(
-    r"\b(?:my|his|her|their|your|our|the|[a-z]+s)\s+(?:[a-z]+\s+and\s+)?(neck|wrists?|head|eyes|waist)\b"
-    r"(?!\s+(?:down|up|size|\d)\b|\s+\d)"
+    r"\b(?:my|his|her|their|your|our|the|[a-z]+s)\s+(?:[a-z]+\s+and\s+)?(?:back\s+|front\s+)?"
+    r"(neck|wrists?|head|eyes|waist|pocket)\b(?!\s+(?:down|up|size|money|friendly|square|\d)\b|\s+\d)"
     r"|\b(neck|wrist|head|waist)\s+(?=(?:thing|things|stuff|bit|piece|warmer|warmers|wear)\b)"
-)  # "a wrist thing", "a neck warmer" too
+    r"|\b(?:carry|carries|carried|carrying|wear|wears|wearing|worn|sling|slung|put|goes|go|sit|sits)\s+(?:it\s+|them\s+)?"
+    r"(?:on|across)\s+(?:my|his|her|their|your|our)\s+(back)\b"
+)  # "a wrist thing", "a neck warmer", "his back pocket", "to wear on his back" too
+_NOT_POCKET = re.compile(r"\bthe (?:back |front )?pocket\b|\bhole in \w+ pocket\b")
+"""Money or a garment's own pocket, not a wallet: "easy on the pocket", "burn a hole in my pocket",
+"a shirt with the pocket on the left"."""
 
 
 def body_kinds(text: str, allowed) -> dict[str, float]:
@@ -407,7 +416,9 @@ def body_kinds(text: str, allowed) -> dict[str, float]:
     from vlrec.data.lexicon import BODY_PARTS
 
     low = " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower().replace("'", "").replace("\u2019", "")).split())
-    parts = {(m.group(1) or m.group(2)).replace("wrists", "wrist") for m in _BODY.finditer(low)}
+    parts = {next(g for g in m.groups() if g).replace("wrists", "wrist") for m in _BODY.finditer(low)}
+    if _NOT_POCKET.search(low):
+        parts.discard("pocket")
     allowed = set(allowed)
     return {k: 1.0 for part in parts for k in BODY_PARTS.get(part, []) if k in allowed}
 

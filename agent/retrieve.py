@@ -58,6 +58,7 @@ class Retrieving:
         weight = self.cfg.words_photo_weight if photo_turn else self.cfg.words_weight
         n = max(self.cfg.candidates, session.k or 0)
         relaxed: list[str] = []
+        shaded = False  # the colour widened to its nearest shades (once)
         order = ["price", "usage", "season", "baseColour", "gender", "articleType", *CATEGORIES]
         order = [k for k in order if k in hard] + [k for k in hard if k.startswith("!")]
 
@@ -74,9 +75,22 @@ class Retrieving:
             hits = find(where, exclude)
             if hits or not order:
                 break
+            if order[0] == "baseColour" and not shaded and self.cfg.near_colours and not self._unisex(hard):
+                shaded = self._near_colours(hard)  # none in the colour: its nearest shades first
+                if shaded:
+                    if "baseColour" not in relaxed:
+                        relaxed.append("baseColour")
+                    continue
             eased_key = "gender" if self._unisex(hard) else self._ease(hard, order)
             if eased_key not in relaxed:
                 relaxed.append(eased_key)
+        if hits and session.anchor is None and self.cfg.lean_fields:  # "to time my laps": sports watches
+            have = {h.id for h in hits}  # among the candidates, not only those the words found first
+            for f, dist in session.leanings.items():
+                if f in self.cfg.lean_fields and f not in hard and dist:
+                    more = find(_where({**hard, f: {"$in": sorted(dist)}}), exclude)
+                    hits = list(hits) + [h for h in more if h.id not in have]  # each at its own search's
+                    have |= {h.id for h in more}  # score (at the first's weakest they ranked too low: dev)
         wishes = {**session.image_attrs, **session.constraints}
         if session.anchor is not None and isinstance(anchored := asked.get("articleType"), str):
             wishes["articleType"] = anchored  # "more like the fourth one": its kind, not the photo's
@@ -89,12 +103,29 @@ class Retrieving:
             seen = exclude + [h.id for h in hits]
             extra: list = []
             eased: list[str] = []
+            shades = 0  # how many of ``extra`` are of the nearest shades: they come first
             while len(extra) < want - len(items) and order and order[0] != "articleType":  # the kind: below
+                if order[0] == "baseColour" and not shaded and self.cfg.near_colours:
+                    # unisex items, then the nearest shades: brown and beige belts before any colour
+                    widened = (
+                        "gender" if self._unisex(hard) else "baseColour" if self._near_colours(hard) else None
+                    )
+                    shaded = widened == "baseColour"
+                    if widened:
+                        if widened not in eased:
+                            eased.append(widened)
+                        extra += find(_where(hard), seen + [h.id for h in extra])
+                        shades = len(extra) if shaded else shades
+                        continue
                 kind = hard.get("articleType")
                 if isinstance(kind, str) and self._kinds_first(order[0], hard, session):
                     # here, not in _ease: the no-match path would keep the nearest kinds in the
                     # filter even where the audience or colour has none of them
                     near = [k for k in self.near_kinds(kind) if k not in session.goes_with]
+                    child = _values(hard["gender"]) - {"Unisex"} if order[0] == "gender" else set()
+                    if not near and child and child <= _CHILDREN:
+                        # a child's clothes: the LM's other likely kinds before an adult's size
+                        near = [k for k in session.fills if k != kind and k not in session.goes_with]
                     if near:
                         hard["articleType"] = {"$in": [kind, *near]}
                         eased.append("articleType")
@@ -113,7 +144,8 @@ class Retrieving:
                 extra += find(_where(hard), seen + [h.id for h in extra])
             if extra:
                 backfill = (len(items), eased)
-                items += self.rerank(extra, wishes, want - len(items), session)
+                first = self.rerank(extra[:shades], wishes, want - len(items), session) if shades else []
+                items += first + self.rerank(extra[shades:], wishes, want - len(items) - len(first), session)
         kind = self.photo_kind(session)
         if kind is not None and not relaxed and session.wishes not in (None, every_wish):  # a new wish
             items, backfill = self._seen_again(session, items, backfill, kind, every_wish, set(blocked), want)
@@ -188,6 +220,22 @@ class Retrieving:
             )
             return bool(audience) and session.anchor is None and self.cfg.kinds_before_audience and widest
         return key == "baseColour" and session.anchor is None and self.cfg.kinds_before_colour
+
+    def _near_colours(self, hard: dict) -> bool:
+        """Widen the colour wish to its nearest shades the catalogue has (``agent.near_colours``);
+        whether it widened."""
+        from vlrec.data.lexicon import NEAR_COLOURS
+
+        values = _values(hard.get("baseColour"))
+        if not self.cfg.near_colours or not values:
+            return False
+        have = set(self.vocab.values.get("baseColour", ()))
+        wider = [*sorted(values), *(n for v in sorted(values) for n in NEAR_COLOURS.get(v, ()) if n in have)]
+        wider = list(dict.fromkeys(wider))
+        if len(wider) == len(values):
+            return False
+        hard["baseColour"] = {"$in": wider}
+        return True
 
     def _unisex(self, hard: dict) -> bool:
         """Widen the gender wish to unisex items (``agent.unisex_first``); whether it widened."""

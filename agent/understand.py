@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from vlrec.agent.audience import audience
+from vlrec.agent.audience import audience, says_a_side
 from vlrec.agent.kinds import (
     body_kinds,
     idiom_kinds,
@@ -213,14 +213,23 @@ class Understanding:
 
     def _kind_for_audience(self, session: Session, intent, reading, their_kinds) -> None:
         """The one kind read has none for the audience read: the LM's next likeliest kind that has
-        some, else the nearest such kind, takes its place, and the reply says so."""
+        some, else the nearest such kind, takes its place, and the reply says so. Where the shopper
+        named the kind and their words say no audience (the LM's alone: "I'm 5'2 ... for my cousin's
+        sangeet. Block heels" read as men's: no one's sex named), the audience gives way instead."""
         kinds, who = set(intent.want.get("articleType", {})), set(intent.want.get("gender", {}))
         if len(kinds) != 1 or not who:
+            return
+        kind, text = next(iter(kinds)), self._request_text(session)
+        if (
+            not any((kind, g) in self._pairs for g in who)
+            and kind in lexicon_kinds(text, self.vocab.values.get("articleType", ()))
+            and not says_a_side(" ".join(t.text for t in session.turns if t.role == "user" and t.text))
+        ):
+            del intent.want["gender"]
             return
         ruled = set(intent.avoid.get("articleType", {})) | set(their_kinds) | kinds
         ranked = sorted(reading.want.get("articleType", {}).items(), key=lambda kv: -kv[1])
         likely = [k for k, p in ranked if p >= self.cfg.hedge_share]
-        kind = next(iter(kinds))
         other = kind_for_audience(kind, who, [*likely, *self.near_kinds(kind)], ruled, self._pairs)
         if other is None and self.cfg.titled_kinds and not any((kind, g) in self._pairs for g in who):
             key = (kind, frozenset(who))

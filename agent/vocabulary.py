@@ -132,10 +132,31 @@ _REFUSED = re.compile(
 the question; the refusal ends its clause: not "black jeans! no way am I wearing blue")."""
 
 
+_EXCESS = re.compile(
+    r"\b(?:(?:an?|the)\s+)?([a-z][a-z-]*(?:\s+[a-z][a-z-]*)?)\s+(?:feels?|seems?|is|are|would be|might be)\s+"
+    r"(?:like\s+)?(?:a bit\s+|way\s+|just\s+)?(?:too much|overkill|over the top|a bit much)\b",
+    re.IGNORECASE,
+)
+"""A thing named as too much: "a kurta feels like too much", "a bow tie would be overkill", "heels
+feel like too much"; not a hedge or a question ("I don't think a suit would be overkill", "my
+wife thinks a suit is overkill", "would a blazer be too much?")."""
+_HEDGE = re.compile(r"\b(?:think|thinks|thought|sure|wonder|wondering|says|said|reckon|reckons|worried|if)\b")
+
+
+def _too_much(m: re.Match) -> str:
+    before = SCOPE_BREAK.split(m.string[: m.start()])[-1]
+    after = re.split(r"[.!;\n]", m.string[m.end() :])[0]
+    if _HEDGE.search(before.lower()) or "?" in after or re.search(r"\bbut\b", after):
+        return m.group(0)
+    return f"not {m.group(1)}"
+
+
 def with_negations(text: str) -> str:
     """``text`` with each negating phrase of :data:`_NEGATING` said as "not", and a thing refused
-    after it is named (:data:`_REFUSED`) said as "not" that thing."""
+    after it is named (:data:`_REFUSED`) or named as too much (:data:`_EXCESS`) said as "not" that
+    thing."""
     text = _REFUSED.sub(r"not \1.", re.sub("[\u2018\u2019\u00b4`]", "'", text))
+    text = _EXCESS.sub(_too_much, text)
     return _NEGATING.sub(" not ", text)
 
 
@@ -370,7 +391,7 @@ def sport_usage(text: str, allowed) -> str | None:
 
 _FORMAL = re.compile(
     r"\b(?:interviews?|formals|business|boardroom|corporate|client meetings?|funerals?|tux(?:edo)?s?|suit (?:trousers|pants)"
-    r"|retirement (?:do|party|dinner|function|lunch)"
+    r"|retirement (?:do|party|dinner|function|lunch)|(?:to|in) court\b(?!\s+(?:shoes|sneakers|trainers|sports?|games?))|courtroom|court (?:hearings?|dates?|appearances?)"
     r"|(?:with|under|match|matches|matching)\s+(?:(?:a|an|my|his|her|your|the|their)\s+)?(?!(?:salwar|churidar|"
     r"punjabi|patiala|anarkali|kurta|ethnic|cotton|track|swim|bathing|jump|wet|boiler|night|sweat)\b)(?:[a-z-]+\s+)?suits?)\b"
 )

@@ -258,6 +258,24 @@ def test_a_childs_reply_fills_up_with_nearest_kinds_before_an_adults_sizes(shop,
     assert "the nearest without the articleType wish" in child.text
 
 
+def test_a_childs_reply_with_no_nearest_kinds_fills_up_with_the_lms_other_likely_kinds(shop, monkeypatch):
+    """A child's kind with no more items and no nearest kinds: the intent LM's other likely kinds
+    for that child come before an adult's sizes ("a 6 year old boy, clothes": one boys' shirt, then
+    boys' tshirts, not men's shirts). The shop's women stand in for a child's audience."""
+    import vlrec.agent.retrieve as retrieve
+    from tests.test_intent import _lm_agent
+
+    monkeypatch.setattr(retrieve, "_CHILDREN", {"Women"})
+    text = "casual shoes for her birthday"
+    agent, rows = _lm_agent(
+        shop, {text: ({"articleType": {"Casual Shoes": 0.7, "Handbags": 0.3}, "gender": ["Women"]}, {})}, k=12
+    )
+    agent.cfg.near_kinds = 1.0  # no kind lies near enough
+    got = [(rows[i.id]["articleType"], rows[i.id]["gender"]) for i in agent.session().send(text).items]
+    assert got[:8] == [("Casual Shoes", "Women")] * 8 and len(got) == 12
+    assert set(got[8:]) == {("Handbags", "Women")}  # not men's casual shoes
+
+
 def test_a_kind_with_no_more_items_is_followed_by_its_nearest_kinds(shop):
     """The shop has 16 pairs of casual shoes: a reply of 20 lists them all, then fills up with the
     kinds whose items lie nearest (at most two, at or above agent.near_kinds) and says so; at 1

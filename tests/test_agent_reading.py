@@ -121,6 +121,49 @@ def test_a_kind_the_catalogue_has_not_for_that_audience_gives_way_to_the_next(sh
     assert agent.session().send(only).constraints == {"articleType": "Casual Shoes", "gender": "Men"}
 
 
+def test_an_audience_only_the_lm_read_gives_way_to_a_kind_the_shopper_named(shop):
+    """A named kind the catalogue has not for the audience the LM read, where the words name no
+    one's sex ("a handbag for the sangeet" read as men's): the kind stands, the audience goes."""
+    from tests.test_intent import _lm_agent
+
+    text = "a handbag for the sangeet"
+    agent, rows = _lm_agent(
+        shop, {text: ({"articleType": {"Handbags": 0.9, "Tshirts": 0.1}, "gender": ["Men"]}, {})}
+    )
+    agent._pairs -= {("Handbags", "Men"), ("Handbags", "Unisex")}
+    reply = agent.session().send(text)
+    assert reply.constraints == {"articleType": "Handbags"}
+    assert reply.items and all(rows[i.id]["articleType"] == "Handbags" for i in reply.items)
+    said = "a handbag for my husband"  # a sex named: the kind gives way as before
+    agent.intent.table[said] = ({"articleType": {"Handbags": 0.9, "Tshirts": 0.1}, "gender": ["Men"]}, {})
+    assert agent.session().send(said).constraints == {"articleType": "Tshirts", "gender": "Men"}
+
+
+def test_a_colour_that_runs_out_goes_on_with_its_nearest_shades(shop, monkeypatch):
+    """Four white men's tshirts for a reply of eight: the nearest shade (here, by a patched table,
+    black) fills the reply with men's tshirts before the colour is dropped; the table only names
+    colours the catalogue has, and a colour is widened once."""
+    from tests.test_intent import _lm_agent
+    from vlrec.data import lexicon
+
+    monkeypatch.setitem(lexicon.NEAR_COLOURS, "White", ["Off White", "Black"])
+    text = "white tshirts for men"
+    agent, rows = _lm_agent(
+        shop, {text: ({"articleType": ["Tshirts"], "gender": ["Men"], "baseColour": ["White"]}, {})}, k=8
+    )
+    reply = agent.session().send(text)
+    got = [rows[i.id] for i in reply.items]
+    assert len(got) == 8 and all(r["articleType"] == "Tshirts" and r["gender"] == "Men" for r in got)
+    assert [r["baseColour"] for r in got[:4]] == ["White"] * 4 and {r["baseColour"] for r in got[4:]} == {
+        "Black"
+    }
+    hard = {"baseColour": "White"}
+    assert agent._near_colours(hard) and hard == {"baseColour": {"$in": ["White", "Black"]}}
+    assert not agent._near_colours(hard)  # nothing nearer the catalogue has
+    agent.cfg.near_colours = False
+    assert not agent._near_colours({"baseColour": "White"})
+
+
 def test_a_listed_colour_the_lm_excluded_is_wanted(shop):
     """ "No handbags, black or white" read by the intent LM as excluding both colours: the list
     after the ruled-out kind is what the shopper wants (the handbags stay excluded)."""

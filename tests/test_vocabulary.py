@@ -130,7 +130,9 @@ def test_the_guard_moves_a_ruled_out_value_from_wanted_to_excluded():
         ("a 3rd grader's lunch bag, for my daughter", {"Girls"}),
         ("tees for my twins, a boy and a girl, they're 6", {"Boys", "Girls"}),  # both sides, both children
         ("my 6 year old twins, a boy and a girl", {"Boys", "Girls"}),
-        ("a hoodie for my nephew, he's 14", None),  # a teenager: the LM's reading stays
+        ("a hoodie for my nephew, he's 14", {"Boys", "Men"}),  # a teenager: either side's sizes
+        ("a watch for my teenage daughter", {"Girls", "Women"}),
+        ("a hoodie for a teenager", None),  # no side named
         ("my wife says our son (6) needs a raincoat, she likes navy", {"Boys"}),  # "she": not a second child
         ("a bag for my son, he's in year 2 at uni", None),  # a university year, not a school year
         ("a knapsack for my son's boy scout camp", {"Boys"}),  # what only a child does
@@ -172,6 +174,9 @@ def test_an_age_reads_as_a_childs_or_an_adults(text, want):
         ("a cute bag for a girls' trip to goa", {"Girls"}, {"Women"}),  # a grown-ups' outing
         ("a dress for a girls night out", {"Girls"}, {"Women"}),
         ("my daughter is 8, she wants a bag for a girls' day out", {"Girls"}, None),  # a child's age
+        ("cute top for sunday brunch with the girls, pastel colours", {"Girls"}, {"Women"}),  # company
+        ("heels for drinks with my gals", {"Girls"}, {"Women"}),
+        ("a dress for my daughter to wear out with the girls", {"Girls"}, None),  # a child named
         ("my daughter just started uni, she wants work clothes for her internship", {"Girls"}, {"Women"}),
     ],
 )
@@ -684,6 +689,55 @@ def test_readings_from_the_eighth_set():
     assert audience_words("a kurta for bhaiya's wedding", set(), allowed) == {"Men"}
     assert audience_words("a kurta for bhaiya's wedding", {"Boys"}, allowed) is None  # the LM read one
     assert audience_words("gifts for dadi and dadaji", set(), allowed) is None  # both sides
+
+
+def test_readings_from_the_ninth_set():
+    """Readings written from dev9's misses: everyday names (jandals, a lid, neckwear, cuff
+    jewellery, cutoffs), what is worn on the back or kept in a pocket, a context word that does not
+    reach past a full stop, a thing named as too much, a daughter's college, a sex named at all."""
+    from vlrec.agent.audience import audience_words, says_a_side
+    from vlrec.agent.kinds import body_kinds, lexicon_kinds
+    from vlrec.agent.vocabulary import Vocabulary, negated, with_negations
+
+    kinds = {"Flip Flops", "Caps", "Ties", "Shirts", "Tshirts", "Cufflinks", "Shorts", "Jeans", "Heels",
+             "Backpacks", "Watches", "Wallets", "Bracelet", "Kurtas", "Dresses", "Shrug"}  # fmt: skip
+    for text, kind in (("jandals for my nephew for xmas", "Flip Flops"), ("golf lid, anything but white", "Caps"),
+                       ("denim cutoffs for the festival", "Shorts"),
+                       ("purple neckwear for my office shirts, men", "Ties")):  # fmt: skip
+        assert lexicon_kinds(text, kinds) == {kind: 1.0}, text
+    assert lexicon_kinds("a top to go with my denim cutoffs", kinds, context=True) == {"Shorts": 1.0}
+    assert lexicon_kinds("can you cut off the tags before shipping, need a kurta", kinds) == {"Kurtas": 1.0}
+    assert lexicon_kinds("shirt cuff jewellery for the groom", kinds) == {}  # "shirt" describes the cuff
+    assert body_kinds("something he can wear on his back, grey or black", kinds) == {"Backpacks": 1.0}
+    assert body_kinds("something for his wrist or his pocket", kinds) == {
+        "Watches": 1.0,
+        "Bracelet": 1.0,
+        "Wallets": 1.0,
+    }
+    assert body_kinds("a wallet for my back pocket", kinds) == {"Wallets": 1.0}
+    for text in ("my back hurts, comfy shoes please", "shorts with pockets", "a bag with a back pocket",
+                 "back to school shoes", "something for the back of the wardrobe", "I sweat a lot on my back",
+                 "a dress that's open across my back", "nothing too heavy on the pocket",
+                 "a gift for my mum from my pocket money", "something that won't burn a hole in my pocket",
+                 "a tie to match his pocket square", "a shirt with the pocket on the left"):  # fmt: skip
+        assert body_kinds(text, kinds) == {}, text
+    # a context word stops at a full stop: "I'll fall over. Block heels" names the item
+    assert lexicon_kinds("NOT stilettos, I'll fall over. Block heels or wedges", kinds) == {"Heels": 2.0}
+    assert lexicon_kinds("a shrug to throw over a sleeveless dress", kinds, context=True) == {"Dresses": 1.0}
+    too_much = "a kurta feels like too much, want a smart shirt for diwali"
+    assert with_negations(too_much).startswith("not kurta,")
+    assert negated(too_much, Vocabulary([{"articleType": "Kurtas"}, {"articleType": "Shirts"}])) == {
+        "articleType": {"Kurtas"}
+    }
+    assert lexicon_kinds(too_much, kinds) == {"Shirts": 1.0}
+    assert with_negations("the price is fine, a kurta please") == "the price is fine, a kurta please"
+    allowed = {"Men", "Women", "Boys", "Girls", "Unisex"}
+    assert audience_words("bellies for my daughter's college, silver or gold", {"Girls"}, allowed) == {
+        "Women"
+    }
+    assert not says_a_side("I'm 5'2 and want a bit of height for my cousin's sangeet")
+    for text in ("a handbag for me, a man", "heels for my husband", "for dadi", "she's 15", "mens"):
+        assert says_a_side(text), text
 
 
 def test_colours_and_uses_from_the_eighth_set():

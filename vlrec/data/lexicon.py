@@ -39,7 +39,7 @@ NAMES: dict[str, list[str]] = {
     "Sandals": ["sandals", "strappy sandals", "open shoes", "slides", "chappals", "floaters", "kolhapuris",
                 "kolhapuri chappals", "kolhapuri sandals"],
     "Wallets": ["wallets", "a wallet", "a billfold", "a card holder", "a money purse", "a coin purse", "a cardholder", "a money clip"],
-    "Flip Flops": ["flip flops", "flip-flops", "thongs", "slippers", "hawaii chappals", "pool sliders", "sliders",
+    "Flip Flops": ["flip flops", "flip-flops", "thongs", "slippers", "hawaii chappals", "pool sliders", "sliders", "jandals",
                    "beach slippers"],
     "Sweatshirts": ["sweatshirts", "a hoodie", "hoodies", "a hooded top", "a sweatshirt", "a sweat shirt", "a crewneck sweatshirt",
                     "a fleece top", "a sweat top", "a zip-up hoodie", "a zip-up", "a zip hoodie", "a zipper hoodie", "a hoody", "a pullover hoodie"],
@@ -54,11 +54,11 @@ NAMES: dict[str, list[str]] = {
               "with zero height", "with no heel", "with no heels", "bellies", "ballet shoes", "mary janes", "flatties"],
     "Backpacks": ["backpacks", "a backpack", "a rucksack", "a school bag", "a daypack", "a knapsack", "a bookbag", "a college bag", "a bagpack", "a hiking pack"],
     "Briefs": ["briefs", "underwear", "undies", "boxer briefs", "jocks", "y-fronts", "panties", "knickers", "boyshorts", "hipsters"],
-    "Shorts": ["shorts", "a pair of shorts", "bermudas", "cargo shorts", "half pants", "boardies", "board shorts", "swim shorts", "gym shorts", "running shorts"],
+    "Shorts": ["shorts", "a pair of shorts", "bermudas", "cargo shorts", "half pants", "boardies", "board shorts", "swim shorts", "gym shorts", "running shorts", "cutoffs", "denim cutoffs", "cut-off shorts"],
     "Innerwear Vests": ["vests", "an undershirt", "a banian", "sleeveless undershirts", "inner vests", "a baniyan", "a banyan", "a singlet", "a stringer", "a stringer vest", "a gym vest", "thermals", "a thermal", "a thermal vest", "a sando"],
-    "Caps": ["caps", "a cap", "a baseball cap", "a snapback", "a peaked cap", "a trucker cap", "a beanie", "a skull cap", "a visor"],
+    "Caps": ["caps", "a cap", "a baseball cap", "a snapback", "a peaked cap", "a trucker cap", "a beanie", "a skull cap", "a visor", "a lid"],
     "Track Pants": ["track pants", "joggers", "trackies", "sweatpants", "jogging bottoms", "lowers", "trackpants", "track bottoms", "tracky bottoms", "jogger pants", "trackers", "tracksuit bottoms"],
-    "Ties": ["ties", "a tie", "a necktie", "a bow tie"],
+    "Ties": ["ties", "a tie", "a necktie", "a bow tie", "neckwear"],
     "Clutches": ["clutches", "a clutch", "an evening bag", "a small party purse", "a potli", "a wristlet", "a clutch bag"],
     "Mufflers": ["mufflers", "a muffler", "a neck warmer", "a snood", "a neck gaiter"],
     "Dresses": ["dresses", "a dress", "a frock", "a maxi", "a sundress", "a gown", "a midi dress", "a one-piece", "a bodycon", "an lbd"],
@@ -229,6 +229,22 @@ COLOUR_FAMILIES: dict[str, list[str]] = {
     "neutral": _NEUTRAL, "neutrals": _NEUTRAL,
     "muted": _MUTED, "subtle": _MUTED, "sober": _MUTED,
 }  # fmt: skip
+# The shades nearest each colour, for a reply that runs out of the colour asked for: a tan belt
+# goes on with brown and beige ones before belts of any colour (:mod:`vlrec.agent.retrieve`).
+NEAR_COLOURS: dict[str, list[str]] = {
+    "Tan": ["Brown", "Coffee Brown", "Beige"], "Brown": ["Coffee Brown", "Tan"], "Coffee Brown": ["Brown", "Tan"],
+    "Beige": ["Cream", "Khaki", "Tan"], "Khaki": ["Beige", "Olive"], "Olive": ["Khaki", "Green"],
+    "Silver": ["Steel", "Grey", "Metallic"], "Steel": ["Silver", "Grey"], "Gold": ["Bronze", "Copper", "Metallic"],
+    "Bronze": ["Gold", "Copper"], "Copper": ["Bronze", "Gold"], "Grey": ["Charcoal", "Grey Melange", "Silver"],
+    "Charcoal": ["Grey", "Grey Melange"], "Grey Melange": ["Grey", "Charcoal"], "Navy Blue": ["Blue"],
+    "Blue": ["Navy Blue", "Turquoise Blue", "Teal"], "Turquoise Blue": ["Teal", "Blue"], "Teal": ["Turquoise Blue", "Blue"],
+    "Red": ["Maroon", "Burgundy"], "Maroon": ["Burgundy", "Red"], "Burgundy": ["Maroon", "Red"],
+    "Pink": ["Magenta", "Peach"], "Magenta": ["Pink", "Purple"], "Peach": ["Pink", "Orange"],
+    "Purple": ["Lavender", "Mauve", "Magenta"], "Lavender": ["Purple", "Mauve"], "Mauve": ["Lavender", "Purple"],
+    "White": ["Off White", "Cream"], "Off White": ["White", "Cream"], "Cream": ["Off White", "Beige"],
+    "Green": ["Olive", "Sea Green", "Teal"], "Yellow": ["Mustard"], "Mustard": ["Yellow"], "Orange": ["Rust", "Peach"],
+    "Rust": ["Orange", "Maroon"],
+}  # fmt: skip
 
 # gender -> how a shopper says who it is for (for self or as a gift).
 GENDER_NOUNS = {"Men": "men", "Women": "women", "Boys": "boys", "Girls": "girls", "Unisex": "anyone"}
@@ -344,4 +360,6 @@ BODY_PARTS: dict[str, list[str]] = {
     "head": ["Caps", "Hat", "Headband", "Scarves", "Stoles", "Dupatta"],
     "eyes": ["Sunglasses"],
     "waist": ["Belts", "Waist Pouch"],
+    "back": ["Backpacks", "Rucksacks"],
+    "pocket": ["Wallets"],
 }
