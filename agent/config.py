@@ -149,8 +149,9 @@ class AgentConfig:
     lean_fields: tuple[str, ...] = ("usage",)
     """Fields whose leanings (a named sport or formal occasion, the LM's likely value: they rank,
     never filter) also bring their items into the candidates, by a second search with the leaning
-    as a filter: "something on my wrist to time my laps" ranks sports watches first even where the
-    words found few. Empty: leanings rerank the candidates the words found."""
+    as a filter, where the candidates hold fewer than a reply's worth of them: "something on my
+    wrist to time my laps" ranks sports watches first even where the words found few. Empty:
+    leanings rerank the candidates the words found."""
     words: bool = True
     """Also match a text request against each item's own words (dense sentence vectors and BM25,
     :mod:`vlrec.retrieval.words`), fused with the aligned-space search by reciprocal rank."""

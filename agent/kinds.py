@@ -412,13 +412,19 @@ _NOT_POCKET = re.compile(r"\bthe (?:back |front )?pocket\b|\bhole in \w+ pocket\
 def body_kinds(text: str, allowed) -> dict[str, float]:
     """The catalogue kinds worn on a part of the body the request names with an owner ("keep-warm
     stuff for my neck": mufflers, scarves, stoles; :data:`vlrec.data.lexicon.BODY_PARTS`): a vote
-    for :func:`vlrec.adapters.intent.with_vote`, so the LM chooses among them."""
+    for :func:`vlrec.adapters.intent.with_vote`, so the LM chooses among them. Not a part said
+    within five words after a negation in its clause ("nothing that goes on her back")."""
     from vlrec.data.lexicon import BODY_PARTS
 
-    low = " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower().replace("'", "").replace("\u2019", "")).split())
-    parts = {next(g for g in m.groups() if g).replace("wrists", "wrist") for m in _BODY.finditer(low)}
-    if _NOT_POCKET.search(low):
-        parts.discard("pocket")
+    parts: set[str] = set()
+    for clause in SCOPE_BREAK.split(with_negations(text).lower().replace("'", "").replace("\u2019", "")):
+        low = " ".join(re.sub(r"[^a-z0-9 ]", " ", clause).split())
+        for m in _BODY.finditer(low):
+            if set(low[: m.start()].split()[-5:]) & NEGATION:
+                continue  # "nothing that goes on her back, she hates those"
+            parts.add(next(g for g in m.groups() if g).replace("wrists", "wrist"))
+        if _NOT_POCKET.search(low):
+            parts.discard("pocket")
     allowed = set(allowed)
     return {k: 1.0 for part in parts for k in BODY_PARTS.get(part, []) if k in allowed}
 

@@ -87,7 +87,8 @@ class Retrieving:
         if hits and session.anchor is None and self.cfg.lean_fields:  # "to time my laps": sports watches
             have = {h.id for h in hits}  # among the candidates, not only those the words found first
             for f, dist in session.leanings.items():
-                if f in self.cfg.lean_fields and f not in hard and dist:
+                enough = sum(h.metadata.get(f) in dist for h in hits) >= (session.k or self.cfg.k)
+                if f in self.cfg.lean_fields and f not in hard and dist and not enough:  # too few found
                     more = find(_where({**hard, f: {"$in": sorted(dist)}}), exclude)
                     hits = list(hits) + [h for h in more if h.id not in have]  # each at its own search's
                     have |= {h.id for h in more}  # score (at the first's weakest they ranked too low: dev)

@@ -276,6 +276,34 @@ def test_a_childs_reply_with_no_nearest_kinds_fills_up_with_the_lms_other_likely
     assert set(got[8:]) == {("Handbags", "Women")}  # not men's casual shoes
 
 
+def test_a_leaning_brings_its_items_into_the_candidates(shop):
+    """A leaning of a field in agent.lean_fields (it ranks, never filters) brings its items into the
+    candidates by a second search with it as a filter, so they rank first even where the words'
+    search found none of them; off (or with enough of them found), the candidates stay the words'."""
+    from vlrec.agent.state import Turn
+
+    _, rows, _ = shop
+
+    def reply(lean_fields, leanings):
+        agent = _agent(shop, k=4, lean_fields=lean_fields)
+        agent.cfg.candidates = 4
+        s = agent.session()
+        s.turns, s.constraints, s.leanings = (
+            [Turn("user", "black casual shoes")],
+            {"articleType": "Casual Shoes"},
+            leanings,
+        )
+        return [rows[r.id] for r in agent.retrieve(s)[0]]
+
+    plain = reply((), {})  # the four candidates the words' own search found
+    lean = min(("Black", "White"), key=lambda c: sum(r["baseColour"] == c for r in plain))
+    assert sum(r["baseColour"] == lean for r in plain) < 4
+    on = reply(("baseColour",), {"baseColour": {lean: 1.0}})
+    assert len(on) == 4 and all(r["baseColour"] == lean and r["articleType"] == "Casual Shoes" for r in on)
+    off = reply((), {"baseColour": {lean: 1.0}})
+    assert sorted(r["id"] for r in off) == sorted(r["id"] for r in plain)  # reranks only what was found
+
+
 def test_a_kind_with_no_more_items_is_followed_by_its_nearest_kinds(shop):
     """The shop has 16 pairs of casual shoes: a reply of 20 lists them all, then fills up with the
     kinds whose items lie nearest (at most two, at or above agent.near_kinds) and says so; at 1
