@@ -75,11 +75,15 @@ class Retrieving:
             hits = find(where, exclude)
             if hits or not order:
                 break
-            if order[0] == "baseColour" and not shaded and self.cfg.near_colours and not self._unisex(hard):
-                shaded = self._near_colours(hard)  # none in the colour: its nearest shades first
-                if shaded:
-                    if "baseColour" not in relaxed:
-                        relaxed.append("baseColour")
+            if order[0] == "baseColour" and not shaded and self.cfg.near_colours:
+                # none in the colour: unisex items, then its nearest shades, before any colour
+                widened = (
+                    "gender" if self._unisex(hard) else "baseColour" if self._near_colours(hard) else None
+                )
+                shaded = widened == "baseColour"
+                if widened:
+                    if widened not in relaxed:
+                        relaxed.append(widened)
                     continue
             eased_key = "gender" if self._unisex(hard) else self._ease(hard, order)
             if eased_key not in relaxed:
