@@ -75,11 +75,8 @@ class Retrieving:
             hits = find(where, exclude)
             if hits or not order:
                 break
-            if order[0] == "baseColour" and not shaded and self.cfg.near_colours:
-                # none in the colour: unisex items, then its nearest shades, before any colour
-                widened = (
-                    "gender" if self._unisex(hard) else "baseColour" if self._near_colours(hard) else None
-                )
+            if order[0] == "baseColour" and not shaded:  # none in the colour
+                widened = self._before_colour(hard)
                 shaded = widened == "baseColour"
                 if widened:
                     if widened not in relaxed:
@@ -110,11 +107,8 @@ class Retrieving:
             eased: list[str] = []
             shades = 0  # how many of ``extra`` are of the nearest shades: they come first
             while len(extra) < want - len(items) and order and order[0] != "articleType":  # the kind: below
-                if order[0] == "baseColour" and not shaded and self.cfg.near_colours:
-                    # unisex items, then the nearest shades: brown and beige belts before any colour
-                    widened = (
-                        "gender" if self._unisex(hard) else "baseColour" if self._near_colours(hard) else None
-                    )
+                if order[0] == "baseColour" and not shaded:  # brown and beige belts before any colour
+                    widened = self._before_colour(hard)
                     shaded = widened == "baseColour"
                     if widened:
                         if widened not in eased:
@@ -225,6 +219,13 @@ class Retrieving:
             )
             return bool(audience) and session.anchor is None and self.cfg.kinds_before_audience and widest
         return key == "baseColour" and session.anchor is None and self.cfg.kinds_before_colour
+
+    def _before_colour(self, hard: dict) -> str | None:
+        """Before the colour wish is dropped (``agent.near_colours``): widen to unisex items, else to
+        the colour's nearest shades; the field widened, or None."""
+        if not self.cfg.near_colours:
+            return None
+        return "gender" if self._unisex(hard) else "baseColour" if self._near_colours(hard) else None
 
     def _near_colours(self, hard: dict) -> bool:
         """Widen the colour wish to its nearest shades the catalogue has (``agent.near_colours``);
