@@ -14,6 +14,8 @@ _AGE = re.compile(
     r"|\b(?:turns?|turning)\s+(\d{1,2})\b|\b(?:aged?|ages)\s*:?\s+(\d{1,2})\b"
     r"|\b(?:son|daughter|nephew|niece|grandson|granddaughter|boy|girl|kid|child)(?:'s| is)\s+(\d{1,2})\b"
     r"|\((\d{1,2})\)"
+    r"|(?:'s|\bhis|\bher|\btheir|\bmy)\s+(\d{1,2})(?:st|nd|rd|th)\s+(?:birthday|bday|b-day|party)"
+    r"|'s\s+(\d{1,2})(?:st|nd|rd|th)(?=\s*(?:$|[,.!?;]))"
 )
 _GRADE = re.compile(
     r"\bin\s+(?:class|grade|year|std\.?|standard)\s+(\d{1,2})\b(?!\s+(?:at|of|in)\s+(?:uni|university|college))"
@@ -21,9 +23,16 @@ _GRADE = re.compile(
 )
 """A school year ("he's in class 4", "she's in year 3", "a 5th grader"): the child's age is about the year + 5."""
 _CHILDHOOD = re.compile(
-    r"\b(?:(?:boy|girl|cub) scouts?|girl guides?|primary school|nursery school|kindergarten|pre-?school|play ?school)\b"
+    r"\b(?:(?:boy|girl|cub) scouts?|girl guides?|primary school|nursery school|kindergarten|pre-?school|play ?school"
+    r"|(?<!kids )(?<!children )(?<!them )(?:late for|back to|off to|ready for) school(?! (?:pickup|pick up|run|drop))"
+    r")\b"
 )
-"""What only a child does ("my son's boy scout camp", "for her kindergarten"): a child's age, 8."""
+_ADULT_KIN = re.compile(
+    r"\b(?:wife|husband|hubby|mum|mom|mother|dad|father|boss|colleague|nurse|masters|degree)\b"
+)
+"""Where these are named, "back to school" is a parent's school run or an adult's course."""
+"""What only a child does ("my son's boy scout camp", "for her kindergarten", "late for school"; not
+"walks the kids back to school"): a child's age, 8."""
 _GROWN_UP = re.compile(r"\b(?:teach\w*|leaders?|volunteer\w*|works?|working|job|staff|runs|helps? out)\b")
 """An adult's part in what a child does ("she teaches primary school", "a cub scouts leader")."""
 _TEEN = re.compile(
@@ -50,16 +59,17 @@ ADULT_AGE = 16
 def child_gender(text: str, allowed) -> set[str] | None:
     """``{"Boys"}`` or ``{"Girls"}`` when the text gives a child's age (at most :data:`CHILD_AGE`:
     "my 8 year old son", "my nephew, he's 11", "my son is 9", "she turns 6", "age 10", "my girl
-    (7)", "he's in class 4") and one side's words, both where it names both ("twins, a boy and a
+    (7)", "he's in class 4", "my daughter's 18th", "his 40th birthday", "late for school") and one side's words, both where it names both ("twins, a boy and a
     girl, they're 6"); ``{"Men"}`` or ``{"Women"}`` when every age it gives is an adult's (at least
     :data:`ADULT_AGE`: "my niece who's turning 20"); a teenager's both (``{"Boys", "Men"}`` or
     ``{"Girls", "Women"}``: "my nephew, he's 14", "my teenage daughter"); else None. The intent LM reads "son" and
     "nephew" as Men and "daughter" and "niece" as Girls whatever the age (dev failures), so this
     guards it."""
-    low = text.lower()
+    low = re.sub("[\u2018\u2019\u00b4`]", "'", text.lower())
     ages = [int(x) for m in _AGE.finditer(low) for x in m.groups() if x]
     ages += [int(x) + 5 for m in _GRADE.finditer(low) for x in m.groups() if x]
-    if not ages and _CHILDHOOD.search(low) and not _GROWN_UP.search(low):  # "my son's scout camp"
+    grown = _GROWN_UP.search(low) or (_ADULT_KIN.search(low) and "school" in low)
+    if not ages and _CHILDHOOD.search(low) and not grown:  # "my son's scout camp"
         ages, low = [8], _CHILDHOOD.sub(" ", low)  # the "boy" of "boy scouts" is not the child's sex
     if not ages and _TEEN.search(low):  # "my teenage daughter"
         ages = [CHILD_AGE + 2]

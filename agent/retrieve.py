@@ -106,6 +106,7 @@ class Retrieving:
             extra: list = []
             eased: list[str] = []
             shades = 0  # how many of ``extra`` are of the nearest shades: they come first
+            unwanted = {*session.goes_with, *session.avoid.get("articleType", ())}  # never a fill
             while len(extra) < want - len(items) and order and order[0] != "articleType":  # the kind: below
                 if order[0] == "baseColour" and not shaded:  # brown and beige belts before any colour
                     widened = self._before_colour(hard)
@@ -120,11 +121,11 @@ class Retrieving:
                 if isinstance(kind, str) and self._kinds_first(order[0], hard, session):
                     # here, not in _ease: the no-match path would keep the nearest kinds in the
                     # filter even where the audience or colour has none of them
-                    near = [k for k in self.near_kinds(kind) if k not in session.goes_with]
+                    near = [k for k in self.near_kinds(kind) if k not in unwanted]
                     child = _values(hard["gender"]) - {"Unisex"} if order[0] == "gender" else set()
                     if not near and child and child <= _CHILDREN:
                         # a child's clothes: the LM's other likely kinds before an adult's size
-                        near = [k for k in session.fills if k != kind and k not in session.goes_with]
+                        near = [k for k in session.fills if k != kind and k not in unwanted]
                     if near:
                         hard["articleType"] = {"$in": [kind, *near]}
                         eased.append("articleType")
@@ -134,12 +135,14 @@ class Retrieving:
                 if eased_key not in eased:
                     eased.append(eased_key)
                 extra += find(_where(hard), seen + [h.id for h in extra])
-            kind = hard.get("articleType")  # short: its nearest kinds, then the LM's next likeliest
-            short = len(extra) < want - len(items) and isinstance(kind, str)
-            near = {*self.near_kinds(kind), *session.fills} - {kind, *session.goes_with} if short else set()
+            kind = asked.get("articleType")  # short: its nearest kinds, then the LM's next likeliest
+            kinds = _values(hard.get("articleType"))  # (the nearest kinds may be in already: boxers,
+            short = len(extra) < want - len(items) and isinstance(kind, str) and kind in kinds  # briefs)
+            near = {*self.near_kinds(kind), *session.fills} - kinds - unwanted if short else set()
             if near:  # the kind has no more: its nearest kinds follow
-                hard["articleType"] = {"$in": [kind, *sorted(near)]}
-                eased.append("articleType")
+                hard["articleType"] = {"$in": [kind, *sorted(kinds - {kind}), *sorted(near)]}
+                if "articleType" not in eased:
+                    eased.append("articleType")
                 extra += find(_where(hard), seen + [h.id for h in extra])
             if extra:
                 backfill = (len(items), eased)

@@ -8,7 +8,7 @@ changed, and only into a word that names a kind or an audience (the intent LM's 
 colour, nor kinds a shop may not carry: "mochi" is no "mocha", "kajol" no "kajal"):
 - within one edit (two for words of nine letters or more; a swap of two letters is one edit);
 - keeping its first letter ("jandals" are no "sandals");
-- never shortening a word under six letters;
+- never shortening a word under six letters, and a word of four letters only by a swap of two ("blet");
 - never a capitalised word inside a sentence (a brand or a name: "Lavie", "Kajol"), a word made of
   two common ones ("schoolbag"), or one with letters outside English's ("fiancé").
 Of two candidates, a swap of letters wins ("hoodei": hoodie, not hooded), then the one keeping more
@@ -73,6 +73,7 @@ class Speller:
         for field_values in values.values():
             vocab |= _words(field_values)
         self.words = frozenset(vocab)
+        self.names = _kind_names(values.get("articleType", ()))  # what a word of four letters may become
         vocab |= {_singular(w) for w in vocab if len(w) > 4}  # "tshirt"
         english = _english()
         self.common = frozenset(w for w, n in english.items() if n >= _COMMON)
@@ -88,10 +89,12 @@ class Speller:
         from symspellpy import Verbosity
 
         low = word.lower()
-        if len(low) < 5 or not low.isascii() or low in self.known or self._compound(low):
+        if len(low) < 4 or not low.isascii() or low in self.known or self._compound(low):
             return None
         found = self._sym.lookup(low, Verbosity.CLOSEST, max_edit_distance=1 if len(low) < 9 else 2)
         found = [s.term for s in found if s.term[0] == low[0] and (len(low) >= 6 or len(s.term) >= len(low))]
+        if len(low) == 4:  # a word of four letters only by a swap of two into a kind's name ("blet": belt)
+            found = [t for t in found if t in self.names and sorted(t) == sorted(low)]
         if not found:
             return None
 
@@ -121,6 +124,19 @@ class Speller:
             return self.correct(word) or word
 
         return _WORD.sub(fix, text)
+
+
+def _kind_names(kinds: Iterable[str]) -> frozenset[str]:
+    """The one-word names of kinds (the catalogue's own, singular and plural, and the lexicon's:
+    "belt", "belts", "tee", "cap"; not the words of longer names: "mist", "pair", "hair")."""
+    from vlrec.data import lexicon
+
+    out = set()
+    for phrase in [*kinds, *(p for ps in lexicon.NAMES.values() for p in ps)]:
+        words = re.sub(r"^(?:a|an)\s+", "", str(phrase).lower()).split()
+        if len(words) == 1:
+            out |= {words[0], _singular(words[0])}
+    return frozenset(out)
 
 
 def _singular(word: str) -> str:

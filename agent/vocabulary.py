@@ -115,11 +115,11 @@ NEGATION = {"not", "no", "never", "without", "except", "but", "avoid", "hate", "
 _NEGATING = re.compile(
     r"\b(?:can'?t|cannot|won'?t|couldn'?t|wouldn'?t)\s+(?:do|wear|stand|handle|bear|take|walk in)\b"
     r"(?!\s+(?:to|the|it|this|that|my|any|anything|without|much|more|long)\b)"
-    r"|\b(?:rather than|instead of)\b",
+    r"|\b(?:rather than|instead of|other than)\b",
     re.IGNORECASE,
 )
 """Phrases that rule out what follows them like "not" does: "she can't do heels any more", "boxers rather
-than tight briefs", "a tote instead of a backpack" (not "can't find black boots", "can't stand the
+than tight briefs", "a tote instead of a backpack", "any colour other than black" (not "can't find black boots", "can't stand the
 heat", "can't wear anything but black": only verbs of wearing, right before what is worn)."""
 
 
@@ -151,12 +151,34 @@ def _too_much(m: re.Match) -> str:
     return f"not {m.group(1)}"
 
 
+_LACK = re.compile(
+    r"(?<!that )(?<!which )(?<!who )\b(?:don'?t|do not|doesn'?t|does not|didn'?t)\s+(?:even\s+|actually\s+|really\s+)?"
+    r"(?:own|have|got)\b(?!\s+to\b)",
+    re.IGNORECASE,
+)
+"""What the shopper lacks is no refusal: "I don't own a belt that goes with a suit" wants a belt (not
+"doesn't have to be black", nor "a watch that doesn't have a black strap")."""
+_BUT = re.compile(r"\bbut\b", re.IGNORECASE)
+_BUT_AFTER = {"anything", "everything", "any", "all", "every", "whatever", "nothing", "no"}
+"""A "but" rules out what follows where one of these comes at most three words before it in its
+clause ("anything but beige", "any colour but black", "any shoes but heels", "anything else but
+pink"); elsewhere it joins clauses ("navy would be perfect but any blue works")."""
+
+
+def _but(m: re.Match) -> str:
+    clause = SCOPE_BREAK.split(m.string[: m.start()])[-1]
+    before = re.findall(r"[a-z]+", clause.lower())[-4:]
+    return m.group(0) if set(before) & _BUT_AFTER else "yet"
+
+
 def with_negations(text: str) -> str:
-    """``text`` with each negating phrase of :data:`_NEGATING` said as "not", and a thing refused
-    after it is named (:data:`_REFUSED`) or named as too much (:data:`_EXCESS`) said as "not" that
-    thing."""
+    """``text`` with each negating phrase of :data:`_NEGATING` said as "not", a thing refused after
+    it is named (:data:`_REFUSED`) or named as too much (:data:`_EXCESS`) said as "not" that thing,
+    a "but" that rules nothing out (:data:`_BUT_AFTER`) said as "yet", and a lack ("I don't own a
+    belt", :data:`_LACK`) said as "lack"."""
     text = _REFUSED.sub(r"not \1.", re.sub("[\u2018\u2019\u00b4`]", "'", text))
     text = _EXCESS.sub(_too_much, text)
+    text = _BUT.sub(_but, _LACK.sub("lack", text))
     return _NEGATING.sub(" not ", text)
 
 
@@ -292,10 +314,11 @@ def colour_list(text: str, allowed) -> set[str]:
     """The colours of a list the shopper names ("navy or black", "yellow, mustard or orange",
     "black/brown"; "black n white" is either), unless a negation comes just before it; empty where no list is named."""
     names, word = _colour_words(frozenset(allowed))
-    low = text.lower().replace("-", " ")
+    low = with_negations(text).lower().replace("-", " ")  # "great, but navy or black": no negation
     out: set[str] = set()
     for m in re.finditer(rf"\b(?:{word})\b(?:\s*{_JOIN}\s*(?:{word})\b)+", low):
-        if set(re.findall(r"[a-z]+", low[: m.start()].replace("'", ""))[-3:]) & NEGATION:
+        clause = SCOPE_BREAK.split(low[: m.start()])[-1]  # "can't take heels anymore. black or tan"
+        if set(re.findall(r"[a-z]+", clause.replace("'", ""))[-3:]) & NEGATION:
             continue
         out |= {names[w] for w in re.findall(rf"\b(?:{word})\b", m.group(0))}
     return out if len(out) > 1 else set()
@@ -323,9 +346,11 @@ def context_colours(text: str, allowed) -> tuple[set[str], set[str], str]:
     colours = rf"(?P<c>(?:{word})(?:\s*{_JOIN}\s*(?:{word}))*)"  # "black and brown"
     mine = rf"\b(?:my|his|her|their|our|your)\s+(?:{_OWN_ADJ}\s+)?{colours}{thing}"
     owned = (
-        rf"(?<!you )(?<!u )\b(?:have|has|own|owns|got)\s+(?:(?:a|an|some|the|two|a few)\s+)?"
+        rf"(?<!you )(?<!u )(?<!to )\b(?:have|has|own|owns|got)\s+(?:(?:a|an|some|the|two|three|a few|a couple of|several"
+        rf"|loads of|lots of|plenty of|a lot of|too many)\s+)?"
         rf"(?:{_OWN_ADJ}\s+)?{colours}(?:\s+(?:ones?|pairs?)\b|{thing})"
-    )  # not "have you got black jeans?"
+    )  # not "have you got black jeans?", "I'd like to have a couple of black ones"
+    all_in = rf"(?<!you )(?<!u )(?<!to )\b(?:have|has|own|owns|got)\s+(?:everything|all|loads|lots|plenty|tons)\s+in\s+{colours}\b"
     habit = rf"\b(?:only|always|usually)\s+(?:ever\s+)?(?:buys|bought|wears|wore|gets|picks|chooses)\s+{colours}\b"
     paired = (rf"\b(?:go|goes|going|wear|worn|wearing|match|matches|pair|pairs)\s+(?:well\s+)?with\s+"
               rf"(?:(?:a|an|the|some)\s+)?{colours}{thing}")  # fmt: skip
@@ -334,6 +359,7 @@ def context_colours(text: str, allowed) -> tuple[set[str], set[str], str]:
     for pattern, kept in (
         (mine, None),
         (owned, had),
+        (all_in, had),  # "she has everything in black"
         (habit if _CHANGE.search(low) else r"(?!)", None),
         (paired, None),
     ):
@@ -354,6 +380,30 @@ def context_colours(text: str, allowed) -> tuple[set[str], set[str], str]:
     said = {names[w] for w in re.findall(rf"\b(?:{word})\b", rest)}
     context -= said
     return context, (had & context) if contrast else set(), rest
+
+
+_NEGATIVE = NEGATION | {"wasnt", "werent", "cant", "cannot", "wont", "wouldnt", "shouldnt", "couldnt", "didnt",
+                        "havent", "hasnt", "aint", "off", "rather", "instead", "refuse", "refuses", "bored", "sick",
+                        "tired", "fed", "avoiding", "unless", "too"}  # fmt: skip
+"""Words that make a clause's colour doubtful as a wish (:func:`named_colours` with ``plain``)."""
+
+
+def named_colours(text: str, allowed, plain: bool = False) -> set[str]:
+    """The catalogue colours ``text`` names, by a word for one ("navy", "burgundy") or for a range
+    ("dark", "pastels"), with their shades; ``plain``: only in clauses with no word of negation or
+    doubt at all (:data:`_NEGATIVE`: "navy would be perfect but any blue works", not "black doesn't
+    suit her" or "I'd rather it wasn't gold")."""
+    names, word = _colour_words(frozenset(allowed))
+    if not names:
+        return set()
+    said: set[str] = set()
+    clauses = SCOPE_BREAK.split(with_negations(text)) if plain else [text]
+    for clause in clauses:
+        low = clause.lower().replace("-", " ")
+        if plain and set(re.findall(r"[a-z]+", low.replace("'", ""))) & _NEGATIVE:
+            continue
+        said |= {names[w] for w in re.findall(rf"\b(?:{word})\b", low)} | colour_family(clause, allowed)
+    return shades(said, allowed)
 
 
 def shades(values: set[str], allowed) -> set[str]:
@@ -377,7 +427,7 @@ def guard_negations(intent, ruled_out: dict[str, set[str]]):
 
 _SPORT = re.compile(
     r"\b(?:run|runs|running(?! errands)|runner|jog\w*|gym|workouts?|work out|training|trek\w*|hik(?:e|es|ing)|"
-    r"yoga|pilates|cricket|football|soccer|5-a-side|futsal|tennis|badminton|basketball|squash|cycling|marathon|"
+    r"yoga|pilates|zumba|aerobics|crossfit|hiit|cricket|football|soccer|5-a-side|five-a-side|five a side|futsal|tennis|badminton|basketball|squash|cycling|marathon|"
     r"athletic|sporty|sports?|dri-fit|dri fit|sweat\w*|pe kit|p\.e\.|laps|lap times)\b"
 )
 
@@ -390,7 +440,7 @@ def sport_usage(text: str, allowed) -> str | None:
 
 
 _FORMAL = re.compile(
-    r"\b(?:interviews?|formals|business|boardroom|corporate|client meetings?|funerals?|tux(?:edo)?s?|suit (?:trousers|pants)"
+    r"\b(?:interviews?|formals|dress shirts?|with a tie\b(?![- ](?:dye|waist|belt|neck|front|back|detail|up))|business|boardroom|corporate|client meetings?|funerals?|tux(?:edo)?s?|suit (?:trousers|pants)"
     r"|retirement (?:do|party|dinner|function|lunch)|(?:to|in) court\b(?!\s+(?:shoes|sneakers|trainers|sports?|games?))|courtroom|court (?:hearings?|dates?|appearances?)"
     r"|(?:with|under|match|matches|matching)\s+(?:(?:a|an|my|his|her|your|the|their)\s+)?(?!(?:salwar|churidar|"
     r"punjabi|patiala|anarkali|kurta|ethnic|cotton|track|swim|bathing|jump|wet|boiler|night|sweat)\b)(?:[a-z-]+\s+)?suits?)\b"

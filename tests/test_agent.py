@@ -276,6 +276,37 @@ def test_a_childs_reply_with_no_nearest_kinds_fills_up_with_the_lms_other_likely
     assert set(got[8:]) == {("Handbags", "Women")}  # not men's casual shoes
 
 
+def test_a_kind_ruled_out_never_fills_a_reply_and_the_lms_other_kinds_still_do(shop):
+    """ "Boxers, not briefs": where the kind asked for runs out and its nearest kind is one the
+    shopper ruled out, the reply is not cut short there; the intent LM's other likely kinds fill it
+    up (before, the ruled-out kind took the nearest kinds' turn and the reply stayed at the 16 casual
+    shoes)."""
+    from tests.test_intent import _lm_agent
+
+    text = "casual shoes for her, no tshirts"
+    agent, rows = _lm_agent(
+        shop,
+        {text: ({"articleType": {"Casual Shoes": 0.7, "Handbags": 0.3}, "gender": ["Women"]},
+                {"articleType": ["Tshirts"]})},
+        k=20,
+    )  # fmt: skip
+    agent.near_kinds = lambda kind: ["Tshirts"] if kind == "Casual Shoes" else []
+    got = [(rows[i.id]["articleType"], rows[i.id]["gender"]) for i in agent.session().send(text).items]
+    assert got[:8] == [("Casual Shoes", "Women")] * 8 and len(got) == 20
+    assert "Tshirts" not in {t for t, _ in got} and got.count(("Handbags", "Women")) == 4
+    # the nearest kind already in the filter (not ruled out), the LM's other kinds still fill the rest
+    agent, rows = _lm_agent(
+        shop, {"casual shoes for her": ({"articleType": {"Casual Shoes": 0.7, "Handbags": 0.3}, "gender": ["Women"]}, {})},
+        k=24,
+    )  # fmt: skip
+    agent.cfg.k, agent.cfg.candidates, agent.cfg.hedge_places = 40, 40, 0.0  # no hedged places
+    agent.near_kinds = lambda kind: ["Tshirts"] if kind == "Casual Shoes" else []
+    reply = agent.session().send("casual shoes for her")
+    got = [rows[i.id]["articleType"] for i in reply.items]
+    assert len(got) == 40 and got[:8] == ["Casual Shoes"] * 8 and "Tshirts" in got and "Handbags" in got
+    assert "articleType, articleType" not in reply.text
+
+
 def test_a_leaning_brings_its_items_into_the_candidates(shop):
     """A leaning of a field in agent.lean_fields (it ranks, never filters) brings its items into the
     candidates by a second search with it as a filter, so they rank first even where the words'

@@ -41,6 +41,7 @@ def speller():
         ("sunglasess", "sunglasses"),
         ("hoodei", "hoodie"),  # two letters swapped wins over "hooded"
         ("shortz", "shorts"),  # the form as long as the word
+        ("blet", "belt"),  # four letters: only by a swap of two
     ],
 )
 def test_a_misspelt_word_becomes_the_vocabulary_word(speller, word, want):
@@ -53,7 +54,10 @@ def test_a_misspelt_word_becomes_the_vocabulary_word(speller, word, want):
         "shirt",  # English
         "quiksilver",  # a brand of the catalogue's titles
         "schoolbag",  # two common words run together ("schoolboy" is two edits away)
-        "gurl",  # under five letters: too short to tell
+        "gurl",  # four letters, and no swap of two letters of a word: too short to tell
+        "tei",  # under four letters
+        "mits",  # four letters: a swap into "mist" (a word of "body mist", no kind's name)
+        "pari",  # nor "pair"
         "capsz",  # under six letters: never shortened into "caps"
         "jandals",  # "sandals" would change its first letter
         "mochi",  # a brand, one edit from "mocha": the lexicon's colour words are never targets

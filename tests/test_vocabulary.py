@@ -435,6 +435,16 @@ def test_kinds_named_as_what_the_wanted_item_goes_with():
         "Dresses": 1.0
     }
     assert lexicon_kinds("a top in a sleeveless dress style", allowed) == {"Tops": 1.0, "Dresses": 1.0}
+    cuffs = "links for my double-cuff jeans"  # a possessive reaches past two describing words
+    assert lexicon_kinds(cuffs, allowed) == {} and lexicon_kinds(cuffs, allowed, context=True) == {
+        "Jeans": 1.0
+    }
+    theirs = "a belt for my dad's grey jeans"  # whose they are, and what they are like
+    assert lexicon_kinds(theirs, allowed, context=True) == {"Jeans": 1.0}
+    assert lexicon_kinds("something for my wife a dress maybe", allowed) == {
+        "Dresses": 1.0
+    }  # not past a person
+    assert lexicon_kinds("a gift for my little sister jeans", allowed) == {"Jeans": 1.0}
     hurt = "my feet hurt in heels, need something flat"  # "in" after a verb of wearing: worn, not wanted
     assert lexicon_kinds(hurt, {*allowed, "Flats"}) == {"Flats": 1.0}
     assert lexicon_kinds(hurt, {*allowed, "Flats"}, context=True) == {"Heels": 1.0}
@@ -739,6 +749,108 @@ def test_readings_from_the_ninth_set():
     assert not says_a_side("I'm 5'2 and want a bit of height for my cousin's sangeet")
     for text in ("a handbag for me, a man", "heels for my husband", "for dadi", "she's 15", "mens"):
         assert says_a_side(text), text
+
+
+def test_readings_from_the_tenth_set():
+    """Readings written from dev10's misses: a "but" that joins clauses rules nothing out, what the
+    shopper lacks is wanted, tiredness of a colour rules it out, "matching" describes the item,
+    what they have in one colour ("a couple of black ones", "everything in black") is context, a
+    birthday's ordinal is an age, school is a child's, a sleeve describes the shirt before it, and
+    everyday names (a duffle, a man-bag, a shopper, something with a peak, something fleecy,
+    three-quarter length pants, an Indian-style top)."""
+    from vlrec.agent.audience import child_gender
+    from vlrec.agent.kinds import lexicon_kinds
+    from vlrec.agent.vocabulary import (
+        Vocabulary,
+        context_colours,
+        formal_usage,
+        named_colours,
+        negated,
+        sport_usage,
+    )
+
+    vocab = Vocabulary([{"articleType": t, "baseColour": c} for t in ("Belts", "Handbags", "Watches")
+                        for c in ("Black", "Blue", "Navy Blue", "Silver", "Grey")])  # fmt: skip
+    assert negated("She loves blue - navy would be perfect but any blue works.", vocab) == {}
+    assert negated("any colour but black please", vocab) == {"baseColour": {"Black"}}
+    assert negated("anything but grey", vocab) == {"baseColour": {"Grey"}}
+    assert negated("I don't own a belt that goes with a suit", vocab) == {}
+    assert negated("I don't want a belt, a handbag please", vocab) == {"articleType": {"Belts"}}
+    for text in ("any handbag but black ones", "anything else but black", "whatever you have but black"):
+        assert negated(text, vocab) == {"baseColour": {"Black"}}, text
+    assert negated("I like the second one but in black", vocab) == {}  # a wish, not a refusal
+    assert negated("a watch that doesn't have a black strap", vocab) == {"baseColour": {"Black"}}
+    assert negated("I'm sick of searching for belts that last", vocab) == {}
+    colours = {"Black", "Blue", "Navy Blue", "Silver", "Grey", "Red"}
+    for text in ("He's got a couple of black ones already, so any other colour.",
+                 "she has everything in black so a different colour would be nice"):  # fmt: skip
+        assert context_colours(text, colours)[:2] == ({"Black"}, {"Black"}), text
+    assert named_colours("navy would be perfect but any blue works", colours, plain=True) == {
+        "Navy Blue",
+        "Blue",
+    }
+    from vlrec.agent.vocabulary import colour_list
+
+    assert colour_list("flats, my feet can't take heels anymore. black or grey", colours) == {"Black", "Grey"}
+    assert colour_list("a watch, not black or grey", colours) == set()
+    for text in ("a watch please, black doesn't suit her", "I'd rather it wasn't gold", "she's gone off red",
+                 "a bag, not black"):  # fmt: skip
+        assert named_colours(text, colours | {"Gold"}, plain=True) == set(), text
+    assert context_colours("I'd like to have a couple of black ones", colours)[0] == set()
+    assert context_colours("I'd love to have everything in black this time", colours)[0] == set()
+    assert named_colours("something dark", {"Black", "Navy Blue", "Red"}) == {"Black", "Navy Blue"}
+    kinds = {"Tshirts", "Tracksuits", "Tops", "Belts", "Duffel Bag", "Messenger Bag", "Handbags", "Caps",
+             "Sunglasses", "Sweatshirts", "Capris", "Trousers", "Kurtas", "Shirts", "Cufflinks"}  # fmt: skip
+    for text, kind in (("matching tees for me and my boyfriend", "Tshirts"),
+                       ("Got an interview and I don't own a belt that goes with a suit", "Belts"),
+                       ("duffle bag for my son, he's off to uni", "Duffel Bag"),
+                       ("I'm a guy looking for a man-bag for my wallet and keys", "Messenger Bag"),
+                       ("a big shopper for my weekend market runs", "Handbags"),
+                       ("something with a peak to keep the sun out of my eyes", "Caps"),
+                       ("Something fleecy to pull over my head on cold mornings", "Sweatshirts"),
+                       ("three-quarter length pants for my morning walks", "Capris"),
+                       ("a long, loose Indian-style top for Eid", "Kurtas")):  # fmt: skip
+        assert lexicon_kinds(text, kinds) == {kind: 1.0}, text
+    assert lexicon_kinds("a top matching my skirt", {"Tops", "Skirts"}, context=True) == {"Skirts": 1.0}
+    assert lexicon_kinds("metal fasteners for double-cuff shirt sleeves", kinds) == {}
+    assert lexicon_kinds("a white shirt sleeve length 34", kinds) == {"Shirts": 1.0}  # a size
+    from vlrec.agent.kinds import idiom_kinds
+
+    for text in ("dad has french-cuff shirts and nothing to fasten them with", "his double cuff shirt"):
+        assert lexicon_kinds(text, kinds) == {} and idiom_kinds(text, kinds) == {"Shirts"}, text
+    sets = {"Ties", "Cufflinks", "Accessory Gift Set", "Shirts"}
+    combo = "matching tie and cufflink combo for my brother"  # a set's contents, before the set word
+    assert lexicon_kinds(combo, sets) == {} and lexicon_kinds(combo, sets, context=True) == {
+        "Ties": 1.0,
+        "Cufflinks": 1.0,
+    }
+    assert lexicon_kinds("a tie for my brother, I'm all set with cufflinks", sets) == {"Ties": 1.0}
+    outfit = "a black skirt-and-blouse combo"  # clothes before a set word: an outfit, not a gift set
+    assert lexicon_kinds(outfit, {"Skirts", "Tops"}) == {"Skirts": 1.0, "Tops": 1.0}
+    assert lexicon_kinds("a belt matching heels", {"Belts", "Heels"}, context=True) == {"Heels": 1.0}
+    assert lexicon_kinds("Looking for a proper matching tracksuit", kinds) == {"Tracksuits": 1.0}
+    assert lexicon_kinds("I'm looking for my daughters prom shirt", kinds) == {"Shirts": 1.0}  # sought
+    for text in ("a blazer with a peak lapel", "fleece lined leggings", "as a plus-size shopper, a top"):
+        assert not {"Caps", "Sweatshirts", "Handbags"} & set(lexicon_kinds(text, kinds)), text
+    allowed = {"Men", "Women", "Boys", "Girls", "Unisex"}
+    assert child_gender("heels as a present for my daughter's 18th, pink or red", allowed) == {"Women"}
+    assert child_gender("a watch for his 40th birthday, my son", allowed) == {"Men"}
+    assert child_gender("a hoodie for my son in his 2nd year at uni", allowed) is None  # no birthday
+    for text in ("buying her another watch, this is her 3rd, she keeps losing them",
+                 "my son broke his 2nd, need a new watch", "a watch for my wife for our 10th",
+                 "a jacket for my husband, he drops the kids off to school on his bike",
+                 "a coat for my wife, she gets the kids ready for school every morning",
+                 "a tote for my wife, she is back to school for her masters"):  # fmt: skip
+        assert child_gender(text, allowed) in (None, {"Women"}, {"Men"}), text
+    assert child_gender("watches for my nephew and niece so they stop being late for school", allowed) == {
+        "Boys",
+        "Girls",
+    }
+    for text in ("matching red tops for our five-a-side team", "shoes for zumba classes", "hiit", "crossfit"):
+        assert sport_usage(text, {"Sports", "Casual"}) == "Sports", text
+    assert formal_usage("a dress shirt, the kind you wear with a tie", {"Formal"}) == "Formal"
+    for text in ("a summer top with a tie waist", "a casual tee with a tie-dye print"):
+        assert formal_usage(text, {"Formal"}) is None, text
 
 
 def test_colours_and_uses_from_the_eighth_set():
