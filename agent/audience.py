@@ -23,16 +23,17 @@ _GRADE = re.compile(
 )
 """A school year ("he's in class 4", "she's in year 3", "a 5th grader"): the child's age is about the year + 5."""
 _CHILDHOOD = re.compile(
-    r"\b(?:(?:boy|girl|cub) scouts?|girl guides?|primary school|nursery school|kindergarten|pre-?school|play ?school"
-    r"|(?<!kids )(?<!children )(?<!them )(?:late for|back to|off to|ready for) school(?! (?:pickup|pick up|run|drop))"
-    r")\b"
+    r"\b(?:(?:boy|girl|cub) scouts?|girl guides?|primary school|nursery school|kindergarten|pre-?school|play ?school)\b"
 )
+"""What only a child does ("my son's boy scout camp", "for her kindergarten"): a child's age, 8."""
+_SCHOOL = re.compile(
+    r"(?<!kids )(?<!children )(?<!them )\b(?:late for|back to|off to|ready for) school\b(?! (?:pickup|pick up|run|drop))"
+)
+"""Going to school ("so they stop being late for school"; not "walks the kids back to school"): a
+child's, unless an adult of the family or an adult's course is named (:data:`_ADULT_KIN`)."""
 _ADULT_KIN = re.compile(
     r"\b(?:wife|husband|hubby|mum|mom|mother|dad|father|boss|colleague|nurse|masters|degree)\b"
 )
-"""Where these are named, "back to school" is a parent's school run or an adult's course."""
-"""What only a child does ("my son's boy scout camp", "for her kindergarten", "late for school"; not
-"walks the kids back to school"): a child's age, 8."""
 _GROWN_UP = re.compile(r"\b(?:teach\w*|leaders?|volunteer\w*|works?|working|job|staff|runs|helps? out)\b")
 """An adult's part in what a child does ("she teaches primary school", "a cub scouts leader")."""
 _TEEN = re.compile(
@@ -68,8 +69,8 @@ def child_gender(text: str, allowed) -> set[str] | None:
     low = re.sub("[\u2018\u2019\u00b4`]", "'", text.lower())
     ages = [int(x) for m in _AGE.finditer(low) for x in m.groups() if x]
     ages += [int(x) + 5 for m in _GRADE.finditer(low) for x in m.groups() if x]
-    grown = _GROWN_UP.search(low) or (_ADULT_KIN.search(low) and "school" in low)
-    if not ages and _CHILDHOOD.search(low) and not grown:  # "my son's scout camp"
+    school = _SCHOOL.search(low) and not _ADULT_KIN.search(low)  # "late for school"
+    if not ages and (_CHILDHOOD.search(low) or school) and not _GROWN_UP.search(low):  # "his scout camp"
         ages, low = [8], _CHILDHOOD.sub(" ", low)  # the "boy" of "boy scouts" is not the child's sex
     if not ages and _TEEN.search(low):  # "my teenage daughter"
         ages = [CHILD_AGE + 2]

@@ -102,12 +102,11 @@ class AgentConfig:
     kind's name in their titles (at least ten: "Catwalk Women Brown Sandals" is a flat) are wanted
     beside it (:func:`vlrec.agent.kinds.titled_kinds`)."""
     said_avoid: bool = True
-    """The intent LM's exclusions of colour answer to the words: a colour the shopper names in a
-    clause with no word of negation or doubt ("navy would be perfect but any blue works"; not "black
-    doesn't suit her") is not excluded, and where the words
-    rule colours out ("any watch that isn't black or silver") the LM's exclusions of colours no turn
-    names, nor nearest shades of those ruled out (:data:`vlrec.data.lexicon.NEAR_COLOURS`), go
-    (:func:`vlrec.agent.vocabulary.named_colours`)."""
+    """Where the words rule colours out ("any watch that isn't black or silver"), the intent LM's
+    exclusions of colours no turn names, nor nearest shades of those ruled out
+    (:data:`vlrec.data.lexicon.NEAR_COLOURS`), go: not its blue and gold too. (A colour the words
+    name outside a negation is not taken back from the LM's exclusions: the LM reads refusals the
+    rules miss, "any colour apart from black", "she always wears black, so something else".)"""
     said_colour: bool = True
     """A catalogue colour the last request names in so many words ("jumpers in burgundy", "a bra
     in nude") is wanted where the intent LM read another (unless the words negate it, list several,

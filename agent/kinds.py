@@ -59,6 +59,10 @@ _IDIOMS = {"black tie": "tie", "white tie": "tie", "on top": "top", "tie dye": "
            "shades of": "shades", "stocking filler": "stocking", "stocking fillers": "stocking",
            "stocking stuffer": "stocking", "stocking stuffers": "stocking",
            **{f"{cuff} cuff shirt{s}": f"shirt{s}" for cuff in ("french", "double") for s in ("", "s")}}  # fmt: skip
+_CUFF = {idiom for idiom in _IDIOMS if " cuff " in idiom}
+"""The shirts said by their cuffs: they hide the shirt unless a wish for one comes just before
+("I want a white double-cuff shirt": :data:`_WANTING`)."""
+_WANTING = {"want", "wants", "need", "needs", "looking", "buy", "get", "find", "order", "after", "recommend"}
 _EVENTS = {"event", "events", "do", "dinner", "dinners", "gala", "galas", "wedding", "weddings", "party",
            "parties", "affair", "ball", "optional", "evening", "night", "function", "reception", "occasion",
            "invite", "invitation", "dance", "prom", "thing", "dress", "outfit", "look", "attire", "gown",
@@ -89,7 +93,9 @@ def _lexicon_phrases(allowed: frozenset) -> list[tuple[str, str]]:
     for kind in allowed:  # the catalogue's own names ("tshirt", "trunk") where the lexicon has no say
         for form in _forms(kind, "articleType") - _ADJECTIVES:
             owners.setdefault(form, {kind})
-    for vague in _VAGUE | set(_IDIOMS) - {"black tie", "white tie"}:  # those two: :func:`_dress_code`
+    for vague in (
+        _VAGUE | set(_IDIOMS) - {"black tie", "white tie"} - _CUFF
+    ):  # those: :func:`_dress_code`, _idioms
         owners[vague] = {""}
     return sorted(((p, next(iter(k))) for p, k in owners.items() if len(k) == 1), key=lambda pk: -len(pk[0]))
 
@@ -145,11 +151,18 @@ def _named_kinds(
         if not any(taken[start:end]):
             taken[start:end] = [True] * (end - start)
             found.append((start, end, owner[low[start:end]]))
+    hidden = [
+        (a + 1, b + 1) for a, b, idiom in _idioms(text)[1] if idiom in _CUFF
+    ]  # "his french-cuff shirts"
+    found = [(start, end, kind) for start, end, kind in found if not any(a <= start < b for a, b in hidden)]
     heads = {start for start, _, _ in found}
     votes: dict[str, float] = {}
     last_context = False
     every = low.split()
-    contents = _contents(every, [(len(low[:start].split()), start, kind) for start, _, kind in found])
+    contents = _contents(
+        every,
+        [(len(low[:start].split()), start, kind, len(low[:end].split()) - 1) for start, end, kind in found],
+    )
     for start, end, kind in sorted(found):
         words = low[:start].split()[-5:]
         if low[start:end] in ("tie", "ties") and words[-1:] in (["black"], ["white"]):
@@ -184,32 +197,42 @@ _SETS = {"set", "sets", "combo", "combos", "hamper", "hampers", "box", "boxes"}
 # What a gift set holds: a set word after these is a boxed set ("a tie and cufflink combo"), after
 # clothes it is an outfit ("a skirt-and-blouse combo", "a skirt-top set" are a skirt and a top).
 _BOXED = {"Ties", "Cufflinks", "Wallets", "Belts", "Perfume and Body Mist", "Deodorant"}
+_SET_FILLER = {"gift", "boxed", "pocket", "square", "squares", "hanky", "hankies", "handkerchief", "handkerchiefs",
+               "and", "n", "or"}  # fmt: skip
+"""What may stand between the last of a set's contents and the set word ("tie + cufflinks + pocket square combo")."""
 _WITHIN = {"with", "containing", "including", "incl"}
 _SET_OF = {"combo", "combos", "hamper", "hampers"}  # "a combo of": its contents ("a set of socks": socks)
 
 
-def _contents(every: list[str], named: list[tuple[int, int, str]]) -> set[int]:
+def _contents(every: list[str], named: list[tuple[int, int, str, int]]) -> set[int]:
     """Where (the character starts of) names are said as what a set holds: two or more kinds named
     within eight words after "a set / box with", "a combo / hamper of" ("a boxed set with tie,
     cufflinks and pocket square"; not "a combo of 3 t-shirts", a multipack, nor "I'm all set with
-    shoes"), or, of what gift sets hold (:data:`_BOXED`), within six words before a set word ("a tie
-    and cufflink combo"; not "a skirt-and-blouse combo"). ``every``: the words; ``named``: (word index, character start, kind) of each name."""
+    shoes"), or, of what gift sets hold (:data:`_BOXED`), within six words before a set word, the
+    last right before it ("a tie and cufflink combo"; not "a skirt-and-blouse combo", "a belt and
+    wallet that won't set me back"). ``every``: the words; ``named``: (word index, character start,
+    kind, last word index) of each name."""
     out: set[int] = set()
     for i, w in enumerate(every[:-1]):
         if w not in _SETS or not (every[i + 1] in _WITHIN or (w in _SET_OF and every[i + 1] == "of")):
             continue
         if i and every[i - 1] in {"all", "im", "am", "be", "get", "getting", "is", "are"}:
             continue  # "I'm all set with shoes"
-        inside = [(start, kind) for at, start, kind in named if i + 1 < at <= i + 9 and kind]
+        inside = [(start, kind) for at, start, kind, _ in named if i + 1 < at <= i + 9 and kind]
         if len({kind for _, kind in inside}) >= 2:
             out |= {start for start, _ in inside}
-    for i, w in enumerate(every):  # "a matching tie and cufflink combo", "hanky + neckwear combo"
-        if w in _SETS and not (
-            i and every[i - 1] in {"all", "im", "am", "be", "get", "getting", "is", "are"}
-        ):
-            before = [(start, kind) for at, start, kind in named if i - 6 <= at < i and kind]
-            if len({kind for _, kind in before}) >= 2 and {kind for _, kind in before} <= _BOXED:
-                out |= {start for start, _ in before}
+    for i, w in enumerate(every):  # "a matching tie and cufflink (gift) combo"
+        if w not in _SETS or every[i + 1 : i + 2] in (["of"], ["with"]):
+            continue  # "a belt, a tie and a set of cufflinks": the set is of cufflinks
+        before = sorted(
+            (at, start, kind, last) for at, start, kind, last in named if i - 6 <= at < i and kind
+        )
+        if not before or any(w not in _SET_FILLER for w in every[before[-1][3] + 1 : i]):
+            continue  # the last name right before the set word ("won't set me back", "to set off his suit")
+        if _BREAK in every[before[0][0] : i]:
+            continue  # "perfume and deo, not a set"
+        if len({kind for _, _, kind, _ in before}) >= 2 and {kind for _, _, kind, _ in before} <= _BOXED:
+            out |= {start for _, start, _, _ in before}
     return out
 
 
@@ -281,7 +304,7 @@ _BEGGING = _SEEKING | {"begging", "begs", "asking", "asks", "wants", "wanted", "
 
 
 def _goes_with(words: list[str], strict: bool = False, after: list[str] = ()) -> bool:
-    """Whether a name after ``words`` (the last four words before it) is what the wanted item goes
+    """Whether a name after ``words`` (the last five words before it) is what the wanted item goes
     with: right after a context word ("for formal trousers", "under my kurtis") unless that is the
     "for" of looking for something ("looking for trainers") or an "of" not followed by a possessive
     ("a pair of shades", "in the way of gloves"; but "the waist of my dresses"), or after "over /
@@ -372,6 +395,8 @@ def _idioms(text: str) -> tuple[str, list[tuple[int, int, str]]]:
     for m in re.finditer(pattern, low):
         if m.group(0) in ("black tie", "white tie") and not _dress_code(words, len(low[: m.start()].split())):
             continue
+        if m.group(0) in _CUFF and set(low[: m.start()].split()[-3:]) & _WANTING:
+            continue  # "I want a white double-cuff shirt": the shirt itself
         out.append((m.start(), m.end(), m.group(0)))
     return low, out
 

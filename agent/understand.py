@@ -164,8 +164,8 @@ class Understanding:
                     **dict.fromkeys(other, 1.0),
                     **intent.avoid.get("baseColour", {}),
                 }
-        if self.cfg.said_avoid and (lm_avoid := intent.avoid.get("baseColour")):  # the words have a say
-            colours = allowed.get("baseColour", ())
+        if self.cfg.said_avoid and ruled.get("baseColour") and (lm_avoid := intent.avoid.get("baseColour")):
+            colours = allowed.get("baseColour", ())  # "isn't black or silver": not the LM's blue and gold
             said = named_colours(
                 " ".join(t.text for t in session.turns if t.role == "user" and t.text), colours
             )
@@ -175,11 +175,8 @@ class Understanding:
                 if t.role == "user" and t.text
                 for c in shades(negated(t.text, self.vocab).get("baseColour", set()), colours)
             }
-            wanted = named_colours(unowned, colours, plain=True) - ruled_all - other  # "any blue works"
-            kept = {v: p for v, p in lm_avoid.items() if v not in wanted}
-            if ruled.get("baseColour"):  # "isn't black or silver": not the LM's blue and gold too
-                near = {n for c in ruled_all for n in NEAR_COLOURS.get(c, ())}  # "but grey": charcoal too
-                kept = {v: p for v, p in kept.items() if v in ruled_all | said | other | near}
+            near = {n for c in ruled_all for n in NEAR_COLOURS.get(c, ())}  # "but grey": charcoal too
+            kept = {v: p for v, p in lm_avoid.items() if v in ruled_all | said | other | near}
             intent.avoid.pop("baseColour")
             if kept:
                 intent.avoid["baseColour"] = kept

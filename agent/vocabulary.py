@@ -115,11 +115,11 @@ NEGATION = {"not", "no", "never", "without", "except", "but", "avoid", "hate", "
 _NEGATING = re.compile(
     r"\b(?:can'?t|cannot|won'?t|couldn'?t|wouldn'?t)\s+(?:do|wear|stand|handle|bear|take|walk in)\b"
     r"(?!\s+(?:to|the|it|this|that|my|any|anything|without|much|more|long)\b)"
-    r"|\b(?:rather than|instead of|other than)\b",
+    r"|\b(?:rather than|instead of|(?:other than|apart from)(?!\s+(?:that|this|the price|price|size)\b))\b",
     re.IGNORECASE,
 )
 """Phrases that rule out what follows them like "not" does: "she can't do heels any more", "boxers rather
-than tight briefs", "a tote instead of a backpack", "any colour other than black" (not "can't find black boots", "can't stand the
+than tight briefs", "a tote instead of a backpack", "any colour other than / apart from black" (not "other than that"; not "can't find black boots", "can't stand the
 heat", "can't wear anything but black": only verbs of wearing, right before what is worn)."""
 
 
@@ -152,14 +152,14 @@ def _too_much(m: re.Match) -> str:
 
 
 _LACK = re.compile(
-    r"(?<!that )(?<!which )(?<!who )\b(?:don'?t|do not|doesn'?t|does not|didn'?t)\s+(?:even\s+|actually\s+|really\s+)?"
+    r"(?<!that )(?<!which )(?<!who )(?<!it )\b(?:don'?t|do not|doesn'?t|does not|didn'?t)\s+(?:even\s+|actually\s+|really\s+)?"
     r"(?:own|have|got)\b(?!\s+to\b)",
     re.IGNORECASE,
 )
 """What the shopper lacks is no refusal: "I don't own a belt that goes with a suit" wants a belt (not
-"doesn't have to be black", nor "a watch that doesn't have a black strap")."""
+"doesn't have to be black", nor "a watch that doesn't have a black strap", "it doesn't have a black face")."""
 _BUT = re.compile(r"\bbut\b", re.IGNORECASE)
-_BUT_AFTER = {"anything", "everything", "any", "all", "every", "whatever", "nothing", "no"}
+_BUT_AFTER = {"anything", "everything", "any", "all", "every", "whatever"}
 """A "but" rules out what follows where one of these comes at most three words before it in its
 clause ("anything but beige", "any colour but black", "any shoes but heels", "anything else but
 pink"); elsewhere it joins clauses ("navy would be perfect but any blue works")."""
@@ -167,7 +167,7 @@ pink"); elsewhere it joins clauses ("navy would be perfect but any blue works").
 
 def _but(m: re.Match) -> str:
     clause = SCOPE_BREAK.split(m.string[: m.start()])[-1]
-    before = re.findall(r"[a-z]+", clause.lower())[-4:]
+    before = re.findall(r"[a-z]+", clause.lower())[-3:]
     return m.group(0) if set(before) & _BUT_AFTER else "yet"
 
 
@@ -312,12 +312,14 @@ _JOIN = r"(?:,\s*(?:or|and)\b|,|/|&|\+|\bor\b|\band\b|\bn\b)"
 
 def colour_list(text: str, allowed) -> set[str]:
     """The colours of a list the shopper names ("navy or black", "yellow, mustard or orange",
-    "black/brown"; "black n white" is either), unless a negation comes just before it; empty where no list is named."""
+    "black/brown"; "black n white" is either), unless a negation comes in the three words before it
+    in its clause; empty where no list is named."""
     names, word = _colour_words(frozenset(allowed))
-    low = with_negations(text).lower().replace("-", " ")  # "great, but navy or black": no negation
+    said = with_negations(text).lower()  # "great, but navy or black": no negation
+    low = said.replace("-", " ")  # (the same length: a match's start is the same in both)
     out: set[str] = set()
     for m in re.finditer(rf"\b(?:{word})\b(?:\s*{_JOIN}\s*(?:{word})\b)+", low):
-        clause = SCOPE_BREAK.split(low[: m.start()])[-1]  # "can't take heels anymore. black or tan"
+        clause = SCOPE_BREAK.split(said[: m.start()])[-1]  # "can't take heels anymore. black or tan"
         if set(re.findall(r"[a-z]+", clause.replace("'", ""))[-3:]) & NEGATION:
             continue
         out |= {names[w] for w in re.findall(rf"\b(?:{word})\b", m.group(0))}
@@ -382,27 +384,14 @@ def context_colours(text: str, allowed) -> tuple[set[str], set[str], str]:
     return context, (had & context) if contrast else set(), rest
 
 
-_NEGATIVE = NEGATION | {"wasnt", "werent", "cant", "cannot", "wont", "wouldnt", "shouldnt", "couldnt", "didnt",
-                        "havent", "hasnt", "aint", "off", "rather", "instead", "refuse", "refuses", "bored", "sick",
-                        "tired", "fed", "avoiding", "unless", "too"}  # fmt: skip
-"""Words that make a clause's colour doubtful as a wish (:func:`named_colours` with ``plain``)."""
-
-
-def named_colours(text: str, allowed, plain: bool = False) -> set[str]:
+def named_colours(text: str, allowed) -> set[str]:
     """The catalogue colours ``text`` names, by a word for one ("navy", "burgundy") or for a range
-    ("dark", "pastels"), with their shades; ``plain``: only in clauses with no word of negation or
-    doubt at all (:data:`_NEGATIVE`: "navy would be perfect but any blue works", not "black doesn't
-    suit her" or "I'd rather it wasn't gold")."""
+    ("dark", "pastels"), with their shades."""
     names, word = _colour_words(frozenset(allowed))
     if not names:
         return set()
-    said: set[str] = set()
-    clauses = SCOPE_BREAK.split(with_negations(text)) if plain else [text]
-    for clause in clauses:
-        low = clause.lower().replace("-", " ")
-        if plain and set(re.findall(r"[a-z]+", low.replace("'", ""))) & _NEGATIVE:
-            continue
-        said |= {names[w] for w in re.findall(rf"\b(?:{word})\b", low)} | colour_family(clause, allowed)
+    low = text.lower().replace("-", " ")
+    said = {names[w] for w in re.findall(rf"\b(?:{word})\b", low)} | colour_family(text, allowed)
     return shades(said, allowed)
 
 

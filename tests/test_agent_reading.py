@@ -22,23 +22,25 @@ def test_a_colour_the_words_name_wins_over_another_the_lm_read(shop):
 
 
 def test_the_lms_exclusions_of_colour_answer_to_the_words(shop):
-    """``agent.said_avoid``: a colour the words name outside any negation is not excluded ("white
-    would be perfect but any white works" read by the LM as no white), and where the words rule
-    colours out ("a tshirt that isn't black") the LM's exclusions of colours no turn names go
-    (it read black and white). Off, the LM's exclusions stand."""
+    """``agent.said_avoid``: where the words rule colours out ("a tshirt that isn't black") the LM's
+    exclusions of colours no turn names go (it read black and white); a colour the words name
+    outside a negation stays excluded where the LM excluded it (it reads refusals the rules miss:
+    "any colour apart from white" before that phrase was a rule, "so something else"). Off, the
+    LM's exclusions stand."""
     from tests.test_intent import _lm_agent
 
-    joined, listed = "white would be perfect but any white works, a tshirt", "a tshirt that isn't black"
-    agent, rows = _lm_agent(shop, {joined: ({"articleType": ["Tshirts"]}, {"baseColour": ["White"]}),
-                                   listed: ({"articleType": ["Tshirts"]}, {"baseColour": ["Black", "White"]})},
+    listed, missed = "a tshirt that isn't black", "a tshirt, she always wears white, so something else"
+    agent, rows = _lm_agent(shop, {listed: ({"articleType": ["Tshirts"]}, {"baseColour": ["Black", "White"]}),
+                                   missed: ({"articleType": ["Tshirts"]}, {"baseColour": ["White"]})},
                             k=4)  # fmt: skip
-    reply = agent.session().send(joined)
-    assert "baseColour" not in reply.avoid and all(rows[i.id]["baseColour"] == "White" for i in reply.items)
     reply = agent.session().send(listed)
     assert reply.avoid == {"baseColour": ["Black"]}
     assert reply.items and all(rows[i.id]["baseColour"] == "White" for i in reply.items)
+    reply = agent.session().send(missed)
+    assert reply.avoid == {"baseColour": ["White"]} and all(
+        rows[i.id]["baseColour"] == "Black" for i in reply.items
+    )
     agent.cfg.said_avoid = False
-    assert agent.session().send(joined).avoid == {"baseColour": ["White"]}
     assert sorted(agent.session().send(listed).avoid["baseColour"]) == ["Black", "White"]
 
 

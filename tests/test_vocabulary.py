@@ -785,17 +785,16 @@ def test_readings_from_the_tenth_set():
     for text in ("He's got a couple of black ones already, so any other colour.",
                  "she has everything in black so a different colour would be nice"):  # fmt: skip
         assert context_colours(text, colours)[:2] == ({"Black"}, {"Black"}), text
-    assert named_colours("navy would be perfect but any blue works", colours, plain=True) == {
-        "Navy Blue",
-        "Blue",
-    }
+    assert named_colours("navy would be perfect but any blue works", colours) == {"Navy Blue", "Blue"}
     from vlrec.agent.vocabulary import colour_list
 
     assert colour_list("flats, my feet can't take heels anymore. black or grey", colours) == {"Black", "Grey"}
     assert colour_list("a watch, not black or grey", colours) == set()
-    for text in ("a watch please, black doesn't suit her", "I'd rather it wasn't gold", "she's gone off red",
-                 "a bag, not black"):  # fmt: skip
-        assert named_colours(text, colours | {"Gold"}, plain=True) == set(), text
+    assert negated("smart trousers, any colour apart from black", vocab) == {"baseColour": {"Black"}}
+    assert negated("other than that I'd love navy", vocab) == {}
+    assert negated("a watch, preferably it doesn't have a black face", vocab) == {"baseColour": {"Black"}}
+    assert negated("any colour is fine but black would be nice", vocab) == {}  # "any" is four words back
+    assert colour_list("no heels - black or grey flats", colours) == {"Black", "Grey"}  # a dash ends it
     assert context_colours("I'd like to have a couple of black ones", colours)[0] == set()
     assert context_colours("I'd love to have everything in black this time", colours)[0] == set()
     assert named_colours("something dark", {"Black", "Navy Blue", "Red"}) == {"Black", "Navy Blue"}
@@ -814,7 +813,7 @@ def test_readings_from_the_tenth_set():
     assert lexicon_kinds("a top matching my skirt", {"Tops", "Skirts"}, context=True) == {"Skirts": 1.0}
     assert lexicon_kinds("metal fasteners for double-cuff shirt sleeves", kinds) == {}
     assert lexicon_kinds("a white shirt sleeve length 34", kinds) == {"Shirts": 1.0}  # a size
-    from vlrec.agent.kinds import idiom_kinds
+    from vlrec.agent.kinds import _BOXED, idiom_kinds
 
     for text in ("dad has french-cuff shirts and nothing to fasten them with", "his double cuff shirt"):
         assert lexicon_kinds(text, kinds) == {} and idiom_kinds(text, kinds) == {"Shirts"}, text
@@ -825,6 +824,15 @@ def test_readings_from_the_tenth_set():
         "Cufflinks": 1.0,
     }
     assert lexicon_kinds("a tie for my brother, I'm all set with cufflinks", sets) == {"Ties": 1.0}
+    for text in ("a belt and wallet that won't set me back much", "a tie and cufflinks to set off his suit",
+                 "a belt, a tie and a set of cufflinks", "perfume and deo, not a set"):  # fmt: skip
+        assert lexicon_kinds(text, _BOXED, context=True) == {}, text
+    pocket = "tie + cufflinks + pocket square combo"  # ("tie cufflinks": the first describes the second)
+    assert lexicon_kinds(pocket, sets) == {} and lexicon_kinds(pocket, sets, context=True) == {
+        "Cufflinks": 1.0
+    }
+    wanted = "I want a white double-cuff shirt for my wedding"  # a wish for the shirt itself
+    assert lexicon_kinds(wanted, kinds) == {"Shirts": 1.0} and idiom_kinds(wanted, kinds) == set()
     outfit = "a black skirt-and-blouse combo"  # clothes before a set word: an outfit, not a gift set
     assert lexicon_kinds(outfit, {"Skirts", "Tops"}) == {"Skirts": 1.0, "Tops": 1.0}
     assert lexicon_kinds("a belt matching heels", {"Belts", "Heels"}, context=True) == {"Heels": 1.0}
@@ -840,12 +848,14 @@ def test_readings_from_the_tenth_set():
                  "my son broke his 2nd, need a new watch", "a watch for my wife for our 10th",
                  "a jacket for my husband, he drops the kids off to school on his bike",
                  "a coat for my wife, she gets the kids ready for school every morning",
-                 "a tote for my wife, she is back to school for her masters"):  # fmt: skip
+                 "a tote for my wife, she is back to school for her masters",
+                 "a coat for my wife, she walks the kids back to school"):  # fmt: skip
         assert child_gender(text, allowed) in (None, {"Women"}, {"Men"}), text
     assert child_gender("watches for my nephew and niece so they stop being late for school", allowed) == {
         "Boys",
         "Girls",
     }
+    assert child_gender("my son's starting primary school, his dad wants smart shoes", allowed) == {"Boys"}
     for text in ("matching red tops for our five-a-side team", "shoes for zumba classes", "hiit", "crossfit"):
         assert sport_usage(text, {"Sports", "Casual"}) == "Sports", text
     assert formal_usage("a dress shirt, the kind you wear with a tie", {"Formal"}) == "Formal"
