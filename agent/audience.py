@@ -60,8 +60,8 @@ ADULT_AGE = 16
 def child_gender(text: str, allowed) -> set[str] | None:
     """``{"Boys"}`` or ``{"Girls"}`` when the text gives a child's age (at most :data:`CHILD_AGE`:
     "my 8 year old son", "my nephew, he's 11", "my son is 9", "she turns 6", "age 10", "my girl
-    (7)", "he's in class 4", "my daughter's 18th", "his 40th birthday", "late for school") and one side's words, both where it names both ("twins, a boy and a
-    girl, they're 6"); ``{"Men"}`` or ``{"Women"}`` when every age it gives is an adult's (at least
+    (7)", "he's in class 4", "late for school"; an adult's: "my daughter's 18th", "his 40th
+    birthday") and one side's words, both where it names both ("twins, a boy and a girl, they're 6"); ``{"Men"}`` or ``{"Women"}`` when every age it gives is an adult's (at least
     :data:`ADULT_AGE`: "my niece who's turning 20"); a teenager's both (``{"Boys", "Men"}`` or
     ``{"Girls", "Women"}``: "my nephew, he's 14", "my teenage daughter"); else None. The intent LM reads "son" and
     "nephew" as Men and "daughter" and "niece" as Girls whatever the age (dev failures), so this
