@@ -119,8 +119,9 @@ _NEGATING = re.compile(
     re.IGNORECASE,
 )
 """Phrases that rule out what follows them like "not" does: "she can't do heels any more", "boxers rather
-than tight briefs", "a tote instead of a backpack", "any colour other than / apart from black" (not "other than that"; not "can't find black boots", "can't stand the
-heat", "can't wear anything but black": only verbs of wearing, right before what is worn)."""
+than tight briefs", "a tote instead of a backpack", "any colour other than / apart from black" (not
+"other than that", "can't find black boots", "can't stand the heat", "can't wear anything but black":
+only verbs of wearing, right before what is worn)."""
 
 
 _REFUSED = re.compile(
