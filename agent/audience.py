@@ -26,6 +26,8 @@ _CHILDHOOD = re.compile(
     r"\b(?:(?:boy|girl|cub) scouts?|girl guides?|primary school|nursery school|kindergarten|pre-?school|play ?school)\b"
 )
 """What only a child does ("my son's boy scout camp", "for her kindergarten"): a child's age, 8."""
+_CAMP = re.compile(r"\bsummer camps?\b")
+"""Summer camp ("my son's off to summer camp"): a child's, unless an adult of the family is named."""
 _SCHOOL = re.compile(
     r"(?<!kids )(?<!children )(?<!them )\b(?:late for|back to|off to|ready for) school\b(?! (?:pickup|pick up|run|drop))"
 )
@@ -34,7 +36,9 @@ child's, unless an adult of the family or an adult's course is named (:data:`_AD
 _ADULT_KIN = re.compile(
     r"\b(?:wife|husband|hubby|mum|mom|mother|dad|father|boss|colleague|nurse|masters|degree)\b"
 )
-_GROWN_UP = re.compile(r"\b(?:teach\w*|leaders?|volunteer\w*|works?|working|job|staff|runs|helps? out)\b")
+_GROWN_UP = re.compile(
+    r"\b(?:teach\w*|leaders?|volunteer\w*|works?|working|job|staff|runs|helps? out|counsell?ors?|instructors?|coach(?:es)?)\b"
+)
 """An adult's part in what a child does ("she teaches primary school", "a cub scouts leader")."""
 _TEEN = re.compile(
     r"\b(?:teen|teenage|teenaged)\s+(?:sons?|daughters?|boys?|girls?|nephews?|nieces?|grandsons?|granddaughters?"
@@ -51,6 +55,31 @@ _GIRL_NOUN = re.compile(
     r"\b(?:daughters?|nieces?|girls?|gurls?|lass|lassies?|granddaughters?|little sister)\b"
 )
 """A child named by a noun; where there is one, pronouns do not count ("our son (6) ..., she likes navy" is a boy)."""
+_NUMBERS = {w: n for n, w in enumerate(
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split(), 1)}  # fmt: skip
+_AGE_WORD = re.compile(
+    rf"\b(?:turns?|turning|aged?)\s+(?P<n>{'|'.join(_NUMBERS)})\b(?![\s-]+(?:one|two|three|four|five|six|seven|eight|nine)\b)"
+    r"(?=\s*(?:$|[,.!?;:)]|(?:next|this|soon|today|tomorrow|on|in|and|years?|yrs?)\b))"
+    rf"|(?<!ty-)(?<!ty )\b(?P<n2>{'|'.join(_NUMBERS)})[\s-]+(?:years?|yrs?)[\s-]+old\b"
+)
+"""An age in words ("my twins turn six", "a seven-year-old"; not the "one" of "twenty-one"): read
+as its number."""
+_CHILD_OF = re.compile(
+    r"\b(?:my|our|a|an|his|her|their)\s+(\d{1,2})[\s-]*(?:years?|yrs?)[\s-]*old\b"
+    r"(?=\s*(?:$|[,.!?;:)]|(?:for|who|is|has|needs|wants|loves|likes|and|kid|kids|child|children|twins|so|but)\b))"
+)
+"""An age said of a person whose side is not named ("trainers for my 9 year old for school"; not
+"my wallet is 10 years old", "a 3 year old laptop", "they're 3 for 2")."""
+
+
+def _age_digits(m: re.Match) -> str:
+    """The match of :data:`_AGE_WORD` with its number in digits."""
+    g = "n" if m.group("n") else "n2"
+    start, end = m.start(g) - m.start(), m.end(g) - m.start()
+    return m.group(0)[:start] + str(_NUMBERS[m.group(g)]) + m.group(0)[end:]
+
+
 CHILD_AGE = 12
 """The oldest age read as a child (the catalogue's Boys and Girls)."""
 ADULT_AGE = 16
@@ -67,9 +96,10 @@ def child_gender(text: str, allowed) -> set[str] | None:
     "nephew" as Men and "daughter" and "niece" as Girls whatever the age (dev failures), so this
     guards it."""
     low = re.sub("[\u2018\u2019\u00b4`]", "'", text.lower())
+    low = _AGE_WORD.sub(_age_digits, " ".join(re.sub("[\u2010-\u2015]", "-", low).split()))
     ages = [int(x) for m in _AGE.finditer(low) for x in m.groups() if x]
     ages += [int(x) + 5 for m in _GRADE.finditer(low) for x in m.groups() if x]
-    school = _SCHOOL.search(low) and not _ADULT_KIN.search(low)  # "late for school"
+    school = (_SCHOOL.search(low) or _CAMP.search(low)) and not _ADULT_KIN.search(low)  # "late for school"
     if not ages and (_CHILDHOOD.search(low) or school) and not _GROWN_UP.search(low):  # "his scout camp"
         ages, low = [8], _CHILDHOOD.sub(" ", low)  # the "boy" of "boy scouts" is not the child's sex
     if not ages and _TEEN.search(low):  # "my teenage daughter"
@@ -89,7 +119,10 @@ def child_gender(text: str, allowed) -> set[str] | None:
         sides = {"Boys", "Girls"}
         return sides if sides <= set(allowed) else None
     if boy == girl:
-        return None
+        kids = {"Boys", "Girls"}  # "trainers for my 9 year old": a child, either side
+        said = [int(x) for m in _CHILD_OF.finditer(low) for x in m.groups() if x]
+        young = said and max(said) <= CHILD_AGE
+        return kids if young and not boy and kids <= set(allowed) else None
     value = ("Boys" if boy else "Girls") if child else ("Men" if boy else "Women")
     return {value} if value in allowed else None
 
@@ -159,8 +192,9 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
     ("a frock for myself, something girly") or for work ("summer dresses for work") is an adult;
     a one-letter sign-off ("jeans for me (f)", "for me (m)", "(f, 19)"), "guy here" or a grown-ups'
     outing ("a girls' trip", "lads' holiday") or friends as company ("brunch with the girls") says
-    which; "her college" is an adult's; where nothing was read, a relative's family word ("for
-    dadi", "for bhaiya") says whose.
+    which; "her college" is an adult's; a relative's family word ("for dadi", "for bhaiya") says
+    whose where nothing was read, or where the reading is the other side's and no other word names
+    a side ("a muffler for my nanaji" read as women's).
     None where the words do not decide."""
     low = text.lower()
     if here := _HERE.search(low):  # "guy here, want something simple on my wrist"
@@ -190,8 +224,17 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
         if not m.group(0).startswith(("and", "&")) or m.start() - last <= 1:
             kin.add("Men" if m.group("m") or m.group("m2") else "Women")
             last = m.end()
-    if not read and not sided and len(kin) == 1 and kin <= set(allowed):  # "chappals for dadi"
-        return kin
+    if not sided and len(kin) == 1 and kin <= set(allowed):  # "chappals for dadi"
+        if not read:
+            return kin
+        rest = _ELDERS.sub(" ", low).replace("'", "").replace("\u2019", "")
+        other = {"Women", "Girls"} if kin == {"Men"} else {"Men", "Boys"}
+        gifted = all(  # "for nanaji" (not "nani's place", "for nanaji's party")
+            m.group(0).startswith("for") and not low[m.end() :].startswith(("'s", "s'", "\u2019s"))
+            for m in _ELDERS.finditer(low)
+        )
+        if read <= other and gifted and not _SIDED.search(rest):  # "muffler for my nanaji" read as women's
+            return kin
     return None
 
 

@@ -32,10 +32,35 @@ _ARTICLE = re.compile(r"^(?:a pair of|a pack of|an|a)\s+")
 # Names said of more than one catalogue kind (chappals, slides: sandals or flip flops; a purse: a handbag
 # or, in British English, a wallet; underwear: briefs, trunks or boxers; a crew neck: a tee or a
 # jumper; a carryall: a handbag for one shopper, a duffel for another; kicks: casual, sports or office
-# shoes; a gift box or hamper: of accessories or of scents) name none for sure.
-_VAGUE = {"chappals", "chappal", "slides", "kicks", "slip ons", "slip on", "gift set", "gift sets", "gift box",
-          "gift boxes", "hamper", "hampers", "purse", "purses", "underwear", "satchel", "satchels", "crew neck",
-          "crew necks", "carryall", "carry all", "carryalls"}  # fmt: skip
+# shoes; a gift box or hamper: of accessories or of scents; "a cardigan she can button up": a verb,
+# whatever it is said of) name none for sure.
+_VAGUE = {
+    "chappals",
+    "chappal",
+    "slides",
+    "kicks",
+    "slip ons",
+    "slip on",
+    "gift set",
+    "gift sets",
+    "gift box",
+    "gift boxes",
+    "hamper",
+    "hampers",
+    "purse",
+    "purses",
+    "underwear",
+    "satchel",
+    "satchels",
+    "crew neck",
+    "crew necks",
+    "carryall",
+    "carry all",
+    "carryalls",
+} | {  # fmt: skip
+    f"{verb} button up" for verb in ("can", "could", "to", "will")
+}
+_VERBS = {name for name in _VAGUE if name.endswith("button up")}  # no name: the one before it is the item
 # A kind's own name in the singular that is mostly a describing word ("short sleeves", "flat soles")
 # or a sport ("socks for football").
 _ADJECTIVES = {"short", "brief", "flat", "top", "football"}
@@ -156,12 +181,12 @@ def _named_kinds(
         found = [
             (start, end, kind) for start, end, kind in found if not any(a <= start < b for a, b in hidden)
         ]
-    heads = {start for start, _, _ in found}
+    heads = {start for start, end, kind in found if kind or low[start:end] not in _VERBS}
     votes: dict[str, float] = {}
     last_context = False
     every = low.split()
     contents = _contents(
-        every,
+        _words(text, commas=True) if " " + _BREAK + " " in low else every,
         [(len(low[:start].split()), start, kind, len(low[:end].split()) - 1) for start, end, kind in found],
     )
     for start, end, kind in sorted(found):
@@ -201,17 +226,36 @@ _BOXED = {"Ties", "Cufflinks", "Wallets", "Belts", "Perfume and Body Mist", "Deo
 _SET_FILLER = {"gift", "boxed", "pocket", "square", "squares", "hanky", "hankies", "handkerchief", "handkerchiefs",
                "and", "n", "or"}  # fmt: skip
 """What may stand between the last of a set's contents and the set word ("tie + cufflinks + pocket square combo")."""
-_WITHIN = {"with", "containing", "including", "incl"}
+_SQUARE = {
+    "hanky",
+    "hankies",
+    "handkerchief",
+    "handkerchiefs",
+}  # and "pocket square(s)" (not "square cufflinks")
+_WITHIN = {"with", "containing", "including", "incl", "where"}
 _SET_OF = {"combo", "combos", "hamper", "hampers"}  # "a combo of": its contents ("a set of socks": socks)
+
+
+def _listed(every: list[str], at: int, starts: set[int]) -> bool:
+    """Whether a name starts at word ``at`` of ``every`` (after "a", "an", or "and" / "or" and
+    those: "a tie, cufflinks, and belt combo")."""
+    if at < len(every) and every[at] in {"and", "or", "n"}:
+        at += 1
+    if at < len(every) and every[at] in {"a", "an"}:
+        at += 1
+    return at in starts
 
 
 def _contents(every: list[str], named: list[tuple[int, int, str, int]]) -> set[int]:
     """Where (the character starts of) names are said as what a set holds: two or more kinds named
-    within eight words after "a set / box with", "a combo / hamper of" ("a boxed set with tie,
-    cufflinks and pocket square"; not "a combo of 3 t-shirts", a multipack, nor "I'm all set with
-    shoes"), or, of what gift sets hold (:data:`_BOXED`), within six words before a set word, the
-    last right before it ("a tie and cufflink combo"; not "a skirt-and-blouse combo", "a belt and
-    wallet that won't set me back"). ``every``: the words; ``named``: (word index, character start,
+    within eight words after "a set / box with / where", "a combo / hamper of" ("a boxed set with
+    tie, cufflinks and pocket square", "a boxed set where the tie and cufflinks match"; not "a combo
+    of 3 t-shirts", a multipack, nor "I'm all set with shoes"), or, of what gift sets hold
+    (:data:`_BOXED`), two or one with a pocket square, within six words before a set word, the last
+    right before it, a comma only between names ("a tie and cufflink combo", "a tie, cufflink and
+    pocket square combo", "a tie + pocket square set"; not "a
+    skirt-and-blouse combo", "a belt and wallet that won't set me back", "perfume and deo, not a
+    set"). ``every``: the words; ``named``: (word index, character start,
     kind, last word index) of each name."""
     out: set[int] = set()
     for i, w in enumerate(every[:-1]):
@@ -220,6 +264,8 @@ def _contents(every: list[str], named: list[tuple[int, int, str, int]]) -> set[i
         if i and every[i - 1] in {"all", "im", "am", "be", "get", "getting", "is", "are"}:
             continue  # "I'm all set with shoes"
         inside = [(start, kind) for at, start, kind, _ in named if i + 1 < at <= i + 9 and kind]
+        if every[i + 1] == "where" and not {kind for _, kind in inside} <= _BOXED:
+            continue  # "co-ord sets where the top and trousers match": clothes, the item itself
         if len({kind for _, kind in inside}) >= 2:
             out |= {start for start, _ in inside}
     for i, w in enumerate(every):  # "a matching tie and cufflink (gift) combo"
@@ -230,9 +276,21 @@ def _contents(every: list[str], named: list[tuple[int, int, str, int]]) -> set[i
         )
         if not before or any(x not in _SET_FILLER for x in every[before[-1][3] + 1 : i]):
             continue  # the last name right before the set word ("won't set me back", "to set off his suit")
-        if _BREAK in every[before[0][0] : i]:
-            continue  # "perfume and deo, not a set"
-        if len({kind for _, _, kind, _ in before}) >= 2 and {kind for _, _, kind, _ in before} <= _BOXED:
+        starts, lasts = {at for at, _, _, _ in before}, {last for _, _, _, last in before}
+        if any(
+            x == _BREAK or (x == _COMMA and not (j - 1 in lasts and _listed(every, j + 1, starts)))
+            for j, x in enumerate(every[before[0][0] : i], before[0][0])
+        ):
+            continue  # "perfume and deo, not a set", "perfume for her, deo set for him", "a wallet.
+            # belt set" (but "a tie, cufflink and pocket square combo": a list)
+        boxed = {kind for _, _, kind, _ in before}
+        near = every[max(0, i - 6) : i]  # "a tie + pocket square set", "hanky + neckwear combo"
+        stops = [n for n, x in enumerate(near) if x in (_BREAK, _COMMA) or x in NEGATION]
+        near = near[stops[-1] + 1 :] if stops else near  # not "no pocket square, just a tie set"
+        square = set(near) & _SQUARE or any(
+            a == "pocket" and b in ("square", "squares") for a, b in zip(near, near[1:])
+        )
+        if (len(boxed) >= 2 or square) and boxed <= _BOXED:
             out |= {start for _, start, _, _ in before}
     return out
 
@@ -286,13 +344,15 @@ def want_listed(intent, text: str, allowed: dict, ruled: set[str], named, items:
 
 
 _BREAK = "\u00a7"  # stands for a comma, a full stop or a bracket among the words
+_COMMA = "\u00b6"  # a comma, where it is told apart (:func:`_contents`)
 
 
-def _words(text: str) -> list[str]:
-    """The text's words, lower case, apostrophes dropped, each break in a sentence a word ``_BREAK``."""
-    low = with_negations(text).lower().replace("'", "")
-    low = SCOPE_BREAK.sub(f" {_BREAK} ", low)
-    return re.sub(rf"[^a-z0-9 {_BREAK}]", " ", low).split()
+def _words(text: str, commas: bool = False) -> list[str]:
+    """The text's words, lower case, apostrophes dropped, each break in a sentence a word ``_BREAK``
+    (``commas``: a comma the word ``_COMMA`` instead; the words are the same otherwise)."""
+    low = with_negations(text).lower().replace("'", "").replace(_COMMA, " ")
+    low = SCOPE_BREAK.sub(lambda m: f" {_COMMA if commas and m.group(0) == ',' else _BREAK} ", low)
+    return re.sub(rf"[^a-z0-9 {_BREAK}{_COMMA}]", " ", low).split()
 
 
 _HOLD = {"hold", "holds", "holding", "keep", "keeps"}
@@ -301,7 +361,11 @@ _HOLD = {"hold", "holds", "holding", "keep", "keeps"}
 _MATCHING_ITSELF = {"", "proper", "nice", "cute", "cool", "fun", "little", "cheap", "good", "new", "want", "need",
                     "needs", "buy", "get", "find", "any", "two", "couple", "pair", "pairs", "of", "some", "for"}  # fmt: skip
 _BEGGING = _SEEKING | {"begging", "begs", "asking", "asks", "wants", "wanted", "saving", "longing", "dying",
-                       "desperate"}  # fmt: skip
+                       "desperate", "bugging", "nagging", "pestering"}  # fmt: skip
+_OBJECTS = {"me", "us", "him", "her"}
+_ASKING = {"begging", "begs", "begged", "asking", "asks", "asked", "bugging", "nagging", "pestering"}
+_ARTICLES = {"a", "an", "the", "some"}
+_CINCH = {"cinch", "cinches", "cinching"}
 
 
 def _goes_with(words: list[str], strict: bool = False, after: list[str] = ()) -> bool:
@@ -328,6 +392,10 @@ def _goes_with(words: list[str], strict: bool = False, after: list[str] = ()) ->
         return False  # "I own zero neckties": what the shopper lacks (not "flats with zero heels")
     if after[:1] == ["up"] and len(words) >= 2 and words[-2] in _HOLD and words[-1] in _DETERMINER:
         return True  # "to hold my trousers up"
+    if (len(words) >= 2 and words[-2] in _CINCH and words[-1] in _DETERMINER) or (
+        len(words) >= 3 and words[-3] in _CINCH and words[-2] in _DETERMINER
+    ):
+        return True  # "something to cinch my (oversized) kurti"
     for j in range(len(words) - 1):  # "to hold up the school trousers" (not "I keep ripping up tights")
         if words[j] in _HOLD and words[j + 1] == "up":
             if len(words) - j - 2 <= 2 and _BREAK not in words[j + 2 :]:
@@ -336,21 +404,26 @@ def _goes_with(words: list[str], strict: bool = False, after: list[str] = ()) ->
         if len(words) < back or words[-back] not in _CONTEXT or (strict and words[-back] in _POSSESSIVE):
             continue
         word, previous = words[-back], words[-back - 1] if len(words) > back else ""
-        if back == 2 and words[-1] in _PEOPLE:
-            continue  # "for my mum with zero height": the person is not the thing it goes with
+        if back == 2 and (words[-1] in _PEOPLE or (word in _POSSESSIVE and words[-1] in _ARTICLES)):
+            continue  # "for my mum with zero height": the person is not the thing it goes with; "get
+            # her a cardigan": "her" is whom it is for
         if word == "matching" and (previous in _DETERMINER | _MATCHING_ITSELF or previous.isdigit()):
             continue  # "a matching jogging set", "matching tees for me and my boyfriend", "a proper
             # matching tracksuit": the item itself, matching in itself (but "a top matching my
             # skirt", "a belt matching heels")
         if word == "in" and (back == 2 or previous not in _WORN):
             continue  # "in" marks what is worn only after such a verb ("my feet hurt in heels")
-        if (word == "for" and previous in _SEEKING) or (
+        begged = previous in _OBJECTS and len(words) > back + 1 and words[-back - 2] in _ASKING
+        if (word == "for" and (previous in _SEEKING or begged)) or (
             word == "of" and (back == 1 or words[-1] not in _POSSESSIVE)
         ):
-            continue  # "looking for trainers", "a pair of shades", "in the way of gloves": the item itself
+            continue  # "looking for trainers", "begging me for jeans", "a pair of shades", "in the way
+            # of gloves": the item itself
         return True
     if len(words) >= 4 and words[-3] == "for" and words[-4] in _SEEKING:
         return False  # "looking for a black dress": the item itself
+    if len(words) >= 5 and words[-3] == "for" and words[-4] in _OBJECTS and words[-5] in _ASKING:
+        return False  # "begging me for a new dress"
     if (
         len(words) >= 4
         and words[-4] in _OVER | {"for"}
@@ -366,6 +439,7 @@ def _goes_with(words: list[str], strict: bool = False, after: list[str] = ()) ->
         and words[-3] in _OVER | {"for"}
         and words[-2] in _DETERMINER
         and words[-1] not in _PEOPLE
+        and not (words[-2] in _POSSESSIVE and words[-1] in _ARTICLES)  # "for her a ...": whom it is for
     )
 
 
@@ -457,11 +531,29 @@ def uncarried_kind(text: str, allowed) -> tuple[str, tuple[str, str] | None] | N
 # a region ("from the waist down": bottoms, not belts), nor a size ("jeans waist 32", "neck size 16").
 _BODY = re.compile(
     r"\b(?:my|his|her|their|your|our|the|[a-z]+s)\s+(?:[a-z]+\s+and\s+)?(?:back\s+|front\s+)?"
-    r"(neck|wrists?|head|eyes|waist|pocket)\b(?!\s+(?:down|up|size|money|friendly|square|\d)\b|\s+\d)"
+    r"(neck|wrists?|head|forehead|eyes|waist|pocket)\b(?!\s+(?:down|up|size|money|friendly|square|\d)\b|\s+\d)"
     r"|\b(neck|wrist|head|waist)\s+(?=(?:thing|things|stuff|bit|piece|warmer|warmers|wear)\b)"
     r"|\b(?:carry|carries|carried|carrying|wear|wears|wearing|worn|sling|slung|put|goes|go|sit|sits)\s+(?:it\s+|them\s+)?"
     r"(?:on|across)\s+(?:my|his|her|their|your|our)\s+(back)\b"
-)  # "a wrist thing", "a neck warmer", "his back pocket", "to wear on his back" too
+    r"|\b(?:carry|carries|carrying|lug|lugging)\s+(?:my|his|her|their|your|our|a|an|the|some|all|everything|it|them)\s+"
+    r"(?:(?!(?:not|rather|than|instead|on|over|across)\b)[a-z]+\s+){0,5}?(?:on|across)\s+(?:my|his|her|their|your|our)\s+(back)\b"
+)  # "a wrist thing", "a neck warmer", "his back pocket", "to wear on his back", "to carry my laptop
+# and lunch to college on my back" too
+_REGION = {"below", "above", "under", "from"}  # "something to wear below the waist": a region, no belt
+_SWEAT = re.compile(
+    r"\bsweat\w*\s+(?:[a-z]+\s+){0,3}?(?:into|in|out of|from|off)\s+(?:my|his|her|their|your|our|the)\s+eyes\b"
+)  # "to keep the sweat out of my eyes": the forehead's (not "sweat-proof, to protect my eyes")
+_GLARE = re.compile(r"\b(?:sun|sunlight|glare|dust|wind|light|uv)\b")
+_COLD_FEET = re.compile(
+    r"(?<!\d )(?<!\d)\b(?<!one )(?<!two )(?<!three )(?<!four )(?<!five )(?<!six )(?<!seven )"
+    r"(?<!get cold )(?<!getting cold )(?<!got cold )(?<!has cold )(?<!have cold )(?<!having cold )"
+    r"(?:feet|toes)\b(?!\s+(?:tall|high|long|wide|deep|away)\b)"
+)  # not "six feet tall", "getting cold feet about the wedding"
+_WARMTH = re.compile(
+    r"(?<!too )(?<!so )\b(?:warm|warmer)\b(?!\s+(?:weather|days?|climates?|temperatures?|countr\w+|places?|months?|summers?|all day))"
+    r"|\b(?:cold|freezing|frozen|chilly|icy|knit|knitted|knitting|woolly|wooly|cosy|cozy)\b"
+)
+"""Feet and warmth in one clause ("my feet are always freezing", "something warm for my feet"): socks."""
 _NOT_POCKET = re.compile(r"\bthe (?:back |front )?pocket\b|\bhole in \w+ pocket\b")
 """Money or a garment's own pocket, not a wallet: "easy on the pocket", "burn a hole in my pocket",
 "a shirt with the pocket on the left"."""
@@ -471,7 +563,10 @@ def body_kinds(text: str, allowed) -> dict[str, float]:
     """The catalogue kinds worn on a part of the body the request names with an owner ("keep-warm
     stuff for my neck": mufflers, scarves, stoles; :data:`vlrec.data.lexicon.BODY_PARTS`): a vote
     for :func:`vlrec.adapters.intent.with_vote`, so the LM chooses among them. Not a part said
-    within five words after a negation in its clause ("nothing that goes on her back")."""
+    within five words after a negation in its clause ("nothing that goes on her back"), nor a
+    region ("below the waist"). Sweat in the eyes is the forehead's ("to keep the sweat out of my
+    eyes": headbands, caps), what is carried on the back may be said after ("to carry my laptop
+    to college on my back"), and feet said with warmth want socks ("my feet are always freezing")."""
     from vlrec.data.lexicon import BODY_PARTS
 
     parts: set[str] = set()
@@ -480,9 +575,20 @@ def body_kinds(text: str, allowed) -> dict[str, float]:
         for m in _BODY.finditer(low):
             if set(low[: m.start()].split()[-5:]) & NEGATION:
                 continue  # "nothing that goes on her back, she hates those"
-            parts.add(next(g for g in m.groups() if g).replace("wrists", "wrist"))
+            before = low[: m.start()].split()[-1:]
+            if before and before[0] in _REGION and m.group(0) == "the waist":
+                continue  # "to wear below the waist" (not "keep the wind from the neck")
+            part = next(g for g in m.groups() if g).replace("wrists", "wrist")
+            if part == "eyes" and _SWEAT.search(low):
+                parts.add("forehead")  # "keep the sweat out of my eyes" ("the sun and sweat": both)
+                if not _GLARE.search(low):
+                    continue
+            parts.add(part)
         if _NOT_POCKET.search(low):
             parts.discard("pocket")
+        if (feet := _COLD_FEET.search(low)) and _WARMTH.search(low):
+            if not set(low[: feet.start()].split()[-5:]) & NEGATION:
+                parts.add("cold feet")
     allowed = set(allowed)
     return {k: 1.0 for part in parts for k in BODY_PARTS.get(part, []) if k in allowed}
 

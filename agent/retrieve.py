@@ -118,6 +118,7 @@ class Retrieving:
                         shades = len(extra) if shaded else shades
                         continue
                 kind = hard.get("articleType")
+                kids = _values(hard["gender"]) - {"Unisex"} if order[0] == "gender" else set()
                 if isinstance(kind, str) and self._kinds_first(order[0], hard, session):
                     # here, not in _ease: the no-match path would keep the nearest kinds in the
                     # filter even where the audience or colour has none of them
@@ -131,6 +132,21 @@ class Retrieving:
                         eased.append("articleType")
                         extra += find(_where(hard), seen + [h.id for h in extra])
                         continue
+                if (
+                    isinstance(kind, str)
+                    and kids
+                    and kids <= _CHILDREN
+                    and "Unisex" in _values(hard["gender"])
+                    and not self.near_kinds(kind)
+                    and not [k for k in session.fills if k != kind and k not in unwanted]
+                    and (siblings := [k for k in self._child_kinds(kind, kids) if k not in unwanted])
+                ):  # after a child's unisex items, with no nearest kinds nor other kinds read: the
+                    # child's items of the same category ("trainers for my 9 year old": children's
+                    # casual shoes before an adult's trainers)
+                    hard["articleType"] = {"$in": [kind, *siblings]}
+                    eased.append("articleType")
+                    extra += find(_where(hard), seen + [h.id for h in extra])
+                    continue
                 eased_key = "gender" if self._unisex(hard) else self._ease(hard, order)  # one step each time
                 if eased_key not in eased:
                     eased.append(eased_key)
@@ -207,6 +223,25 @@ class Retrieving:
         sims = centroids @ centroids[names.index(kind)]
         near = [names[j] for j in np.argsort(-sims) if names[j] != kind and sims[j] >= self.cfg.near_kinds]
         return near[:2]
+
+    def _child_kinds(self, kind: str, child: set[str]) -> list[str]:
+        """The other kinds of ``kind``'s subcategory that hold items for ``child`` (boys, girls),
+        most such items first."""
+        if self._child_kind_counts is None:
+            counts: dict[tuple[str, str], dict[str, int]] = {}
+            for item in self.items.values():
+                if item.get("gender") in _CHILDREN and item.get("articleType"):
+                    group = counts.setdefault((item.get("subCategory", ""), item["gender"]), {})
+                    group[item["articleType"]] = group.get(item["articleType"], 0) + 1
+            self._child_kind_counts = counts
+        sub = next(
+            (it.get("subCategory", "") for it in self.items.values() if it.get("articleType") == kind), ""
+        )
+        total: dict[str, int] = {}
+        for who in child:
+            for k, n in self._child_kind_counts.get((sub, who), {}).items():
+                total[k] = total.get(k, 0) + n
+        return sorted((k for k in total if k != kind), key=lambda k: (-total[k], k))
 
     def _kinds_first(self, key: str, hard: dict, session: Session) -> bool:
         """Whether the nearest kinds fill a reply up before the wish ``key`` is eased: for a child's

@@ -72,6 +72,7 @@ class Agent(Understanding, Retrieving):
         self.vocab = Vocabulary(list(self.items.values()))
         self._count_combos()
         self._kind_centroids = None  # (kinds, centroids) for near_kinds(), read on first use
+        self._child_kind_counts = None  # (subcategory, boys / girls) -> items of each kind, on first use
         if self.words is not None:
             self.words.sync(self.items)
         self.needs = None
@@ -122,6 +123,7 @@ class Agent(Understanding, Retrieving):
         self.vocab = Vocabulary(list(self.items.values()))
         self._count_combos()
         self._kind_centroids = None
+        self._child_kind_counts = None
         self._speller = None
         if self.words is not None:
             self.words.sync(self.items, ids)

@@ -124,7 +124,7 @@ class Understanding:
             intent.unsure["usage"] = {**intent.unsure.get("usage", {}), formal: 1.0}  # ranks, never filters
         last = next((t.text for t in reversed(session.turns) if t.role == "user" and t.text), "")
         allowed = self.vocab.values
-        ruled = {f: shades(v, allowed.get(f, ())) for f, v in negated(last, self.vocab).items()}
+        ruled = {f: shades(v, allowed.get(f, ()), last) for f, v in negated(last, self.vocab).items()}
         intent = guard_negations(intent, ruled)
         their_colours, other, unowned = (
             context_colours(last, allowed.get("baseColour", ()))
@@ -173,7 +173,7 @@ class Understanding:
                 c
                 for t in session.turns
                 if t.role == "user" and t.text
-                for c in shades(negated(t.text, self.vocab).get("baseColour", set()), colours)
+                for c in shades(negated(t.text, self.vocab).get("baseColour", set()), colours, t.text)
             }
             near = {n for c in ruled_all for n in NEAR_COLOURS.get(c, ())}  # "but grey": charcoal too
             kept = {v: p for v, p in lm_avoid.items() if v in ruled_all | said | other | near}
@@ -182,7 +182,10 @@ class Understanding:
                 intent.avoid["baseColour"] = kept
         for f, dist in list(intent.avoid.items()):  # the LM's own exclusions take their shades too
             chosen = set(intent.want.get(f, {})) | set(intent.unsure.get(f, {}))
-            intent.avoid[f] = {**dict.fromkeys(shades(set(dist), allowed.get(f, ())) - chosen, 1.0), **dist}
+            intent.avoid[f] = {
+                **dict.fromkeys(shades(set(dist), allowed.get(f, ()), last) - chosen, 1.0),
+                **dist,
+            }
         their_kinds: dict[str, float] = {}  # kinds named as what the wanted item goes with
         if self.cfg.context_kinds:  # "a top to wear with my black skirt" read as skirts: the words' kind
             kinds = allowed.get("articleType", ())

@@ -211,7 +211,9 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]
                 found.setdefault("baseColour", set()).add(words[w])
         # a list runs on from a named colour or kind, not from a range ("nothing flashy, white or cream")
         named = set(found)
-        family = colour_family(window, vocab.values["baseColour"])  # "nothing in bright colours"
+        family = colour_family(
+            window, vocab.values["baseColour"], washes=False
+        )  # "nothing in bright colours"
         if family:
             found.setdefault("baseColour", set()).update(family)
         found = {f: v for f, v in found.items() if only is None or f in only}
@@ -220,11 +222,16 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]
         return named & set(found)
 
     listing: set[str] = set()  # a negated list runs on past a comma: "not gold, silver or glittery",
-    # in the same field ("no heels at all, brown or tan" wants brown or tan)
-    for clause in SCOPE_BREAK.split(text.lower().replace("'", "").replace("\u2019", "")):
+    # in the same field ("no heels at all, brown or tan" wants brown or tan); not past a dash or a
+    # full stop ("anything but blue - black or grey" wants black or grey)
+    low = text.lower().replace("'", "").replace("\u2019", "")
+    clauses = SCOPE_BREAK.split(low)
+    breaks = [m.group(0) for m in SCOPE_BREAK.finditer(low)]
+    for n, clause in enumerate(clauses):
         tokens = clause.split()
-        if listing and tokens and re.search(r"\b(?:or|nor)\b", clause) and rule_out(tokens[0], listing):
-            rule_out(" ".join(tokens[:reach]), listing)
+        if listing and breaks[n - 1] == "," and tokens and re.search(r"\b(?:or|nor)\b", clause):
+            if rule_out(tokens[0], listing):
+                rule_out(" ".join(tokens[:reach]), listing)
         listing = set()
         for i, tok in enumerate(tokens):
             if re.sub(r"[^a-z]", "", tok) not in NEGATION:
@@ -274,16 +281,30 @@ _LIGHT_RANGES = {"bright", "neon", "fluro", "fluoro", "colourful", "colorful", "
 """Ranges at the other end from "dark": said together with it, no range is guessed."""
 
 _SOFT = re.compile(r"\b(?:soft|light|gentle)\s+(?=(?:colou?rs?|shades?|tones?|hues?)\b)")
+_WASH = re.compile(r"\b(dark|deep|light|pale|mid|medium|stone|acid)[\s-]*wash(?:ed)?\b")
+"""A denim's wash: "dark wash jeans" are navy or blue, "light wash" and "stonewashed" blue."""
 
 
-def colour_family(text: str, allowed) -> set[str]:
+def colour_family(text: str, allowed, washes: bool = True) -> set[str]:
     """The catalogue colours a word for a range of colours covers ("a dark tee", "bright colours",
-    "neon", "pastels", "metallic", "muted", "in a soft colour":
+    "neon", "pastels", "metallic", "muted", "in a soft colour", "dark wash" denim where no colour is
+    named and ``washes``:
     :data:`vlrec.data.lexicon.COLOUR_FAMILIES`); none where it names dark and light ones together,
     and "dark winter mornings" or "loud patterns" is not a colour."""
     from vlrec.data.lexicon import COLOUR_FAMILIES
 
     low = _SOFT.sub("softcolours ", text.lower())  # "in a soft colour", "light shades": pale ones
+    coloured = re.search(rf"\b(?:{_colour_words(frozenset(allowed))[1] or '(?!)'})\b", _WASH.sub(" ", low))
+
+    def wash(m: re.Match) -> str:
+        """A wash as a colour word, or nothing: a wash is a finish, not a colour, where a colour is
+        named ("black stonewashed jeans") or the wash is refused ("jeans, nothing dark wash")."""
+        clause = SCOPE_BREAK.split(low[: m.start()])[-1].split()[-4:]
+        if not washes or coloured or {re.sub(r"[^a-z]", "", w) for w in clause} & NEGATION:
+            return " "
+        return "darkwash" if m.group(1) in ("dark", "deep") else "lightwash"
+
+    low = _WASH.sub(wash, low)
     tokens = re.findall(r"[a-z]+", low)
     named = {
         t
@@ -355,6 +376,11 @@ def context_colours(text: str, allowed) -> tuple[set[str], set[str], str]:
     )  # not "have you got black jeans?", "I'd like to have a couple of black ones"
     all_in = rf"(?<!you )(?<!u )(?<!to )\b(?:have|has|own|owns|got)\s+(?:everything|all|loads|lots|plenty|tons)\s+in\s+{colours}\b"
     habit = rf"\b(?:only|always|usually)\s+(?:ever\s+)?(?:buys|bought|wears|wore|gets|picks|chooses)\s+{colours}\b"
+    # "a black purse and a brown one": the next of the same things they have
+    more = (
+        rf"^(?:\s+[a-z]+)?\s+and\s+(?:(?:a|an|some|the)\s+)?{colours}\s+(?:ones?|pairs?)\b"
+        r"(?=\s*(?:[,.;:!?)]|$)|\s+(?:too|already|as well|both|and|but|so)\b)"
+    )  # not "a black belt and a brown one would go with his shoes"
     paired = (rf"\b(?:go|goes|going|wear|worn|wearing|match|matches|pair|pairs)\s+(?:well\s+)?with\s+"
               rf"(?:(?:a|an|the|some)\s+)?{colours}{thing}")  # fmt: skip
     context, had, rest = set(), set(), low
@@ -368,6 +394,9 @@ def context_colours(text: str, allowed) -> tuple[set[str], set[str], str]:
     ):
         for m in re.finditer(pattern, low):
             theirs = {names[w] for w in re.findall(rf"\b(?:{word})\b", m.group("c"))}
+            if kept is had and (next_one := re.match(more, low[m.end() :])):
+                theirs |= {names[w] for w in re.findall(rf"\b(?:{word})\b", next_one.group("c"))}
+                rest = rest.replace(next_one.group(0), " ")
             if pattern is habit:  # "brown this time, he only ever buys black": another colour is wanted
                 elsewhere = {names[w] for w in re.findall(rf"\b(?:{word})\b", low.replace(m.group(0), " "))}
                 if not elsewhere - theirs:
@@ -396,11 +425,20 @@ def named_colours(text: str, allowed) -> set[str]:
     return shades(said, allowed)
 
 
-def shades(values: set[str], allowed) -> set[str]:
+def shades(values: set[str], allowed, text: str = "") -> set[str]:
     """``values`` and the catalogue's values named after one of them: ruling out white rules out
-    off white, brown coffee brown, grey grey melange, shorts lounge shorts."""
+    off white, brown coffee brown, grey grey melange, shorts lounge shorts; and silver steel (the
+    catalogue's steel watches are silver ones), steel silver, nude skin, skin nude — unless ``text``
+    names that one too ("not silver, steel is fine")."""
     plain = {v.lower() for v in values if " " not in v}
-    return set(values) | {a for a in allowed if " " in a and plain & set(a.lower().split())}
+    said = set(re.findall(r"[a-z]+", text.lower()))
+    same = {  # a steel watch is silver
+        s for v in values for s in _SAME_COLOUR.get(v, ()) if s in allowed and s.lower() not in said
+    }
+    return set(values) | same | {a for a in allowed if " " in a and plain & set(a.lower().split())}
+
+
+_SAME_COLOUR = {"Silver": ("Steel",), "Steel": ("Silver",), "Nude": ("Skin",), "Skin": ("Nude",)}
 
 
 def guard_negations(intent, ruled_out: dict[str, set[str]]):

@@ -276,6 +276,31 @@ def test_a_childs_reply_with_no_nearest_kinds_fills_up_with_the_lms_other_likely
     assert set(got[8:]) == {("Handbags", "Women")}  # not men's casual shoes
 
 
+def test_a_childs_reply_with_no_other_kinds_read_fills_up_with_the_childs_items_of_its_category(
+    shop, monkeypatch
+):
+    """A child's kind with no more items, no nearest kinds and no other kind the LM found likely:
+    after that child's unisex items, the child's items of other kinds in the same subcategory come
+    before an adult's sizes ("trainers for my 9 year old": children's casual shoes, not men's
+    trainers), those with most items first. The shop's women stand in for a child's audience."""
+    import vlrec.agent.retrieve as retrieve
+    from tests.test_intent import _lm_agent
+
+    monkeypatch.setattr(retrieve, "_CHILDREN", {"Women"})
+    text = "casual shoes for her birthday"
+    agent, rows = _lm_agent(
+        shop, {text: ({"articleType": {"Casual Shoes": 1.0}, "gender": ["Women"]}, {})}, k=12
+    )
+    agent.cfg.near_kinds = 1.0  # no kind lies near enough
+    for item in agent.items.values():  # shoes and tees share a subcategory; bags have their own
+        item["subCategory"] = "Bags" if item["articleType"] == "Handbags" else "Things"
+    agent._child_kind_counts = None
+    assert agent._child_kinds("Casual Shoes", {"Women"}) == ["Tshirts"]
+    got = [(rows[i.id]["articleType"], rows[i.id]["gender"]) for i in agent.session().send(text).items]
+    assert got[:8] == [("Casual Shoes", "Women")] * 8 and len(got) == 12
+    assert set(got[8:]) == {("Tshirts", "Women")}  # not men's casual shoes, nor bags
+
+
 def test_a_kind_ruled_out_never_fills_a_reply_and_the_lms_other_kinds_still_do(shop):
     """ "Boxers, not briefs": where the kind asked for runs out and its nearest kind is one the
     shopper ruled out, the reply is not cut short there; the intent LM's other likely kinds fill it

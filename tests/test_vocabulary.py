@@ -863,6 +863,132 @@ def test_readings_from_the_tenth_set():
         assert formal_usage(text, {"Formal"}) is None, text
 
 
+def test_readings_from_the_eleventh_set():
+    """Readings written from dev11's misses: "get her a cardigan" names the item, "she can button
+    up" names no shirt, "begging me for jeans" wants jeans, "to cinch my kurti" goes with the kurti,
+    "below the waist" is a region, feet said with warmth want socks, a comma between a boxed set's contents and "a tie + pocket
+    square set" are gift sets, sweat in the eyes is the forehead's, "carry ... on my back" is a
+    backpack; a negated list stops at a dash, "a black purse and a brown one" are both theirs,
+    silver rules out steel; an age in words, a child with no side, summer camp, a relative's word
+    against a reading of the other side; dark-wash denim is navy or blue; creps, a phone holder, a
+    ghadi."""
+    from vlrec.agent.audience import audience_words, child_gender
+    from vlrec.agent.kinds import body_kinds, idiom_kinds, lexicon_kinds
+    from vlrec.agent.vocabulary import Vocabulary, colour_family, context_colours, negated, shades
+
+    kinds = {"Sweaters", "Shirts", "Jeans", "Capris", "Kurtis", "Belts", "Skirts", "Casual Shoes", "Watches",
+             "Mobile Pouch", "Headband", "Caps", "Sunglasses", "Backpacks", "Rucksacks", "Laptop Bag"}  # fmt: skip
+    cardigan = "I'd love to get her a cardigan she can button up over her nightie"
+    assert lexicon_kinds(cardigan, kinds) == {"Sweaters": 1.0}
+    formal = "something formal I can button up to the collar for work"  # no shirt named, none vetoed
+    assert lexicon_kinds(formal, kinds) == {} and idiom_kinds(formal, kinds) == set()
+    for text, kind in (("a shirt to button up over a tee", "Shirts"),
+                       ("a cardigan to button up over my dress", "Sweaters"),
+                       ("begging me for a new pair of jeans", "Jeans")):  # fmt: skip
+        assert lexicon_kinds(text, kinds) == {kind: 1.0}, text
+    assert lexicon_kinds("a button-up for work", kinds) == {"Shirts": 1.0}  # the noun still names shirts
+    begging = "My daughter has been begging me for black skinny jeans for weeks"
+    assert lexicon_kinds(begging, kinds) == {"Jeans": 1.0}
+    assert lexicon_kinds("a top to go over her jeans", {"Tops", "Jeans"}, context=True) == {"Jeans": 1.0}
+    assert lexicon_kinds("she wants them for her jeans", kinds, context=True) == {"Jeans": 1.0}
+    cinch = "something to cinch my kurti, white or beige"
+    assert lexicon_kinds(cinch, kinds, context=True, strict=True) == {"Kurtis": 1.0}
+    oversized = "something to cinch my oversized kurti"
+    assert lexicon_kinds(oversized, kinds, context=True, strict=True) == {"Kurtis": 1.0}
+    for text, kind in (("need fresh creps for the weekend", "Casual Shoes"),
+                       ("small phone holder for women", "Mobile Pouch"),
+                       ("a haath ghadi with a black dial", "Watches")):  # fmt: skip
+        assert lexicon_kinds(text, kinds) == {kind: 1.0}, text
+    sets = {"Ties", "Cufflinks", "Accessory Gift Set", "Perfume and Body Mist", "Deodorant"}
+    for text in ("matching tie, cufflink and pocket square combo for my husband",
+                 "Is there a boxed set where the tie, pocket square and cufflinks all match?"):  # fmt: skip
+        assert lexicon_kinds(text, sets) == {} and lexicon_kinds(text, sets, context=True) == {
+            "Ties": 1.0,
+            "Cufflinks": 1.0,
+        }, text
+    groomsmen = "Thinking cuff links or a tie + pocket square set"
+    assert lexicon_kinds(groomsmen, sets) == {"Cufflinks": 1.0}
+    assert lexicon_kinds(groomsmen, sets, context=True) == {"Ties": 1.0}
+    assert lexicon_kinds("a tie and pocket square", sets) == {"Ties": 1.0}  # no set word
+    assert lexicon_kinds("matching hanky + neckwear combo in purple", sets | {"Ties"}) == {}
+    assert lexicon_kinds("no pocket square, just a tie set", sets) == {"Ties": 1.0}
+    oxford = {"Ties": 1.0, "Cufflinks": 1.0, "Belts": 1.0}
+    assert lexicon_kinds("a tie, cufflinks, and belt combo", sets | {"Belts"}, context=True) == oxford
+    for text in ("perfume and deo, not a set", "Perfume for her, deo set for him", "Need a wallet. Belt set too",
+                 "square cufflinks set for my husband", "a belt with a square buckle and wallet combo"):  # fmt: skip
+        assert lexicon_kinds(text, sets | {"Wallets", "Belts"}, context=True) == {}, text
+    for text in ("co-ord sets where the top and trousers match", "a set where the kurta and trousers match"):
+        assert lexicon_kinds(text, {"Tops", "Trousers", "Kurtas"}, context=True) == {}, text
+    assert body_kinds("something twirly to wear below the waist", kinds) == {}
+    assert body_kinds("keep the cold wind from the neck", kinds | {"Mufflers"}) == {"Mufflers": 1.0}
+    assert body_kinds("something for my waist", kinds) == {"Belts": 1.0}
+    assert body_kinds("something to stop the sweat running into my eyes", kinds) == {
+        "Headband": 1.0,
+        "Caps": 1.0,
+    }
+    assert body_kinds("something to keep the sun out of my eyes", kinds) == {"Sunglasses": 1.0}
+    assert body_kinds("something sweat-proof to protect my eyes on long runs", kinds) == {"Sunglasses": 1.0}
+    both = {"Sunglasses": 1.0, "Headband": 1.0, "Caps": 1.0}
+    assert body_kinds("keep the sun and sweat out of my eyes", kinds) == both
+    feet = {"Socks", "Casual Shoes", "Sweaters"}
+    for text in ("I'm a man whose feet are always freezing at night - what knitted things can I pull on?",
+                 "something warm for my feet in winter, not white"):  # fmt: skip
+        assert body_kinds(text, feet) == {"Socks": 1.0}, text
+    for text in ("something to keep my feet dry on a trek", "a warm jumper, nothing that goes on my feet",
+                 "I'm six feet tall and always cold, need something warm", "for my feet in warm weather",
+                 "groom has cold feet lol, what should he wear", "my feet are too warm in these"):  # fmt: skip
+        assert body_kinds(text, feet) == {}, text
+    back = "something to carry my laptop and lunch to college on my back"
+    assert body_kinds(back, kinds) == {"Backpacks": 1.0, "Rucksacks": 1.0}
+    for text in ("something I can carry over my shoulder rather than on my back",
+                 "a bag I can carry on my shoulder not on my back",
+                 "I carry too much on my back all day, want something for one shoulder"):  # fmt: skip
+        assert body_kinds(text, kinds) == {}, text
+    colours = {"Black", "Blue", "Navy Blue", "Grey", "Brown", "Silver", "Steel", "Gold"}
+    vocab = Vocabulary([{"articleType": "Jeans", "baseColour": c} for c in colours])
+    assert negated("womens jeans, anything but blue - black or grey", vocab) == {"baseColour": {"Blue"}}
+    assert negated("not gold, silver or grey", vocab) == {"baseColour": {"Gold", "Silver", "Grey"}}
+    purse = "My wife already has a black purse and a brown one. Something in some other colour."
+    assert context_colours(purse, colours)[:2] == ({"Black", "Brown"}, {"Black", "Brown"})
+    # "to match a" is left to the LM: a purse to match a maroon lehenga is maroon
+    assert context_colours("evening purse to match a maroon lehenga", colours | {"Maroon"})[0] == set()
+    assert shades({"Silver"}, colours) == {"Silver", "Steel"} and shades({"Gold"}, colours) == {"Gold"}
+    assert colour_family("dark wash denims men 32", colours) == {"Navy Blue", "Blue"}
+    assert colour_family("stonewashed jeans", colours) == {"Blue"}
+    for text in ("black stonewashed jeans", "grey acid wash jeans"):  # a colour named: the wash is a finish
+        assert colour_family(text, colours) == set(), text
+    for text in ("blue jeans but not acid wash", "regular blue jeans, nothing stonewashed"):
+        assert negated(text, vocab) == {}, text
+    for text in ("jeans, nothing dark wash please", "regular jeans, not acid wash"):  # a refused wash
+        assert colour_family(text, colours) == set(), text
+    assert shades({"Silver"}, colours, "a watch, not silver, steel is fine") == {"Silver"}
+    for text in ("He has a black belt and a brown one would go with his new shoes",
+                 "she has black heels and the red ones are what she wants"):  # fmt: skip
+        assert context_colours(text, colours | {"Red"})[0] == {"Black"}, text
+    allowed = {"Men", "Women", "Boys", "Girls", "Unisex"}
+    assert child_gender("trainers for my 9 year old for school", allowed) == {"Boys", "Girls"}
+    assert child_gender("trainers for my 30 year old", allowed) is None
+    assert child_gender("my son's off to summer camp next month", allowed) == {"Boys"}
+    assert child_gender("My twins turn six next week (one boy, one girl)", allowed) == {"Boys", "Girls"}
+    assert child_gender("a seven-year-old girl", allowed) == {"Girls"}
+    assert child_gender("he is one of my best friends", allowed) is None
+    for text in ("a watch for my twenty-one year old son", "a watch for my forty-five year old husband",
+                 "My wallet is 10 years old and falling apart", "my laptop is 3 years old, need a sleeve",
+                 "need formal shirts for work (2)", "anything good in the back to school sale?",
+                 "Heading to summer camp as a counsellor, need sturdy sandals",
+                 "need new trainers, mine are falling apart, they're 3 years old",
+                 "help me turn one outfit into three looks for her", "a watch for my twenty\u2013one year old son",
+                 "my wife is off to summer camp with the kids, she needs sandals"):  # fmt: skip
+        assert child_gender(text, allowed) in (None, {"Men"}, {"Women"}), text
+    assert child_gender("a backpack for my son, he is off to school and coaching", allowed) == {"Boys"}
+    assert audience_words("muffler for my nanaji, Delhi winters are brutal", {"Women"}, allowed) == {"Men"}
+    assert audience_words("a shawl for nani, she loves pink", {"Men"}, allowed) is None  # another word
+    for text, read in (("a shirt to wear to mummy's birthday dinner", {"Men"}),
+                       ("need a saree for nanaji's birthday party", {"Women"}),
+                       ("Going to nani's place for Diwali, need a kurta", {"Men"})):  # fmt: skip
+        assert audience_words(text, read, allowed) is None, text  # an occasion or a place, not whom for
+
+
 def test_colours_and_uses_from_the_eighth_set():
     """ "Fluro or bright", "something colourful": ranges of colour; "brown this time, he only ever buys
     black": a habit the shopper asks to differ from (not "he always wears black": no contrast);

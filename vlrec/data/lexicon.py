@@ -19,7 +19,7 @@ NAMES: dict[str, list[str]] = {
                 "a football shirt", "a footy shirt", "a footie shirt", "a rugby shirt"],
     "Shirts": ["shirts", "a shirt", "button-downs", "a button-up", "collared shirts", "an oxford shirt",
                "a dress shirt", "a checked shirt", "a linen shirt", "a flannel shirt", "a flannel", "an overshirt", "a denim shirt"],
-    "Casual Shoes": ["sneakers", "casual shoes", "loafers", "canvas shoes", "everyday shoes", "plimsolls",
+    "Casual Shoes": ["sneakers", "creps", "casual shoes", "loafers", "canvas shoes", "everyday shoes", "plimsolls",
                      "slip-ons", "boat shoes", "kicks", "moccasins", "espadrilles", "deck shoes", "high tops", "high-tops", "low tops", "low-tops"],
     "Sports Shoes": ["trainers", "running shoes", "runners", "gym shoes", "sports shoes", "training shoes",
                      "jogging shoes", "athletic shoes", "sneakers for running", "football boots", "cleats", "running trainers", "track spikes", "badminton shoes", "tennis shoes", "basketball shoes", "hiking shoes", "trail shoes", "walking shoes", "non-marking shoes", "trail runners", "badminton court shoes", "tennis court shoes", "squash court shoes", "indoor court shoes"],
@@ -29,7 +29,7 @@ NAMES: dict[str, list[str]] = {
              "a camisole", "a halter top", "a tube top", "a vest top"],
     "Kurtas": ["kurtas", "a kurta", "a kurta for men", "a long tunic shirt", "ethnic shirts", "an anarkali", "a kameez", "an indian-style top", "an indian style top", "an indian top"],
     "Kurtis": ["kurtis", "a kurti", "a short kurta", "an ethnic top"],
-    "Watches": ["watches", "a watch", "a wristwatch", "a timepiece", "a chronograph", "something to tell the time", "a digital watch", "an analogue watch", "an analog watch"],
+    "Watches": ["watches", "a watch", "a wristwatch", "a timepiece", "a chronograph", "something to tell the time", "a digital watch", "an analogue watch", "an analog watch", "a ghadi", "a haath ghadi"],
     "Handbags": ["handbags", "a handbag", "a purse", "a tote", "a tote bag", "a shoulder bag", "a sling bag",
                  "a satchel", "a hobo bag", "a pocketbook", "a shopper bag", "a big shopper", "a market bag"],
     "Heels": ["heels", "high heels", "stilettos", "pumps", "wedges", "block heels", "kitten heels", "court shoes", "slingbacks", "peep toes", "platform heels"],
@@ -77,7 +77,7 @@ NAMES: dict[str, list[str]] = {
     "Leggings": ["leggings", "jeggings", "churidar leggings", "yoga pants"],
     "Duffel Bag": ["a duffel", "a duffel bag", "a duffle", "a duffle bag", "a gym bag", "a holdall", "a weekender", "a kit bag",
                    "a travel bag", "a sports bag", "an overnight bag", "a weekend bag"],
-    "Mobile Pouch": ["a phone pouch", "a mobile pouch", "a phone case", "a mobile cover pouch"],
+    "Mobile Pouch": ["a phone pouch", "a mobile pouch", "a phone case", "a mobile cover pouch", "a phone holder"],
     "Deodorant": ["deodorant", "deo", "a body spray", "antiperspirant", "a roll-on", "a deo spray"],
     "Tracksuits": ["tracksuits", "a tracksuit", "a jogging suit", "a shell suit", "a jogging set", "a track suit", "a sweatsuit", "a training suit", "a jogger set"],
     "Sports Sandals": ["sports sandals", "hiking sandals", "trekking sandals", "outdoor sandals"],
@@ -228,6 +228,7 @@ COLOUR_FAMILIES: dict[str, list[str]] = {
     "earthy": ["Brown", "Coffee Brown", "Tan", "Beige", "Olive", "Khaki", "Rust", "Mustard", "Taupe"],
     "neutral": _NEUTRAL, "neutrals": _NEUTRAL,
     "muted": _MUTED, "subtle": _MUTED, "sober": _MUTED,
+    "darkwash": ["Navy Blue", "Blue"], "lightwash": ["Blue"],  # "dark wash denims" (read as this word)
 }  # fmt: skip
 # The shades nearest each colour, for a reply that runs out of the colour asked for: a tan belt
 # goes on with brown and beige ones before belts of any colour (:mod:`vlrec.agent.retrieve`).
@@ -243,7 +244,7 @@ NEAR_COLOURS: dict[str, list[str]] = {
     "Purple": ["Lavender", "Mauve", "Magenta"], "Lavender": ["Purple", "Mauve"], "Mauve": ["Lavender", "Purple"],
     "White": ["Off White", "Cream"], "Off White": ["White", "Cream"], "Cream": ["Off White", "Beige"],
     "Green": ["Olive", "Sea Green", "Teal"], "Yellow": ["Mustard"], "Mustard": ["Yellow"], "Orange": ["Rust", "Peach"],
-    "Rust": ["Orange", "Maroon"],
+    "Rust": ["Orange", "Maroon"], "Nude": ["Skin", "Beige"], "Skin": ["Nude", "Beige"],
 }  # fmt: skip
 
 # gender -> how a shopper says who it is for (for self or as a gift).
@@ -359,6 +360,8 @@ BODY_PARTS: dict[str, list[str]] = {
     "wrist": ["Watches", "Bracelet"],
     "head": ["Caps", "Hat", "Headband", "Scarves", "Stoles", "Dupatta"],
     "eyes": ["Sunglasses"],
+    "forehead": ["Headband", "Caps"],  # "to keep the sweat out of my eyes" too
+    "cold feet": ["Socks"],  # "something warm for my feet", "my feet are always freezing"
     "waist": ["Belts", "Waist Pouch"],
     "back": ["Backpacks", "Rucksacks"],
     "pocket": ["Wallets"],
