@@ -34,32 +34,10 @@ _ARTICLE = re.compile(r"^(?:a pair of|a pack of|an|a)\s+")
 # jumper; a carryall: a handbag for one shopper, a duffel for another; kicks: casual, sports or office
 # shoes; a gift box or hamper: of accessories or of scents; "a cardigan she can button up": a verb,
 # whatever it is said of) name none for sure.
-_VAGUE = {
-    "chappals",
-    "chappal",
-    "slides",
-    "kicks",
-    "slip ons",
-    "slip on",
-    "gift set",
-    "gift sets",
-    "gift box",
-    "gift boxes",
-    "hamper",
-    "hampers",
-    "purse",
-    "purses",
-    "underwear",
-    "satchel",
-    "satchels",
-    "crew neck",
-    "crew necks",
-    "carryall",
-    "carry all",
-    "carryalls",
-} | {  # fmt: skip
-    f"{verb} button up" for verb in ("can", "could", "to", "will")
-}
+_VAGUE = {"chappals", "chappal", "slides", "kicks", "slip ons", "slip on", "gift set", "gift sets", "gift box",
+          "gift boxes", "hamper", "hampers", "purse", "purses", "underwear", "satchel", "satchels", "crew neck",
+          "crew necks", "carryall", "carry all", "carryalls",
+          *(f"{verb} button up" for verb in ("can", "could", "to", "will"))}  # fmt: skip
 _VERBS = {name for name in _VAGUE if name.endswith("button up")}  # no name: the one before it is the item
 # A kind's own name in the singular that is mostly a describing word ("short sleeves", "flat soles")
 # or a sport ("socks for football").
@@ -253,10 +231,9 @@ def _contents(every: list[str], named: list[tuple[int, int, str, int]]) -> set[i
     of 3 t-shirts", a multipack, nor "I'm all set with shoes"), or, of what gift sets hold
     (:data:`_BOXED`), two or one with a pocket square, within six words before a set word, the last
     right before it, a comma only between names ("a tie and cufflink combo", "a tie, cufflink and
-    pocket square combo", "a tie + pocket square set"; not "a
-    skirt-and-blouse combo", "a belt and wallet that won't set me back", "perfume and deo, not a
-    set"). ``every``: the words; ``named``: (word index, character start,
-    kind, last word index) of each name."""
+    pocket square combo", "a tie + pocket square set"; not "a skirt-and-blouse combo", "a belt and
+    wallet that won't set me back", "perfume and deo, not a set"). ``every``: the words, commas told
+    apart (``_COMMA``); ``named``: (word index, character start, kind, last word index) of each name."""
     out: set[int] = set()
     for i, w in enumerate(every[:-1]):
         if w not in _SETS or not (every[i + 1] in _WITHIN or (w in _SET_OF and every[i + 1] == "of")):
