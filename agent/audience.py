@@ -9,7 +9,7 @@ import re
 from vlrec.agent.vocabulary import NEGATION, SCOPE_BREAK
 
 _AGE = re.compile(
-    r"\b(\d{1,2})\s*-?\s*(?:(?:years?|yrs?)[\s-]*old|y/o|yo)\b"
+    r"\b(\d{1,2})\s*-?\s*(?:(?:years?|yrs?)[\s-]*old|y/o|yo|saal\s+k[aie]|sal\s+k[aie])\b"
     r"|\b(?:he|she|they)(?:'s|'re| is| are)\s+(\d{1,2})\b(?!\s*(?:foot|feet|ft|inch|in\b|cm|kg|uk|us|eu|size|'|\"))"
     r"|\b(?:turns?|turning)\s+(\d{1,2})\b|\b(?:aged?|ages)\s*:?\s+(\d{1,2})\b"
     r"|\b(?:son|daughter|nephew|niece|grandson|granddaughter|boy|girl|kid|child)(?:'s| is)\s+(\d{1,2})\b"
@@ -46,13 +46,15 @@ _TEEN = re.compile(
 )
 """A teenager named with no age ("my teenage daughter", "a teenager"; not "she doesn't want to look
 like a teen", "since his teens"): either the child's or the adult's sizes."""
-_BOY = re.compile(r"\b(?:sons?|nephews?|boys?|lads?|grandsons?|little brother|he|he's|him|his)\b")
-_GIRL = re.compile(
-    r"\b(?:daughters?|nieces?|girls?|gurls?|lass|lassies?|granddaughters?|little sister|she|she's|her)\b"
+_BOY = re.compile(
+    r"\b(?:sons?|nephews?|boys?|lads?|grandsons?|little brother|bhatij[ae]|bhanj[ae]|he|he's|him|his)\b"
 )
-_BOY_NOUN = re.compile(r"\b(?:sons?|nephews?|boys?|lads?|grandsons?|little brother)\b")
+_GIRL = re.compile(
+    r"\b(?:daughters?|nieces?|girls?|gurls?|lass|lassies?|granddaughters?|little sister|bhatiji|bhanji|she|she's|her)\b"
+)
+_BOY_NOUN = re.compile(r"\b(?:sons?|nephews?|boys?|lads?|grandsons?|little brother|bhatij[ae]|bhanj[ae])\b")
 _GIRL_NOUN = re.compile(
-    r"\b(?:daughters?|nieces?|girls?|gurls?|lass|lassies?|granddaughters?|little sister)\b"
+    r"\b(?:daughters?|nieces?|girls?|gurls?|lass|lassies?|granddaughters?|little sister|bhatiji|bhanji)\b"
 )
 """A child named by a noun; where there is one, pronouns do not count ("our son (6) ..., she likes navy" is a boy)."""
 _NUMBERS = {w: n for n, w in enumerate(
@@ -156,24 +158,25 @@ _COMPANY = re.compile(r"\bwith (?:the|my) (?:(boys|lads|guys)|(girls|gals|ladies
 """Grown-up friends as company: "brunch with the girls", "drinks with my lads" (women, men)."""
 
 
-_MAN_KIN = (
-    r"dadaji|nanaji|papaji|papa|abbu|bhaiya|bhaiyya|chacha|chachu|mamu|jiju|grandad|granddad|grandpa|gramps"
+_MAN_KIN = r"dadaji|nanaji|papaji|papa|abbu|bhaiya|bhaiyya|bhai|chacha|chachu|mamu|jiju|grandad|granddad|grandpa|gramps"
+_WOMAN_KIN = (
+    r"dadi|daadi|dadiji|nani|naani|naniji|dadima|nanima|ammi|mummy|mummyji|bhabhi|didi|behen|behan|chachi|mausi"
+    r"|granny|gran|nan"
 )
-_WOMAN_KIN = r"dadi|daadi|dadiji|nani|naani|naniji|dadima|nanima|ammi|mummy|mummyji|bhabhi|didi|chachi|mausi|granny|gran|nan"
 _ELDERS = re.compile(
     rf"\b(?:for|to|and|&)\s+(?:my\s+|our\s+|dear\s+)?(?:(?P<m>{_MAN_KIN})|(?P<w>{_WOMAN_KIN}))\b(?!\s+canaria)"
-    rf"|\b(?:(?P<m2>{_MAN_KIN})|(?P<w2>{_WOMAN_KIN}))(?:'s|s')"
+    rf"|\b(?:(?P<m2>{_MAN_KIN})|(?P<w2>{_WOMAN_KIN}))(?:'s|s'|\s+(?:ke|ki|ka)\s+(?:liye|liya|lie)\b)"
 )
 """A relative said in family words as the one it is for, a man or a woman ("chappals for dadi",
-"for my bhaiya", "nani's birthday"; not "dadi gave me money", "Bhaiya, show me sunglasses"):
+"for my bhaiya", "nani's birthday", "bhai ke liye"; not "dadi gave me money", "Bhaiya, show me sunglasses"):
 where the LM reads no audience at all."""
 
 
 _SIDED = re.compile(
     r"\b(?:(?:m[ae]n|male|guy|bloke|lad|gent|gentleman|gentlemen|dude|husband|hubby|boyfriend|bf|dad|daddy|father"
-    r"|grandfather|stepdad|brother|bro|bhai|uncle|grandpa|grandad|granddad|fianc[eé]|groom|son|nephew|boy|grandson"
+    r"|grandfather|stepdad|brother|bro|bhai|uncle|grandpa|grandad|granddad|fianc[eé]|groom|son|nephew|boy|grandson|bhatij[ae]|bhanj[ae]"
     r"|wom[ae]n|female|lady|ladie|gal|wife|wive|wifey|girlfriend|gf|mum|mom|mother|grandmother|stepmom|mummy"
-    r"|sister|sis|aunt|auntie|grandma|granny|gran|nan|fianc[eé]e|bride|daughter|niece|girl|granddaughter"
+    r"|sister|sis|aunt|auntie|grandma|granny|gran|nan|fianc[eé]e|bride|daughter|niece|girl|granddaughter|bhatiji|bhanji"
     rf"|{_MAN_KIN}|{_WOMAN_KIN})(?:s|es)?|he|hes|him|his|himself|she|shes|her|hers|herself|mr|mrs|ms)\b"
 )
 """Any word for a person of one sex ("a man", "my husband", "she", "dadi")."""

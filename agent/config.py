@@ -78,6 +78,11 @@ class AgentConfig:
     "comfortable footwear") or that of a kind ruled out ("anything but heels") filters, relaxed
     after the kind (:func:`vlrec.agent.vocabulary.category_lean`); off: it only ranks. On the dev
     requests: P@10 0.866 off, 0.867 on."""
+    category_words: bool = True
+    """Where the kinds read all lie outside the category a word names as the wanted item ("a
+    waterproof bag for the monsoon" read as umbrellas, "footwear"; not "to keep in my bag"), the
+    intent LM's likeliest kind inside that category is wanted instead, else the category alone
+    (:func:`vlrec.agent.vocabulary.category_named`)."""
     body_parts: bool = True
     """A request that names no kind but a part of the body ("keep-warm stuff for my neck", "for my
     wrist"; :func:`vlrec.agent.kinds.body_kinds`) votes, at ``lexicon_weight``, for the kinds worn

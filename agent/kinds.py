@@ -8,7 +8,7 @@ import functools
 import re
 from collections import Counter
 
-from vlrec.agent.vocabulary import NEGATION, SCOPE_BREAK, _forms, with_negations
+from vlrec.agent.vocabulary import NEGATION, SCOPE_BREAK, _forms, unnegated, with_negations
 
 # A kind named right after these is what the wanted item goes with, not the item itself
 # ("for formal trousers", "to wear under dresses", "to hold my chinos up", "he wears coloured shirts").
@@ -17,13 +17,30 @@ _CONTEXT = {"under", "with", "over", "for", "my", "his", "her", "their", "our", 
 _PEOPLE = {"mum", "mom", "mother", "dad", "father", "wife", "husband", "hubby", "son", "daughter", "sister",
            "brother", "boyfriend", "girlfriend", "partner", "friend", "grandma", "grandpa", "nan", "niece",
            "nephew", "kid", "kids", "boss", "colleague", "teen", "teenager", "fiance", "fiancee", "baby"}  # fmt: skip
+# Whom a request is for, said by their side: "footwear for women with a little lift" (not of
+# "for my boys school trousers", where the apostrophe is gone).
+_SIDES = {
+    "men",
+    "women",
+    "man",
+    "woman",
+    "ladies",
+    "lady",
+    "guys",
+    "guy",
+    "gents",
+    "girls",
+    "boys",
+    "girl",
+    "boy",
+}
 # "my feet hurt in heels", "I can't walk in heels": after these, "in" names what is worn.
 _WORN = {"hurt", "hurts", "walk", "walking", "stand", "standing", "dance", "dancing", "run", "running", "live",
          "lived", "sweat", "sweating", "wobble", "totter", "suffer", "slip", "fell", "fall"}  # fmt: skip
 # Right before a name these alone leave it open ("for my jeans" goes with; "losing his sunnies" may not).
 _POSSESSIVE = {"my", "his", "her", "their", "our", "your"}
 # "looking for trainers": after these, "for" names the wanted item itself.
-_SEEKING = {"looking", "shopping", "searching", "hunting", "lookout", "market", "browsing", "asking", "ideas",
+_SEEKING = {"looking", "lookin", "shopping", "searching", "hunting", "lookout", "market", "browsing", "asking", "ideas",
             "suggestions", "recommendations", "recs", "options", "help", "search", "hunt", "shop"}  # fmt: skip
 # "to throw over a sleeveless dress": these reach past a determiner and one describing word.
 _OVER = {"under", "over", "beneath", "with", "match", "matching"}
@@ -59,13 +76,28 @@ _IDIOMS = {"black tie": "tie", "white tie": "tie", "on top": "top", "tie dye": "
            **{f"{tone} shades": "shades" for tone in (
                "pastel", "soft", "softer", "muted", "earthy", "earth", "neutral", "natural", "warm", "jewel",
                "autumn", "autumnal", "nude", "berry", "subtle", "rich", "richer")},
-           "shades of": "shades", "stocking filler": "stocking", "stocking fillers": "stocking",
+           **{f"{tone} shades only": "shades" for tone in ("dark", "darker", "light", "lighter", "bright", "deep")},
+           "shades of": "shades", "blisters on my heels": "heels", "blisters on his heels": "heels",
+           "blisters on her heels": "heels", "stocking filler": "stocking", "stocking fillers": "stocking",
            "stocking stuffer": "stocking", "stocking stuffers": "stocking",
            **{f"{cuff} cuff shirt{s}": f"shirt{s}" for cuff in ("french", "double") for s in ("", "s")}}  # fmt: skip
 _CUFF = {idiom for idiom in _IDIOMS if " cuff " in idiom}
 """The shirts said by their cuffs: they hide the shirt unless a wish for one comes just before
 ("I want a white double-cuff shirt": :data:`_WANTING`)."""
-_WANTING = {"want", "wants", "need", "needs", "looking", "buy", "get", "find", "order", "after", "recommend"}
+_WANTING = {
+    "want",
+    "wants",
+    "need",
+    "needs",
+    "looking",
+    "lookin",
+    "buy",
+    "get",
+    "find",
+    "order",
+    "after",
+    "recommend",
+}
 _EVENTS = {"event", "events", "do", "dinner", "dinners", "gala", "galas", "wedding", "weddings", "party",
            "parties", "affair", "ball", "optional", "evening", "night", "function", "reception", "occasion",
            "invite", "invitation", "dance", "prom", "thing", "dress", "outfit", "look", "attire", "gown",
@@ -274,7 +306,7 @@ def _contents(every: list[str], named: list[tuple[int, int, str, int]]) -> set[i
 
 _HAVING = {"have", "has", "had", "got", "gotten", "own", "owns", "loves", "bought", "wear", "wears", "usually",
            "already", "lives", "living"}  # fmt: skip
-_LIST_WORDS = {"\u00a7", "or", "and", "nor", "a", "an", "some", "maybe", "even", "perhaps"}
+_LIST_WORDS = {"\u00a7", "or", "and", "nor", "n", "ya", "aur", "a", "an", "some", "maybe", "even", "perhaps"}
 
 
 def listed_kinds(text: str, allowed) -> set[str]:
@@ -289,7 +321,7 @@ def listed_kinds(text: str, allowed) -> set[str]:
         if set(low[:head].split()[-3:]) & _HAVING:
             continue  # "she loves dresses and heels, find her a bag": what she has or likes
         between = low[end:start].split()
-        joined = set(between) & {_BREAK, "or", "and", "nor"}
+        joined = set(between) & {_BREAK, "or", "and", "nor", "n", "ya", "aur"}
         if first != second and len(between) <= 3 and set(between) <= _LIST_WORDS and joined:
             out |= {first, second}
     return out
@@ -381,7 +413,7 @@ def _goes_with(words: list[str], strict: bool = False, after: list[str] = ()) ->
         if len(words) < back or words[-back] not in _CONTEXT or (strict and words[-back] in _POSSESSIVE):
             continue
         word, previous = words[-back], words[-back - 1] if len(words) > back else ""
-        if back == 2 and (words[-1] in _PEOPLE or (word in _POSSESSIVE and words[-1] in _ARTICLES)):
+        if back == 2 and (words[-1] in _PEOPLE | _SIDES or (word in _POSSESSIVE and words[-1] in _ARTICLES)):
             continue  # "for my mum with zero height": the person is not the thing it goes with; "get
             # her a cardigan": "her" is whom it is for
         if word == "matching" and (previous in _DETERMINER | _MATCHING_ITSELF or previous.isdigit()):
@@ -512,10 +544,27 @@ _BODY = re.compile(
     r"|\b(neck|wrist|head|waist)\s+(?=(?:thing|things|stuff|bit|piece|warmer|warmers|wear)\b)"
     r"|\b(?:carry|carries|carried|carrying|wear|wears|wearing|worn|sling|slung|put|goes|go|sit|sits)\s+(?:it\s+|them\s+)?"
     r"(?:on|across)\s+(?:my|his|her|their|your|our)\s+(back)\b"
+    r"|\b(?:go|goes|going|worn|wear|wears|clip|clips|fasten|fastens)\s+(?:on|onto|through|in)\s+(?:my|his|the|your|their)?\s*"
+    r"(?:(?:shirt|shirts|dress shirt)\s+)?cuffs\b(?P<cuffs>)|(?:shirt|shirts|dress shirt)\s+sleeves\b(?P<sleeves>)"
+    r"|\b(?:bags?|pouch|sling|ones?)\s+(?:that|which|to)?\s*(?:go|goes|going|is|are|worn|wear|sling|slung|carried)\s+(?:right\s+)?across\s+(?:my|his|her|their|your|ur|our|the)\s+(?:chest|body)\b(?P<chest>)"
     r"|\b(?:carry|carries|carrying|lug|lugging)\s+(?:my|his|her|their|your|our|a|an|the|some|all|everything|it|them)\s+"
     r"(?:(?!(?:not|rather|than|instead|on|over|across)\b)[a-z]+\s+){0,5}?(?:on|across)\s+(?:my|his|her|their|your|our)\s+(back)\b"
 )  # "a wrist thing", "a neck warmer", "his back pocket", "to wear on his back", "to carry my laptop
 # and lunch to college on my back" too
+_SUITED = re.compile(r"\b(?:suits?|interviews?|formal|formals|bank|boardroom|board meetings?|corporate)\b")
+_AT_WORK = re.compile(r"\b(?:work|office|meetings?)\b")
+_HIS = re.compile(
+    r"\b(?:he|his|him|husband|hubby|dad|father|papa|brother|son|boyfriend|bf|guy|bloke|man|men|mens"
+    r"|male|gents|groom|uncle)s?\b"
+)
+_HERS = re.compile(
+    r"\b(?:she|shes|her|hers|woman|women|ladies|lady|wife|girlfriend|gf|mum|mom|mother|sister"
+    r"|daughter|salwar|kurta|kurti|churidar|saree|sari)s?\b"
+)
+_AIR_CON = re.compile(r"\b(?:ac|a/c|air ?con|aircon|air conditioning|draughty|drafty)\b")
+"""A neck said with a suit, an interview or a man's work is a tie's ("a smart neck piece for my suit",
+"something for my husband's neck at work"); not with warmth or the office air ("a warm wrap for
+his neck in the office AC"), nor said of a woman ("for her neck, to go with her suits")."""
 _REGION = {"below", "above", "under", "from"}  # "something to wear below the waist": a region, no belt
 _SWEAT = re.compile(
     r"\bsweat\w*\s+(?:[a-z]+\s+){0,3}?(?:into|in|out of|from|off)\s+(?:my|his|her|their|your|our|the)\s+eyes\b"
@@ -555,6 +604,12 @@ def body_kinds(text: str, allowed) -> dict[str, float]:
             before = low[: m.start()].split()[-1:]
             if before and before[0] in _REGION and m.group(0) == "the waist":
                 continue  # "to wear below the waist" (not "keep the wind from the neck")
+            if m.group("cuffs") is not None or m.group("sleeves") is not None:
+                parts.add("cuffs")  # "the little metal things that go on shirt sleeves"
+                continue
+            if m.group("chest") is not None:
+                parts.add("chest")  # "the bags that go across your chest": crossbody
+                continue
             part = next(g for g in m.groups() if g).replace("wrists", "wrist")
             if part == "eyes" and _SWEAT.search(low):
                 parts.add("forehead")  # "keep the sweat out of my eyes" ("the sun and sweat": both)
@@ -566,6 +621,22 @@ def body_kinds(text: str, allowed) -> dict[str, float]:
         if (feet := _COLD_FEET.search(low)) and _WARMTH.search(low):
             if not set(low[: feet.start()].split()[-5:]) & NEGATION:
                 parts.add("cold feet")
+    whole = unnegated(text)  # "nothing formal, he works in an office": no tie
+    refused = re.search(r"\bformal", text.lower()) and not re.search(r"\bformal", whole)
+    boxed = re.search(r"\b(?:set|sets|box|boxed|combo|combos|hamper)\b", whole)  # a tie among a set's things
+    formal = (
+        not refused
+        and not boxed
+        and (_SUITED.search(whole) or (_AT_WORK.search(whole) and _HIS.search(whole)))
+    )
+    if (
+        "neck" in parts
+        and formal
+        and not _WARMTH.search(whole)
+        and not _AIR_CON.search(whole)
+        and not _HERS.search(whole)
+    ):
+        parts = (parts - {"neck"}) | {"formal neck"}  # "something for round my neck for the interview"
     allowed = set(allowed)
     return {k: 1.0 for part in parts for k in BODY_PARTS.get(part, []) if k in allowed}
 

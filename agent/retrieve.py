@@ -164,6 +164,17 @@ class Retrieving:
                 backfill = (len(items), eased)
                 first = self.rerank(extra[:shades], wishes, want - len(items), session) if shades else []
                 items += first + self.rerank(extra[shades:], wishes, want - len(items) - len(first), session)
+        if (
+            self.cfg.backfill
+            and hits
+            and len(items) < want
+            and session.anchor is None
+            and self.photo_kind(session) is None
+        ):
+            used = _values(hard.get("articleType"))
+            items, backfill = self._any_kind(
+                session, items, backfill, asked, used, find, exclude, wishes, want
+            )
         kind = self.photo_kind(session)
         if kind is not None and not relaxed and session.wishes not in (None, every_wish):  # a new wish
             items, backfill = self._seen_again(session, items, backfill, kind, every_wish, set(blocked), want)
@@ -171,6 +182,32 @@ class Retrieving:
             items, backfill = self._hedge(session, items, backfill, asked, find, exclude, wishes, want)
         session.wishes = every_wish
         return items, relaxed, backfill
+
+    def _any_kind(self, session, items, backfill, asked, used, find, exclude, wishes, want: int):
+        """Where every kind near the one asked for has run out and the reply is still short ("a
+        salwar suit": two kurta sets), the items of the three kinds nearest it (however far; of its
+        subcategory where that has other kinds, else of its master category; not one it goes with,
+        one ruled out or one already used) under its other wishes fill it up."""
+        kind = asked.get("articleType")
+        if not isinstance(kind, str):
+            return items, backfill
+        unwanted = {*session.goes_with, *session.avoid.get("articleType", ()), kind, *used}
+        places = self.kind_places()
+        master, sub = places.get(kind, ("", ""))
+        nearest = [k for k in self.near_kinds(kind, floor=-1.0, n=len(places)) if k not in unwanted]
+        near = [k for k in nearest if sub and places.get(k, ("", ""))[1] == sub][:3] or [
+            k for k in nearest if places.get(k, ("", ""))[0] == master
+        ][:3]  # of its subcategory where it has others ("jewellery": not wallets), else its master category
+        if not near:
+            return items, backfill
+        hard = {f: v for f, v in asked.items() if f not in CATEGORIES}
+        hard["articleType"] = {"$in": near}
+        have = [r.id for r in items]
+        extra = self.rerank(find(_where(hard), [*exclude, *have]), wishes, want - len(items), session)
+        if not extra:
+            return items, backfill
+        eased = [*(backfill[1] if backfill else []), "articleType"]
+        return items + extra, (backfill[0] if backfill else len(items), list(dict.fromkeys(eased)))
 
     def _hedge(self, session, items, backfill, asked, find, exclude, wishes, want: int):
         """The best item of each other kind the intent LM found likely (``session.hedges``) under
@@ -197,14 +234,16 @@ class Retrieving:
         session.notes.append(f"In case you meant {kinds}, {last}.")
         return items[:keep] + extra, backfill
 
-    def near_kinds(self, kind: str) -> list[str]:
+    def near_kinds(self, kind: str, floor: float | None = None, n: int = 2) -> list[str]:
         """Up to two kinds whose items' texts lie nearest those of ``kind`` (cosine of the kinds'
         centroids in the shared space at least ``agent.near_kinds``: tights → stockings, a hat →
         caps, gloves → none); what fills up a reply when the kind asked for has no more items.
+        ``floor`` (instead of that setting) and ``n``: how near, how many.
         The centroids are read from the text collection once, on first use."""
         import numpy as np
 
-        if self.cfg.near_kinds >= 1.0:
+        floor = self.cfg.near_kinds if floor is None else floor
+        if floor >= 1.0:
             return []
         if self._kind_centroids is None:
             groups: dict[str, list] = {}
@@ -221,8 +260,8 @@ class Retrieving:
         if kind not in names:
             return []
         sims = centroids @ centroids[names.index(kind)]
-        near = [names[j] for j in np.argsort(-sims) if names[j] != kind and sims[j] >= self.cfg.near_kinds]
-        return near[:2]
+        near = [names[j] for j in np.argsort(-sims) if names[j] != kind and sims[j] >= floor]
+        return near[:n]
 
     def _child_kinds(self, kind: str, child: set[str]) -> list[str]:
         """The other kinds of ``kind``'s subcategory that hold items for ``child`` (boys, girls),

@@ -26,6 +26,7 @@ from vlrec.agent.vocabulary import (
     CATEGORIES,
     _strip_known,
     category_lean,
+    category_named,
     colour_family,
     colour_list,
     context_colours,
@@ -33,8 +34,10 @@ from vlrec.agent.vocabulary import (
     guard_negations,
     named_colours,
     negated,
+    plays_sport,
     shades,
     sport_usage,
+    unnegated,
 )
 from vlrec.data.lexicon import NEAR_COLOURS
 from vlrec.retrieval.words import rrf
@@ -125,7 +128,33 @@ class Understanding:
         last = next((t.text for t in reversed(session.turns) if t.role == "user" and t.text), "")
         allowed = self.vocab.values
         ruled = {f: shades(v, allowed.get(f, ()), last) for f, v in negated(last, self.vocab).items()}
+        kinds = allowed.get("articleType", ())
+        wanted = set(lexicon_kinds(unnegated(last), kinds)) if self.cfg.context_kinds else set()
+        if ruled.get("baseColour") and (both := ruled.get("articleType", set()) & wanted):  # "a formal shirt,
+            ruled["articleType"] -= (
+                both  # ... no pink shirts": the colour is out, not the kind named as wanted
+            )
+            if not ruled["articleType"]:
+                del ruled["articleType"]
+        if lm_out := intent.avoid.get("articleType"):  # nor may the LM rule out a kind the words want
+            kept = {k: p for k, p in lm_out.items() if k not in wanted or k in ruled.get("articleType", ())}
+            intent.avoid.pop("articleType")
+            if kept:
+                intent.avoid["articleType"] = kept
         intent = guard_negations(intent, ruled)
+        sported = (
+            sport is not None
+            and self.cfg.sport_usage != "off"
+            and set(intent.want.get("articleType", {})) == {"Casual Shoes"}
+            and "Sports Shoes" in allowed.get("articleType", ())
+            and "Sports Shoes" not in ruled.get("articleType", set())
+            and not re.search(
+                r"\b(?:casual|loafers?|moccasins?|boat shoes|club|dinner|party)\b", last.lower()
+            )
+            and plays_sport(last)
+        )
+        if sported:  # "kicks for basketball": shoes for a sport are sports shoes
+            intent.want["articleType"] = {"Sports Shoes": 1.0}
         their_colours, other, unowned = (
             context_colours(last, allowed.get("baseColour", ()))
             if self.cfg.context_colours
@@ -207,7 +236,23 @@ class Understanding:
             if top and count >= 0.9 * sum(who.values()):  # "for my dresses and kurtis": hers; ranks
                 intent.unsure["gender"] = {top: 1.0}
         read = {**intent.want.get("articleType", {}), **intent.unsure.get("articleType", {})}
-        if not read and (cat := category_lean(last, ruled.get("articleType", set()), self.items)):
+        if (
+            read
+            and self.cfg.category_words
+            and not lexicon_kinds(last, allowed.get("articleType", ()))  # "shades, a watch or a bag"
+            and (cat := category_named(last, self.items))
+        ):
+            within = self.category_kinds(*cat)
+            read = self._in_category(
+                intent, reading, read, cat, ruled.get("articleType", set()) | set(their_kinds)
+            )
+        else:
+            within = None
+        if (
+            not read
+            and within is None
+            and (cat := category_lean(last, ruled.get("articleType", set()), self.items))
+        ):
             (intent.want if self.cfg.category_filter else intent.unsure)[cat[0]] = {cat[1]: 1.0}
         if read and self.cfg.hedge_kinds > 0:  # the next likeliest kinds, for a place in the reply
             excluded = set(intent.avoid.get("articleType", {}))
@@ -215,13 +260,57 @@ class Understanding:
             intent.alternatives["articleType"] = {
                 v: round(p, 4)
                 for v, p in ranked[: 1 + self.cfg.hedge_kinds]
-                if v not in read and v not in excluded and v not in their_kinds and p >= self.cfg.hedge_share
+                if v not in read
+                and v not in excluded
+                and v not in their_kinds
+                and p >= self.cfg.hedge_share
+                and (within is None or v in within)  # "comfy footwear": no tshirt in case
+                and not (sported and v == "Casual Shoes")  # "kicks for basketball": nor a casual shoe
             }
         if self.cfg.audience_kinds:  # "not too dressy, I'm a guy" read as dresses
             self._kind_for_audience(session, intent, reading, their_kinds)
         if self.cfg.uncarried and (missing := uncarried_kind(last, allowed.get("articleType", ()))):
             say_uncarried(session, intent, self.items, *missing)
         return intent
+
+    def kind_places(self) -> dict[str, tuple[str, str]]:
+        """Each article type's (master category, subcategory) (most of its items'), read once."""
+        if self._kind_places is None:
+            counts: dict[str, Counter] = {}
+            for m in self.items.values():
+                if m.get("articleType"):
+                    place = (m.get("masterCategory", ""), m.get("subCategory", ""))
+                    counts.setdefault(m["articleType"], Counter())[place] += 1
+            self._kind_places = {k: c.most_common(1)[0][0] for k, c in counts.items()}
+        return self._kind_places
+
+    def category_kinds(self, field: str, value: str) -> set[str]:
+        """The article types of a category (``masterCategory`` or ``subCategory`` ``value``)."""
+        at = 0 if field == "masterCategory" else 1
+        return {k for k, place in self.kind_places().items() if place[at] == value}
+
+    def _in_category(self, intent, reading, read: dict, cat: tuple[str, str], ruled: set[str]) -> dict:
+        """Where kinds read lie outside the category the words name ("a waterproof bag for the
+        monsoon" read as umbrellas): those inside it, else the LM's likeliest kind inside it, else
+        nothing (:func:`vlrec.agent.vocabulary.category_named`). Returns the kinds now read."""
+        inside = self.category_kinds(*cat)
+        if set(read) & inside:  # "footwear" read as tshirts or casual shoes: the casual shoes
+            for group in (intent.want, intent.unsure):
+                if kept := {k: p for k, p in group.get("articleType", {}).items() if k in inside}:
+                    group["articleType"] = kept
+                else:
+                    group.pop("articleType", None)
+            return {k: p for k, p in read.items() if k in inside}
+        ranked = sorted(reading.want.get("articleType", {}).items(), key=lambda kv: -kv[1])
+        best = next((k for k, _ in ranked if k in inside and k not in ruled), None)
+        intent.want.pop("articleType", None)
+        intent.unsure.pop("articleType", None)
+        intent.alternatives.pop("articleType", None)
+        if best is None:  # that category alone
+            (intent.want if self.cfg.category_filter else intent.unsure)[cat[0]] = {cat[1]: 1.0}
+            return {}
+        intent.want["articleType"] = {best: 1.0}
+        return {best: 1.0}
 
     def _audience(self, session: Session, intent) -> None:
         """Who the words say the item is for, where they overrule the LM (:func:`vlrec.agent.audience.audience`)."""

@@ -19,7 +19,7 @@ _GENDER_WORDS = {
     "men": "Men", "man": "Men", "mens": "Men", "male": "Men", "him": "Men", "gentlemen": "Men",
     "women": "Women", "woman": "Women", "womens": "Women", "female": "Women", "ladies": "Women",
     "lady": "Women", "her": "Women", "boys": "Boys", "boy": "Boys", "girls": "Girls", "girl": "Girls",
-    "unisex": "Unisex", "kids": "Boys",
+    "unisex": "Unisex", "kids": "Boys", "ladkiyon": "Women", "ladkiyo": "Women", "ladkon": "Men", "ladko": "Men",
 }  # fmt: skip
 
 
@@ -115,11 +115,12 @@ NEGATION = {"not", "no", "never", "without", "except", "but", "avoid", "hate", "
 _NEGATING = re.compile(
     r"\b(?:can'?t|cannot|won'?t|couldn'?t|wouldn'?t)\s+(?:do|wear|stand|handle|bear|take|walk in)\b"
     r"(?!\s+(?:to|the|it|this|that|my|any|anything|without|much|more|long)\b)"
-    r"|\b(?:rather than|instead of|(?:other than|apart from)(?!\s+(?:that|this|the price|price|size)\b))\b",
+    r"|\b(?:rather than|instead of|(?:has |have |is |'s |s )?gone off|went off"
+    r"|(?:other than|apart from)(?!\s+(?:that|this|the price|price|size)\b))\b",
     re.IGNORECASE,
 )
 """Phrases that rule out what follows them like "not" does: "she can't do heels any more", "boxers rather
-than tight briefs", "a tote instead of a backpack", "any colour other than / apart from black" (not
+than tight briefs", "a tote instead of a backpack", "she's gone off pink", "any colour other than / apart from black" (not
 "other than that", "can't find black boots", "can't stand the heat", "can't wear anything but black":
 only verbs of wearing, right before what is worn)."""
 
@@ -141,6 +142,33 @@ _EXCESS = re.compile(
 """A thing named as too much: "a kurta feels like too much", "a bow tie would be overkill", "heels
 feel like too much"; not a hedge or a question ("I don't think a suit would be overkill", "my
 wife thinks a suit is overkill", "would a blazer be too much?")."""
+_OUT = re.compile(
+    r"\b([a-z][a-z-]*(?:\s+[a-z][a-z-]*)?)\s+(?:is|are)\s+(?:totally\s+|completely\s+|definitely\s+)?"
+    r"(?:out(?=\s*(?:[,.;:!?]|$|for (?:her|him|me|them|us)\b|these days\b|completely\b|totally\b))|a no-go(?![\w-])"
+    r"|a no(?![\w-])"
+    r"|off the table|off limits)",
+    re.IGNORECASE,
+)
+"""A thing ruled out after it is named: "heels are out for her now", "black is a no" (not "the sun
+is out so ...", "he is out running", "the new black sneakers are out now", "a no-iron shirt"; nor
+a person: "he is out for football")."""
+_OUT_SUBJECT = {"he", "she", "they", "it", "we", "i", "you", "kids", "sun", "hes", "shes", "theyre"}
+
+
+def _out(m: re.Match) -> str:
+    said = m.group(1).lower().split()
+    return m.group(0) if said[0] in _OUT_SUBJECT or said[-1] in _OUT_SUBJECT else f"not {m.group(1)}"
+
+
+_NAHI = re.compile(
+    r"\b((?:[a-z][a-z-]*\s+(?:ya|aur|or|and|n)\s+)?[a-z][a-z-]*(?:\s+[a-z][a-z-]*)?)\s+"
+    r"(?:(?:color|colour|rang|wala|wali|wale)\s+)?(?:(?:pasand|bilkul)\s+)?(?:nahi|nahin|na ho)\b"
+    r"(?!\s+(?:hai\s+|ho\s+|mila\s+|mile\s+)?to\b)",
+    re.IGNORECASE,
+)
+"""The Hindi way, the "not" after the thing: "black nahi", "jo brown na ho", "pink ya red nahi",
+"black color pasand nahi" (its reach ends there: "black nahi white chahiye" wants white; not "black
+nahi hai to navy chalega", if there is no black)."""
 _HEDGE = re.compile(r"\b(?:think|thinks|thought|sure|wonder|wondering|says|said|reckon|reckons|worried|if)\b")
 
 
@@ -179,12 +207,32 @@ def with_negations(text: str) -> str:
     belt", :data:`_LACK`) said as "lack"."""
     text = _REFUSED.sub(r"not \1.", re.sub("[\u2018\u2019\u00b4`]", "'", text))
     text = _EXCESS.sub(_too_much, text)
+    text = _NAHI.sub(r"not \1,", _OUT.sub(_out, text))
     text = _BUT.sub(_but, _LACK.sub("lack", text))
     return _NEGATING.sub(" not ", text)
 
 
 SCOPE_BREAK = re.compile(r"[,.;:!?()\u2014\u2013]|\s-\s")
 """Where a negation's reach ends: a comma, a full stop, a dash."""
+
+
+_NOT_LISTING = {"yet", "just", "only", "but", "so", "and", "i", "im", "id", "want", "need", "prefer", "maybe"}
+
+
+def unnegated(text: str) -> str:
+    """``text`` without what it rules out: each clause from its first negation on, and a clause that
+    goes on listing what the one before ruled out ("anything but heels, wedges or platforms")."""
+    low = with_negations(text).lower().replace("'", "").replace("\u2019", "")
+    kept, negating = [], False
+    for clause in SCOPE_BREAK.split(low):
+        words = clause.split()
+        listing = (
+            negating and bool(set(words) & {"or", "nor"}) and len(words) <= 5 and words[0] not in _NOT_LISTING
+        )  # "anything but heels, wedges or platforms" (not ", yet a white shirt or a blue one")
+        at = next((i for i, w in enumerate(words) if re.sub(r"[^a-z]", "", w) in NEGATION), None)
+        kept.append("" if listing else " ".join(words[:at]))
+        negating = at is not None or listing
+    return ", ".join(kept)
 
 
 def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]:
@@ -328,7 +376,7 @@ def _colour_words(allowed: frozenset) -> tuple[dict[str, str], str]:
     return names, "|".join(re.escape(w) for w in sorted(names, key=len, reverse=True))
 
 
-_JOIN = r"(?:,\s*(?:or|and)\b|,|/|&|\+|\bor\b|\band\b|\bn\b)"
+_JOIN = r"(?:,\s*(?:or|and)\b|,|/|&|\+|\bor\b|\band\b|\bn\b|\bya\b|\baur\b)"
 """What joins the colours of a list: "navy, or black", "black/brown", "black n white"."""
 
 
@@ -456,8 +504,18 @@ def guard_negations(intent, ruled_out: dict[str, set[str]]):
 _SPORT = re.compile(
     r"\b(?:run|runs|running(?! errands)|runner|jog\w*|gym|workouts?|work out|training|trek\w*|hik(?:e|es|ing)|"
     r"yoga|pilates|zumba|aerobics|crossfit|hiit|cricket|football|soccer|5-a-side|five-a-side|five a side|futsal|tennis|badminton|basketball|squash|cycling|marathon|"
-    r"athletic|sporty|sports?|dri-fit|dri fit|sweat\w*|pe kit|p\.e\.|laps|lap times)\b"
+    r"athletic|sporty|sports?|dri-fit|dri fit|sweat(?!pants|ers?\b|shirts?\b)\w*|pe kit|p\.e\.|laps|lap times)\b"
 )
+
+
+def plays_sport(text: str) -> bool:
+    """Whether the request names a sport or a workout it is for: not one ruled out within five words
+    after a negation in its clause ("not the running kind", "nothing that looks like gym wear")."""
+    for clause in SCOPE_BREAK.split(with_negations(text).lower().replace("'", "")):
+        for m in _SPORT.finditer(clause):
+            if not set(re.findall(r"[a-z]+", clause[: m.start()])[-5:]) & NEGATION:
+                return True
+    return False
 
 
 def sport_usage(text: str, allowed) -> str | None:
@@ -491,6 +549,47 @@ _CATEGORY_WORDS = {
     "headwear": ("subCategory", "Headwear"), "eyewear": ("subCategory", "Eyewear"),
     "jewellery": ("subCategory", "Jewellery"), "jewelry": ("subCategory", "Jewellery"),
 }  # fmt: skip
+
+
+_NAMED_CATEGORIES = {
+    "bag": ("subCategory", "Bags"), "bags": ("subCategory", "Bags"),
+    **{w: _CATEGORY_WORDS[w] for w in ("footwear", "headwear", "eyewear", "jewellery", "jewelry")},
+}  # fmt: skip
+"""Words that name a category as the wanted item ("pyjama bottoms" or "underwear" may be lounge wear)."""
+_HELD = {"my", "his", "her", "their", "your", "our", "in", "into", "inside", "from", "with", "under", "over",
+         "match", "matching", "fits", "fit", "holds", "hold", "carries", "carry", "onto", "off", "on", "store",
+         "keep", "protect", "for"}  # fmt: skip
+_SEEK = {"looking", "lookin", "shopping", "searching", "hunting", "need", "want", "wants", "needs"}
+
+
+def category_named(text: str, items: dict) -> tuple[str, str] | None:
+    """The category a word names as the wanted item ("a waterproof bag for the office", "comfy
+    footwear"; not what it goes with or holds: "something to keep in my bag", "fits in a small
+    bag", "to match my bag", "a strap for a bag", nor one ruled out: "she can't stand gold
+    jewellery", "bags are too bulky") — a (field, value) the catalogue has; else None."""
+    low = with_negations(text).lower().replace("'", "").replace("\u2019", "")
+    words = re.sub(r"[^a-z ]", " ", SCOPE_BREAK.sub(" | ", low)).split()
+    for i, word in enumerate(words):
+        before = words[max(0, i - 5) : i]
+        if "|" in before:
+            before = before[len(before) - before[::-1].index("|") :]
+        held = set(before[-3:]) & _HELD
+        at = len(before) - before[::-1].index("for") - 1 if "for" in before else -1
+        if held == {"for"} and at > 0 and before[at - 1] in _SEEK:
+            held = (
+                set()
+            )  # "looking for a bag": the item itself (not "a strap for a bag", "looking for straps for bags")
+        after = words[i + 1 : i + 2]
+        if (
+            word in _NAMED_CATEGORIES
+            and not held
+            and not set(before) & NEGATION
+            and after not in (["is"], ["are"])
+        ):
+            f, v = _NAMED_CATEGORIES[word]
+            if any(m.get(f) == v for m in items.values()):
+                return f, v
+    return None
 
 
 def category_lean(text: str, ruled_kinds: set[str], items: dict) -> tuple[str, str] | None:

@@ -397,3 +397,47 @@ def test_a_kids_request_with_no_side_is_for_boys_and_girls(shop):
     session = agent.session()
     session.send(text)
     assert set(session.options["gender"]) == {"Boys", "Girls"}  # the LM read Girls
+
+
+def test_a_kind_read_outside_the_category_named_gives_way_to_one_inside_it(shop):
+    """ "comfy footwear" read as tshirts: the LM's likeliest kind that is footwear is wanted."""
+    text = "comfy footwear for a long day"
+    agent, rows = _lm_agent(shop, {text: ({"articleType": {"Tshirts": 0.7, "Casual Shoes": 0.3}}, {})})
+    reply = agent.session().send(text)
+    assert reply.constraints.get("articleType") == "Casual Shoes"
+    assert reply.items and all(rows[i.id]["articleType"] == "Casual Shoes" for i in reply.items)
+    off, _ = _lm_agent(shop, {text: ({"articleType": {"Tshirts": 0.7, "Casual Shoes": 0.3}}, {})})
+    off.cfg.category_words = False
+    assert off.session().send(text).options["articleType"] == ["Tshirts", "Casual Shoes"]  # both, as read
+
+
+def test_a_kind_the_words_want_is_not_ruled_out_by_a_negation_of_one_of_its_colours(shop):
+    """ "a tshirt for work, no white tshirts please": white is ruled out, not tshirts (nor by the LM)."""
+    text = "a tshirt for work, no white tshirts please"
+    agent, rows = _lm_agent(
+        shop, {text: ({"gender": ["Men"]}, {"articleType": ["Tshirts"], "baseColour": ["White"]})}
+    )
+    reply = agent.session().send(text)
+    assert "articleType" not in reply.avoid and reply.avoid["baseColour"] == ["White"]
+    assert reply.items and all(rows[i.id]["baseColour"] != "White" for i in reply.items)
+    assert any(rows[i.id]["articleType"] == "Tshirts" for i in reply.items)
+
+
+def test_a_short_reply_is_filled_with_the_nearest_kinds_of_the_same_category(shop):
+    """Where the kind asked for and its nearest kinds have run out, the kinds nearest it in its
+    master category fill the reply, under the other wishes; never one of another category."""
+    text = "black casual shoes for men"
+    read = {text: ({"articleType": ["Casual Shoes"], "gender": ["Men"], "baseColour": ["Black"]}, {})}
+    agent, rows = _lm_agent(shop, read, k=20)  # the shop has 16 casual shoes
+    agent.cfg.near_kinds, agent.cfg.hedge_kinds = 1.0, 0  # no nearest kinds, no other kinds read
+    agent.items = {i: dict(m) for i, m in agent.items.items()}
+    kinds = [rows[i.id]["articleType"] for i in agent.session().send(text).items]
+    assert kinds == ["Casual Shoes"] * 16  # nothing else is footwear
+    for m in agent.items.values():  # now tshirts share the category: they fill the reply up
+        m["masterCategory"] = "Footwear" if m["articleType"] == "Tshirts" else m["masterCategory"]
+    agent._kind_places = None
+    reply = agent.session().send(text)
+    assert [rows[i.id]["articleType"] for i in reply.items] == ["Casual Shoes"] * 16 + ["Tshirts"] * 4
+    assert all(
+        rows[i.id]["gender"] == "Men" and rows[i.id]["baseColour"] == "Black" for i in reply.items[16:]
+    )

@@ -696,6 +696,8 @@ def test_readings_from_the_eighth_set():
     assert lexicon_kinds("high heels?! nope, flats please", {"Heels", "Flats"}) == {"Flats": 1.0}
     allowed = {"Men", "Women", "Boys", "Girls", "Unisex"}
     assert audience_words("pair of chappals for dadi, brown", set(), allowed) == {"Women"}
+    assert audience_words("bhai ke liye birthday gift, watch ya wallet", set(), allowed) == {"Men"}
+    assert audience_words("behen ke liye kuch pyaara sa", set(), allowed) == {"Women"}
     assert audience_words("a kurta for bhaiya's wedding", set(), allowed) == {"Men"}
     assert audience_words("a kurta for bhaiya's wedding", {"Boys"}, allowed) is None  # the LM read one
     assert audience_words("gifts for dadi and dadaji", set(), allowed) is None  # both sides
@@ -1057,3 +1059,129 @@ def test_the_eighth_sets_readings_leave_ordinary_requests_alone():
                  "she always wears white sneakers, but this time she wants boots"):  # fmt: skip
         assert context_colours(text, colours)[1] == set(), text
     assert colour_family("a kurta for my mum, she has a colourful personality", colours) == set()
+
+
+def test_hindi_words_and_a_thing_ruled_out_after_it_is_named():
+    """ "black nahi", "jo brown na ho", "she's gone off pink", "heels are out": ruled out; "silver
+    ya golden" is a list; "8 saal ka bhatija" is a boy of eight; "chashma", "itr", "batua" are kinds."""
+    from vlrec.agent.audience import child_gender
+    from vlrec.agent.kinds import lexicon_kinds, listed_kinds
+    from vlrec.agent.vocabulary import Vocabulary, colour_list, negated
+
+    vocab = Vocabulary(
+        [
+            {"articleType": t, "baseColour": c}
+            for t in ("Heels", "Wallets")
+            for c in ("Black", "Brown", "Pink")
+        ]
+    )
+    assert negated("kuch bhi chalega but black nahi — batua for papa", vocab) == {"baseColour": {"Black"}}
+    assert negated("aisa batua chahiye jo brown na ho, ladkiyon ke liye", vocab) == {"baseColour": {"Brown"}}
+    assert negated("a watch for my daughter, she's gone off pink completely", vocab) == {
+        "baseColour": {"Pink"}
+    }
+    assert negated("comfy footwear for my sister, heels are out for her now", vocab) == {
+        "articleType": {"Heels"}
+    }
+    assert negated("the sun is out there, black heels", vocab) == {}
+    assert negated("my old black wallet is out of shape", vocab) == {}
+    assert negated("black is a no-brainer for an office wallet", vocab) == {}
+    assert negated("mujhe ek nai black wallet chahiye", vocab) == {}  # "nai" is new
+    assert negated("black nahi, pink chahiye", vocab) == {"baseColour": {"Black"}}
+    assert negated("pink ya brown nahi chahiye", vocab) == {"baseColour": {"Pink", "Brown"}}
+    assert negated("mujhe black color pasand nahi, brown wallet chahiye", vocab) == {"baseColour": {"Black"}}
+    assert negated("black nahi hai to brown chalega", vocab) == {}  # if there is no black
+    assert negated("the new black heels are out now, do you have them", vocab) == {}
+    assert negated("he is out for football every evening, black heels", vocab) == {}
+    assert colour_list("ek chhota sa purse chahiye, silver ya golden", {"Silver", "Gold"}) == {
+        "Silver",
+        "Gold",
+    }
+    assert child_gender("ghadi gift for my 8 saal ka bhatija", {"Boys", "Girls", "Men", "Women"}) == {"Boys"}
+    from vlrec.data.lexicon import NAMES
+
+    kinds = set(NAMES)
+    assert lexicon_kinds("chashma for my nani", kinds) == {"Sunglasses": 1.0}
+    assert lexicon_kinds("itr for abbu for Eid", kinds) == {"Perfume and Body Mist": 1.0}
+    assert lexicon_kinds("kuch bhi chalega, batua for papa", kinds) == {"Wallets": 1.0}
+    assert listed_kinds("stuff for gym, a cap n some sox", kinds) == {"Caps", "Socks"}
+
+
+def test_a_neck_with_a_suit_wants_a_tie_and_a_bag_across_the_chest_is_a_crossbody():
+    from vlrec.agent.kinds import body_kinds, lexicon_kinds
+
+    allowed = {
+        "Mufflers",
+        "Scarves",
+        "Stoles",
+        "Ties",
+        "Messenger Bag",
+        "Handbags",
+        "Heels",
+        "Sunglasses",
+        "Socks",
+    }
+    assert body_kinds("something for my husband's neck at work, not blue", allowed) == {"Ties": 1.0}
+    assert body_kinds("a smart neck piece for my suit", allowed) == {"Ties": 1.0}
+    assert body_kinds("something for round my neck for the interview", allowed) == {"Ties": 1.0}
+    assert "Ties" not in body_kinds(
+        "something for my husband's neck, nothing formal, he works in an office", allowed
+    )
+    assert "Ties" not in body_kinds("something for her neck, to go with her suits", allowed)
+    assert body_kinds("a patch to go on the sleeves of my denim jacket", allowed) == {}
+    assert body_kinds("something sparkly that hangs across her chest", allowed) == {}
+    assert set(body_kinds("a warm wrap for her neck, the office AC is freezing", allowed)) == {
+        "Mufflers", "Scarves", "Stoles"
+    }  # fmt: skip
+    assert set(body_kinds("something for my mum's neck at work", allowed)) == {
+        "Mufflers",
+        "Scarves",
+        "Stoles",
+    }
+    assert set(body_kinds("one of those bags that go across ur chest", allowed)) == {
+        "Messenger Bag",
+        "Handbags",
+    }
+    # a little lift is a heel, even after "for women with"; dark shades are colours; sore heels are feet
+    assert lexicon_kinds("office footwear for women with a little lift", allowed) == {"Heels": 1.0}
+    assert lexicon_kinds("moze for papa, dark shades only", allowed) == {"Socks": 1.0}
+    assert lexicon_kinds("blisters on my heels, what goes inside my shoes?", allowed) == {}
+
+
+def test_a_sport_played_and_a_category_named_as_the_item():
+    from vlrec.agent.vocabulary import category_named, plays_sport
+
+    assert plays_sport("kicks for basketball, size 10")
+    assert not plays_sport("sneakers for my husband, not the running kind")
+    assert not plays_sport("white sneakers, nothing that looks like gym wear")
+    assert not plays_sport("white sneakers to wear with my sweatpants")
+    assert plays_sport("trainers for when he is out running")
+    items = {
+        "1": {"subCategory": "Bags"},
+        "2": {"masterCategory": "Footwear"},
+        "3": {"subCategory": "Jewellery"},
+    }
+    assert category_named("monsoon mein office ke liye waterproof bag chahiye", items) == (
+        "subCategory",
+        "Bags",
+    )
+    assert category_named("comfy footwear for my mum", items) == ("masterCategory", "Footwear")
+    assert category_named("something small to keep in my bag", items) is None  # what it goes in
+    assert category_named("a watch, she can't stand gold jewellery", items) is None  # ruled out
+    assert category_named("pyjama bottoms for lazy sundays", items) is None  # lounge wear may be bottoms
+    assert category_named("looking for straps for bags", items) is None
+    assert category_named("just for cards and cash, bags are too bulky", items) is None
+    assert category_named("looking for a bag for college", items) == ("subCategory", "Bags")
+
+
+def test_what_a_request_rules_out_is_left_out_of_what_it_names_as_wanted():
+    from vlrec.agent.vocabulary import unnegated
+
+    assert "heels" not in unnegated("shoes for my wife, anything but heels, wedges or platforms")
+    assert "wedges" not in unnegated("shoes for my wife, anything but heels, wedges or platforms")
+    assert "shoes for my wife" in unnegated("shoes for my wife, anything but heels, wedges or platforms")
+    kept = unnegated("formal shirt and trousers for my first job, men, no pink shirts please")
+    assert "formal shirt" in kept and "pink" not in kept
+    assert "heels" not in unnegated("comfy shoes, she is not really into the heels")
+    assert "white shirt" in unnegated("no pink shirts, but a white shirt or a blue shirt for office")
+    assert "flats" in unnegated("I don't want heels or wedges, just flats or loafers")
