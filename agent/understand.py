@@ -128,12 +128,10 @@ class Understanding:
         last = next((t.text for t in reversed(session.turns) if t.role == "user" and t.text), "")
         allowed = self.vocab.values
         ruled = {f: shades(v, allowed.get(f, ()), last) for f, v in negated(last, self.vocab).items()}
-        kinds = allowed.get("articleType", ())
         wanted = set(lexicon_kinds(unnegated(last), kinds)) if self.cfg.context_kinds else set()
-        if ruled.get("baseColour") and (both := ruled.get("articleType", set()) & wanted):  # "a formal shirt,
-            ruled["articleType"] -= (
-                both  # ... no pink shirts": the colour is out, not the kind named as wanted
-            )
+        # "a formal shirt and trousers ..., no pink shirts": the colour is out, not a kind named as wanted
+        if ruled.get("baseColour") and (both := ruled.get("articleType", set()) & wanted):
+            ruled["articleType"] -= both
             if not ruled["articleType"]:
                 del ruled["articleType"]
         if lm_out := intent.avoid.get("articleType"):  # nor may the LM rule out a kind the words want
@@ -239,7 +237,7 @@ class Understanding:
         if (
             read
             and self.cfg.category_words
-            and not lexicon_kinds(last, allowed.get("articleType", ()))  # "shades, a watch or a bag"
+            and not lexicon_kinds(last, kinds)  # "shades, a wristwatch or a bag": the kinds it names
             and (cat := category_named(last, self.items))
         ):
             within = self.category_kinds(*cat)
