@@ -19,21 +19,7 @@ _PEOPLE = {"mum", "mom", "mother", "dad", "father", "wife", "husband", "hubby", 
            "nephew", "kid", "kids", "boss", "colleague", "teen", "teenager", "fiance", "fiancee", "baby"}  # fmt: skip
 # Whom a request is for, said by their side: "footwear for women with a little lift" (not of
 # "for my boys school trousers", where the apostrophe is gone).
-_SIDES = {
-    "men",
-    "women",
-    "man",
-    "woman",
-    "ladies",
-    "lady",
-    "guys",
-    "guy",
-    "gents",
-    "girls",
-    "boys",
-    "girl",
-    "boy",
-}
+_SIDES = {"men", "women", "man", "woman", "ladies", "lady", "guys", "guy", "gents", "girls", "boys", "girl", "boy"}  # fmt: skip
 # "my feet hurt in heels", "I can't walk in heels": after these, "in" names what is worn.
 _WORN = {"hurt", "hurts", "walk", "walking", "stand", "standing", "dance", "dancing", "run", "running", "live",
          "lived", "sweat", "sweating", "wobble", "totter", "suffer", "slip", "fell", "fall"}  # fmt: skip
@@ -84,20 +70,8 @@ _IDIOMS = {"black tie": "tie", "white tie": "tie", "on top": "top", "tie dye": "
 _CUFF = {idiom for idiom in _IDIOMS if " cuff " in idiom}
 """The shirts said by their cuffs: they hide the shirt unless a wish for one comes just before
 ("I want a white double-cuff shirt": :data:`_WANTING`)."""
-_WANTING = {
-    "want",
-    "wants",
-    "need",
-    "needs",
-    "looking",
-    "lookin",
-    "buy",
-    "get",
-    "find",
-    "order",
-    "after",
-    "recommend",
-}
+_WANTING = {"want", "wants", "need", "needs", "looking", "lookin", "buy", "get", "find", "order", "after",
+            "recommend"}  # fmt: skip
 _EVENTS = {"event", "events", "do", "dinner", "dinners", "gala", "galas", "wedding", "weddings", "party",
            "parties", "affair", "ball", "optional", "evening", "night", "function", "reception", "occasion",
            "invite", "invitation", "dance", "prom", "thing", "dress", "outfit", "look", "attire", "gown",
@@ -585,6 +559,20 @@ _NOT_POCKET = re.compile(r"\bthe (?:back |front )?pocket\b|\bhole in \w+ pocket\
 "a shirt with the pocket on the left"."""
 
 
+def _formal_neck(text: str) -> bool:
+    """Whether a neck is said with a suit, an interview or a man's work (:data:`_SUITED`): not with
+    warmth, the office air, a woman, a set, nor where "formal" is ruled out ("nothing formal, he
+    works in an office")."""
+    whole = unnegated(text)
+    if re.search(r"\bformal", text.lower()) and not re.search(r"\bformal", whole):
+        return False
+    if re.search(r"\b(?:set|sets|box|boxed|combo|combos|hamper)\b", whole):  # a tie among a set's things
+        return False
+    if _WARMTH.search(whole) or _AIR_CON.search(whole) or _HERS.search(whole):
+        return False
+    return bool(_SUITED.search(whole) or (_AT_WORK.search(whole) and _HIS.search(whole)))
+
+
 def body_kinds(text: str, allowed) -> dict[str, float]:
     """The catalogue kinds worn on a part of the body the request names with an owner ("keep-warm
     stuff for my neck": mufflers, scarves, stoles; :data:`vlrec.data.lexicon.BODY_PARTS`): a vote
@@ -621,21 +609,7 @@ def body_kinds(text: str, allowed) -> dict[str, float]:
         if (feet := _COLD_FEET.search(low)) and _WARMTH.search(low):
             if not set(low[: feet.start()].split()[-5:]) & NEGATION:
                 parts.add("cold feet")
-    whole = unnegated(text)  # "nothing formal, he works in an office": no tie
-    refused = re.search(r"\bformal", text.lower()) and not re.search(r"\bformal", whole)
-    boxed = re.search(r"\b(?:set|sets|box|boxed|combo|combos|hamper)\b", whole)  # a tie among a set's things
-    formal = (
-        not refused
-        and not boxed
-        and (_SUITED.search(whole) or (_AT_WORK.search(whole) and _HIS.search(whole)))
-    )
-    if (
-        "neck" in parts
-        and formal
-        and not _WARMTH.search(whole)
-        and not _AIR_CON.search(whole)
-        and not _HERS.search(whole)
-    ):
+    if "neck" in parts and _formal_neck(text):
         parts = (parts - {"neck"}) | {"formal neck"}  # "something for round my neck for the interview"
     allowed = set(allowed)
     return {k: 1.0 for part in parts for k in BODY_PARTS.get(part, []) if k in allowed}

@@ -575,10 +575,8 @@ def category_named(text: str, items: dict) -> tuple[str, str] | None:
             before = before[len(before) - before[::-1].index("|") :]
         held = set(before[-3:]) & _HELD
         at = len(before) - before[::-1].index("for") - 1 if "for" in before else -1
-        if held == {"for"} and at > 0 and before[at - 1] in _SEEK:
-            held = (
-                set()
-            )  # "looking for a bag": the item itself (not "a strap for a bag", "looking for straps for bags")
+        if held == {"for"} and at > 0 and before[at - 1] in _SEEK:  # "looking for a bag": the item
+            held = set()  # itself (not "a strap for a bag", "looking for straps for bags")
         after = words[i + 1 : i + 2]
         if (
             word in _NAMED_CATEGORIES
