@@ -13,6 +13,8 @@ _AGE = re.compile(
     r"|\b(?:he|she|they)(?:'s|'re| is| are)\s+(\d{1,2})\b(?!\s*(?:foot|feet|ft|inch|in\b|cm|kg|uk|us|eu|size|'|\"))"
     r"|\b(?:turns?|turning)\s+(\d{1,2})\b|\b(?:aged?|ages)\s*:?\s+(\d{1,2})\b"
     r"|\b(?:son|daughter|nephew|niece|grandson|granddaughter|boy|girl|kid|child)(?:'s| is)\s+(\d{1,2})\b"
+    r"|\b(?:sons?|daughters?|nephews?|nieces?|grandsons?|granddaughters?|boys?|girls?|kids?|child|bhatij[aei]|bhanj[aei])"
+    r",?\s+(\d{1,2})\s*-?\s*(?:years?|yrs?)\b(?!\s+(?:ago|back|later|now|running|in a row))"
     r"|\((\d{1,2})\)"
     r"|(?:'s|\bhis|\bher|\btheir|\bmy)\s+(\d{1,2})(?:st|nd|rd|th)\s+(?:birthday|bday|b-day|party)"
     r"|'s\s+(\d{1,2})(?:st|nd|rd|th)(?=\s*(?:$|[,.!?;]))"
@@ -43,6 +45,7 @@ _GROWN_UP = re.compile(
 _TEEN = re.compile(
     r"\b(?:teen|teenage|teenaged)\s+(?:sons?|daughters?|boys?|girls?|nephews?|nieces?|grandsons?|granddaughters?"
     r"|brothers?|sisters?|kids?)\b|\b(?:for (?:a|my|our)|my|our)\s+teenagers?\b"
+    r"|\b(?:sons?|daughters?|boys?|girls?|nephews?|nieces?|twins|kids)\s*[(,-]\s*(?:teens|teenagers?|teen)\b"
 )
 """A teenager named with no age ("my teenage daughter", "a teenager"; not "she doesn't want to look
 like a teen", "since his teens"): either the child's or the adult's sizes."""
@@ -158,10 +161,13 @@ _COMPANY = re.compile(r"\bwith (?:the|my) (?:(boys|lads|guys)|(girls|gals|ladies
 """Grown-up friends as company: "brunch with the girls", "drinks with my lads" (women, men)."""
 
 
-_MAN_KIN = r"dadaji|nanaji|papaji|papa|abbu|bhaiya|bhaiyya|bhai|chacha|chachu|mamu|jiju|grandad|granddad|grandpa|gramps"
+_MAN_KIN = (
+    r"dadaji|nanaji|papaji|papa|abbu|bhaiya|bhaiyya|bhai|chacha|chachu|mamu|jiju|grandad|granddad|grandpa|gramps"
+    r"|husband|hubby|pati|patidev|devar|jija|jijaji|sasur|sasurji|tauji"
+)
 _WOMAN_KIN = (
     r"dadi|daadi|dadiji|nani|naani|naniji|dadima|nanima|ammi|mummy|mummyji|bhabhi|didi|behen|behan|chachi|mausi"
-    r"|granny|gran|nan"
+    r"|granny|gran|nan|wife|biwi|patni|bahu|saas|saasu|bua|mami|taiji|nanad"
 )
 _ELDERS = re.compile(
     rf"\b(?:for|to|and|&)\s+(?:my\s+|our\s+|dear\s+)?(?:(?P<m>{_MAN_KIN})|(?P<w>{_WOMAN_KIN}))\b(?!\s+canaria)"
@@ -172,6 +178,18 @@ _ELDERS = re.compile(
 where the LM reads no audience at all."""
 
 
+_HE = (
+    r"m[ae]n|male|guy|bloke|lad|gent|gentleman|gentlemen|dude|husband|hubby|boyfriend|bf|dad|daddy|father"
+    r"|grandfather|stepdad|brother|bro|bhai|uncle|grandpa|grandad|granddad|fianc[eé]|groom|son|nephew|boy|grandson"
+    rf"|bhatij[ae]|bhanj[ae]|{_MAN_KIN}"
+)
+_SHE = (
+    r"wom[ae]n|female|lady|ladie|gal|wife|wive|wifey|girlfriend|gf|mum|mom|mother|grandmother|stepmom|mummy"
+    r"|sister|sis|aunt|auntie|grandma|granny|gran|nan|fianc[eé]e|bride|daughter|niece|girl|granddaughter|bhatiji|bhanji"
+    rf"|{_WOMAN_KIN}"
+)
+_MALE = re.compile(rf"\b(?:(?:{_HE})(?:s|es)?|he|hes|him|his|himself|mr)\b")
+_FEMALE = re.compile(rf"\b(?:(?:{_SHE})(?:s|es)?|she|shes|her|hers|herself|mrs|ms)\b")
 _SIDED = re.compile(
     r"\b(?:(?:m[ae]n|male|guy|bloke|lad|gent|gentleman|gentlemen|dude|husband|hubby|boyfriend|bf|dad|daddy|father"
     r"|grandfather|stepdad|brother|bro|bhai|uncle|grandpa|grandad|granddad|fianc[eé]|groom|son|nephew|boy|grandson|bhatij[ae]|bhanj[ae]"
@@ -238,7 +256,40 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
         )
         if read <= other and gifted and not _SIDED.search(rest):  # "muffler for my nanaji" read as women's
             return kin
+    plain = re.sub(r"\b[a-z]+(?:'s|s')(?![a-z])", " ", low.replace("\u2019", "'")).replace("'", "")
+    he, she = bool(_MALE.search(plain)), bool(_FEMALE.search(plain))  # not "to mummy's birthday dinner"
+    if (
+        read and he != she and kin <= {"Men" if he else "Women"}
+    ):  # "a colleague ..., she is always in formal shirts"
+        other = {"Women", "Girls"} if he else {"Men", "Boys"}
+        if read <= other:  # read as the other side's, where the words name only one side
+            flipped = {_OTHER_SIDE[v] for v in read}
+            return flipped if flipped <= set(allowed) else None
     return None
+
+
+_OTHER_SIDE = {"Men": "Women", "Women": "Men", "Boys": "Girls", "Girls": "Boys"}
+_HOSTED = re.compile(
+    r"\b[a-z]+(?:'s|s'|\u2019s)\s+(?:[a-z]+\s+)?(?:wedding|engagement|sangeet|mehendi|mehndi|haldi|reception|shaadi"
+    r"|graduation|funeral|roka|cocktail)\b"
+)
+"""An event said by whose it is ("my sister's engagement", "my brother's wedding reception")."""
+_OWN = re.compile(
+    r"\b(?:for me|for myself|i want to look|i wanna look|to look (?:sharp|good|smart)"
+    r"|(?:for|on|round|around) my (?:own )?(?:collar|neck|wrist|wrists|head|feet|waist|back|eyes))\b"
+)
+"""The shopper dressing themselves ("something for my collar", "I want to look sharp")."""
+
+
+def attending(text: str) -> bool:
+    """Whether the only one whose sex the words say is the one whose event the shopper goes to,
+    dressing themselves ("I want to look sharp at my sister's engagement. Something for my
+    collar"): no audience is said, whatever the intent LM read from "sister"."""
+    low = text.lower()
+    if not _HOSTED.search(low) or not _OWN.search(low):
+        return False
+    rest = _HOSTED.sub(" ", low).replace("'", "").replace("\u2019", "")
+    return not _SIDED.search(rest)
 
 
 _SAID = re.compile(

@@ -25,6 +25,8 @@ _WORN = {"hurt", "hurts", "walk", "walking", "stand", "standing", "dance", "danc
          "lived", "sweat", "sweating", "wobble", "totter", "suffer", "slip", "fell", "fall"}  # fmt: skip
 # Right before a name these alone leave it open ("for my jeans" goes with; "losing his sunnies" may not).
 _POSSESSIVE = {"my", "his", "her", "their", "our", "your"}
+# Parts of the body a thing is worn on: "for her feet with a bit of height" names no thing it goes with.
+_LIMBS = {"feet", "foot", "neck", "head", "wrist", "wrists", "hands", "hand", "ears", "legs", "waist", "back"}
 # "looking for trainers": after these, "for" names the wanted item itself.
 _SEEKING = {"looking", "lookin", "shopping", "searching", "hunting", "lookout", "market", "browsing", "asking", "ideas",
             "suggestions", "recommendations", "recs", "options", "help", "search", "hunt", "shop"}  # fmt: skip
@@ -63,6 +65,11 @@ _IDIOMS = {"black tie": "tie", "white tie": "tie", "on top": "top", "tie dye": "
                "pastel", "soft", "softer", "muted", "earthy", "earth", "neutral", "natural", "warm", "jewel",
                "autumn", "autumnal", "nude", "berry", "subtle", "rich", "richer")},
            **{f"{tone} shades only": "shades" for tone in ("dark", "darker", "light", "lighter", "bright", "deep")},
+           **{f"in {tone} shades": "shades" for tone in ("dark", "darker", "light", "lighter", "bright", "deep")},
+           **{f"{who} dresses": "dresses" for who in ("she", "he", "who", "they")},
+           **{f"dresses {how}": "dresses" for how in (
+               "modestly", "conservatively", "smartly", "simply", "well", "sharply", "casually", "formally",
+               "elegantly", "like")},
            "shades of": "shades", "blisters on my heels": "heels", "blisters on his heels": "heels",
            "blisters on her heels": "heels", "stocking filler": "stocking", "stocking fillers": "stocking",
            "stocking stuffer": "stocking", "stocking stuffers": "stocking",
@@ -123,10 +130,39 @@ _AGAIN = re.compile(
 )
 
 
+def _fond_kinds(text: str, allowed) -> dict[str, float]:
+    """The kinds named right after what someone is fond of wearing, where the request asks for
+    nothing to go with them nor for a change, and no other kind ("my mom loves wearing kurtas, something in green for
+    her", "he only wears collared shirts, want to gift him a couple"; not "she always wears kurtas,
+    something to go with them", "he only wears jeans, something smarter"): the item itself."""
+    low = " " + " ".join(_words(text)) + " "
+    fond = [m.end() for m in _FOND.finditer(low)]
+    if not fond or _GOES.search(low):
+        return {}
+    spans: list[tuple[int, int, str]] = []
+    _named_kinds(text, allowed, True, False, spans)
+    out = {
+        kind: 1.0
+        for start, _, kind in spans
+        if any(0 <= start - end and len(low[end:start].split()) <= 2 for end in fond)
+    }
+    return out if {kind for _, _, kind in spans} == set(out) else {}  # nor where others are named
+
+
 def _again(text: str) -> bool:
     """Whether the shopper asks for new ones of what they have (not "doesn't need new ones")."""
     low = " ".join(_words(text))
     return any(not set(low[: m.start()].split()[-3:]) & NEGATION for m in _AGAIN.finditer(low))
+
+
+_FOND = re.compile(
+    r"\b(?:loves?|likes?|prefers?|enjoys?|adores?)\s+(?:wearing|to wear)\b"
+    r"|\b(?:only|always|mostly|usually)\s+(?:wears?|wearing)\b"
+)
+_GOES = re.compile(
+    r"\b(?:with|match|matching|matches|under|over|pair|beneath|complement|smarter|different|else|other|instead"
+    r"|change|besides|apart)\b"
+)  # "to go with them", "he only wears jeans, something smarter": not more of the same
 
 
 def lexicon_kinds(text: str, allowed, context: bool = False, strict: bool = False) -> dict[str, float]:
@@ -139,6 +175,10 @@ def lexicon_kinds(text: str, allowed, context: bool = False, strict: bool = Fals
     Where the shopper wants new ones of what they have and names nothing else ("he wears white
     shirts, he needs new ones"), those kinds are the item, not context."""
     named = _named_kinds(text, allowed, False, strict)
+    if not named and (fond := _fond_kinds(text, allowed)):  # "my mom loves wearing kurtas"
+        if not context:
+            return fond
+        return {k: v for k, v in _named_kinds(text, allowed, True, strict).items() if k not in fond}
     if named or not _again(text):
         return _named_kinds(text, allowed, True, strict) if context else named
     theirs = _named_kinds(text, allowed, True, False)
@@ -266,6 +306,8 @@ def _contents(every: list[str], named: list[tuple[int, int, str, int]]) -> set[i
         ):
             continue  # "perfume and deo, not a set", "perfume for her, deo set for him", "a wallet.
             # belt set" (but "a tie, cufflink and pocket square combo": a list)
+        if {"or", "ya"} & set(every[before[0][0] : i]):
+            continue  # "a perfume or a deo set": one or the other, not what a set holds
         boxed = {kind for _, _, kind, _ in before}
         near = every[max(0, i - 6) : i]  # "a tie + pocket square set", "hanky + neckwear combo"
         stops = [n for n, x in enumerate(near) if x in (_BREAK, _COMMA) or x in NEGATION]
@@ -339,6 +381,8 @@ def _words(text: str, commas: bool = False) -> list[str]:
 
 
 _HOLD = {"hold", "holds", "holding", "keep", "keeps"}
+_STOP = {"stop", "stops", "stopping", "keep", "keeps"}
+_SLIP = {"slipping", "falling", "sliding", "sagging", "from"}
 # "matching" after these describes the item itself ("proper matching tracksuits"); after a kind's
 # name it marks what the item goes with ("a belt matching heels").
 _MATCHING_ITSELF = {"", "proper", "nice", "cute", "cool", "fun", "little", "cheap", "good", "new", "want", "need",
@@ -346,6 +390,7 @@ _MATCHING_ITSELF = {"", "proper", "nice", "cute", "cool", "fun", "little", "chea
 _BEGGING = _SEEKING | {"begging", "begs", "asking", "asks", "wants", "wanted", "saving", "longing", "dying",
                        "desperate", "bugging", "nagging", "pestering"}  # fmt: skip
 _OBJECTS = {"me", "us", "him", "her"}
+_BOUGHT = {"bought", "gifted", "gave"}  # what the shopper has already given
 _ASKING = {"begging", "begs", "begged", "asking", "asks", "asked", "bugging", "nagging", "pestering"}
 _ARTICLES = {"a", "an", "the", "some"}
 _CINCH = {"cinch", "cinches", "cinching"}
@@ -366,6 +411,8 @@ def _goes_with(words: list[str], strict: bool = False, after: list[str] = ()) ->
     A context word does not reach past a comma or a full stop ("I'll fall over. Block heels")."""
     if _BREAK in words:
         words = words[len(words) - words[::-1].index(_BREAK) :]
+    if set(words[-4:]) & _BOUGHT and not set(words[-4:]) & _WANTING:
+        return True  # "bought my son a blazer for his graduation, want something for his collar"
     if words[-1:] == ["own"] and words[-2:-1] and words[-2] in _POSSESSIVE:
         ahead = words[-3] if len(words) >= 3 else ""
         if ahead not in _CONTEXT or (ahead == "for" and len(words) >= 4 and words[-4] in _BEGGING):
@@ -375,6 +422,14 @@ def _goes_with(words: list[str], strict: bool = False, after: list[str] = ()) ->
         return False  # "I own zero neckties": what the shopper lacks (not "flats with zero heels")
     if after[:1] == ["up"] and len(words) >= 2 and words[-2] in _HOLD and words[-1] in _DETERMINER:
         return True  # "to hold my trousers up"
+    if (
+        after[:1]
+        and after[0] in _SLIP
+        and len(words) >= 2
+        and words[-2] in _STOP
+        and words[-1] in _DETERMINER
+    ):
+        return True  # "something to stop my trousers slipping down"
     if (len(words) >= 2 and words[-2] in _CINCH and words[-1] in _DETERMINER) or (
         len(words) >= 3 and words[-3] in _CINCH and words[-2] in _DETERMINER
     ):
@@ -387,9 +442,11 @@ def _goes_with(words: list[str], strict: bool = False, after: list[str] = ()) ->
         if len(words) < back or words[-back] not in _CONTEXT or (strict and words[-back] in _POSSESSIVE):
             continue
         word, previous = words[-back], words[-back - 1] if len(words) > back else ""
-        if back == 2 and (words[-1] in _PEOPLE | _SIDES or (word in _POSSESSIVE and words[-1] in _ARTICLES)):
+        if back == 2 and (
+            words[-1] in _PEOPLE | _SIDES | _LIMBS or (word in _POSSESSIVE and words[-1] in _ARTICLES)
+        ):
             continue  # "for my mum with zero height": the person is not the thing it goes with; "get
-            # her a cardigan": "her" is whom it is for
+            # her a cardigan": "her" is whom it is for; "for her feet with a bit of height": where
         if word == "matching" and (previous in _DETERMINER | _MATCHING_ITSELF or previous.isdigit()):
             continue  # "a matching jogging set", "matching tees for me and my boyfriend", "a proper
             # matching tracksuit": the item itself, matching in itself (but "a top matching my
@@ -421,7 +478,7 @@ def _goes_with(words: list[str], strict: bool = False, after: list[str] = ()) ->
         len(words) >= 3
         and words[-3] in _OVER | {"for"}
         and words[-2] in _DETERMINER
-        and words[-1] not in _PEOPLE
+        and words[-1] not in _PEOPLE | _LIMBS
         and not (words[-2] in _POSSESSIVE and words[-1] in _ARTICLES)  # "for her a ...": whom it is for
     )
 
@@ -514,7 +571,7 @@ def uncarried_kind(text: str, allowed) -> tuple[str, tuple[str, str] | None] | N
 # a region ("from the waist down": bottoms, not belts), nor a size ("jeans waist 32", "neck size 16").
 _BODY = re.compile(
     r"\b(?:my|his|her|their|your|our|the|[a-z]+s)\s+(?:[a-z]+\s+and\s+)?(?:back\s+|front\s+)?"
-    r"(neck|wrists?|head|forehead|eyes|waist|pocket)\b(?!\s+(?:down|up|size|money|friendly|square|\d)\b|\s+\d)"
+    r"(neck|wrists?|head|forehead|eyes|waist|pocket|collar)\b(?!\s+(?:down|up|size|money|friendly|square|\d)\b|\s+\d)"
     r"|\b(neck|wrist|head|waist)\s+(?=(?:thing|things|stuff|bit|piece|warmer|warmers|wear)\b)"
     r"|\b(?:carry|carries|carried|carrying|wear|wears|wearing|worn|sling|slung|put|goes|go|sit|sits)\s+(?:it\s+|them\s+)?"
     r"(?:on|across)\s+(?:my|his|her|their|your|our)\s+(back)\b"
@@ -571,6 +628,33 @@ def _formal_neck(text: str) -> bool:
     if _WARMTH.search(whole) or _AIR_CON.search(whole) or _HERS.search(whole):
         return False
     return bool(_SUITED.search(whole) or (_AT_WORK.search(whole) and _HIS.search(whole)))
+
+
+_DESCRIBING = {
+    "woolly",
+    "wooly",
+    "knit",
+    "knitted",
+    "knitwear",
+    "fleecy",
+    "something fleecy",
+    "thermal",
+    "thermals",
+}
+"""Names of a kind that say what an item is made of ("something woolly", "a knit"), not what it is."""
+
+
+def described_kinds(text: str, allowed) -> set[str]:
+    """Kinds the request names only by what the item is made of (:data:`_DESCRIBING`): where it
+    also names a part of the body ("something woolly for my head", "woolly, to go round the
+    neck"), the part says the kind (:func:`body_kinds`)."""
+    spans: list[tuple[int, int, str]] = []
+    _named_kinds(text, allowed, False, False, spans)
+    low = " " + " ".join(_words(text)) + " "
+    names: dict[str, set[str]] = {}
+    for start, end, kind in spans:
+        names.setdefault(kind, set()).add(low[start:end])
+    return {kind for kind, said in names.items() if said <= _DESCRIBING}
 
 
 def body_kinds(text: str, allowed) -> dict[str, float]:

@@ -70,6 +70,7 @@ class Retrieving:
             vector = session.image_vector if image is not None else None
             return self._search(text, image, request, n, where, exclude, vector, weight)
 
+        tried_kinds = False
         while True:
             where = _where(hard)
             hits = find(where, exclude)
@@ -82,6 +83,13 @@ class Retrieving:
                     if widened not in relaxed:
                         relaxed.append(widened)
                     continue
+            if order[0] == "baseColour" and not tried_kinds and (near := self._colour_kinds(hard, session)):
+                tried_kinds = True  # "a kurta set in red or maroon": kurtas in those colours first
+                trial = {**hard, "articleType": {"$in": [hard["articleType"], *near]}}
+                if hits := find(_where(trial), exclude):
+                    hard, where = trial, _where(trial)
+                    relaxed.append("articleType")
+                    break
             eased_key = "gender" if self._unisex(hard) else self._ease(hard, order)
             if eased_key not in relaxed:
                 relaxed.append(eased_key)
@@ -127,6 +135,8 @@ class Retrieving:
                     if not near and child and child <= _CHILDREN:
                         # a child's clothes: the LM's other likely kinds before an adult's size
                         near = [k for k in session.fills if k != kind and k not in unwanted]
+                    elif not near and order[0] == "baseColour":  # a wrap in grey: mufflers in grey
+                        near = [k for k in self._fills(session, kind) if k not in unwanted]
                     if near:
                         hard["articleType"] = {"$in": [kind, *near]}
                         eased.append("articleType")
@@ -183,6 +193,23 @@ class Retrieving:
         session.wishes = every_wish
         return items, relaxed, backfill
 
+    def _colour_kinds(self, hard: dict, session: Session) -> list[str]:
+        """Where the one kind asked for has none in the colour asked for, the kinds that come before
+        the colour is dropped (``agent.kinds_before_colour``): its nearest kinds, else the LM's other
+        likely kinds (not one it goes with nor one ruled out)."""
+        kind = hard.get("articleType")
+        if not isinstance(kind, str) or session.anchor is not None or not self.cfg.kinds_before_colour:
+            return []
+        unwanted = {*session.goes_with, *session.avoid.get("articleType", ()), kind}
+        return [k for k in (self.near_kinds(kind) or self._fills(session, kind)) if k not in unwanted]
+
+    def _fills(self, session: Session, kind: str) -> list[str]:
+        """The LM's other likely kinds (``session.fills``) of ``kind``'s master category ("a warm
+        wrap for my neck": mufflers after stoles, not vests)."""
+        places = self.kind_places()
+        master = places.get(kind, ("", ""))[0]
+        return [k for k in session.fills if k != kind and places.get(k, ("", ""))[0] == master]
+
     def _any_kind(self, session, items, backfill, asked, used, find, exclude, wishes, want: int):
         """Where every kind near the one asked for has run out and the reply is still short ("a
         salwar suit": two kurta sets), the items of the three kinds nearest it (however far; of its
@@ -198,15 +225,22 @@ class Retrieving:
         near = [k for k in nearest if sub and places.get(k, ("", ""))[1] == sub][:3] or [
             k for k in nearest if places.get(k, ("", ""))[0] == master
         ][:3]  # of its subcategory where it has others ("jewellery": not wallets), else its master category
+        likely = [k for k in session.fills if k not in unwanted and places.get(k, ("", ""))[0] == master]
+        near = list(dict.fromkeys([*likely, *near]))  # the LM's other likely kinds first
         if not near:
             return items, backfill
-        hard = {f: v for f, v in asked.items() if f not in CATEGORIES}
-        hard["articleType"] = {"$in": near}
         have = [r.id for r in items]
-        extra = self.rerank(find(_where(hard), [*exclude, *have]), wishes, want - len(items), session)
+        eased = list(backfill[1] if backfill else [])
+        for drop in ((), ("price", "usage", "season"), ("price", "usage", "season", "baseColour")):
+            hard = {f: v for f, v in asked.items() if f not in CATEGORIES and f not in drop}
+            hard["articleType"] = {"$in": near}
+            extra = self.rerank(find(_where(hard), [*exclude, *have]), wishes, want - len(items), session)
+            if extra:  # "a kurta set in mustard": kurtas, tunics ... in mustard, else in any colour
+                eased += [f for f in drop if f in asked]
+                break
         if not extra:
             return items, backfill
-        eased = [*(backfill[1] if backfill else []), "articleType"]
+        eased = list(dict.fromkeys([*eased, "articleType"]))
         return items + extra, (backfill[0] if backfill else len(items), list(dict.fromkeys(eased)))
 
     def _hedge(self, session, items, backfill, asked, find, exclude, wishes, want: int):

@@ -8,9 +8,10 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from vlrec.agent.audience import audience, says_a_side
+from vlrec.agent.audience import attending, audience, says_a_side
 from vlrec.agent.kinds import (
     body_kinds,
+    described_kinds,
     idiom_kinds,
     kind_for_audience,
     lexicon_kinds,
@@ -97,6 +98,9 @@ class Understanding:
             reading = with_vote(reading, "articleType", vote, d.vote_weight)
         text, kinds = self._request_text(session), self.vocab.values.get("articleType", ())
         named = lexicon_kinds(text, kinds)
+        worn = body_kinds(text, kinds) if self.cfg.body_parts else {}
+        if worn and named:  # "something woolly for my head": the part says the kind, not the stuff
+            named = {k: v for k, v in named.items() if k not in described_kinds(text, kinds)}
         if self.needs is not None and (self.cfg.needs_named or not named):  # "to hold my trousers up"
             ruled = negated(text, self.vocab).get("articleType", set()) | {
                 v for v, p in reading.avoid.get("articleType", {}).items() if p >= d.avoid_threshold
@@ -108,7 +112,7 @@ class Understanding:
         session.fills = [v for v, p in ranked[: 1 + self.cfg.hedge_kinds] if p >= self.cfg.hedge_share]
         if self.cfg.lexicon_weight > 0:  # kinds named in everyday words ("a bum bag", "puffer")
             reading = with_vote(reading, "articleType", named, self.cfg.lexicon_weight, named=True)
-        if self.cfg.body_parts and not named and (worn := body_kinds(text, kinds)):  # "for my neck"
+        if not named and worn:  # "for my neck"
             reading = with_vote(reading, "articleType", worn, self.cfg.lexicon_weight, named=True)
         if self.cfg.context_kinds:  # "to throw over a sleeveless dress", "a black tie gala": not named
             theirs = set(lexicon_kinds(text, kinds, context=True, strict=True)) | idiom_kinds(text, kinds)
@@ -318,6 +322,8 @@ class Understanding:
         ):
             intent.want["gender"] = dict.fromkeys(sorted(who), 1.0)
             intent.unsure.pop("gender", None)
+        elif read and self.cfg.audience_words and attending(self._request_text(session)):
+            intent.want.pop("gender")  # "I want to look sharp at my sister's engagement": not hers
 
     def _kind_for_audience(self, session: Session, intent, reading, their_kinds) -> None:
         """The one kind read has none for the audience read: the LM's next likeliest kind that has

@@ -388,7 +388,8 @@ def colour_list(text: str, allowed) -> set[str]:
     said = with_negations(text).lower()  # "great, but navy or black": no negation
     low = said.replace("-", " ")  # (the same length: a match's start is the same in both)
     out: set[str] = set()
-    for m in re.finditer(rf"\b(?:{word})\b(?:\s*{_JOIN}\s*(?:{word})\b)+", low):
+    tone = r"(?:(?:light|dark|pale|bright|deep|baby|soft|hot|dusty|powder)\s+)?"  # "white or light pink"
+    for m in re.finditer(rf"\b{tone}(?:{word})\b(?:\s*{_JOIN}\s*{tone}(?:{word})\b)+", low):
         clause = SCOPE_BREAK.split(said[: m.start()])[-1]  # "can't take heels anymore. black or tan"
         if set(re.findall(r"[a-z]+", clause.replace("'", ""))[-3:]) & NEGATION:
             continue
@@ -429,6 +430,8 @@ def context_colours(text: str, allowed) -> tuple[set[str], set[str], str]:
         rf"^(?:\s+[a-z]+)?\s+and\s+(?:(?:a|an|some|the)\s+)?{colours}\s+(?:ones?|pairs?)\b"
         r"(?=\s*(?:[,.;:!?)]|$)|\s+(?:too|already|as well|both|and|but|so)\b)"
     )  # not "a black belt and a brown one would go with his shoes"
+    same = rf"\b(?:wears|wore|wearing|has|had|uses|used)\s+(?:the\s+same|that|this|those)\s+(?:[a-z]+\s+)?{colours}{thing}"
+    # "he wears the same ugly red cap every day, a new one in any other colour"
     paired = (rf"\b(?:go|goes|going|wear|worn|wearing|match|matches|pair|pairs)\s+(?:well\s+)?with\s+"
               rf"(?:(?:a|an|the|some)\s+)?{colours}{thing}")  # fmt: skip
     context, had, rest = set(), set(), low
@@ -437,6 +440,7 @@ def context_colours(text: str, allowed) -> tuple[set[str], set[str], str]:
         (mine, None),
         (owned, had),
         (all_in, had),  # "she has everything in black"
+        (same, had),
         (habit if _CHANGE.search(low) else r"(?!)", None),
         (paired, None),
     ):

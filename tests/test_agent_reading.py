@@ -239,3 +239,62 @@ def test_a_kind_its_audience_has_only_under_another_name_is_wanted_beside_it(sho
     agent.cfg.titled_kinds = False
     off = agent.session().send(text)
     assert off.constraints["articleType"] == "Handbags"
+
+
+def test_a_colour_that_runs_out_goes_on_with_the_lms_other_likely_kinds_of_the_same_category(
+    shop, monkeypatch
+):
+    """ "A warm wrap for my neck, grey or white": where the kind read has too few in those colours
+    and no nearest kind, the LM's other likely kinds of the same master category (mufflers, not
+    vests) come before the colour is dropped; never a kind the item goes with or one ruled out."""
+    from tests.test_intent import _lm_agent
+
+    agent, _ = _lm_agent(shop, {})
+    places = {"Stoles": ("Accessories", "Scarves"), "Mufflers": ("Accessories", "Scarves"),
+              "Innerwear Vests": ("Apparel", "Innerwear"), "Caps": ("Accessories", "Headwear")}  # fmt: skip
+    monkeypatch.setattr(agent, "kind_places", lambda: places)
+    monkeypatch.setattr(agent, "near_kinds", lambda kind, floor=None, n=2: [])
+    session = agent.session()
+    session.fills = ["Stoles", "Innerwear Vests", "Mufflers", "Caps"]
+    assert agent._fills(session, "Stoles") == ["Mufflers", "Caps"]
+    assert agent._colour_kinds({"articleType": "Stoles", "baseColour": "Grey"}, session) == [
+        "Mufflers",
+        "Caps",
+    ]
+    session.goes_with = ["Caps"]
+    assert agent._colour_kinds({"articleType": "Stoles"}, session) == ["Mufflers"]
+    assert agent._colour_kinds({"articleType": {"$in": ["Stoles", "Caps"]}}, session) == []  # not one kind
+    agent.cfg.kinds_before_colour = False
+    assert agent._colour_kinds({"articleType": "Stoles"}, session) == []
+
+
+def test_a_kind_with_none_in_the_colour_gives_way_to_the_lms_next_kind_in_that_colour(shop, monkeypatch):
+    """No white handbags for men: the LM's next likely kind of the same category in white comes
+    before handbags of another colour (here tshirts, the master categories patched to agree)."""
+    from tests.test_intent import _lm_agent
+
+    text = "something white for him"
+    agent, rows = _lm_agent(
+        shop, {text: ({"articleType": ["Handbags"], "gender": ["Men"], "baseColour": ["White"]}, {})}, k=4
+    )
+    monkeypatch.setattr(agent, "near_kinds", lambda kind, floor=None, n=2: [])
+    monkeypatch.setattr(agent, "kind_places", lambda: {"Handbags": ("Things", ""), "Tshirts": ("Things", "")})
+    white_mens_bags = {i for i, r in rows.items() if r["articleType"] == "Handbags" and r["gender"] == "Men"
+                       and r["baseColour"] == "White"}  # fmt: skip
+    session = agent.session()
+    session.rejected = sorted(white_mens_bags)  # none left in white
+    session.fills = ["Tshirts"]
+    monkeypatch.setattr(agent, "lm_intent", _keep_fills(agent.lm_intent, ["Tshirts"]))
+    reply = session.send(text)
+    got = [rows[i.id] for i in reply.items]
+    assert got and all(r["baseColour"] == "White" and r["gender"] == "Men" for r in got)
+    assert {r["articleType"] for r in got} == {"Tshirts"}
+
+
+def _keep_fills(lm_intent, fills):
+    def read(session):
+        out = lm_intent(session)
+        session.fills = fills
+        return out
+
+    return read

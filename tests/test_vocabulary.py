@@ -984,7 +984,7 @@ def test_readings_from_the_eleventh_set():
         assert child_gender(text, allowed) in (None, {"Men"}, {"Women"}), text
     assert child_gender("a backpack for my son, he is off to school and coaching", allowed) == {"Boys"}
     assert audience_words("muffler for my nanaji, Delhi winters are brutal", {"Women"}, allowed) == {"Men"}
-    assert audience_words("a shawl for nani, she loves pink", {"Men"}, allowed) is None  # another word
+    assert audience_words("a shawl for nani, she loves pink", {"Men"}, allowed) == {"Women"}  # hers only
     for text, read in (("a shirt to wear to mummy's birthday dinner", {"Men"}),
                        ("need a saree for nanaji's birthday party", {"Women"}),
                        ("Going to nani's place for Diwali, need a kurta", {"Men"})):  # fmt: skip
@@ -1185,3 +1185,67 @@ def test_what_a_request_rules_out_is_left_out_of_what_it_names_as_wanted():
     assert "heels" not in unnegated("comfy shoes, she is not really into the heels")
     assert "white shirt" in unnegated("no pink shirts, but a white shirt or a blue shirt for office")
     assert "flats" in unnegated("I don't want heels or wedges, just flats or loafers")
+
+
+def test_readings_from_the_thirteenth_set():
+    from vlrec.agent.audience import attending, audience, child_gender
+    from vlrec.agent.kinds import body_kinds, described_kinds, lexicon_kinds, listed_kinds
+    from vlrec.agent.vocabulary import colour_list, context_colours
+
+    kinds = {"Heels", "Kurtas", "Shirts", "Sunglasses", "Tops", "Dresses", "Jackets", "Ties", "Caps", "Hat",
+             "Sweaters", "Mufflers", "Scarves", "Belts", "Trousers", "Perfume and Body Mist", "Deodorant",
+             "Stockings", "Socks", "Wallets", "Jeans", "Waist Pouch", "Messenger Bag"}  # fmt: skip
+    # a feature said after a body part is the item's own, not what it goes with
+    assert lexicon_kinds("something going-out for her feet with a bit of height", kinds) == {"Heels": 1.0}
+    assert lexicon_kinds("a belt for my jeans", kinds, context=True) == {"Jeans": 1.0}
+    # what someone is fond of wearing, where nothing else is named and nothing to go with it asked
+    assert lexicon_kinds("my mom loves wearing kurtas, something in green for her", kinds) == {"Kurtas": 1.0}
+    assert lexicon_kinds("he only wears collared shirts, want to gift him a couple", kinds) == {"Shirts": 1.0}
+    assert lexicon_kinds("she always wears kurtas, something to go with them", kinds) == {}
+    assert lexicon_kinds("he only wears jeans, want something smarter", kinds) == {}
+    assert lexicon_kinds("she loves wearing dresses, get her heels", kinds) == {}
+    # "in light shades" are colours; "she dresses modestly" names no dress
+    assert lexicon_kinds("shirts for him, ideally in light shades - blue or white", kinds) == {"Shirts": 1.0}
+    assert lexicon_kinds("a top for my aunt, she dresses modestly", kinds) == {"Tops": 1.0}
+    # what was bought already is what the item goes with; a collar wants a tie
+    text = "bought my son a blazer for his graduation, want something for his collar that matches"
+    assert lexicon_kinds(text, kinds) == {} and lexicon_kinds(text, kinds, context=True) == {"Jackets": 1.0}
+    assert body_kinds(text, kinds) == {"Ties": 1.0}
+    # "something woolly for my head": the part says the kind, not the stuff
+    assert described_kinds("something woolly to go round the neck for a bloke", kinds) == {"Sweaters"}
+    assert described_kinds("a warm jumper for my dad", kinds) == set()
+    # what the item keeps from slipping; "a perfume or a deo set" is one or the other
+    assert lexicon_kinds("something to stop my trousers slipping down at work", kinds) == {}
+    assert listed_kinds("a perfume or a deo set maybe", kinds) == {"Perfume and Body Mist", "Deodorant"}
+    assert lexicon_kinds("a tie and cufflink combo", kinds | {"Cufflinks"}) == {}
+    # words for kinds
+    assert lexicon_kinds("sheer hosiery for the office", kinds) == {"Stockings": 1.0}
+    assert lexicon_kinds("mozey for office, black, gents", kinds) == {"Socks": 1.0}
+    assert lexicon_kinds("gents purse leather brown", kinds) == {"Wallets": 1.0}
+    assert lexicon_kinds("a fanny pack or a small cross-body thing", kinds) == {
+        "Waist Pouch": 1.0,
+        "Messenger Bag": 1.0,
+    }
+    # a child's age said without "old"; only one side's words against the LM's reading
+    sides = ("Men", "Women", "Boys", "Girls", "Unisex")
+    assert child_gender("tshirt for nephew 12 yrs", sides) == {"Boys"}
+    assert child_gender("cool tees for a boy, 9 years", sides) == {"Boys"}
+    assert child_gender("socks for my son, 2 years running", sides) is None
+    assert child_gender("for my twin daughters (teens) - comfy sneakers", sides) == {"Girls", "Women"}
+    text = "gift for a colleague who is leaving - she is always in formal shirts"
+    assert audience(text, text, {"Men"}, sides) == {"Women"}
+    assert audience("mens watch, she likes big dials", "mens watch, she likes big dials", {"Men"}, sides) == {
+        "Men"
+    }
+    text = "Mere husband ke liye Holi pe pehenne ke liye kuch white sa"
+    assert audience(text, text, {"Women"}, sides) == {"Men"} and audience(text, text, set(), sides) == {"Men"}
+    assert audience("a shirt for my wife", "a shirt for my wife", {"Men"}, sides) == {"Women"}
+    assert audience("a watch for my wife's brother", "a watch for my wife's brother", {"Men"}, sides) is None
+    assert attending("I want to look sharp at my sister's engagement. Need something for my collar")
+    assert not attending("a gift for my sister's engagement, something for her")
+    # a tone before a listed colour; the colour of the same old thing, where another is asked
+    colours = {"White", "Pink", "Red", "Blue", "Black"}
+    assert colour_list("maybe white or light pink", colours) == {"White", "Pink"}
+    text = "he wears the same ugly red cap every day, get him one in any other colour"
+    assert context_colours(text, colours)[:2] == ({"Red"}, {"Red"})
+    assert context_colours("he wears that blue jacket a lot, a cap in blue", colours)[:2] == (set(), set())

@@ -40,7 +40,7 @@ NAMES: dict[str, list[str]] = {
                  "a woolly", "a sweater vest", "a turtleneck", "a roll neck", "a cardi", "a knitted top"],
     "Sandals": ["sandals", "strappy sandals", "open shoes", "slides", "chappals", "floaters", "kolhapuris",
                 "kolhapuri chappals", "kolhapuri sandals"],
-    "Wallets": ["wallets", "a wallet", "a billfold", "a card holder", "a money purse", "a coin purse", "a cardholder", "a money clip", "a batua", "a batwa"],
+    "Wallets": ["wallets", "a wallet", "a billfold", "a card holder", "a money purse", "a coin purse", "a cardholder", "a money clip", "a batua", "a batwa", "a gents purse", "gents purses", "a mens purse", "a gents wallet"],
     "Flip Flops": ["flip flops", "flip-flops", "thongs", "slippers", "hawaii chappals", "pool sliders", "sliders", "jandals",
                    "beach slippers"],
     "Sweatshirts": ["sweatshirts", "a hoodie", "hoodies", "a hooded top", "a sweatshirt", "a sweat shirt", "a crewneck sweatshirt",
@@ -48,7 +48,7 @@ NAMES: dict[str, list[str]] = {
     "Belts": ["belts", "a belt", "a leather belt", "a waist belt"],
     "Trousers": ["trousers", "pants", "chinos", "slacks", "formal pants", "cotton trousers", "dress pants", "formal trousers", "cargos", "cargo pants"],
     "Jeans": ["jeans", "denims", "a pair of denims", "skinny jeans", "straight-leg jeans"],
-    "Socks": ["socks", "ankle socks", "a pack of socks", "crew socks", "trainer socks", "no-show socks", "sock liners", "no-show liners", "loafer socks", "invisible socks", "sports socks", "sox", "moze", "moje", "mojey", "jurabein"],
+    "Socks": ["socks", "ankle socks", "a pack of socks", "crew socks", "trainer socks", "no-show socks", "sock liners", "no-show liners", "loafer socks", "invisible socks", "sports socks", "sox", "moze", "moje", "mojey", "mozey", "mozay", "mojay", "jurabein"],
     "Jackets": ["jackets", "a jacket", "a blazer", "a bomber", "a windcheater", "a coat", "a denim jacket",
                 "a rain jacket", "a puffer", "a parka", "an anorak", "a raincoat", "a trench coat", "a windbreaker", "an overcoat", "a varsity jacket", "a down jacket", "a quilted jacket", "a fleece jacket", "a rain shell", "a shell jacket", "a track jacket", "a biker jacket", "a leather jacket", "a cagoule", "a softshell", "a zip-up jacket"],
     "Flats": ["flats", "ballet flats", "ballerinas", "flat shoes", "pumps without heels", "mojaris", "juttis",
@@ -63,7 +63,7 @@ NAMES: dict[str, list[str]] = {
     "Ties": ["ties", "a tie", "a necktie", "a bow tie", "neckwear"],
     "Clutches": ["clutches", "a clutch", "an evening bag", "a small party purse", "a potli", "a wristlet", "a clutch bag"],
     "Mufflers": ["mufflers", "a muffler", "a neck warmer", "a snood", "a neck gaiter", "a gulaband", "a gulband", "a galaband"],
-    "Dresses": ["dresses", "a dress", "a frock", "a maxi", "a sundress", "a gown", "a midi dress", "a one-piece", "a bodycon", "an lbd"],
+    "Dresses": ["dresses", "a dress", "a frock", "a maxi", "a sundress", "a gown", "a midi dress", "a one-piece", "a bodycon", "an lbd", "a bikini cover up", "a bikini cover-up", "a beach cover up", "a beach cover-up", "a swim cover up", "a kaftan", "a caftan"],
     "Accessory Gift Set": ["an accessory gift set", "a gift set", "a gift hamper of accessories",
                            "a wallet and belt combo", "a hamper", "a gift box", "a box of goodies", "a gift combo", "a combo set"],
     "Trunk": ["trunks", "swimming trunks", "boxer trunks"],
@@ -75,7 +75,7 @@ NAMES: dict[str, list[str]] = {
     "Capris": ["capris", "three-quarter pants", "cropped pants", "pedal pushers", "three-quarter length", "3/4 length", "3/4 pants", "3/4 trousers", "3/4ths", "3/4th pants", "3/4th trousers", "3/4th length", "three-quarter length pants", "three-quarter length trousers", "3/4 length pants", "3/4 length trousers"],
     "Laptop Bag": ["a laptop bag", "laptop bags", "a computer bag", "a briefcase", "an office bag", "a laptop sleeve", "a laptop case"],
     "Tunics": ["tunics", "a tunic", "a long top"],
-    "Stockings": ["stockings", "pantyhose", "nylons"],
+    "Stockings": ["stockings", "pantyhose", "nylons", "hosiery", "sheer hosiery"],
     "Leggings": ["leggings", "jeggings", "churidar leggings", "yoga pants"],
     "Duffel Bag": ["a duffel", "a duffel bag", "a duffle", "a duffle bag", "a gym bag", "a holdall", "a weekender", "a kit bag",
                    "a travel bag", "a sports bag", "an overnight bag", "a weekend bag"],
@@ -85,7 +85,7 @@ NAMES: dict[str, list[str]] = {
     "Sports Sandals": ["sports sandals", "hiking sandals", "trekking sandals", "outdoor sandals"],
     "Gloves": ["gloves", "mittens", "a pair of gloves", "riding gloves"],
     "Bra": ["bras", "a bra", "a sports bra", "a bralette", "lingerie", "a push-up bra", "a t-shirt bra"],
-    "Messenger Bag": ["a messenger bag", "a crossbody bag", "a satchel for work", "a courier bag", "a man bag", "a man-bag", "a manbag"],
+    "Messenger Bag": ["a messenger bag", "a crossbody bag", "a crossbody", "a cross-body", "a cross body bag", "a cross-body bag", "a satchel for work", "a courier bag", "a man bag", "a man-bag", "a manbag"],
     "Fragrance Gift Set": ["a fragrance gift set", "a perfume gift set", "a scent gift box", "a perfume set", "a fragrance set", "a perfume hamper"],
     "Lounge Shorts": ["lounge shorts", "sleep shorts", "pyjama shorts"],
     "Umbrellas": ["umbrellas", "an umbrella", "a brolly"],
@@ -372,4 +372,5 @@ BODY_PARTS: dict[str, list[str]] = {
         "Cufflinks"
     ],  # "the little metal things that go on shirt sleeves"  # "one of those bags that go across your chest"
     "pocket": ["Wallets"],
+    "collar": ["Ties"],  # "something for my collar, navy or black"
 }
