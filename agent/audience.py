@@ -14,7 +14,7 @@ _AGE = re.compile(
     r"|\b(?:turns?|turning)\s+(\d{1,2})\b|\b(?:aged?|ages)\s*:?\s+(\d{1,2})\b"
     r"|\b(?:son|daughter|nephew|niece|grandson|granddaughter|boy|girl|kid|child)(?:'s| is)\s+(\d{1,2})\b"
     r"|\b(?:sons?|daughters?|nephews?|nieces?|grandsons?|granddaughters?|boys?|girls?|kids?|child|bhatij[aei]|bhanj[aei])"
-    r",?\s+(\d{1,2})\s*-?\s*(?:years?|yrs?)\b(?!\s+(?:ago|back|later|now|running|in a row))"
+    r",?\s+(\d{1,2})\s*-?\s*(?:years?|yrs?)\b(?=\s*(?:$|[,.;:!?)]|old\b|and\b))"
     r"|\((\d{1,2})\)"
     r"|(?:'s|\bhis|\bher|\btheir|\bmy)\s+(\d{1,2})(?:st|nd|rd|th)\s+(?:birthday|bday|b-day|party)"
     r"|'s\s+(\d{1,2})(?:st|nd|rd|th)(?=\s*(?:$|[,.!?;]))"
@@ -163,15 +163,16 @@ _COMPANY = re.compile(r"\bwith (?:the|my) (?:(boys|lads|guys)|(girls|gals|ladies
 
 _MAN_KIN = (
     r"dadaji|nanaji|papaji|papa|abbu|bhaiya|bhaiyya|bhai|chacha|chachu|mamu|jiju|grandad|granddad|grandpa|gramps"
-    r"|husband|hubby|pati|patidev|devar|jija|jijaji|sasur|sasurji|tauji"
+    r"|pati|patidev|devar|jija|jijaji|sasur|sasurji|tauji"
 )
 _WOMAN_KIN = (
     r"dadi|daadi|dadiji|nani|naani|naniji|dadima|nanima|ammi|mummy|mummyji|bhabhi|didi|behen|behan|chachi|mausi"
-    r"|granny|gran|nan|wife|biwi|patni|bahu|saas|saasu|bua|mami|taiji|nanad"
+    r"|granny|gran|nan|biwi|patni|bahu|saas|saasu|bua|mami|taiji|nanad"
 )
 _ELDERS = re.compile(
     rf"\b(?:for|to|and|&)\s+(?:my\s+|our\s+|dear\s+)?(?:(?P<m>{_MAN_KIN})|(?P<w>{_WOMAN_KIN}))\b(?!\s+canaria)"
     rf"|\b(?:(?P<m2>{_MAN_KIN})|(?P<w2>{_WOMAN_KIN}))(?:'s|s'|\s+(?:ke|ki|ka)\s+(?:liye|liya|lie)\b)"
+    r"|\b(?:(?P<m3>husband|hubby|boyfriend|bf)|(?P<w3>wife|wifey|girlfriend|gf))\s+(?:ke|ki|ka)\s+(?:liye|liya|lie)\b"
 )
 """A relative said in family words as the one it is for, a man or a woman ("chappals for dadi",
 "for my bhaiya", "nani's birthday", "bhai ke liye"; not "dadi gave me money", "Bhaiya, show me sunglasses"):
@@ -243,7 +244,7 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
     kin, last = set(), -99
     for m in _ELDERS.finditer(low):  # "for dadi and dadaji": an "and" only right after another relative
         if not m.group(0).startswith(("and", "&")) or m.start() - last <= 1:
-            kin.add("Men" if m.group("m") or m.group("m2") else "Women")
+            kin.add("Men" if m.group("m") or m.group("m2") or m.group("m3") else "Women")
             last = m.end()
     if not sided and len(kin) == 1 and kin <= set(allowed):  # "chappals for dadi"
         if not read:
@@ -256,11 +257,12 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
         )
         if read <= other and gifted and not _SIDED.search(rest):  # "muffler for my nanaji" read as women's
             return kin
-    plain = re.sub(r"\b[a-z]+(?:'s|s')(?![a-z])", " ", low.replace("\u2019", "'")).replace("'", "")
+    plain = _STYLE.sub(" ", low.replace("\u2019", "'"))  # "boyfriend jeans", "dad sneakers": styles
+    plain = re.sub(r"\b(?!(?:he|she|it)'s)[a-z]+(?:'s|s')(?![a-z])", " ", plain).replace("'", "")
     he, she = bool(_MALE.search(plain)), bool(_FEMALE.search(plain))  # not "to mummy's birthday dinner"
-    if (
-        read and he != she and kin <= {"Men" if he else "Women"}
-    ):  # "a colleague ..., she is always in formal shirts"
+    for_them = bool(kin) or bool(_GIFTED.search(plain))
+    if read and he != she and for_them and not _WEARER.search(plain) and kin <= {"Men" if he else "Women"}:
+        # "a gift for a colleague who is leaving, she is always in formal shirts"
         other = {"Women", "Girls"} if he else {"Men", "Boys"}
         if read <= other:  # read as the other side's, where the words name only one side
             flipped = {_OTHER_SIDE[v] for v in read}
@@ -269,8 +271,17 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
 
 
 _OTHER_SIDE = {"Men": "Women", "Women": "Men", "Boys": "Girls", "Girls": "Boys"}
+_STYLE = re.compile(
+    r"\b(?:boyfriend|girlfriend|dad|mom|mum|grandpa|granny)\s+(?:jeans|shirts?|sneakers|shoes|hats?|caps?|fit|cardigans?|blazers?)\b"
+    r"|\bman[- ]made\b"
+)
+_GIFTED = re.compile(r"\b(?:gift|gifts|gifting|present|presents|secret santa|farewell|leaving)\b")
+_WEARER = re.compile(
+    r"\b(?:for me|for myself|me and|and me|i need|i want|i'm|im|i am|i wear|my size|us|we|our|couple|matching)\b"
+)
+"""The shopper, or a couple, wearing it: a pronoun of another's sex then says nothing of whom for."""
 _HOSTED = re.compile(
-    r"\b[a-z]+(?:'s|s'|\u2019s)\s+(?:[a-z]+\s+)?(?:wedding|engagement|sangeet|mehendi|mehndi|haldi|reception|shaadi"
+    r"\b(?!(?:it|that|what|there|who|he|she)(?:'s|\u2019s))[a-z]+(?:'s|s'|\u2019s)\s+(?:[a-z]+\s+)?(?:wedding|engagement|sangeet|mehendi|mehndi|haldi|reception|shaadi"
     r"|graduation|funeral|roka|cocktail)\b"
 )
 """An event said by whose it is ("my sister's engagement", "my brother's wedding reception")."""
@@ -286,7 +297,7 @@ def attending(text: str) -> bool:
     dressing themselves ("I want to look sharp at my sister's engagement. Something for my
     collar"): no audience is said, whatever the intent LM read from "sister"."""
     low = text.lower()
-    if not _HOSTED.search(low) or not _OWN.search(low):
+    if not _HOSTED.search(low) or not _OWN.search(low) or _GIFTED.search(low):
         return False
     rest = _HOSTED.sub(" ", low).replace("'", "").replace("\u2019", "")
     return not _SIDED.search(rest)

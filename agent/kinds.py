@@ -26,6 +26,7 @@ _WORN = {"hurt", "hurts", "walk", "walking", "stand", "standing", "dance", "danc
 # Right before a name these alone leave it open ("for my jeans" goes with; "losing his sunnies" may not).
 _POSSESSIVE = {"my", "his", "her", "their", "our", "your"}
 # Parts of the body a thing is worn on: "for her feet with a bit of height" names no thing it goes with.
+_WORN_ON = {"neck", "head", "ears", "hands", "feet", "wrist", "wrists"}  # what a material word may be for
 _LIMBS = {"feet", "foot", "neck", "head", "wrist", "wrists", "hands", "hand", "ears", "legs", "waist", "back"}
 # "looking for trainers": after these, "for" names the wanted item itself.
 _SEEKING = {"looking", "lookin", "shopping", "searching", "hunting", "lookout", "market", "browsing", "asking", "ideas",
@@ -68,13 +69,14 @@ _IDIOMS = {"black tie": "tie", "white tie": "tie", "on top": "top", "tie dye": "
            **{f"in {tone} shades": "shades" for tone in ("dark", "darker", "light", "lighter", "bright", "deep")},
            **{f"{who} dresses": "dresses" for who in ("she", "he", "who", "they")},
            **{f"dresses {how}": "dresses" for how in (
-               "modestly", "conservatively", "smartly", "simply", "well", "sharply", "casually", "formally",
-               "elegantly", "like")},
+               "modestly", "conservatively", "smartly", "simply", "sharply", "casually", "formally", "elegantly")},
            "shades of": "shades", "blisters on my heels": "heels", "blisters on his heels": "heels",
            "blisters on her heels": "heels", "stocking filler": "stocking", "stocking fillers": "stocking",
            "stocking stuffer": "stocking", "stocking stuffers": "stocking",
            **{f"{cuff} cuff shirt{s}": f"shirt{s}" for cuff in ("french", "double") for s in ("", "s")}}  # fmt: skip
 _CUFF = {idiom for idiom in _IDIOMS if " cuff " in idiom}
+_NO_HEAD = {idiom for idiom in _IDIOMS if idiom.startswith("in ") or "dresses" in idiom}
+"""Idioms that say nothing of the name before them ("shirts in light shades", "a kurta he dresses up in")."""
 """The shirts said by their cuffs: they hide the shirt unless a wish for one comes just before
 ("I want a white double-cuff shirt": :data:`_WANTING`)."""
 _WANTING = {"want", "wants", "need", "needs", "looking", "lookin", "buy", "get", "find", "order", "after",
@@ -132,12 +134,14 @@ _AGAIN = re.compile(
 
 def _fond_kinds(text: str, allowed) -> dict[str, float]:
     """The kinds named right after what someone is fond of wearing, where the request asks for
-    nothing to go with them nor for a change, and no other kind ("my mom loves wearing kurtas, something in green for
-    her", "he only wears collared shirts, want to gift him a couple"; not "she always wears kurtas,
-    something to go with them", "he only wears jeans, something smarter"): the item itself."""
+    more of the same, nothing to go with them, no change and no other kind ("my mom loves wearing
+    kurtas, something in green for her", "he only wears collared shirts, want to gift him a
+    couple"; not
+    "she always wears kurtas, something to go with them", "he only wears jeans, something
+    smarter", "she always wears jeans, want something for a wedding"): the item itself."""
     low = " " + " ".join(_words(text)) + " "
     fond = [m.end() for m in _FOND.finditer(low)]
-    if not fond or _GOES.search(low):
+    if not fond or _GOES.search(low) or not _MORE.search(low):
         return {}
     spans: list[tuple[int, int, str]] = []
     _named_kinds(text, allowed, True, False, spans)
@@ -159,9 +163,13 @@ _FOND = re.compile(
     r"\b(?:loves?|likes?|prefers?|enjoys?|adores?)\s+(?:wearing|to wear)\b"
     r"|\b(?:only|always|mostly|usually)\s+(?:wears?|wearing)\b"
 )
+_MORE = re.compile(
+    r"\b(?:a couple|couple of|a few|more|another|one more|new ones|similar)\b"
+    r"|\b(?:something|one|ones|some)\s+in\s+(?!(?:a|an|the|her|his|my)\b)[a-z]+"
+)  # more of the same: "want to gift him a couple", "something in green or blue for her"
 _GOES = re.compile(
     r"\b(?:with|match|matching|matches|under|over|pair|beneath|complement|smarter|different|else|other|instead"
-    r"|change|besides|apart)\b"
+    r"|change|besides|apart|but|try|tried|trying)\b"
 )  # "to go with them", "he only wears jeans, something smarter": not more of the same
 
 
@@ -205,7 +213,10 @@ def _named_kinds(
         found = [
             (start, end, kind) for start, end, kind in found if not any(a <= start < b for a, b in hidden)
         ]
-    heads = {start for start, end, kind in found if kind or low[start:end] not in _VERBS}
+    heads = {start for start, end, kind in found if kind or low[start:end] not in _VERBS | _NO_HEAD}
+    given = bool(_GIVEN.search(low)) and not _SAME.search(
+        low
+    )  # "bought him a blazer, something for his collar"
     votes: dict[str, float] = {}
     last_context = False
     every = low.split()
@@ -233,9 +244,13 @@ def _named_kinds(
             continue
         # "my dresses and kurtis": a name joined to one the item goes with goes with it too
         joined = before[-1:] in (["and"], ["or"]) and last_context
-        last_context = joined or _goes_with(words, after=after) or start in contents
+        last_context = joined or _goes_with(words, after=after, given=given) or start in contents
         if last_context == context and not (
-            context and strict and not joined and not _goes_with(words, True, after) and start not in contents
+            context
+            and strict
+            and not joined
+            and not _goes_with(words, True, after, given)
+            and start not in contents
         ):
             votes[kind] = votes.get(kind, 0.0) + 1.0
             if items is not None:  # where each kind voted for is said
@@ -391,12 +406,18 @@ _BEGGING = _SEEKING | {"begging", "begs", "asking", "asks", "wants", "wanted", "
                        "desperate", "bugging", "nagging", "pestering"}  # fmt: skip
 _OBJECTS = {"me", "us", "him", "her"}
 _BOUGHT = {"bought", "gifted", "gave"}  # what the shopper has already given
+_GIVEN = re.compile(r"\b(?:something|anything|a thing|stuff)\s+(?:for|to|that)\b")
+_SAME = re.compile(
+    r"\b(?:same|similar|another|again|more|size|smaller|bigger|larger|exchange|return|fit|fits|replace\w*|like it|like that)\b"
+)
+"""After a thing bought: "something for his collar" asks for another (the thing bought is what it
+goes with); "they don't fit, need a smaller size", "want similar ones" ask for it again."""
 _ASKING = {"begging", "begs", "begged", "asking", "asks", "asked", "bugging", "nagging", "pestering"}
 _ARTICLES = {"a", "an", "the", "some"}
 _CINCH = {"cinch", "cinches", "cinching"}
 
 
-def _goes_with(words: list[str], strict: bool = False, after: list[str] = ()) -> bool:
+def _goes_with(words: list[str], strict: bool = False, after: list[str] = (), given: bool = False) -> bool:
     """Whether a name after ``words`` (the last five words before it) is what the wanted item goes
     with: right after a context word ("for formal trousers", "under my kurtis") unless that is the
     "for" of looking for something ("looking for trainers") or an "of" not followed by a possessive
@@ -408,10 +429,12 @@ def _goes_with(words: list[str], strict: bool = False, after: list[str] = ()) ->
     ``strict``: a possessive alone ("losing his sunnies") does not count. After "hold up" or
     "keep up" ("to hold up the school trousers", "to hold my trousers up": ``after``, the words after
     the name) a name is what the item keeps up; after "his own" or "own zero" it is the item itself.
-    A context word does not reach past a comma or a full stop ("I'll fall over. Block heels")."""
+    A context word does not reach past a comma or a full stop ("I'll fall over. Block heels").
+    ``given``: the request asks for something beside what was bought (:data:`_GIVEN`), so a name
+    within four words after "bought / gifted / gave" is what the item goes with."""
     if _BREAK in words:
         words = words[len(words) - words[::-1].index(_BREAK) :]
-    if set(words[-4:]) & _BOUGHT and not set(words[-4:]) & _WANTING:
+    if given and set(words[-4:]) & _BOUGHT and not set(words[-4:]) & (_WANTING | NEGATION):
         return True  # "bought my son a blazer for his graduation, want something for his collar"
     if words[-1:] == ["own"] and words[-2:-1] and words[-2] in _POSSESSIVE:
         ahead = words[-3] if len(words) >= 3 else ""
@@ -443,7 +466,7 @@ def _goes_with(words: list[str], strict: bool = False, after: list[str] = ()) ->
             continue
         word, previous = words[-back], words[-back - 1] if len(words) > back else ""
         if back == 2 and (
-            words[-1] in _PEOPLE | _SIDES | _LIMBS or (word in _POSSESSIVE and words[-1] in _ARTICLES)
+            words[-1] in _PEOPLE | _SIDES or (word in _POSSESSIVE and words[-1] in _ARTICLES | _LIMBS)
         ):
             continue  # "for my mum with zero height": the person is not the thing it goes with; "get
             # her a cardigan": "her" is whom it is for; "for her feet with a bit of height": where
@@ -478,7 +501,8 @@ def _goes_with(words: list[str], strict: bool = False, after: list[str] = ()) ->
         len(words) >= 3
         and words[-3] in _OVER | {"for"}
         and words[-2] in _DETERMINER
-        and words[-1] not in _PEOPLE | _LIMBS
+        and words[-1] not in _PEOPLE
+        and not (words[-2] in _POSSESSIVE and words[-1] in _LIMBS)  # "for her feet with a bit of height"
         and not (words[-2] in _POSSESSIVE and words[-1] in _ARTICLES)  # "for her a ...": whom it is for
     )
 
@@ -571,8 +595,9 @@ def uncarried_kind(text: str, allowed) -> tuple[str, tuple[str, str] | None] | N
 # a region ("from the waist down": bottoms, not belts), nor a size ("jeans waist 32", "neck size 16").
 _BODY = re.compile(
     r"\b(?:my|his|her|their|your|our|the|[a-z]+s)\s+(?:[a-z]+\s+and\s+)?(?:back\s+|front\s+)?"
-    r"(neck|wrists?|head|forehead|eyes|waist|pocket|collar)\b(?!\s+(?:down|up|size|money|friendly|square|\d)\b|\s+\d)"
+    r"(neck|wrists?|head|forehead|eyes|waist|pocket)\b(?!\s+(?:down|up|size|money|friendly|square|\d)\b|\s+\d)"
     r"|\b(neck|wrist|head|waist)\s+(?=(?:thing|things|stuff|bit|piece|warmer|warmers|wear)\b)"
+    r"|\b(?:my|his|her|their|your|our)\s+(collar)\b"
     r"|\b(?:carry|carries|carried|carrying|wear|wears|wearing|worn|sling|slung|put|goes|go|sit|sits)\s+(?:it\s+|them\s+)?"
     r"(?:on|across)\s+(?:my|his|her|their|your|our)\s+(back)\b"
     r"|\b(?:go|goes|going|worn|wear|wears|clip|clips|fasten|fastens)\s+(?:on|onto|through|in)\s+(?:my|his|the|your|their)?\s*"
@@ -630,31 +655,24 @@ def _formal_neck(text: str) -> bool:
     return bool(_SUITED.search(whole) or (_AT_WORK.search(whole) and _HIS.search(whole)))
 
 
-_DESCRIBING = {
-    "woolly",
-    "wooly",
-    "knit",
-    "knitted",
-    "knitwear",
-    "fleecy",
-    "something fleecy",
-    "thermal",
-    "thermals",
-}
+_DESCRIBING = {"woolly", "wooly", "knit", "knitted", "knitwear", "fleecy", "something fleecy"}  # fmt: skip
 """Names of a kind that say what an item is made of ("something woolly", "a knit"), not what it is."""
 
 
 def described_kinds(text: str, allowed) -> set[str]:
-    """Kinds the request names only by what the item is made of (:data:`_DESCRIBING`): where it
-    also names a part of the body ("something woolly for my head", "woolly, to go round the
-    neck"), the part says the kind (:func:`body_kinds`)."""
+    """Kinds the request names only by what the item is made of (:data:`_DESCRIBING`), each time
+    with a part of the body within the five words after it ("something woolly for my head",
+    "woolly, to go round the neck"; not "a knit for me and a muffler for my neck"): the part says
+    the kind (:func:`body_kinds`)."""
     spans: list[tuple[int, int, str]] = []
     _named_kinds(text, allowed, False, False, spans)
     low = " " + " ".join(_words(text)) + " "
-    names: dict[str, set[str]] = {}
+    names: dict[str, list[bool]] = {}
     for start, end, kind in spans:
-        names.setdefault(kind, set()).add(low[start:end])
-    return {kind for kind, said in names.items() if said <= _DESCRIBING}
+        after = low[end:].split()[:5]
+        after = after[: after.index(_BREAK)] if _BREAK in after else after
+        names.setdefault(kind, []).append(low[start:end] in _DESCRIBING and bool(set(after) & _WORN_ON))
+    return {kind for kind, said in names.items() if all(said)}
 
 
 def body_kinds(text: str, allowed) -> dict[str, float]:

@@ -200,6 +200,8 @@ class Retrieving:
         kind = hard.get("articleType")
         if not isinstance(kind, str) or session.anchor is not None or not self.cfg.kinds_before_colour:
             return []
+        if self.photo_kind(session) is not None:  # "this bag in red": bags of other colours first
+            return []
         unwanted = {*session.goes_with, *session.avoid.get("articleType", ()), kind}
         return [k for k in (self.near_kinds(kind) or self._fills(session, kind)) if k not in unwanted]
 
@@ -214,7 +216,9 @@ class Retrieving:
         """Where every kind near the one asked for has run out and the reply is still short ("a
         salwar suit": two kurta sets), the items of the three kinds nearest it (however far; of its
         subcategory where that has other kinds, else of its master category; not one it goes with,
-        one ruled out or one already used) under its other wishes fill it up."""
+        one ruled out or one already used) under its other wishes fill it up, after the LM's other
+        likely kinds of its master category; where none are found, the usual wishes are eased
+        (price, usage, season), then the colour."""
         kind = asked.get("articleType")
         if not isinstance(kind, str):
             return items, backfill
@@ -226,16 +230,23 @@ class Retrieving:
             k for k in nearest if places.get(k, ("", ""))[0] == master
         ][:3]  # of its subcategory where it has others ("jewellery": not wallets), else its master category
         likely = [k for k in session.fills if k not in unwanted and places.get(k, ("", ""))[0] == master]
-        near = list(dict.fromkeys([*likely, *near]))  # the LM's other likely kinds first
-        if not near:
+        near = [k for k in near if k not in likely]
+        if not likely and not near:
             return items, backfill
         have = [r.id for r in items]
         eased = list(backfill[1] if backfill else [])
+        extra: list = []
+        # the LM's other likely kinds first, then the nearest; under every other wish, then with the
+        # usual ones eased (price, usage, season), then the colour too: "a kurta set in mustard"
         for drop in ((), ("price", "usage", "season"), ("price", "usage", "season", "baseColour")):
-            hard = {f: v for f, v in asked.items() if f not in CATEGORIES and f not in drop}
-            hard["articleType"] = {"$in": near}
-            extra = self.rerank(find(_where(hard), [*exclude, *have]), wishes, want - len(items), session)
-            if extra:  # "a kurta set in mustard": kurtas, tunics ... in mustard, else in any colour
+            for kinds in (likely, near):
+                if not kinds or len(extra) >= want - len(items):
+                    continue
+                hard = {f: v for f, v in asked.items() if f not in CATEGORIES and f not in drop}
+                hard["articleType"] = {"$in": kinds}
+                found = find(_where(hard), [*exclude, *have, *(r.id for r in extra)])
+                extra += self.rerank(found, wishes, want - len(items) - len(extra), session)
+            if extra:
                 eased += [f for f in drop if f in asked]
                 break
         if not extra:

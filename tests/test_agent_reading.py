@@ -298,3 +298,45 @@ def _keep_fills(lm_intent, fills):
         return out
 
     return read
+
+
+def test_a_colour_that_runs_out_in_the_kind_goes_on_with_the_lms_next_kind_in_that_colour(shop, monkeypatch):
+    """Four white women's handbags for a reply of eight, no nearest kind: the LM's next likely kind of
+    the same master category (tshirts, the categories patched to agree) fills the reply in white
+    before handbags of another colour."""
+    from tests.test_intent import _lm_agent
+
+    text = "a white bag for her"
+    agent, rows = _lm_agent(
+        shop, {text: ({"articleType": ["Handbags"], "gender": ["Women"], "baseColour": ["White"]}, {})}, k=8
+    )
+    monkeypatch.setattr(agent, "near_kinds", lambda kind, floor=None, n=2: [])
+    monkeypatch.setattr(agent, "kind_places", lambda: {"Handbags": ("Things", ""), "Tshirts": ("Things", "")})
+    monkeypatch.setattr(agent, "lm_intent", _keep_fills(agent.lm_intent, ["Tshirts"]))
+    got = [rows[i.id] for i in agent.session().send(text).items]
+    assert len(got) == 8 and all(r["baseColour"] == "White" and r["gender"] == "Women" for r in got)
+    assert [r["articleType"] for r in got] == ["Handbags"] * 4 + ["Tshirts"] * 4
+
+
+def test_a_short_reply_filled_with_the_nearest_kind_eases_its_colour_where_it_has_none(shop, monkeypatch):
+    """All 16 handbags shown in a reply of 20, no near kind and no other kind read: the kind nearest
+    however far (tshirts, the categories patched to agree) fills the rest, in the colour asked where
+    it has any (here none left), else in any colour."""
+    from tests.test_intent import _lm_agent
+
+    text = "a white bag"
+    agent, rows = _lm_agent(shop, {text: ({"articleType": ["Handbags"], "baseColour": ["White"]}, {})}, k=20)
+    monkeypatch.setattr(
+        agent,
+        "near_kinds",
+        lambda kind, floor=None, n=2: ["Tshirts"] if floor == -1.0 and kind == "Handbags" else [],
+    )
+    monkeypatch.setattr(agent, "kind_places", lambda: {"Handbags": ("Things", ""), "Tshirts": ("Things", "")})
+    session = agent.session()
+    session.rejected = [
+        i for i, r in rows.items() if r["articleType"] == "Tshirts" and r["baseColour"] == "White"
+    ]
+    got = [rows[i.id] for i in session.send(text).items]
+    assert [r["articleType"] for r in got] == ["Handbags"] * 16 + ["Tshirts"] * 4
+    assert [r["baseColour"] for r in got[:8]] == ["White"] * 8
+    assert all(r["baseColour"] == "Black" for r in got[16:])

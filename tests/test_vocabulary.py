@@ -1207,6 +1207,13 @@ def test_readings_from_the_thirteenth_set():
     # "in light shades" are colours; "she dresses modestly" names no dress
     assert lexicon_kinds("shirts for him, ideally in light shades - blue or white", kinds) == {"Shirts": 1.0}
     assert lexicon_kinds("a top for my aunt, she dresses modestly", kinds) == {"Tops": 1.0}
+    assert lexicon_kinds("i want aviators in dark shades", kinds) == {"Sunglasses": 1.0}
+    assert lexicon_kinds("show me dresses like this one but in red", kinds) == {"Dresses": 1.0}
+    assert lexicon_kinds("a top with back tie", kinds, context=True) == {"Ties": 1.0}
+    for text in ("I bought these jeans last week, they don't fit, need a smaller size",
+                 "bought a kurta here last month, loved it, want similar ones"):  # fmt: skip
+        assert lexicon_kinds(text, kinds), text  # the thing bought is wanted again
+    assert lexicon_kinds("she loves wearing dresses but not for office, something for office", kinds) == {}
     # what was bought already is what the item goes with; a collar wants a tie
     text = "bought my son a blazer for his graduation, want something for his collar that matches"
     assert lexicon_kinds(text, kinds) == {} and lexicon_kinds(text, kinds, context=True) == {"Jackets": 1.0}
@@ -1214,6 +1221,8 @@ def test_readings_from_the_thirteenth_set():
     # "something woolly for my head": the part says the kind, not the stuff
     assert described_kinds("something woolly to go round the neck for a bloke", kinds) == {"Sweaters"}
     assert described_kinds("a warm jumper for my dad", kinds) == set()
+    assert described_kinds("a knit for me and a muffler for my neck", kinds) == set()
+    assert body_kinds("something for him where the collar doesnt curl", kinds) == {}
     # what the item keeps from slipping; "a perfume or a deo set" is one or the other
     assert lexicon_kinds("something to stop my trousers slipping down at work", kinds) == {}
     assert listed_kinds("a perfume or a deo set maybe", kinds) == {"Perfume and Body Mist", "Deodorant"}
@@ -1239,10 +1248,15 @@ def test_readings_from_the_thirteenth_set():
     }
     text = "Mere husband ke liye Holi pe pehenne ke liye kuch white sa"
     assert audience(text, text, {"Women"}, sides) == {"Men"} and audience(text, text, set(), sides) == {"Men"}
-    assert audience("a shirt for my wife", "a shirt for my wife", {"Men"}, sides) == {"Women"}
+    assert audience("a gift for my wife, a shirt", "a gift for my wife, a shirt", {"Men"}, sides) == {"Women"}
+    for text, read in (("my girlfriend says i need a new shirt", {"Men"}), ("a boyfriend shirt, oversized", {"Women"}),
+                       ("matching tshirts for my husband and me", {"Women"}), ("a saree, my husband loves red", {"Women"}),
+                       ("a shirt to wear to mummy's birthday dinner", {"Men"})):  # fmt: skip
+        assert audience(text, text, read, sides) is None, text  # the shopper's own, or no one's for sure
     assert audience("a watch for my wife's brother", "a watch for my wife's brother", {"Men"}, sides) is None
     assert attending("I want to look sharp at my sister's engagement. Need something for my collar")
     assert not attending("a gift for my sister's engagement, something for her")
+    assert not attending("It's wedding season and I want to look good, a kurta")
     # a tone before a listed colour; the colour of the same old thing, where another is asked
     colours = {"White", "Pink", "Red", "Blue", "Black"}
     assert colour_list("maybe white or light pink", colours) == {"White", "Pink"}
