@@ -6,6 +6,7 @@ history, and the rerank (constraints, typicality, history, what the photo shows,
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any
 
 from vlrec.agent.kinds import AUDIENCE as _AUDIENCE
@@ -135,12 +136,17 @@ class Retrieving:
                     if not near and child and child <= _CHILDREN:
                         # a child's clothes: the LM's other likely kinds before an adult's size
                         near = [k for k in session.fills if k != kind and k not in unwanted]
-                    elif not near and order[0] == "baseColour":  # a wrap in grey: mufflers in grey
-                        near = [k for k in self._fills(session, kind) if k not in unwanted]
+                    coloured = False  # the LM's next kinds in the colour asked: they come first
+                    if not near and order[0] == "baseColour" and self._scarce(kind, session):
+                        near = [
+                            k for k in self._fills(session, kind) if k not in unwanted
+                        ]  # stoles: mufflers
+                        coloured = bool(near)
                     if near:
                         hard["articleType"] = {"$in": [kind, *near]}
                         eased.append("articleType")
                         extra += find(_where(hard), seen + [h.id for h in extra])
+                        shades = len(extra) if coloured else shades
                         continue
                 if (
                     isinstance(kind, str)
@@ -195,15 +201,24 @@ class Retrieving:
 
     def _colour_kinds(self, hard: dict, session: Session) -> list[str]:
         """Where the one kind asked for has none in the colour asked for, the kinds that come before
-        the colour is dropped (``agent.kinds_before_colour``): its nearest kinds, else the LM's other
-        likely kinds (not one it goes with nor one ruled out)."""
+        the colour is dropped (``agent.kinds_before_colour``): its nearest kinds, else, where the
+        catalogue has fewer of the kind than a reply holds (:meth:`_scarce`), the LM's other likely
+        kinds of its master category (not one it goes with nor one ruled out)."""
         kind = hard.get("articleType")
         if not isinstance(kind, str) or session.anchor is not None or not self.cfg.kinds_before_colour:
             return []
         if self.photo_kind(session) is not None:  # "this bag in red": bags of other colours first
             return []
         unwanted = {*session.goes_with, *session.avoid.get("articleType", ()), kind}
-        return [k for k in (self.near_kinds(kind) or self._fills(session, kind)) if k not in unwanted]
+        likely = self._fills(session, kind) if self._scarce(kind, session) else []
+        return [k for k in (self.near_kinds(kind) or likely) if k not in unwanted]
+
+    def _scarce(self, kind: str, session: Session) -> bool:
+        """Whether the catalogue holds fewer items of ``kind`` than a reply does (two kurta sets, four
+        stoles): then its neighbours fill the reply anyway, better in the colour asked."""
+        if self._kind_counts is None:
+            self._kind_counts = Counter(m.get("articleType") for m in self.items.values())
+        return self._kind_counts.get(kind, 0) < (session.k or self.cfg.k)
 
     def _fills(self, session: Session, kind: str) -> list[str]:
         """The LM's other likely kinds (``session.fills``) of ``kind``'s master category ("a warm

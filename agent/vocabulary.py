@@ -388,7 +388,7 @@ def colour_list(text: str, allowed) -> set[str]:
     said = with_negations(text).lower()  # "great, but navy or black": no negation
     low = said.replace("-", " ")  # (the same length: a match's start is the same in both)
     out: set[str] = set()
-    tone = r"(?:(?:light|dark|pale|bright|deep|baby|soft|hot|dusty|powder)\s+)?"  # "white or light pink"
+    tone = r"(?:(?:light|dark|pale|bright|deep|baby|soft|hot|dusty|powder) )?"  # "white or light pink" (not "bright - grey")
     for m in re.finditer(rf"\b{tone}(?:{word})\b(?:\s*{_JOIN}\s*{tone}(?:{word})\b)+", low):
         clause = SCOPE_BREAK.split(said[: m.start()])[-1]  # "can't take heels anymore. black or tan"
         if set(re.findall(r"[a-z]+", clause.replace("'", ""))[-3:]) & NEGATION:
@@ -440,7 +440,7 @@ def context_colours(text: str, allowed) -> tuple[set[str], set[str], str]:
         (mine, None),
         (owned, had),
         (all_in, had),  # "she has everything in black"
-        (same, had),
+        (same if contrast else r"(?!)", had),  # "the same red cap, any other colour" (not "a new pair")
         (habit if _CHANGE.search(low) else r"(?!)", None),
         (paired, None),
     ):

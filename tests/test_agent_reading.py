@@ -269,13 +269,14 @@ def test_a_colour_that_runs_out_goes_on_with_the_lms_other_likely_kinds_of_the_s
 
 
 def test_a_kind_with_none_in_the_colour_gives_way_to_the_lms_next_kind_in_that_colour(shop, monkeypatch):
-    """No white handbags for men: the LM's next likely kind of the same category in white comes
-    before handbags of another colour (here tshirts, the master categories patched to agree)."""
+    """No white handbags for men, and fewer handbags than a reply holds: the LM's next likely kind
+    of the same category in white comes before handbags of another colour (here tshirts, the master
+    categories patched to agree)."""
     from tests.test_intent import _lm_agent
 
     text = "something white for him"
     agent, rows = _lm_agent(
-        shop, {text: ({"articleType": ["Handbags"], "gender": ["Men"], "baseColour": ["White"]}, {})}, k=4
+        shop, {text: ({"articleType": ["Handbags"], "gender": ["Men"], "baseColour": ["White"]}, {})}, k=20
     )
     monkeypatch.setattr(agent, "near_kinds", lambda kind, floor=None, n=2: [])
     monkeypatch.setattr(agent, "kind_places", lambda: {"Handbags": ("Things", ""), "Tshirts": ("Things", "")})
@@ -286,9 +287,17 @@ def test_a_kind_with_none_in_the_colour_gives_way_to_the_lms_next_kind_in_that_c
     session.fills = ["Tshirts"]
     monkeypatch.setattr(agent, "lm_intent", _keep_fills(agent.lm_intent, ["Tshirts"]))
     reply = session.send(text)
-    got = [rows[i.id] for i in reply.items]
-    assert got and all(r["baseColour"] == "White" and r["gender"] == "Men" for r in got)
-    assert {r["articleType"] for r in got} == {"Tshirts"}
+    got = [rows[i.id] for i in reply.items][:4]
+    assert all(
+        r["baseColour"] == "White" and r["gender"] == "Men" and r["articleType"] == "Tshirts" for r in got
+    )
+    assert len(got) == 4
+    agent.cfg.k = 4  # as many handbags as a reply holds: handbags of another colour come first
+    session = agent.session()
+    session.rejected = sorted(white_mens_bags)
+    session.k = 4
+    got = [rows[i.id] for i in session.send(text).items]
+    assert got and all(r["articleType"] == "Handbags" and r["baseColour"] == "Black" for r in got)
 
 
 def _keep_fills(lm_intent, fills):
@@ -301,19 +310,19 @@ def _keep_fills(lm_intent, fills):
 
 
 def test_a_colour_that_runs_out_in_the_kind_goes_on_with_the_lms_next_kind_in_that_colour(shop, monkeypatch):
-    """Four white women's handbags for a reply of eight, no nearest kind: the LM's next likely kind of
-    the same master category (tshirts, the categories patched to agree) fills the reply in white
-    before handbags of another colour."""
+    """Four white women's handbags for a reply of twenty (more than the 16 handbags), no nearest
+    kind: the LM's next likely kind of the same master category (tshirts, the categories patched
+    to agree) fills the reply in white before handbags of another colour."""
     from tests.test_intent import _lm_agent
 
     text = "a white bag for her"
     agent, rows = _lm_agent(
-        shop, {text: ({"articleType": ["Handbags"], "gender": ["Women"], "baseColour": ["White"]}, {})}, k=8
+        shop, {text: ({"articleType": ["Handbags"], "gender": ["Women"], "baseColour": ["White"]}, {})}, k=20
     )
     monkeypatch.setattr(agent, "near_kinds", lambda kind, floor=None, n=2: [])
     monkeypatch.setattr(agent, "kind_places", lambda: {"Handbags": ("Things", ""), "Tshirts": ("Things", "")})
     monkeypatch.setattr(agent, "lm_intent", _keep_fills(agent.lm_intent, ["Tshirts"]))
-    got = [rows[i.id] for i in agent.session().send(text).items]
+    got = [rows[i.id] for i in agent.session().send(text).items][:8]
     assert len(got) == 8 and all(r["baseColour"] == "White" and r["gender"] == "Women" for r in got)
     assert [r["articleType"] for r in got] == ["Handbags"] * 4 + ["Tshirts"] * 4
 

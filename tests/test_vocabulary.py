@@ -1260,6 +1260,7 @@ def test_readings_from_the_thirteenth_set():
     # a tone before a listed colour; the colour of the same old thing, where another is asked
     colours = {"White", "Pink", "Red", "Blue", "Black"}
     assert colour_list("maybe white or light pink", colours) == {"White", "Pink"}
+    assert colour_list("nothing too bright - white, black or blue", colours) == {"White", "Black", "Blue"}
     text = "he wears the same ugly red cap every day, get him one in any other colour"
     assert context_colours(text, colours)[:2] == ({"Red"}, {"Red"})
     assert context_colours("he wears that blue jacket a lot, a cap in blue", colours)[:2] == (set(), set())
