@@ -14,7 +14,7 @@ _AGE = re.compile(
     r"|\b(?:turns?|turning)\s+(\d{1,2})\b|\b(?:aged?|ages)\s*:?\s+(\d{1,2})\b"
     r"|\b(?:son|daughter|nephew|niece|grandson|granddaughter|boy|girl|kid|child)(?:'s| is)\s+(\d{1,2})\b"
     r"|\b(?:sons?|daughters?|nephews?|nieces?|grandsons?|granddaughters?|boys?|girls?|kids?|child|bhatij[aei]|bhanj[aei])"
-    r",?\s+(\d{1,2})\s*-?\s*(?:years?|yrs?)\b(?=\s*(?:$|[,.;:!?)]|old\b|and\b))"
+    r",?\s+(\d{1,2})\s*-?\s*(?:years?|yrs?)\b(?=\s*(?:$|[,.;:!?)]|old\b))"
     r"|\((\d{1,2})\)"
     r"|(?:'s|\bhis|\bher|\btheir|\bmy)\s+(\d{1,2})(?:st|nd|rd|th)\s+(?:birthday|bday|b-day|party)"
     r"|'s\s+(\d{1,2})(?:st|nd|rd|th)(?=\s*(?:$|[,.!?;]))"
@@ -31,7 +31,8 @@ _CHILDHOOD = re.compile(
 _CAMP = re.compile(r"\bsummer camps?\b")
 """Summer camp ("my son's off to summer camp"): a child's, unless an adult of the family is named."""
 _SCHOOL = re.compile(
-    r"(?<!kids )(?<!children )(?<!them )\b(?:late for|back to|off to|ready for) school\b(?! (?:pickup|pick up|run|drop))"
+    r"(?<!kids )(?<!children )(?<!them )\b(?:late for|back to|off to|ready for|starts?|starting) school\b"
+    r"(?! (?:pickup|pick up|run|drop))"
 )
 """Going to school ("so they stop being late for school"; not "walks the kids back to school"): a
 child's, unless an adult of the family or an adult's course is named (:data:`_ADULT_KIN`)."""
@@ -167,7 +168,7 @@ _MAN_KIN = (
 )
 _WOMAN_KIN = (
     r"dadi|daadi|dadiji|nani|naani|naniji|dadima|nanima|ammi|mummy|mummyji|bhabhi|didi|behen|behan|chachi|mausi"
-    r"|granny|gran|nan|biwi|patni|bahu|saas|saasu|bua|mami|taiji|nanad"
+    r"|granny|gran|nan|biwi|patni|bahu|saasu|saasuma|bua|mami|taiji|nanad"
 )
 _ELDERS = re.compile(
     rf"\b(?:for|to|and|&)\s+(?:my\s+|our\s+|dear\s+)?(?:(?P<m>{_MAN_KIN})|(?P<w>{_WOMAN_KIN}))\b(?!\s+canaria)"
@@ -260,7 +261,7 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
     plain = _STYLE.sub(" ", low.replace("\u2019", "'"))  # "boyfriend jeans", "dad sneakers": styles
     plain = re.sub(r"\b(?!(?:he|she|it)'s)[a-z]+(?:'s|s')(?![a-z])", " ", plain).replace("'", "")
     he, she = bool(_MALE.search(plain)), bool(_FEMALE.search(plain))  # not "to mummy's birthday dinner"
-    for_them = bool(kin) or bool(_GIFTED.search(plain))
+    for_them = bool(kin) or (bool(_GIFTED.search(plain)) and not _FROM.search(plain))
     if read and he != she and for_them and not _WEARER.search(plain) and kin <= {"Men" if he else "Women"}:
         # "a gift for a colleague who is leaving, she is always in formal shirts"
         other = {"Women", "Girls"} if he else {"Men", "Boys"}
@@ -275,9 +276,15 @@ _STYLE = re.compile(
     r"\b(?:boyfriend|girlfriend|dad|mom|mum|grandpa|granny)\s+(?:jeans|shirts?|sneakers|shoes|hats?|caps?|fit|cardigans?|blazers?)\b"
     r"|\bman[- ]made\b"
 )
-_GIFTED = re.compile(r"\b(?:gift|gifts|gifting|present|presents|secret santa|farewell|leaving)\b")
+_GIFTED = re.compile(
+    r"\b(?:gift|gifts|gifting|a present|presents|birthday present|secret santa|farewell (?:gift|present))\b"
+    r"|\b(?:who is|whos|who's|is|she's|shes|he's|hes) leaving\b"
+)
+_FROM = re.compile(r"\b(?:from (?:my |a |the |our )?[a-z]+|gave me|got me|gift (?:card|voucher)s?)\b")
+"""A gift to the shopper ("a gift card from my husband"): the one named gives, not receives."""
 _WEARER = re.compile(
-    r"\b(?:for me|for myself|me and|and me|i need|i want|i'm|im|i am|i wear|my size|us|we|our|couple|matching)\b"
+    r"\b(?:for me|for myself|myself|mine|me and|and me|i need|i want|i'm|im|i am|i wear|i would|id like|my size|us|we"
+    r"|our|couple|matching|mujhe|mere liye|apne liye)\b"
 )
 """The shopper, or a couple, wearing it: a pronoun of another's sex then says nothing of whom for."""
 _HOSTED = re.compile(

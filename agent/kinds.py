@@ -8,7 +8,14 @@ import functools
 import re
 from collections import Counter
 
-from vlrec.agent.vocabulary import NEGATION, SCOPE_BREAK, _forms, unnegated, with_negations
+from vlrec.agent.vocabulary import (
+    NEGATION,
+    SCOPE_BREAK,
+    _forms,
+    _plain_colour_words,
+    unnegated,
+    with_negations,
+)
 
 # A kind named right after these is what the wanted item goes with, not the item itself
 # ("for formal trousers", "to wear under dresses", "to hold my chinos up", "he wears coloured shirts").
@@ -68,17 +75,15 @@ _IDIOMS = {"black tie": "tie", "white tie": "tie", "on top": "top", "tie dye": "
            **{f"{tone} shades only": "shades" for tone in ("dark", "darker", "light", "lighter", "bright", "deep")},
            **{f"in {tone} shades": "shades" for tone in ("dark", "darker", "light", "lighter", "bright", "deep")},
            **{f"{who} dresses": "dresses" for who in ("she", "he", "who", "they")},
-           **{f"dresses {how}": "dresses" for how in (
-               "modestly", "conservatively", "smartly", "simply", "sharply", "casually", "formally", "elegantly")},
            "shades of": "shades", "blisters on my heels": "heels", "blisters on his heels": "heels",
            "blisters on her heels": "heels", "stocking filler": "stocking", "stocking fillers": "stocking",
            "stocking stuffer": "stocking", "stocking stuffers": "stocking",
            **{f"{cuff} cuff shirt{s}": f"shirt{s}" for cuff in ("french", "double") for s in ("", "s")}}  # fmt: skip
 _CUFF = {idiom for idiom in _IDIOMS if " cuff " in idiom}
-_NO_HEAD = {idiom for idiom in _IDIOMS if idiom.startswith("in ") or "dresses" in idiom}
-"""Idioms that say nothing of the name before them ("shirts in light shades", "a kurta he dresses up in")."""
 """The shirts said by their cuffs: they hide the shirt unless a wish for one comes just before
 ("I want a white double-cuff shirt": :data:`_WANTING`)."""
+_NO_HEAD = {idiom for idiom in _IDIOMS if idiom.startswith("in ") or "dresses" in idiom}
+"""Idioms that say nothing of the name before them ("shirts in light shades", "a kurta he dresses up in")."""
 _WANTING = {"want", "wants", "need", "needs", "looking", "lookin", "buy", "get", "find", "order", "after",
             "recommend"}  # fmt: skip
 _EVENTS = {"event", "events", "do", "dinner", "dinners", "gala", "galas", "wedding", "weddings", "party",
@@ -141,7 +146,8 @@ def _fond_kinds(text: str, allowed) -> dict[str, float]:
     smarter", "she always wears jeans, want something for a wedding"): the item itself."""
     low = " " + " ".join(_words(text)) + " "
     fond = [m.end() for m in _FOND.finditer(low)]
-    if not fond or _GOES.search(low) or not _MORE.search(low):
+    coloured = any(m.group(1) in _plain_colour_words() for m in _IN_COLOUR.finditer(low))
+    if not fond or _GOES.search(low) or not (_MORE.search(low) or coloured):
         return {}
     spans: list[tuple[int, int, str]] = []
     _named_kinds(text, allowed, True, False, spans)
@@ -164,9 +170,10 @@ _FOND = re.compile(
     r"|\b(?:only|always|mostly|usually)\s+(?:wears?|wearing)\b"
 )
 _MORE = re.compile(
-    r"\b(?:a couple|couple of|a few|more|another|one more|new ones|similar)\b"
-    r"|\b(?:something|one|ones|some)\s+in\s+(?!(?:a|an|the|her|his|my)\b)[a-z]+"
-)  # more of the same: "want to gift him a couple", "something in green or blue for her"
+    r"\b(?:a couple|couple of|a few|another|one more|new ones|similar)\b|\b(?:some|few|one|two|any|couple)\s+more\b"
+    r"|\bmore\s+(?:of (?:them|those|these)|ones|pairs|like (?:these|those|them))\b"
+)  # more of the same: "want to gift him a couple" (not "something more formal")
+_IN_COLOUR = re.compile(r"\b(?:something|one|ones|some)\s+in\s+([a-z]+)")  # "something in green or blue"
 _GOES = re.compile(
     r"\b(?:with|match|matching|matches|under|over|pair|beneath|complement|smarter|different|else|other|instead"
     r"|change|besides|apart|but|try|tried|trying)\b"
@@ -214,9 +221,9 @@ def _named_kinds(
             (start, end, kind) for start, end, kind in found if not any(a <= start < b for a, b in hidden)
         ]
     heads = {start for start, end, kind in found if kind or low[start:end] not in _VERBS | _NO_HEAD}
-    given = bool(_GIVEN.search(low)) and not _SAME.search(
-        low
-    )  # "bought him a blazer, something for his collar"
+    given = any(  # "bought him a blazer, something for his collar" (not "something for my aunt")
+        m.group("who") not in _PEOPLE | _RECIPIENTS for m in _GIVEN.finditer(low)
+    ) and not _SAME.search(low)
     votes: dict[str, float] = {}
     last_context = False
     every = low.split()
@@ -406,10 +413,15 @@ _BEGGING = _SEEKING | {"begging", "begs", "asking", "asks", "wants", "wanted", "
                        "desperate", "bugging", "nagging", "pestering"}  # fmt: skip
 _OBJECTS = {"me", "us", "him", "her"}
 _BOUGHT = {"bought", "gifted", "gave"}  # what the shopper has already given
-_GIVEN = re.compile(r"\b(?:something|anything|a thing|stuff)\s+(?:for|to|that)\b")
-_SAME = re.compile(
-    r"\b(?:same|similar|another|again|more|size|smaller|bigger|larger|exchange|return|fit|fits|replace\w*|like it|like that)\b"
+_GIVEN = re.compile(
+    r"\b(?:something|anything|a thing|stuff)\s+(?:to|that|for\s+(?:(?:my|his|her|their|the|our)\s+)?(?P<who>[a-z]+))\b"
 )
+_SAME = re.compile(
+    r"\b(?:same|similar|another|again|more|size|smaller|bigger|larger|exchange|return|fit|fits|replace\w*|like it"
+    r"|like that|too|also|as well|loved it|liked it)\b"
+)
+_RECIPIENTS = {"aunt", "aunty", "auntie", "uncle", "cousin", "cousins", "grandad", "granny", "friends", "him", "her",
+               "them", "me", "myself", "us", "bhai", "didi", "nani", "dadi"}  # fmt: skip
 """After a thing bought: "something for his collar" asks for another (the thing bought is what it
 goes with); "they don't fit, need a smaller size", "want similar ones" ask for it again."""
 _ASKING = {"begging", "begs", "begged", "asking", "asks", "asked", "bugging", "nagging", "pestering"}
@@ -597,7 +609,7 @@ _BODY = re.compile(
     r"\b(?:my|his|her|their|your|our|the|[a-z]+s)\s+(?:[a-z]+\s+and\s+)?(?:back\s+|front\s+)?"
     r"(neck|wrists?|head|forehead|eyes|waist|pocket)\b(?!\s+(?:down|up|size|money|friendly|square|\d)\b|\s+\d)"
     r"|\b(neck|wrist|head|waist)\s+(?=(?:thing|things|stuff|bit|piece|warmer|warmers|wear)\b)"
-    r"|\b(?:my|his|her|their|your|our)\s+(collar)\b"
+    r"|\b(?:for|on|round|around|at)\s+(?:my|his|their|your|our)\s+(collar)\b(?!\s+(?:size|length|\d))"
     r"|\b(?:carry|carries|carried|carrying|wear|wears|wearing|worn|sling|slung|put|goes|go|sit|sits)\s+(?:it\s+|them\s+)?"
     r"(?:on|across)\s+(?:my|his|her|their|your|our)\s+(back)\b"
     r"|\b(?:go|goes|going|worn|wear|wears|clip|clips|fasten|fastens)\s+(?:on|onto|through|in)\s+(?:my|his|the|your|their)?\s*"

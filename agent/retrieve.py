@@ -224,8 +224,9 @@ class Retrieving:
         """The LM's other likely kinds (``session.fills``) of ``kind``'s master category ("a warm
         wrap for my neck": mufflers after stoles, not vests)."""
         places = self.kind_places()
-        master = places.get(kind, ("", ""))[0]
-        return [k for k in session.fills if k != kind and places.get(k, ("", ""))[0] == master]
+        master, sub = places.get(kind, ("", ""))
+        same = [k for k in session.fills if k != kind and places.get(k, ("", ""))[0] == master]
+        return sorted(same, key=lambda k: places.get(k, ("", ""))[1] != sub)  # its subcategory's first
 
     def _any_kind(self, session, items, backfill, asked, used, find, exclude, wishes, want: int):
         """Where every kind near the one asked for has run out and the reply is still short ("a
@@ -244,7 +245,10 @@ class Retrieving:
         near = [k for k in nearest if sub and places.get(k, ("", ""))[1] == sub][:3] or [
             k for k in nearest if places.get(k, ("", ""))[0] == master
         ][:3]  # of its subcategory where it has others ("jewellery": not wallets), else its master category
-        likely = [k for k in session.fills if k not in unwanted and places.get(k, ("", ""))[0] == master]
+        in_sub = bool(sub) and any(places.get(k, ("", ""))[1] == sub for k in nearest)
+        likely = [  # of its subcategory where that has others, as the nearest
+            k for k in self._fills(session, kind) if k not in unwanted and (not in_sub or places[k][1] == sub)
+        ]
         near = [k for k in near if k not in likely]
         if not likely and not near:
             return items, backfill

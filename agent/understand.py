@@ -99,8 +99,9 @@ class Understanding:
         text, kinds = self._request_text(session), self.vocab.values.get("articleType", ())
         named = lexicon_kinds(text, kinds)
         worn = body_kinds(text, kinds) if self.cfg.body_parts else {}
-        if worn and named:  # "something woolly for my head": the part says the kind, not the stuff
-            named = {k: v for k, v in named.items() if k not in described_kinds(text, kinds)}
+        described = described_kinds(text, kinds) if worn and named else set()
+        if described:  # "something woolly for my head": the part says the kind, not the stuff
+            named = {k: v for k, v in named.items() if k not in described}
         if self.needs is not None and (self.cfg.needs_named or not named):  # "to hold my trousers up"
             ruled = negated(text, self.vocab).get("articleType", set()) | {
                 v for v, p in reading.avoid.get("articleType", {}).items() if p >= d.avoid_threshold
@@ -112,7 +113,7 @@ class Understanding:
         session.fills = [v for v, p in ranked[: 1 + self.cfg.hedge_kinds] if p >= self.cfg.hedge_share]
         if self.cfg.lexicon_weight > 0:  # kinds named in everyday words ("a bum bag", "puffer")
             reading = with_vote(reading, "articleType", named, self.cfg.lexicon_weight, named=True)
-        if not named and worn:  # "for my neck"
+        if worn and (not named or described):  # "for my neck"
             reading = with_vote(reading, "articleType", worn, self.cfg.lexicon_weight, named=True)
         if self.cfg.context_kinds:  # "to throw over a sleeveless dress", "a black tie gala": not named
             theirs = set(lexicon_kinds(text, kinds, context=True, strict=True)) | idiom_kinds(text, kinds)

@@ -1214,6 +1214,12 @@ def test_readings_from_the_thirteenth_set():
                  "bought a kurta here last month, loved it, want similar ones"):  # fmt: skip
         assert lexicon_kinds(text, kinds), text  # the thing bought is wanted again
     assert lexicon_kinds("she loves wearing dresses but not for office, something for office", kinds) == {}
+    assert lexicon_kinds("he always wears jeans, want something more formal for a wedding", kinds) == {}
+    assert lexicon_kinds(
+        "I bought a kurta for my mum, she loved it, now need something for my aunt", kinds
+    ) == {"Kurtas": 1.0}
+    assert body_kinds("my collar size is 16, need something formal for office", kinds) == {}
+    assert body_kinds("something for her collar, a brooch maybe", kinds) == {}
     # what was bought already is what the item goes with; a collar wants a tie
     text = "bought my son a blazer for his graduation, want something for his collar that matches"
     assert lexicon_kinds(text, kinds) == {} and lexicon_kinds(text, kinds, context=True) == {"Jackets": 1.0}
@@ -1253,6 +1259,12 @@ def test_readings_from_the_thirteenth_set():
                        ("matching tshirts for my husband and me", {"Women"}), ("a saree, my husband loves red", {"Women"}),
                        ("a shirt to wear to mummy's birthday dinner", {"Men"})):  # fmt: skip
         assert audience(text, text, read, sides) is None, text  # the shopper's own, or no one's for sure
+    for text, read in (("got a gift card from my husband, want a nice handbag", {"Women"}),
+                       ("farewell party at office for my boss, he's retiring. a saree please", {"Women"}),
+                       ("mere liye aur mere husband ke liye kurta", {"Women"})):  # fmt: skip
+        assert audience(text, text, read, sides) is None, text  # a gift from him, an event, a couple
+    text = "my little brother starts school next month and wants a watch"
+    assert child_gender(text, sides) == {"Boys"}
     assert audience("a watch for my wife's brother", "a watch for my wife's brother", {"Men"}, sides) is None
     assert attending("I want to look sharp at my sister's engagement. Need something for my collar")
     assert not attending("a gift for my sister's engagement, something for her")
