@@ -344,7 +344,9 @@ def _contents(every: list[str], named: list[tuple[int, int, str, int]]) -> set[i
 
 _HAVING = {"have", "has", "had", "got", "gotten", "own", "owns", "loves", "bought", "wear", "wears", "usually",
            "already", "lives", "living"}  # fmt: skip
-_LIST_WORDS = {"\u00a7", "or", "and", "nor", "n", "ya", "aur", "a", "an", "some", "maybe", "even", "perhaps"}
+_LIST_WORDS = {"\u00a7", "or", "and", "nor", "n", "ya", "aur", "a", "an", "some", "maybe", "even", "perhaps", "small",
+               "little", "big", "nice", "simple", "cute", "plain", "good"}  # fmt: skip
+"""What may stand between two kinds of a list ("a fanny pack or a small cross-body thing")."""
 
 
 def listed_kinds(text: str, allowed) -> set[str]:

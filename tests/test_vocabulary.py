@@ -1237,6 +1237,7 @@ def test_readings_from_the_thirteenth_set():
     assert lexicon_kinds("sheer hosiery for the office", kinds) == {"Stockings": 1.0}
     assert lexicon_kinds("mozey for office, black, gents", kinds) == {"Socks": 1.0}
     assert lexicon_kinds("gents purse leather brown", kinds) == {"Wallets": 1.0}
+    assert listed_kinds("a fanny pack or a small cross-body thing", kinds) == {"Waist Pouch", "Messenger Bag"}
     assert lexicon_kinds("a fanny pack or a small cross-body thing", kinds) == {
         "Waist Pouch": 1.0,
         "Messenger Bag": 1.0,
