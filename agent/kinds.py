@@ -685,7 +685,9 @@ def described_kinds(text: str, allowed) -> set[str]:
     for start, end, kind in spans:
         after = low[end:].split()[:5]
         after = after[: after.index(_BREAK)] if _BREAK in after else after
-        names.setdefault(kind, []).append(low[start:end] in _DESCRIBING and bool(set(after) & _WORN_ON))
+        part = next((i for i, w in enumerate(after) if w in _WORN_ON), None)
+        worn = part is not None and "over" not in after[:part]  # not "something fleecy to pull over my head"
+        names.setdefault(kind, []).append(low[start:end] in _DESCRIBING and worn)
     return {kind for kind, said in names.items() if all(said)}
 
 

@@ -1228,6 +1228,10 @@ def test_readings_from_the_thirteenth_set():
     assert described_kinds("something woolly to go round the neck for a bloke", kinds) == {"Sweaters"}
     assert described_kinds("a warm jumper for my dad", kinds) == set()
     assert described_kinds("a knit for me and a muffler for my neck", kinds) == set()
+    assert (
+        described_kinds("something fleecy to pull over my head on cold mornings", kinds | {"Sweatshirts"})
+        == set()
+    )
     assert body_kinds("something for him where the collar doesnt curl", kinds) == {}
     # what the item keeps from slipping; "a perfume or a deo set" is one or the other
     assert lexicon_kinds("something to stop my trousers slipping down at work", kinds) == {}
