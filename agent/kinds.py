@@ -32,8 +32,8 @@ _WORN = {"hurt", "hurts", "walk", "walking", "stand", "standing", "dance", "danc
          "lived", "sweat", "sweating", "wobble", "totter", "suffer", "slip", "fell", "fall"}  # fmt: skip
 # Right before a name these alone leave it open ("for my jeans" goes with; "losing his sunnies" may not).
 _POSSESSIVE = {"my", "his", "her", "their", "our", "your"}
-# Parts of the body a thing is worn on: "for her feet with a bit of height" names no thing it goes with.
 _WORN_ON = {"neck", "head", "ears", "hands", "feet", "wrist", "wrists"}  # what a material word may be for
+# Parts of the body a thing is worn on: "for her feet with a bit of height" names no thing it goes with.
 _LIMBS = {"feet", "foot", "neck", "head", "wrist", "wrists", "hands", "hand", "ears", "legs", "waist", "back"}
 # "looking for trainers": after these, "for" names the wanted item itself.
 _SEEKING = {"looking", "lookin", "shopping", "searching", "hunting", "lookout", "market", "browsing", "asking", "ideas",
@@ -141,9 +141,8 @@ def _fond_kinds(text: str, allowed) -> dict[str, float]:
     """The kinds named right after what someone is fond of wearing, where the request asks for
     more of the same, nothing to go with them, no change and no other kind ("my mom loves wearing
     kurtas, something in green for her", "he only wears collared shirts, want to gift him a
-    couple"; not
-    "she always wears kurtas, something to go with them", "he only wears jeans, something
-    smarter", "she always wears jeans, want something for a wedding"): the item itself."""
+    couple"; not "she always wears kurtas, something to go with them", "he only wears jeans,
+    something smarter", "she always wears jeans, want something for a wedding"): the item itself."""
     low = " " + " ".join(_words(text)) + " "
     fond = [m.end() for m in _FOND.finditer(low)]
     coloured = any(m.group(1) in _plain_colour_words() for m in _IN_COLOUR.finditer(low))
@@ -422,10 +421,11 @@ _SAME = re.compile(
     r"\b(?:same|similar|another|again|more|size|smaller|bigger|larger|exchange|return|fit|fits|replace\w*|like it"
     r"|like that|too|also|as well|loved it|liked it)\b"
 )
-_RECIPIENTS = {"aunt", "aunty", "auntie", "uncle", "cousin", "cousins", "grandad", "granny", "friends", "him", "her",
-               "them", "me", "myself", "us", "bhai", "didi", "nani", "dadi"}  # fmt: skip
 """After a thing bought: "something for his collar" asks for another (the thing bought is what it
 goes with); "they don't fit, need a smaller size", "want similar ones" ask for it again."""
+_RECIPIENTS = {"aunt", "aunty", "auntie", "uncle", "cousin", "cousins", "grandad", "granny", "friends", "him", "her",
+               "them", "me", "myself", "us", "bhai", "didi", "nani", "dadi"}  # fmt: skip
+"""Whom "something for" may name: then it asks for another person, not for another thing."""
 _ASKING = {"begging", "begs", "begged", "asking", "asks", "asked", "bugging", "nagging", "pestering"}
 _ARTICLES = {"a", "an", "the", "some"}
 _CINCH = {"cinch", "cinches", "cinching"}
@@ -484,6 +484,7 @@ def _goes_with(words: list[str], strict: bool = False, after: list[str] = (), gi
         ):
             continue  # "for my mum with zero height": the person is not the thing it goes with; "get
             # her a cardigan": "her" is whom it is for; "for her feet with a bit of height": where
+            # it is worn, not a thing it goes with
         if word == "matching" and (previous in _DETERMINER | _MATCHING_ITSELF or previous.isdigit()):
             continue  # "a matching jogging set", "matching tees for me and my boyfriend", "a proper
             # matching tracksuit": the item itself, matching in itself (but "a top matching my

@@ -138,9 +138,8 @@ class Retrieving:
                         near = [k for k in session.fills if k != kind and k not in unwanted]
                     coloured = False  # the LM's next kinds in the colour asked: they come first
                     if not near and order[0] == "baseColour" and self._scarce(kind, session):
-                        near = [
-                            k for k in self._fills(session, kind) if k not in unwanted
-                        ]  # stoles: mufflers
+                        # four stoles in grey or white: grey and white mufflers next
+                        near = [k for k in self._fills(session, kind) if k not in unwanted]
                         coloured = bool(near)
                     if near:
                         hard["articleType"] = {"$in": [kind, *near]}
