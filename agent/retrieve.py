@@ -137,7 +137,12 @@ class Retrieving:
                         # a child's clothes: the LM's other likely kinds before an adult's size
                         near = [k for k in session.fills if k != kind and k not in unwanted]
                     coloured = False  # the LM's next kinds in the colour asked: they come first
-                    if not near and order[0] == "baseColour" and self._scarce(kind, session):
+                    if (
+                        not near
+                        and order[0] == "baseColour"
+                        and self._scarce(kind, session)
+                        and _said_colour(session)  # not a colour the photo was read as
+                    ):
                         # four stoles in grey or white: grey and white mufflers next
                         near = [k for k in self._fills(session, kind) if k not in unwanted]
                         coloured = bool(near)
@@ -207,6 +212,8 @@ class Retrieving:
         if not isinstance(kind, str) or session.anchor is not None or not self.cfg.kinds_before_colour:
             return []
         if self.photo_kind(session) is not None:  # "this bag in red": bags of other colours first
+            return []
+        if not _said_colour(session):  # a colour the photo was read as may be misread: the kind stays
             return []
         unwanted = {*session.goes_with, *session.avoid.get("articleType", ()), kind}
         likely = self._fills(session, kind) if self._scarce(kind, session) else []
@@ -571,6 +578,11 @@ class Retrieving:
 
 _CHILDREN = {"Boys", "Girls"}
 """Audiences whose items an adult's do not replace (sizes): their nearest kinds come first."""
+
+
+def _said_colour(session: Session) -> bool:
+    """Whether the shopper's words asked for the colour (not only the photo, as read)."""
+    return "baseColour" in session.constraints or "baseColour" in session.options
 
 
 def _values(wish: Any) -> set:

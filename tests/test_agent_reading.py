@@ -257,6 +257,8 @@ def test_a_colour_that_runs_out_goes_on_with_the_lms_other_likely_kinds_of_the_s
     session = agent.session()
     session.fills = ["Stoles", "Innerwear Vests", "Mufflers", "Caps"]
     assert agent._fills(session, "Stoles") == ["Mufflers", "Caps"]
+    assert agent._colour_kinds({"articleType": "Stoles", "baseColour": "Grey"}, session) == []  # the photo's
+    session.constraints = {"baseColour": "Grey"}  # a colour the shopper said
     assert agent._colour_kinds({"articleType": "Stoles", "baseColour": "Grey"}, session) == [
         "Mufflers",
         "Caps",
