@@ -192,13 +192,7 @@ _SHE = (
 )
 _MALE = re.compile(rf"\b(?:(?:{_HE})(?:s|es)?|he|hes|him|his|himself|mr)\b")
 _FEMALE = re.compile(rf"\b(?:(?:{_SHE})(?:s|es)?|she|shes|her|hers|herself|mrs|ms)\b")
-_SIDED = re.compile(
-    r"\b(?:(?:m[ae]n|male|guy|bloke|lad|gent|gentleman|gentlemen|dude|husband|hubby|boyfriend|bf|dad|daddy|father"
-    r"|grandfather|stepdad|brother|bro|bhai|uncle|grandpa|grandad|granddad|fianc[eé]|groom|son|nephew|boy|grandson|bhatij[ae]|bhanj[ae]"
-    r"|wom[ae]n|female|lady|ladie|gal|wife|wive|wifey|girlfriend|gf|mum|mom|mother|grandmother|stepmom|mummy"
-    r"|sister|sis|aunt|auntie|grandma|granny|gran|nan|fianc[eé]e|bride|daughter|niece|girl|granddaughter|bhatiji|bhanji"
-    rf"|{_MAN_KIN}|{_WOMAN_KIN})(?:s|es)?|he|hes|him|his|himself|she|shes|her|hers|herself|mr|mrs|ms)\b"
-)
+_SIDED = re.compile(rf"{_MALE.pattern}|{_FEMALE.pattern}")
 """Any word for a person of one sex ("a man", "my husband", "she", "dadi")."""
 
 
