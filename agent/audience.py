@@ -10,7 +10,7 @@ from vlrec.agent.vocabulary import NEGATION, SCOPE_BREAK
 
 _AGE = re.compile(
     r"\b(\d{1,2})\s*-?\s*(?:(?:years?|yrs?)[\s-]*old|y/o|yo|saal\s+k[aie]|sal\s+k[aie])\b"
-    r"|\b(?:he|she|they)(?:'s|'re| is| are)\s+(\d{1,2})\b(?!\s*(?:foot|feet|ft|inch|in\b|cm|kg|uk|us|eu|size|'|\"))"
+    r"|\b(?:he|she|they)(?:'s|'re| is| are|s|re)\s+(\d{1,2})\b(?!\s*(?:foot|feet|ft|inch|in\b|cm|kg|uk|us|eu|size|'|\"))"
     r"|\b(?:turns?|turning)\s+(\d{1,2})\b|\b(?:aged?|ages)\s*:?\s+(\d{1,2})\b"
     r"|\b(?:son|daughter|nephew|niece|grandson|granddaughter|boy|girl|kid|child)(?:'s| is)\s+(\d{1,2})\b"
     r"|\b(?:sons?|daughters?|nephews?|nieces?|grandsons?|granddaughters?|boys?|girls?|kids?|child|bhatij[aei]|bhanj[aei])"

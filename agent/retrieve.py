@@ -146,6 +146,14 @@ class Retrieving:
                         # four stoles in grey or white: grey and white mufflers next
                         near = [k for k in self._fills(session, kind) if k not in unwanted]
                         coloured = bool(near)
+                    elif (
+                        not near
+                        and order[0] == "gender"
+                        and self._scarce(kind, session, _values(hard["gender"]))
+                    ):
+                        # one stole for women: her scarves and mufflers before men's stoles
+                        near = [k for k in self._fills(session, kind) if k not in unwanted]
+                        coloured = bool(near)
                     if near:
                         hard["articleType"] = {"$in": [kind, *near]}
                         eased.append("articleType")
@@ -219,12 +227,16 @@ class Retrieving:
         likely = self._fills(session, kind) if self._scarce(kind, session) else []
         return [k for k in (self.near_kinds(kind) or likely) if k not in unwanted]
 
-    def _scarce(self, kind: str, session: Session) -> bool:
-        """Whether the catalogue holds fewer items of ``kind`` than a reply does (two kurta sets, four
-        stoles): then its neighbours fill the reply anyway, better in the colour asked."""
+    def _scarce(self, kind: str, session: Session, genders: set[str] | None = None) -> bool:
+        """Whether the catalogue holds fewer items of ``kind`` (for one of ``genders``, where given)
+        than a reply does (two kurta sets, four stoles, one stole for women): then its neighbours
+        fill the reply anyway, better in the colour and for the audience asked."""
         if self._kind_counts is None:
             self._kind_counts = Counter(m.get("articleType") for m in self.items.values())
-        return self._kind_counts.get(kind, 0) < (session.k or self.cfg.k)
+            self._kind_counts.update((m.get("articleType"), m.get("gender")) for m in self.items.values())
+        if genders is None:
+            return self._kind_counts.get(kind, 0) < (session.k or self.cfg.k)
+        return sum(self._kind_counts.get((kind, g), 0) for g in genders) < (session.k or self.cfg.k)
 
     def _fills(self, session: Session, kind: str) -> list[str]:
         """The LM's other likely kinds (``session.fills``) of ``kind``'s master category ("a warm

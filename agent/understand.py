@@ -111,6 +111,8 @@ class Understanding:
         # the LM's own likeliest kinds: what fills a reply up where the kind read has too few items
         ranked = sorted(reading.want.get("articleType", {}).items(), key=lambda kv: -kv[1])
         session.fills = [v for v, p in ranked[: 1 + self.cfg.hedge_kinds] if p >= self.cfg.hedge_share]
+        if worn and (on_part := [k for k in session.fills if k in worn]):  # "around the neck": no belts
+            session.fills = on_part
         if self.cfg.lexicon_weight > 0:  # kinds named in everyday words ("a bum bag", "puffer")
             reading = with_vote(reading, "articleType", named, self.cfg.lexicon_weight, named=True)
         if worn and (not named or described):  # "for my neck"
@@ -345,7 +347,9 @@ class Understanding:
         ruled = set(intent.avoid.get("articleType", {})) | set(their_kinds) | kinds
         ranked = sorted(reading.want.get("articleType", {}).items(), key=lambda kv: -kv[1])
         likely = [k for k, p in ranked if p >= self.cfg.hedge_share]
-        other = kind_for_audience(kind, who, [*likely, *self.near_kinds(kind)], ruled, self._pairs)
+        # then the nearest, then the LM's own likeliest before the words' vote ("a top for men": tshirts)
+        candidates = [*likely, *self.near_kinds(kind), *session.fills]
+        other = kind_for_audience(kind, who, candidates, ruled, self._pairs)
         if other is None and self.cfg.titled_kinds and not any((kind, g) in self._pairs for g in who):
             key = (kind, frozenset(who))
             if key not in self._titled:

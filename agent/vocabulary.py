@@ -115,6 +115,7 @@ NEGATION = {"not", "no", "never", "without", "except", "but", "avoid", "hate", "
 _NEGATING = re.compile(
     r"\b(?:can'?t|cannot|won'?t|couldn'?t|wouldn'?t)\s+(?:do|wear|stand|handle|bear|take|walk in)\b"
     r"(?!\s+(?:to|the|it|this|that|my|any|anything|without|much|more|long)\b)"
+    r"|\b(?:don'?t|do not|doesn'?t|does not)\s+(?:want|wanna)\s+(?:to\s+)?(?:wear|buy|get|go for)\b"
     r"|\b(?:rather than|instead of|(?:has |have |is |'s |s )?gone off|went off"
     r"|(?:other than|apart from)(?!\s+(?:that|this|the price|price|size)\b))\b",
     re.IGNORECASE,
@@ -180,6 +181,15 @@ def _too_much(m: re.Match) -> str:
     return f"not {m.group(1)}"
 
 
+_ENOUGH = re.compile(
+    r"\b(?:has|have|owns?|got)\s+(?:already\s+)?(?:(?:like|about|around|maybe|over|at least)\s+)?"
+    r"(?:(?:enough|plenty of|loads of|lots of|tons of|a lot of|so many|too many|a few|a couple of|a bunch of"
+    r"|a dozen|\d+|two|three|four|five|six|seven|eight|nine|ten)\s+)?"
+    r"((?:[a-z][a-z-]*\s+){0,2}?[a-z][a-z-]*)\s*[,.;\u2026]*\s*(?:so\s+|and\s+)?(?=(?:anything|something)\s+else\b)",
+    re.IGNORECASE,
+)
+"""What the shopper says someone has plenty of before asking for something else is ruled out: "she
+already has like 5 handbags so anything else", "he has enough ties, something else"."""
 _LACK = re.compile(
     r"(?<!that )(?<!which )(?<!who )(?<!it )\b(?:don'?t|do not|doesn'?t|does not|didn'?t)\s+(?:even\s+|actually\s+|really\s+)?"
     r"(?:own|have|got)\b(?!\s+to\b)",
@@ -208,6 +218,7 @@ def with_negations(text: str) -> str:
     text = _REFUSED.sub(r"not \1.", re.sub("[\u2018\u2019\u00b4`]", "'", text))
     text = _EXCESS.sub(_too_much, text)
     text = _NAHI.sub(r"not \1,", _OUT.sub(_out, text))
+    text = _ENOUGH.sub(r"not \1, ", text)
     text = _BUT.sub(_but, _LACK.sub("lack", text))
     return _NEGATING.sub(" not ", text)
 

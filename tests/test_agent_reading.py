@@ -351,3 +351,23 @@ def test_a_short_reply_filled_with_the_nearest_kind_eases_its_colour_where_it_ha
     assert [r["articleType"] for r in got] == ["Handbags"] * 16 + ["Tshirts"] * 4
     assert [r["baseColour"] for r in got[:8]] == ["White"] * 8
     assert all(r["baseColour"] == "Black" for r in got[16:])
+
+
+def test_a_kind_scarce_for_the_audience_goes_on_with_the_lms_next_kind_for_that_audience(shop, monkeypatch):
+    """Eight men's handbags for a reply of twenty: the LM's next likely kind of the same master
+    category for men (tshirts, the categories patched to agree) comes before handbags for women
+    ("a wrap for my wife": her scarves before men's stoles)."""
+    from tests.test_intent import _lm_agent
+
+    text = "a bag for him"
+    agent, rows = _lm_agent(shop, {text: ({"articleType": ["Handbags"], "gender": ["Men"]}, {})}, k=20)
+    monkeypatch.setattr(agent, "near_kinds", lambda kind, floor=None, n=2: [])
+    monkeypatch.setattr(agent, "kind_places", lambda: {"Handbags": ("Things", ""), "Tshirts": ("Things", "")})
+    monkeypatch.setattr(agent, "lm_intent", _keep_fills(agent.lm_intent, ["Tshirts"]))
+    got = [rows[i.id] for i in agent.session().send(text).items]
+    assert [(r["articleType"], r["gender"]) for r in got] == (
+        [("Handbags", "Men")] * 8 + [("Tshirts", "Men")] * 8 + [("Handbags", "Women")] * 4
+    )
+    monkeypatch.setattr(agent, "lm_intent", _keep_fills(agent.lm_intent, []))  # no other kind read
+    got = [rows[i.id] for i in agent.session().send(text).items]
+    assert [(r["articleType"], r["gender"]) for r in got[8:16]] == [("Handbags", "Women")] * 8

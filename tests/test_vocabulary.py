@@ -1281,3 +1281,45 @@ def test_readings_from_the_thirteenth_set():
     text = "he wears the same ugly red cap every day, get him one in any other colour"
     assert context_colours(text, colours)[:2] == ({"Red"}, {"Red"})
     assert context_colours("he wears that blue jacket a lot, a cap in blue", colours)[:2] == (set(), set())
+
+
+def test_readings_from_the_fourteenth_set():
+    from vlrec.agent.audience import child_gender
+    from vlrec.agent.kinds import lexicon_kinds
+    from vlrec.agent.vocabulary import Vocabulary, negated, unnegated
+
+    kinds = {"Kurtas", "Shirts", "Handbags", "Watches", "Scarves", "Sunglasses", "Ties", "Belts", "Deodorant",
+             "Tracksuits", "Lounge Pants", "Wallets", "Trousers"}  # fmt: skip
+    vocab = Vocabulary(
+        [
+            {"articleType": k, "baseColour": c, "usage": "Formal"}
+            for k in sorted(kinds)
+            for c in ("Black", "Blue")
+        ]
+    )
+    # "I don't want to wear a kurta" rules the kurta out, as "I don't want a kurta" does
+    text = "wedding guest outfit for a man, but I don't want to wear a kurta - maybe a formal shirt?"
+    assert negated(text, vocab).get("articleType") == {"Kurtas"}
+    assert negated("she doesn't want to buy anything black", vocab).get("baseColour") == {"Black"}
+    assert not negated("I don't want to look overdressed in a kurta", vocab)
+    # what someone has plenty of, before "something else", is ruled out
+    text = "a present for my mum, she already has like 5 handbags so anything else... a watch? a scarf?"
+    assert negated(text, vocab).get("articleType") == {"Handbags"}
+    assert "handbags" not in unnegated(text)
+    assert negated("he has enough ties, something else for his birthday", vocab).get("articleType") == {
+        "Ties"
+    }
+    assert not negated("she has a birthday coming up, a watch", vocab)
+    assert not negated("he has 3 ties and needs a shirt to go with them", vocab)
+    # an age after "hes" / "shes" without the apostrophe
+    sides = ("Men", "Women", "Boys", "Girls", "Unisex")
+    assert child_gender("tshirt wit a print for my son, hes 8", sides) == {"Boys"}
+    assert child_gender("a frock for my niece, shes 6", sides) == {"Girls"}
+    assert child_gender("shirts for my son, hes 6 foot tall", sides) is None
+    # "to tie up his trousers" names no tie; words for kinds
+    assert lexicon_kinds("something for him to tie up his trousers at the waist", kinds) == {}
+    assert lexicon_kinds("a tie to go with his suit", kinds) == {"Ties": 1.0}
+    assert lexicon_kinds("what do u have in deos for men", kinds) == {"Deodorant": 1.0}
+    assert lexicon_kinds("matching sports set for men, top and bottoms", kinds) == {"Tracksuits": 1.0}
+    assert lexicon_kinds("pj bottoms mens", kinds) == {"Lounge Pants": 1.0}
+    assert lexicon_kinds("purse for gents", kinds) == {"Wallets": 1.0}
