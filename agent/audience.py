@@ -47,8 +47,10 @@ _TEEN = re.compile(
     r"\b(?:teen|teenage|teenaged)\s+(?:sons?|daughters?|boys?|girls?|nephews?|nieces?|grandsons?|granddaughters?"
     r"|brothers?|sisters?|kids?)\b|\b(?:for (?:a|my|our)|my|our)\s+teenagers?\b"
     r"|\b(?:sons?|daughters?|boys?|girls?|nephews?|nieces?|twins|kids)\s*[(,-]\s*(?:teens|teenagers?|teen)\b"
+    r"|\b(?:they'?re|they are|theyre|both|she'?s|she is|shes|he'?s|he is|hes)\s+(?:both\s+|a\s+)?"
+    r"(?:teens|teenagers?|in (?:their|her|his) (?:early |mid )?teens)\b"
 )
-"""A teenager named with no age ("my teenage daughter", "a teenager"; not "she doesn't want to look
+"""A teenager named with no age ("my teenage daughter", "a teenager", "twin girls, they're teens"; not "she doesn't want to look
 like a teen", "since his teens"): either the child's or the adult's sizes."""
 _BOY = re.compile(
     r"\b(?:sons?|nephews?|boys?|lads?|grandsons?|little brother|bhatij[ae]|bhanj[ae]|he|he's|him|his)\b"
@@ -139,7 +141,7 @@ _SELF = re.compile(
     r"|for (?:work|the office|my office|my job|meetings|interviews?)"
     r"|(?:on|for) a (?:first )?date|first date|date night|for (?:college|uni|university)|at (?:college|uni|university)"
     r"|(?:started|starting|starts|off to|going to|back to|goes to|in (?:her|his) first year at) (?:college|uni|university)"
-    r"|(?:her|his|an|the) internship|(?:her|his) (?:first|new) job"
+    r"|(?:her|his|an|the|to|for|at) internships?|(?:her|his) (?:first|new) job"
     r"|(?:daughter'?s|son'?s|her|his) (?:college|uni|university|hostel|campus))\b"
 )  # an adult's
 _ADULT = {"Girls": "Women", "Boys": "Men"}

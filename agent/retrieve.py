@@ -149,9 +149,11 @@ class Retrieving:
                     elif (
                         not near
                         and order[0] == "gender"
+                        and not {*relaxed, *eased} & {"baseColour", "usage", "price"}  # still held
                         and self._scarce(kind, session, _values(hard["gender"]))
                     ):
-                        # one stole for women: her scarves and mufflers before men's stoles
+                        # one stole for women: her scarves and mufflers before men's stoles (not
+                        # "formal pants for a woman, black", one pair: her track pants in any colour)
                         near = [k for k in self._fills(session, kind) if k not in unwanted]
                         coloured = bool(near)
                     if near:
@@ -164,16 +166,17 @@ class Retrieving:
                     isinstance(kind, str)
                     and kids
                     and kids <= _CHILDREN
-                    and "Unisex" in _values(hard["gender"])
                     and not self.near_kinds(kind)
                     and not [k for k in session.fills if k != kind and k not in unwanted]
                     and (siblings := [k for k in self._child_kinds(kind, kids) if k not in unwanted])
-                ):  # after a child's unisex items, with no nearest kinds nor other kinds read: the
-                    # child's items of the same category ("trainers for my 9 year old": children's
-                    # casual shoes before an adult's trainers)
+                ):  # with no nearest kinds nor other kinds read: the child's items of the same
+                    # category, before unisex (adult-sized) ones ("trainers for my 9 year old":
+                    # children's casual shoes before an adult's trainers; "t-shirts for my daughter
+                    # who's 7": girls' tops before unisex tees)
                     hard["articleType"] = {"$in": [kind, *siblings]}
                     eased.append("articleType")
                     extra += find(_where(hard), seen + [h.id for h in extra])
+                    shades = len(extra)  # the child's own items first
                     continue
                 eased_key = "gender" if self._unisex(hard) else self._ease(hard, order)  # one step each time
                 if eased_key not in eased:

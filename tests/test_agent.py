@@ -280,8 +280,7 @@ def test_a_childs_reply_with_no_other_kinds_read_fills_up_with_the_childs_items_
     shop, monkeypatch
 ):
     """A child's kind with no more items, no nearest kinds and no other kind the LM found likely:
-    after that child's unisex items, the child's items of other kinds in the same subcategory come
-    before an adult's sizes ("trainers for my 9 year old": children's casual shoes, not men's
+    the child's items of other kinds in the same subcategory come before unisex and adult sizes ("trainers for my 9 year old": children's casual shoes, not men's
     trainers), those with most items first. The shop's women stand in for a child's audience."""
     import vlrec.agent.retrieve as retrieve
     from tests.test_intent import _lm_agent
@@ -299,6 +298,12 @@ def test_a_childs_reply_with_no_other_kinds_read_fills_up_with_the_childs_items_
     got = [(rows[i.id]["articleType"], rows[i.id]["gender"]) for i in agent.session().send(text).items]
     assert got[:8] == [("Casual Shoes", "Women")] * 8 and len(got) == 12
     assert set(got[8:]) == {("Tshirts", "Women")}  # not men's casual shoes, nor bags
+    import vlrec.agent.kinds as kinds
+
+    monkeypatch.setattr(kinds, "AUDIENCE", {**kinds.AUDIENCE, "Women": ("Men",)})  # men's stand in for unisex
+    got = [(rows[i.id]["articleType"], rows[i.id]["gender"]) for i in agent.session().send(text).items]
+    assert got[:8] == [("Casual Shoes", "Women")] * 8
+    assert set(got[8:]) == {("Tshirts", "Women")}  # the child's own tees before unisex (adult) shoes
 
 
 def test_a_kind_ruled_out_never_fills_a_reply_and_the_lms_other_kinds_still_do(shop):

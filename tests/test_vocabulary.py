@@ -1284,7 +1284,7 @@ def test_readings_from_the_thirteenth_set():
 
 
 def test_readings_from_the_fourteenth_set():
-    from vlrec.agent.audience import child_gender
+    from vlrec.agent.audience import audience, child_gender
     from vlrec.agent.kinds import lexicon_kinds
     from vlrec.agent.vocabulary import Vocabulary, negated, unnegated
 
@@ -1316,6 +1316,12 @@ def test_readings_from_the_fourteenth_set():
     assert child_gender("tshirt wit a print for my son, hes 8", sides) == {"Boys"}
     assert child_gender("a frock for my niece, shes 6", sides) == {"Girls"}
     assert child_gender("shirts for my son, hes 6 foot tall", sides) is None
+    # teenagers said after the noun; an internship is an adult's
+    assert child_gender("tees for my twin girls, they're teens, bright colours!", sides) == {"Girls", "Women"}
+    assert child_gender("a watch for my nephew, he's a teenager", sides) == {"Boys", "Men"}
+    assert child_gender("my daughter loves teen dramas", sides) is None
+    text = "graduation gift for my niece, something smart she can wear to internship interviews"
+    assert audience(text, text, {"Girls"}, sides) == {"Women"}
     # "to tie up his trousers" names no tie; words for kinds
     assert lexicon_kinds("something for him to tie up his trousers at the waist", kinds) == {}
     assert lexicon_kinds("a tie to go with his suit", kinds) == {"Ties": 1.0}
