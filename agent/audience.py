@@ -10,7 +10,7 @@ from vlrec.agent.vocabulary import NEGATION, SCOPE_BREAK
 
 _AGE = re.compile(
     r"\b(\d{1,2})\s*-?\s*(?:(?:years?|yrs?)[\s-]*old|y/o|yo|saal\s+k[aie]|sal\s+k[aie])\b"
-    r"|\b(?:he|she|they)(?:'s|'re| is| are|s|re)\s+(\d{1,2})\b(?!\s*(?:foot|feet|ft|inch|in\b|cm|kg|uk|us|eu|size|'|\"))"
+    r"|\b(?:(?:he|she|they)(?:'s|'re| is| are)|hes|shes|theyre)\s+(\d{1,2})\b(?!\s*(?:foot|feet|ft|inch|in\b|cm|kg|uk|us|eu|size|'|\"))"
     r"|\b(?:turns?|turning)\s+(\d{1,2})\b|\b(?:aged?|ages)\s*:?\s+(\d{1,2})\b"
     r"|\b(?:son|daughter|nephew|niece|grandson|granddaughter|boy|girl|kid|child)(?:'s| is)\s+(\d{1,2})\b"
     r"|\b(?:sons?|daughters?|nephews?|nieces?|grandsons?|granddaughters?|boys?|girls?|kids?|child|bhatij[aei]|bhanj[aei])"
@@ -47,11 +47,12 @@ _TEEN = re.compile(
     r"\b(?:teen|teenage|teenaged)\s+(?:sons?|daughters?|boys?|girls?|nephews?|nieces?|grandsons?|granddaughters?"
     r"|brothers?|sisters?|kids?)\b|\b(?:for (?:a|my|our)|my|our)\s+teenagers?\b"
     r"|\b(?:sons?|daughters?|boys?|girls?|nephews?|nieces?|twins|kids)\s*[(,-]\s*(?:teens|teenagers?|teen)\b"
-    r"|\b(?:they'?re|they are|theyre|both|she'?s|she is|shes|he'?s|he is|hes)\s+(?:both\s+|a\s+)?"
-    r"(?:teens|teenagers?|in (?:their|her|his) (?:early |mid )?teens)\b"
+    r"|(?<!like )(?<!think )(?<!thinks )(?<!if )(?<!though )"
+    r"\b(?:they'?re|they are|theyre|both|she'?s|she is|shes|he'?s|he is|hes)\s+(?:both\s+|a\s+)?"
+    r"(?:teens?|teenagers?|in (?:their|her|his) (?:early |mid )?teens)\b"
 )
 """A teenager named with no age ("my teenage daughter", "a teenager", "twin girls, they're teens"; not "she doesn't want to look
-like a teen", "since his teens"): either the child's or the adult's sizes."""
+like a teen", "since his teens", "dresses like he's a teenager"): either the child's or the adult's sizes."""
 _BOY = re.compile(
     r"\b(?:sons?|nephews?|boys?|lads?|grandsons?|little brother|bhatij[ae]|bhanj[ae]|he|he's|him|his)\b"
 )
@@ -258,6 +259,12 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
     plain = re.sub(r"\b(?!(?:he|she|it)'s)[a-z]+(?:'s|s')(?![a-z])", " ", plain).replace("'", "")
     he, she = bool(_MALE.search(plain)), bool(_FEMALE.search(plain))  # not "to mummy's birthday dinner"
     for_them = bool(kin) or (bool(_GIFTED.search(plain)) and not _FROM.search(plain))
+    mixed = bool(read & {"Men", "Boys"}) and bool(read & {"Women", "Girls"})
+    if (
+        mixed and he != she and _FOR_ONE.search(plain) and not _TOGETHER.search(plain)
+    ):  # "a belt for my daughter" read as girls' or men's
+        kept = read & ({"Men", "Boys"} if he else {"Women", "Girls"})
+        return kept if kept <= set(allowed) else None
     if read and he != she and for_them and not _WEARER.search(plain) and kin <= {"Men" if he else "Women"}:
         # "a gift for a colleague who is leaving, she is always in formal shirts"
         other = {"Women", "Girls"} if he else {"Men", "Boys"}
@@ -267,6 +274,12 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
     return None
 
 
+_FOR_ONE = re.compile(rf"\bfor (?:my|our|his|her|a|an|the) (?:[a-z-]+ )?(?:{_HE}|{_SHE})(?:s|es)?\b")
+"""An item said to be for a person of one sex ("for my daughter", "for a lady")."""
+_TOGETHER = re.compile(
+    r"\b(?:me and|and me|and i|and myself|for us|us both|both of us|couples?|matching|his (?:and|&|n) hers)\b"
+)
+"""Items for two people, the shopper among them ("matching watches for my husband and me")."""
 _OTHER_SIDE = {"Men": "Women", "Women": "Men", "Boys": "Girls", "Girls": "Boys"}
 _STYLE = re.compile(
     r"\b(?:boyfriend|girlfriend|dad|mom|mum|grandpa|granny)\s+(?:jeans|shirts?|sneakers|shoes|hats?|caps?|fit|cardigans?|blazers?)\b"

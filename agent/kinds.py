@@ -65,7 +65,7 @@ _PARTS = [[w] for w in ("neck", "wrist", "wrists", "head", "feet", "foot", "hand
 # whose kind it hides: they neither vote nor let the LM read that kind ("not too dressed up" is no
 # dress; "soft pastel shades" are no sunglasses; "his french-cuff shirts" want cufflinks: in the
 # blind sets, five times of five).
-_IDIOMS = {"black tie": "tie", "white tie": "tie", "on top": "top", "tie dye": "tie", "tie up": "tie", "to tie": "tie",
+_IDIOMS = {"black tie": "tie", "white tie": "tie", "on top": "top", "tie dye": "tie", "to tie": "tie",
            "dressed up": "dress", "dress up": "dress", "dressing up": "dress", "dress down": "dress",
            "dressed down": "dress", "dress code": "dress", "overdressed": "dress", "underdressed": "dress",
            "too dressy": "dress", "not dressy": "dress", "nothing dressy": "dress", "overly dressy": "dress",

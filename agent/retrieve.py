@@ -149,7 +149,8 @@ class Retrieving:
                     elif (
                         not near
                         and order[0] == "gender"
-                        and not {*relaxed, *eased} & {"baseColour", "usage", "price"}  # still held
+                        # where no colour, use or price was asked (each is eased before the audience)
+                        and not {*relaxed, *eased} & {"baseColour", "usage", "price"}
                         and self._scarce(kind, session, _values(hard["gender"]))
                     ):
                         # one stole for women: her scarves and mufflers before men's stoles (not
@@ -173,10 +174,11 @@ class Retrieving:
                     # category, before unisex (adult-sized) ones ("trainers for my 9 year old":
                     # children's casual shoes before an adult's trainers; "t-shirts for my daughter
                     # who's 7": girls' tops before unisex tees)
+                    first = not eased and not extra  # nothing found yet under an eased wish
                     hard["articleType"] = {"$in": [kind, *siblings]}
                     eased.append("articleType")
                     extra += find(_where(hard), seen + [h.id for h in extra])
-                    shades = len(extra)  # the child's own items first
+                    shades = len(extra) if first else shades  # the child's own items first
                     continue
                 eased_key = "gender" if self._unisex(hard) else self._ease(hard, order)  # one step each time
                 if eased_key not in eased:

@@ -347,7 +347,7 @@ class Understanding:
         ruled = set(intent.avoid.get("articleType", {})) | set(their_kinds) | kinds
         ranked = sorted(reading.want.get("articleType", {}).items(), key=lambda kv: -kv[1])
         likely = [k for k, p in ranked if p >= self.cfg.hedge_share]
-        # then the nearest, then the LM's own likeliest before the words' vote ("a top for men": tshirts)
+        # then the nearest, then the LM's likeliest before the lexicon's vote ("a top for men": tshirts)
         candidates = [*likely, *self.near_kinds(kind), *session.fills]
         other = kind_for_audience(kind, who, candidates, ruled, self._pairs)
         if other is None and self.cfg.titled_kinds and not any((kind, g) in self._pairs for g in who):

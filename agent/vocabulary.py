@@ -116,6 +116,7 @@ _NEGATING = re.compile(
     r"\b(?:can'?t|cannot|won'?t|couldn'?t|wouldn'?t)\s+(?:do|wear|stand|handle|bear|take|walk in)\b"
     r"(?!\s+(?:to|the|it|this|that|my|any|anything|without|much|more|long)\b)"
     r"|\b(?:don'?t|do not|doesn'?t|does not)\s+(?:want|wanna)\s+(?:to\s+)?(?:wear|buy|get|go for)\b"
+    r"(?!\s+(?:the|it|this|that|these|those|my|his|her|their|our|your|same|old)\b)"
     r"|\b(?:rather than|instead of|(?:has |have |is |'s |s )?gone off|went off"
     r"|(?:other than|apart from)(?!\s+(?:that|this|the price|price|size)\b))\b",
     re.IGNORECASE,
@@ -182,14 +183,16 @@ def _too_much(m: re.Match) -> str:
 
 
 _ENOUGH = re.compile(
+    r"(?<!n't )(?<!dont )(?<!doesnt )(?<!didnt )(?<!not )(?<!you )(?<!u )"
     r"\b(?:has|have|owns?|got)\s+(?:already\s+)?(?:(?:like|about|around|maybe|over|at least)\s+)?"
-    r"(?:(?:enough|plenty of|loads of|lots of|tons of|a lot of|so many|too many|a few|a couple of|a bunch of"
-    r"|a dozen|\d+|two|three|four|five|six|seven|eight|nine|ten)\s+)?"
+    r"(?:enough|plenty of|loads of|lots of|tons of|a lot of|so many|too many|a bunch of"
+    r"|a dozen|[2-9]|\d\d+|two|three|four|five|six|seven|eight|nine|ten)\s+"
     r"((?:[a-z][a-z-]*\s+){0,2}?[a-z][a-z-]*)\s*[,.;\u2026]*\s*(?:so\s+|and\s+)?(?=(?:anything|something)\s+else\b)",
     re.IGNORECASE,
 )
 """What the shopper says someone has plenty of before asking for something else is ruled out: "she
-already has like 5 handbags so anything else", "he has enough ties, something else"."""
+already has like 5 handbags so anything else", "he has enough ties, something else" (not "she has a
+red saree, something else to go with it", "do you have black sneakers, anything else?")."""
 _LACK = re.compile(
     r"(?<!that )(?<!which )(?<!who )(?<!it )\b(?:don'?t|do not|doesn'?t|does not|didn'?t)\s+(?:even\s+|actually\s+|really\s+)?"
     r"(?:own|have|got)\b(?!\s+to\b)",
@@ -212,7 +215,8 @@ def _but(m: re.Match) -> str:
 
 def with_negations(text: str) -> str:
     """``text`` with each negating phrase of :data:`_NEGATING` said as "not", a thing refused after
-    it is named (:data:`_REFUSED`) or named as too much (:data:`_EXCESS`) said as "not" that thing,
+    it is named (:data:`_REFUSED`), named as too much (:data:`_EXCESS`) or had in plenty before
+    "something else" (:data:`_ENOUGH`) said as "not" that thing,
     a "but" that rules nothing out (:data:`_BUT_AFTER`) said as "yet", and a lack ("I don't own a
     belt", :data:`_LACK`) said as "lack"."""
     text = _REFUSED.sub(r"not \1.", re.sub("[\u2018\u2019\u00b4`]", "'", text))

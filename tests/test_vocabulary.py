@@ -1311,20 +1311,35 @@ def test_readings_from_the_fourteenth_set():
     }
     assert not negated("she has a birthday coming up, a watch", vocab)
     assert not negated("he has 3 ties and needs a shirt to go with them", vocab)
+    for text in ("do you have black shirts, anything else?", "she has a red kurta, something else to go with it",
+                 "he doesn't have enough belts, anything else would do", "got any blue shirts, anything else"):  # fmt: skip
+        assert not negated(text, vocab), text  # a question, one thing owned, a lack
+    for text in ("he doesn't want to wear his old black kurta to the wedding, a new kurta in blue",
+                 "I don't want to buy the same black shirts again, shirts in blue"):  # fmt: skip
+        assert "articleType" not in negated(text, vocab), text  # the same kind, anew
     # an age after "hes" / "shes" without the apostrophe
     sides = ("Men", "Women", "Boys", "Girls", "Unisex")
     assert child_gender("tshirt wit a print for my son, hes 8", sides) == {"Boys"}
     assert child_gender("a frock for my niece, shes 6", sides) == {"Girls"}
     assert child_gender("shirts for my son, hes 6 foot tall", sides) is None
+    assert child_gender("a kurta for my husband, he saw one here 2 weeks ago", sides) is None
+    assert child_gender("my husband is 45 but dresses like he's a teenager, a hoodie", sides) is None
+    assert child_gender("my dad thinks he's a teenager, a hoodie for him", sides) is None
     # teenagers said after the noun; an internship is an adult's
     assert child_gender("tees for my twin girls, they're teens, bright colours!", sides) == {"Girls", "Women"}
     assert child_gender("a watch for my nephew, he's a teenager", sides) == {"Boys", "Men"}
     assert child_gender("my daughter loves teen dramas", sides) is None
     text = "graduation gift for my niece, something smart she can wear to internship interviews"
     assert audience(text, text, {"Girls"}, sides) == {"Women"}
+    # a reading of both sides, where the words say it is for one person of one side
+    text = "Hey, I'm after a belt for my daughter, she wears a lot of skinny jeans"
+    assert audience(text, text, {"Girls", "Men"}, sides) == {"Girls"}
+    for text in ("matching watches for my husband and me", "gifts for my son and daughter"):
+        assert audience(text, text, {"Men", "Women"}, sides) is None, text
     # "to tie up his trousers" names no tie; words for kinds
     assert lexicon_kinds("something for him to tie up his trousers at the waist", kinds) == {}
     assert lexicon_kinds("a tie to go with his suit", kinds) == {"Ties": 1.0}
+    assert lexicon_kinds("a silk tie up to 2000 for my dad", kinds) == {"Ties": 1.0}
     assert lexicon_kinds("what do u have in deos for men", kinds) == {"Deodorant": 1.0}
     assert lexicon_kinds("matching sports set for men, top and bottoms", kinds) == {"Tracksuits": 1.0}
     assert lexicon_kinds("pj bottoms mens", kinds) == {"Lounge Pants": 1.0}
