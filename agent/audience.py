@@ -10,7 +10,7 @@ from vlrec.agent.vocabulary import NEGATION, SCOPE_BREAK
 
 _AGE = re.compile(
     r"\b(\d{1,2})\s*-?\s*(?:(?:years?|yrs?)[\s-]*old|y/o|yo|saal\s+k[aie]|sal\s+k[aie])\b"
-    r"|\b(?:(?:he|she|they)(?:'s|'re| is| are)|hes|shes|theyre)\s+(\d{1,2})\b(?!\s*(?:foot|feet|ft|inch|in\b|cm|kg|uk|us|eu|size|'|\"))"
+    r"|(?<!like )\b(?:(?:he|she|they)(?:'s|'re| is| are)|hes|shes|theyre)\s+(\d{1,2})\b(?!\s*(?:foot|feet|ft|inch|in\b|cm|kg|uk|us|eu|size|'|\"))"
     r"|\b(?:turns?|turning)\s+(\d{1,2})\b|\b(?:aged?|ages)\s*:?\s+(\d{1,2})\b"
     r"|\b(?:son|daughter|nephew|niece|grandson|granddaughter|boy|girl|kid|child)(?:'s| is)\s+(\d{1,2})\b"
     r"|\b(?:sons?|daughters?|nephews?|nieces?|grandsons?|granddaughters?|boys?|girls?|kids?|child|bhatij[aei]|bhanj[aei])"
@@ -47,7 +47,7 @@ _TEEN = re.compile(
     r"\b(?:teen|teenage|teenaged)\s+(?:sons?|daughters?|boys?|girls?|nephews?|nieces?|grandsons?|granddaughters?"
     r"|brothers?|sisters?|kids?)\b|\b(?:for (?:a|my|our)|my|our)\s+teenagers?\b"
     r"|\b(?:sons?|daughters?|boys?|girls?|nephews?|nieces?|twins|kids)\s*[(,-]\s*(?:teens|teenagers?|teen)\b"
-    r"|(?<!like )(?<!think )(?<!thinks )(?<!if )(?<!though )"
+    r"|(?<!like )(?<!think )(?<!thinks )(?<!as if )(?<!as though )"
     r"\b(?:they'?re|they are|theyre|both|she'?s|she is|shes|he'?s|he is|hes)\s+(?:both\s+|a\s+)?"
     r"(?:teens?|teenagers?|in (?:their|her|his) (?:early |mid )?teens)\b"
 )
@@ -261,9 +261,13 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
     for_them = bool(kin) or (bool(_GIFTED.search(plain)) and not _FROM.search(plain))
     mixed = bool(read & {"Men", "Boys"}) and bool(read & {"Women", "Girls"})
     if (
-        mixed and he != she and _FOR_ONE.search(plain) and not _TOGETHER.search(plain)
-    ):  # "a belt for my daughter" read as girls' or men's
-        kept = read & ({"Men", "Boys"} if he else {"Women", "Girls"})
+        mixed
+        and he != she
+        and _FOR_ONE.search(plain)
+        and not _TOGETHER.search(plain)
+        and not _WEARER.search(_SEEKING.sub(" ", plain))
+    ):  # "I'm after a belt for my daughter" read as girls' or men's: hers
+        kept = read & ({"Men", "Boys", "Unisex"} if he else {"Women", "Girls", "Unisex"})
         return kept if kept <= set(allowed) else None
     if read and he != she and for_them and not _WEARER.search(plain) and kin <= {"Men" if he else "Women"}:
         # "a gift for a colleague who is leaving, she is always in formal shirts"
@@ -277,8 +281,11 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
 _FOR_ONE = re.compile(rf"\bfor (?:my|our|his|her|a|an|the) (?:[a-z-]+ )?(?:{_HE}|{_SHE})(?:s|es)?\b")
 """An item said to be for a person of one sex ("for my daughter", "for a lady")."""
 _TOGETHER = re.compile(
-    r"\b(?:me and|and me|and i|and myself|for us|us both|both of us|couples?|matching|his (?:and|&|n) hers)\b"
+    r"\b(?:me and|and me|and i|and myself|for us|us both|both of us|couples?|matching"
+    r"|his (?:and|&|n) hers)\b|\bme\s*&|&\s*me\b"
 )
+_SEEKING = re.compile(r"\b(?:im|i am) (?:after|looking|searching|shopping|hunting|trying)\b")
+"""The shopper seeking, not wearing: "I'm after a belt for my daughter"."""
 """Items for two people, the shopper among them ("matching watches for my husband and me")."""
 _OTHER_SIDE = {"Men": "Women", "Women": "Men", "Boys": "Girls", "Girls": "Boys"}
 _STYLE = re.compile(

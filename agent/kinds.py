@@ -65,7 +65,7 @@ _PARTS = [[w] for w in ("neck", "wrist", "wrists", "head", "feet", "foot", "hand
 # whose kind it hides: they neither vote nor let the LM read that kind ("not too dressed up" is no
 # dress; "soft pastel shades" are no sunglasses; "his french-cuff shirts" want cufflinks: in the
 # blind sets, five times of five).
-_IDIOMS = {"black tie": "tie", "white tie": "tie", "on top": "top", "tie dye": "tie", "to tie": "tie",
+_IDIOMS = {"black tie": "tie", "white tie": "tie", "on top": "top", "tie dye": "tie", "tie up": "tie", "to tie": "tie",
            "dressed up": "dress", "dress up": "dress", "dressing up": "dress", "dress down": "dress",
            "dressed down": "dress", "dress code": "dress", "overdressed": "dress", "underdressed": "dress",
            "too dressy": "dress", "not dressy": "dress", "nothing dressy": "dress", "overly dressy": "dress",
@@ -120,6 +120,9 @@ def _lexicon_phrases(allowed: frozenset) -> list[tuple[str, str]]:
         _VAGUE | set(_IDIOMS) - {"black tie", "white tie"} - _CUFF
     ):  # those: :func:`_dress_code`, _idioms
         owners[vague] = {""}
+    if "Ties" in allowed:  # "a silk tie up to 2000": a tie and a price, not "tie-up heels"
+        for price in ("tie up to", "tie up till", "ties up to"):
+            owners[price] = {"Ties"}
     return sorted(((p, next(iter(k))) for p, k in owners.items() if len(k) == 1), key=lambda pk: -len(pk[0]))
 
 
@@ -551,6 +554,8 @@ def _idioms(text: str) -> tuple[str, list[tuple[int, int, str]]]:
             continue
         if m.group(0) in _CUFF and set(low[: m.start()].split()[-3:]) & _WANTING:
             continue  # "I want a white double-cuff shirt": the shirt itself
+        if m.group(0) == "tie up" and re.match(r" (?:to|till)\b", low[m.end() :]):
+            continue  # "a silk tie up to 2000": a tie and a price
         out.append((m.start(), m.end(), m.group(0)))
     return low, out
 

@@ -174,7 +174,7 @@ class Retrieving:
                     # category, before unisex (adult-sized) ones ("trainers for my 9 year old":
                     # children's casual shoes before an adult's trainers; "t-shirts for my daughter
                     # who's 7": girls' tops before unisex tees)
-                    first = not eased and not extra  # nothing found yet under an eased wish
+                    first = not extra  # nothing found yet under an eased wish
                     hard["articleType"] = {"$in": [kind, *siblings]}
                     eased.append("articleType")
                     extra += find(_where(hard), seen + [h.id for h in extra])

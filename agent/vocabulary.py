@@ -116,7 +116,7 @@ _NEGATING = re.compile(
     r"\b(?:can'?t|cannot|won'?t|couldn'?t|wouldn'?t)\s+(?:do|wear|stand|handle|bear|take|walk in)\b"
     r"(?!\s+(?:to|the|it|this|that|my|any|anything|without|much|more|long)\b)"
     r"|\b(?:don'?t|do not|doesn'?t|does not)\s+(?:want|wanna)\s+(?:to\s+)?(?:wear|buy|get|go for)\b"
-    r"(?!\s+(?:the|it|this|that|these|those|my|his|her|their|our|your|same|old)\b)"
+    r"(?!\s+(?:(?:the|that|these|those|my|his|her|their|our|your)\s+)?(?:same|old|usual)\b)"
     r"|\b(?:rather than|instead of|(?:has |have |is |'s |s )?gone off|went off"
     r"|(?:other than|apart from)(?!\s+(?:that|this|the price|price|size)\b))\b",
     re.IGNORECASE,
@@ -183,11 +183,13 @@ def _too_much(m: re.Match) -> str:
 
 
 _ENOUGH = re.compile(
-    r"(?<!n't )(?<!dont )(?<!doesnt )(?<!didnt )(?<!not )(?<!you )(?<!u )"
-    r"\b(?:has|have|owns?|got)\s+(?:already\s+)?(?:(?:like|about|around|maybe|over|at least)\s+)?"
-    r"(?:enough|plenty of|loads of|lots of|tons of|a lot of|so many|too many|a bunch of"
+    r"(?:\b(?:he|she|they|i|we)(?:'s|'ve|s|ve)?\s+|\balready\s+)(?:has|have|owns?|got)\s+(?:already\s+)?"
+    r"(?:(?:like|about|around|maybe|over|at least)\s+)?"
+    r"(?:enough|plenty of|loads of|lots of|tons of|a lot of|so many|too many|a bunch of|a few|a couple of"
     r"|a dozen|[2-9]|\d\d+|two|three|four|five|six|seven|eight|nine|ten)\s+"
-    r"((?:[a-z][a-z-]*\s+){0,2}?[a-z][a-z-]*)\s*[,.;\u2026]*\s*(?:so\s+|and\s+)?(?=(?:anything|something)\s+else\b)",
+    r"((?:[a-z][a-z-]*\s+){0,2}?[a-z][a-z-]*)\s*[,.;\u2026]*\s*(?:so\s+|and\s+)?"
+    r"(?=(?:anything|something)\s+else\b"
+    r"(?!\s+(?:to go|to match|to wear with|to pair|that goes|that matches|with them|with it|for them)\b))",
     re.IGNORECASE,
 )
 """What the shopper says someone has plenty of before asking for something else is ruled out: "she

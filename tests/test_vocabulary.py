@@ -1285,7 +1285,7 @@ def test_readings_from_the_thirteenth_set():
 
 def test_readings_from_the_fourteenth_set():
     from vlrec.agent.audience import audience, child_gender
-    from vlrec.agent.kinds import lexicon_kinds
+    from vlrec.agent.kinds import idiom_kinds, lexicon_kinds
     from vlrec.agent.vocabulary import Vocabulary, negated, unnegated
 
     kinds = {"Kurtas", "Shirts", "Handbags", "Watches", "Scarves", "Sunglasses", "Ties", "Belts", "Deodorant",
@@ -1316,7 +1316,19 @@ def test_readings_from_the_fourteenth_set():
         assert not negated(text, vocab), text  # a question, one thing owned, a lack
     for text in ("he doesn't want to wear his old black kurta to the wedding, a new kurta in blue",
                  "I don't want to buy the same black shirts again, shirts in blue"):  # fmt: skip
-        assert "articleType" not in negated(text, vocab), text  # the same kind, anew
+        assert not negated(text, vocab), text  # the same kind, anew
+    assert negated("she doesn't want to wear the black shirt again, something else", vocab) == {
+        "articleType": {"Shirts"},
+        "baseColour": {"Black"},
+    }
+    assert negated("he already has a couple of watches, anything else", vocab).get("articleType") == {
+        "Watches"
+    }
+    for text in (
+        "do you guys have 2 piece kurtas, anything else",
+        "she has 2 red kurtas, something else to go with them",
+    ):
+        assert not negated(text, vocab), text
     # an age after "hes" / "shes" without the apostrophe
     sides = ("Men", "Women", "Boys", "Girls", "Unisex")
     assert child_gender("tshirt wit a print for my son, hes 8", sides) == {"Boys"}
@@ -1325,6 +1337,11 @@ def test_readings_from_the_fourteenth_set():
     assert child_gender("a kurta for my husband, he saw one here 2 weeks ago", sides) is None
     assert child_gender("my husband is 45 but dresses like he's a teenager, a hoodie", sides) is None
     assert child_gender("my dad thinks he's a teenager, a hoodie for him", sides) is None
+    assert child_gender("my husband is 45 but acts like he's 12, a hoodie", sides) is None
+    assert child_gender("my nephew, although he's a teenager he loves cartoons, a tshirt", sides) == {
+        "Boys",
+        "Men",
+    }
     # teenagers said after the noun; an internship is an adult's
     assert child_gender("tees for my twin girls, they're teens, bright colours!", sides) == {"Girls", "Women"}
     assert child_gender("a watch for my nephew, he's a teenager", sides) == {"Boys", "Men"}
@@ -1334,12 +1351,16 @@ def test_readings_from_the_fourteenth_set():
     # a reading of both sides, where the words say it is for one person of one side
     text = "Hey, I'm after a belt for my daughter, she wears a lot of skinny jeans"
     assert audience(text, text, {"Girls", "Men"}, sides) == {"Girls"}
-    for text in ("matching watches for my husband and me", "gifts for my son and daughter"):
-        assert audience(text, text, {"Men", "Women"}, sides) is None, text
+    for text in ("matching watches for my husband and me", "watches for my husband & me",
+                 "a watch for my boyfriend and one for myself", "i need a kurta for my sisters wedding"):  # fmt: skip
+        assert audience(text, text, {"Men", "Women"}, sides) is None, text  # two people, or the shopper's own
+    assert audience("a unisex watch for my dad", "", {"Men", "Women", "Unisex"}, sides) == {"Men", "Unisex"}
     # "to tie up his trousers" names no tie; words for kinds
     assert lexicon_kinds("something for him to tie up his trousers at the waist", kinds) == {}
     assert lexicon_kinds("a tie to go with his suit", kinds) == {"Ties": 1.0}
     assert lexicon_kinds("a silk tie up to 2000 for my dad", kinds) == {"Ties": 1.0}
+    assert lexicon_kinds("tie-up heels in black", kinds | {"Heels"}) == {"Heels": 1.0}
+    assert idiom_kinds("a silk tie up to 2000 for my dad", kinds) == set()
     assert lexicon_kinds("what do u have in deos for men", kinds) == {"Deodorant": 1.0}
     assert lexicon_kinds("matching sports set for men, top and bottoms", kinds) == {"Tracksuits": 1.0}
     assert lexicon_kinds("pj bottoms mens", kinds) == {"Lounge Pants": 1.0}
