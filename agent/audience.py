@@ -284,9 +284,9 @@ _TOGETHER = re.compile(
     r"\b(?:me and|and me|and i|and myself|for us|us both|both of us|couples?|matching"
     r"|his (?:and|&|n) hers)\b|\bme\s*&|&\s*me\b"
 )
+"""Items for two people, the shopper among them ("matching watches for my husband and me")."""
 _SEEKING = re.compile(r"\b(?:im|i am) (?:after|looking|searching|shopping|hunting|trying)\b")
 """The shopper seeking, not wearing: "I'm after a belt for my daughter"."""
-"""Items for two people, the shopper among them ("matching watches for my husband and me")."""
 _OTHER_SIDE = {"Men": "Women", "Women": "Men", "Boys": "Girls", "Girls": "Boys"}
 _STYLE = re.compile(
     r"\b(?:boyfriend|girlfriend|dad|mom|mum|grandpa|granny)\s+(?:jeans|shirts?|sneakers|shoes|hats?|caps?|fit|cardigans?|blazers?)\b"
