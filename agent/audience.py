@@ -76,10 +76,11 @@ _AGE_WORD = re.compile(
 as its number."""
 _CHILD_OF = re.compile(
     r"\b(?:my|our|a|an|his|her|their)\s+(\d{1,2})[\s-]*(?:years?|yrs?)[\s-]*old\b"
-    r"(?=\s*(?:$|[,.!?;:)]|(?:for|who|is|has|needs|wants|loves|likes|and|kid|kids|child|children|twins|so|but)\b))"
+    r"(?=\s*(?:$|[,.!?;:)]|(?:for|who|is|has|needs|wants|loves|likes|and|kid|kids|child|children|twins|so|but"
+    r"|keeps|always|never|just|can|cant|can't|won't|wont|asks|asked|adores|refuses|goes|started)\b))"
 )
-"""An age said of a person whose side is not named ("trainers for my 9 year old for school"; not
-"my wallet is 10 years old", "a 3 year old laptop", "they're 3 for 2")."""
+"""An age said of a person whose side is not named ("trainers for my 9 year old for school", "my 7
+year old keeps asking the time"; not "my wallet is 10 years old", "a 3 year old laptop", "they're 3 for 2")."""
 
 
 def _age_digits(m: re.Match) -> str:
@@ -161,6 +162,8 @@ _OUTING = re.compile(
     r"\b(?:(boys'?|lads'?|guys'?)|(girls'?|gals'?|ladies'?))\s+(?:trip|night|weekend|holiday|getaway|day out|night out)\b"
 )
 """A grown-ups' outing: "a girls' trip to goa", "lads' holiday" (women, men; not girls, boys)."""
+_PARTY = re.compile(r"\b(?:(stag)|(hen))\s+(?:do|dos|party|parties|night|weekend|trip)\b")
+"""A pre-wedding party of one side: "something glam for a hen do" (women), "a stag weekend" (men)."""
 _COMPANY = re.compile(r"\bwith (?:the|my) (?:(boys|lads|guys)|(girls|gals|ladies))\b")
 """Grown-up friends as company: "brunch with the girls", "drinks with my lads" (women, men)."""
 
@@ -171,7 +174,7 @@ _MAN_KIN = (
 )
 _WOMAN_KIN = (
     r"dadi|daadi|dadiji|nani|naani|naniji|dadima|nanima|ammi|mummy|mummyji|bhabhi|didi|behen|behan|chachi|mausi"
-    r"|granny|gran|nan|biwi|patni|bahu|saasu|saasuma|bua|mami|taiji|nanad"
+    r"|granny|gran|nan|biwi|patni|bahu|saasu|saasuma|bua|mami|taiji|nanad|aunty|aunties"
 )
 _ELDERS = re.compile(
     rf"\b(?:for|to|and|&)\s+(?:my\s+|our\s+|dear\s+)?(?:(?P<m>{_MAN_KIN})|(?P<w>{_WOMAN_KIN}))\b(?!\s+canaria)"
@@ -196,6 +199,10 @@ _SHE = (
 _MALE = re.compile(rf"\b(?:(?:{_HE})(?:s|es)?|he|hes|him|his|himself|mr)\b")
 _FEMALE = re.compile(rf"\b(?:(?:{_SHE})(?:s|es)?|she|shes|her|hers|herself|mrs|ms)\b")
 _SIDED = re.compile(rf"{_MALE.pattern}|{_FEMALE.pattern}")
+_HE_SAID = re.compile(r"\b(?:he|hes|him|his|himself)\b")
+_SHE_SAID = re.compile(r"\b(?:she|shes|her|hers|herself)\b")
+_YOUNG = re.compile(r"\b(?:baby|babies|newborn|infant|toddler|dog|dogs|cat|cats|puppy|kitten|pet)\b")
+"""Whose pronoun says nothing of a catalogue audience: a baby's, a pet's."""
 """Any word for a person of one sex ("a man", "my husband", "she", "dadi")."""
 
 
@@ -223,6 +230,9 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
     if (out := _OUTING.search(low)) and not _AGE.search(low):  # "a bag for a girls' trip"
         who = "Men" if out.group(1) else "Women"
         return {who} if who in allowed else None
+    if (out := _PARTY.search(low)) and not _SIDED.search(_PARTY.sub(" ", low).replace("'", "")):
+        who = "Men" if out.group(1) else "Women"  # "glam for a hen do" (not "a shirt for my husband
+        return {who} if who in allowed else None  # for my sister's hen do")
     if (out := _COMPANY.search(low)) and not _AGE.search(low):  # "cute top for brunch with the girls"
         rest = low[: out.start()] + low[out.end() :]
         if not (_BOY_NOUN.search(rest) or _GIRL_NOUN.search(rest) or _KID.search(rest)):
@@ -256,6 +266,7 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
         if read <= other and gifted and not _SIDED.search(rest):  # "muffler for my nanaji" read as women's
             return kin
     plain = _STYLE.sub(" ", low.replace("\u2019", "'"))  # "boyfriend jeans", "dad sneakers": styles
+    plain = re.sub(r"\b(s?he)'(?:ll|d)\b", r"\1 will", plain)  # "she'll need": not "shell"
     plain = re.sub(r"\b(?!(?:he|she|it)'s)[a-z]+(?:'s|s')(?![a-z])", " ", plain).replace("'", "")
     he, she = bool(_MALE.search(plain)), bool(_FEMALE.search(plain))  # not "to mummy's birthday dinner"
     for_them = bool(kin) or (bool(_GIFTED.search(plain)) and not _FROM.search(plain))
@@ -269,11 +280,23 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
     ):  # "I'm after a belt for my daughter" read as girls' or men's: hers
         kept = read & ({"Men", "Boys", "Unisex"} if he else {"Women", "Girls", "Unisex"})
         return kept if kept <= set(allowed) else None
+    if (
+        not read
+        and for_them
+        and (him := bool(_HE_SAID.search(plain))) != bool(_SHE_SAID.search(plain))
+        and not _WEARER.search(plain)
+        and not (
+            _BOY_NOUN.search(plain) or _GIRL_NOUN.search(plain) or _KID.search(plain) or _YOUNG.search(plain)
+        )
+        and kin <= {"Men" if him else "Women"}
+        and (side := "Men" if him else "Women") in allowed
+    ):  # "a farewell present for a colleague ... she'll need a smart knit", read as no one's: hers
+        return {side}  # (a pronoun's: not "my wife says I should get a gift for my boss")
     if read and he != she and for_them and not _WEARER.search(plain) and kin <= {"Men" if he else "Women"}:
         # "a gift for a colleague who is leaving, she is always in formal shirts"
         other = {"Women", "Girls"} if he else {"Men", "Boys"}
         if read <= other:  # read as the other side's, where the words name only one side
-            flipped = {_OTHER_SIDE[v] for v in read}
+            flipped = {OTHER_SIDE[v] for v in read}
             return flipped if flipped <= set(allowed) else None
     return None
 
@@ -287,7 +310,7 @@ _TOGETHER = re.compile(
 """Items for two people, the shopper among them ("matching watches for my husband and me")."""
 _SEEKING = re.compile(r"\b(?:im|i am) (?:after|looking|searching|shopping|hunting|trying)\b")
 """The shopper seeking, not wearing: "I'm after a belt for my daughter"."""
-_OTHER_SIDE = {"Men": "Women", "Women": "Men", "Boys": "Girls", "Girls": "Boys"}
+OTHER_SIDE = {"Men": "Women", "Women": "Men", "Boys": "Girls", "Girls": "Boys"}
 _STYLE = re.compile(
     r"\b(?:boyfriend|girlfriend|dad|mom|mum|grandpa|granny)\s+(?:jeans|shirts?|sneakers|shoes|hats?|caps?|fit|cardigans?|blazers?)\b"
     r"|\bman[- ]made\b"
@@ -326,6 +349,47 @@ def attending(text: str) -> bool:
     return not _SIDED.search(rest)
 
 
+_SIDE_WORD = (
+    r"(?:men|mens|men's|man|guys|blokes|gents|males?|boys|boys'|women|womens|women's|woman|ladies|ladies'"
+    r"|girls|girls'|females?)(?![\w'])"
+)
+_NOT_FOR = re.compile(
+    r"\b(?:nothing|not|no|never|isn'?t|aren'?t)\s+(?:(?:that'?s|that is|that are|which is|which are)\s+)?"
+    r"(?:(?:marketed|made|meant|designed|aimed|targeted|branded|labell?ed|sold|intended)\s+)?(?:for|at)\s+"
+    rf"(?:an?\s+)?{_SIDE_WORD}(?:\s*(?:,|/|or|and|nor)\s*{_SIDE_WORD})*(?!\s+(?:only|exclusively|too|as well)\b)"
+    r"|\bnot\s+(?:a|the)\s+(?:mens|men's|guys'?|boys'?|womens|women's|ladies'?|girls'?)\s+"
+    r"(?:one|ones|version|kind|type|style|cut|range|section)\b"
+    r"|\bno\s+(?:mens|men's|womens|women's|ladies'?|boys'?|girls'?)\s+(?:ones|stuff|styles|versions)\b"
+)
+"""A side ruled out: "nothing that's marketed for men", "not for boys or girls", "not the mens
+version", "no womens ones" (not "nothing fancy for men", which is for men, nor "isn't for girls
+only")."""
+_SIDE_OF = {"man": "Men", "men": "Men", "mens": "Men", "guys": "Men", "blokes": "Men", "gents": "Men",
+            "male": "Men", "males": "Men", "boys": "Boys", "woman": "Women", "women": "Women",
+            "womens": "Women", "ladies": "Women", "female": "Women", "females": "Women", "girls": "Girls"}  # fmt: skip
+
+
+def refused_sides(text: str, allowed) -> set[str]:
+    """The catalogue audiences the shopper rules out in ``text`` (:data:`_NOT_FOR`); not in a
+    question ("a bag, is there nothing for men?"), nor a side whose own person the words name ("for
+    my brother, nothing marketed for men, he likes unisex stuff": it refuses something else)."""
+    low = text.lower().replace("\u2019", "'")
+    out = set()
+    for m in _NOT_FOR.finditer(low):
+        if re.match(r"[^.!]*\?", low[m.end() :]):
+            continue  # "is there nothing for women? my wife wants one"
+        out |= {_SIDE_OF[w] for w in re.findall(r"[a-z]+", m.group(0).replace("'s", "")) if w in _SIDE_OF}
+    rest = _unrefused(low).replace("'", "")
+    named = ({"Men"} if _MALE.search(rest) else set()) | ({"Women"} if _FEMALE.search(rest) else set())
+    # (a child's side refused for an adult stays: "not for boys or girls, for my dad")
+    return {side for side in out if side not in named} & set(allowed)
+
+
+def _unrefused(text: str) -> str:
+    """``text`` without the sides it rules out, each said as blanks (offsets kept)."""
+    return _NOT_FOR.sub(lambda m: " " * len(m.group(0)), text.replace("\u2019", "'"))
+
+
 _SAID = re.compile(
     r"\b(?:(men|mens|men's|menz|male|gents?|gent's|gentlemen's)|(women|womens|women's|womans|ladies|ladies'|female)"
     r"|(boys|boys'|boy's)|(girls|girls'|girl's))(?![\w'])(?!\s*(?:night|trip|day|holiday|weekend)\b)"
@@ -343,7 +407,7 @@ def said_gender(turns, allowed) -> set[str] | None:
     if not isinstance(turns, str):  # the latest user turn only: the LM reads the rest
         last = next((t.text for t in reversed(turns) if t.role == "user" and t.text), "")
         return said_gender(last, allowed)
-    low = turns.lower()
+    low = _unrefused(turns.lower())  # "nothing marketed for men" names no audience
     sides = set()
     for m in _SAID.finditer(low):
         clause = SCOPE_BREAK.split(low[max(0, m.start() - 24) : m.start()])[-1]  # "no heels, womens"
@@ -363,6 +427,7 @@ def audience(text: str, turns, read, allowed, words: bool = True) -> set[str] | 
     (``agent.audience_words``), an adult's audience said in so many words ("a mens raincoat for
     the school run with the kids"); else "a kids' watch" (boys and girls) or "for myself" / "on a
     date, girl" (an adult), or a child's audience said in words. None: the LM's reading stands."""
+    text = _unrefused(text.lower())  # "for my sister, nothing marketed for men": hers
     who = child_gender(text, allowed)
     if who is not None and len(who) == 2 and words and (said := said_gender(turns, allowed)) and said < who:
         return said  # "he's 14, mens size M": the side said of a teenager's two

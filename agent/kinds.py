@@ -515,6 +515,13 @@ def _goes_with(words: list[str], strict: bool = False, after: list[str] = (), gi
         and words[-1][:-1] not in _PEOPLE
     ):
         return True  # "links for my double-cuff shirts": a possessive reaches past two describing words
+    if (
+        len(words) >= 4
+        and words[-4] in _OVER
+        and words[-3] in _DETERMINER
+        and words[-1] in ("coloured", "colored", "toned")
+    ):
+        return True  # "going with a wine coloured kurta": a colour said in two words
     return (
         len(words) >= 3
         and words[-3] in _OVER | {"for"}
@@ -611,10 +618,11 @@ def uncarried_kind(text: str, allowed) -> tuple[str, tuple[str, str] | None] | N
     return None
 
 
-# "my neck", "his wrist", "my mum's neck", "my ears and neck" — not "a v-neck" or "crew neck", nor
+# "my neck", "his wrist", "my mum's neck", "my ears and neck", "her head or neck" (both) — not "a v-neck" or "crew neck", nor
 # a region ("from the waist down": bottoms, not belts), nor a size ("jeans waist 32", "neck size 16").
 _BODY = re.compile(
-    r"\b(?:my|his|her|their|your|our|the|[a-z]+s)\s+(?:[a-z]+\s+and\s+)?(?:back\s+|front\s+)?"
+    r"\b(?:my|his|her|their|your|our|the|[a-z]+s)\s+"
+    r"(?:(?P<also>neck|head|wrists?|waist)\s+(?:and|or|&|n)\s+|[a-z]+\s+and\s+)?(?:back\s+|front\s+)?"
     r"(neck|wrists?|head|forehead|eyes|waist|pocket)\b(?!\s+(?:down|up|size|money|friendly|square|\d)\b|\s+\d)"
     r"|\b(neck|wrist|head|waist)\s+(?=(?:thing|things|stuff|bit|piece|warmer|warmers|wear)\b)"
     r"|\b(?:for|on|round|around|at)\s+(?:my|his|their|your|our)\s+(collar)\b(?!\s+(?:size|length|\d))"
@@ -627,6 +635,9 @@ _BODY = re.compile(
     r"(?:(?!(?:not|rather|than|instead|on|over|across)\b)[a-z]+\s+){0,5}?(?:on|across)\s+(?:my|his|her|their|your|our)\s+(back)\b"
 )  # "a wrist thing", "a neck warmer", "his back pocket", "to wear on his back", "to carry my laptop
 # and lunch to college on my back" too
+_BODY_GROUPS = [
+    next((n for n, i in _BODY.groupindex.items() if i == j), "") for j in range(1, _BODY.groups + 1)
+]
 _SUITED = re.compile(r"\b(?:suits?|interviews?|formal|formals|bank|boardroom|board meetings?|corporate)\b")
 _AT_WORK = re.compile(r"\b(?:work|office|meetings?)\b")
 _HIS = re.compile(
@@ -722,7 +733,10 @@ def body_kinds(text: str, allowed) -> dict[str, float]:
             if m.group("chest") is not None:
                 parts.add("chest")  # "the bags that go across your chest": crossbody
                 continue
-            part = next(g for g in m.groups() if g).replace("wrists", "wrist")
+            if also := m.group("also"):  # "for her head or neck": the head too
+                parts.add(also.replace("wrists", "wrist"))
+            said = [g for name, g in zip(_BODY_GROUPS, m.groups()) if g and name != "also"]
+            part = said[0].replace("wrists", "wrist")
             if part == "eyes" and _SWEAT.search(low):
                 parts.add("forehead")  # "keep the sweat out of my eyes" ("the sun and sweat": both)
                 if not _GLARE.search(low):

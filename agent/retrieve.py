@@ -156,6 +156,8 @@ class Retrieving:
                         # one stole for women: her scarves and mufflers before men's stoles (not
                         # "formal pants for a woman, black", one pair: her track pants in any colour)
                         near = [k for k in self._fills(session, kind) if k not in unwanted]
+                        if not near:
+                            near = self._audience_near(kind, _values(hard["gender"]), unwanted)
                         coloured = bool(near)
                     if near:
                         hard["articleType"] = {"$in": [kind, *near]}
@@ -236,12 +238,41 @@ class Retrieving:
         """Whether the catalogue holds fewer items of ``kind`` (for one of ``genders``, where given)
         than a reply does (two kurta sets, four stoles, one stole for women): then its neighbours
         fill the reply anyway, better in the colour and for the audience asked."""
+        counts = self._counts()
+        if genders is None:
+            return counts.get(kind, 0) < (session.k or self.cfg.k)
+        return sum(counts.get((kind, g), 0) for g in genders) < (session.k or self.cfg.k)
+
+    def _counts(self) -> Counter:
+        """How many items the catalogue holds of each kind and of each (kind, gender), read once."""
         if self._kind_counts is None:
             self._kind_counts = Counter(m.get("articleType") for m in self.items.values())
             self._kind_counts.update((m.get("articleType"), m.get("gender")) for m in self.items.values())
-        if genders is None:
-            return self._kind_counts.get(kind, 0) < (session.k or self.cfg.k)
-        return sum(self._kind_counts.get((kind, g), 0) for g in genders) < (session.k or self.cfg.k)
+        return self._kind_counts
+
+    def _audience_near(self, kind: str, genders: set[str], unwanted: set[str]) -> list[str]:
+        """Where the LM read no other kind: the three kinds nearest ``kind`` of its subcategory
+        (else near kinds of its master category) that the catalogue has for one of ``genders``
+        ("office shoes for a woman, no heels": her casual shoes and flats before men's formal shoes;
+        "a spray for women": her perfume after her three deodorants). None (an empty list) where no
+        man's or woman's item is asked for (a child's, or "a wallet anyone could use": another
+        side's items of the kind are nearer), nor with the nearest kinds off (``agent.near_kinds``)."""
+        if not genders & {"Men", "Women"} or self.cfg.near_kinds >= 1.0:  # (nearest kinds off)
+            return []
+        places = self.kind_places()
+        master, sub = places.get(kind, ("", ""))
+        counts = self._counts()
+
+        def nearest(floor: float) -> list[str]:
+            return [
+                k
+                for k in self.near_kinds(kind, floor=floor, n=len(places))
+                if k not in unwanted and k != kind and any(counts.get((k, g), 0) for g in genders)
+            ]
+
+        same = [k for k in nearest(-1.0) if sub and places.get(k, ("", ""))[1] == sub]
+        # of the master category, only a kind that is near indeed ("stoles": scarves, not wallets)
+        return (same or [k for k in nearest(_NEAR_IN_MASTER) if places.get(k, ("", ""))[0] == master])[:3]
 
     def _fills(self, session: Session, kind: str) -> list[str]:
         """The LM's other likely kinds (``session.fills``) of ``kind``'s master category ("a warm
@@ -595,6 +626,9 @@ class Retrieving:
 
 _CHILDREN = {"Boys", "Girls"}
 """Audiences whose items an adult's do not replace (sizes): their nearest kinds come first."""
+_NEAR_IN_MASTER = 0.4
+"""How near (cosine of the kinds' text centroids) a kind of another subcategory must lie to stand
+in for one the audience has too few of (stoles: scarves at 0.43; gloves at 0.37 and wallets do not)."""
 
 
 def _said_colour(session: Session) -> bool:

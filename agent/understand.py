@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from vlrec.agent.audience import attending, audience, says_a_side
+from vlrec.agent.audience import OTHER_SIDE, attending, audience, refused_sides, says_a_side
 from vlrec.agent.kinds import (
     body_kinds,
     described_kinds,
@@ -92,6 +92,7 @@ class Understanding:
             (t.role, t.text if t.role == "user" else _seller_summary(t)) for t in session.turns if t.text
         ]
         reading = self.intent.readings([turns[-6:]], allowed=self.vocab.values)[0]
+        lm_kinds = dict(reading.want.get("articleType", {}))  # the LM's own, before any vote
         d = self.intent.decoding
         if self.words is not None and d.vote_weight > 0:
             vote = self.kind_vote(self._request_text(session), d.vote_k)
@@ -135,6 +136,14 @@ class Understanding:
         last = next((t.text for t in reversed(session.turns) if t.role == "user" and t.text), "")
         allowed = self.vocab.values
         ruled = {f: shades(v, allowed.get(f, ()), last) for f, v in negated(last, self.vocab).items()}
+        if styles := ruled.get("articleType", set()) - negated(last, self.vocab, everyday=False).get(
+            "articleType", set()
+        ):  # a kind ruled out in everyday words that the LM reads as the item is a style of it ("eyewear
+            # for the sun, not aviators": sunglasses; not "anything except a hoodie" read as jumpers)
+            kept = {k for k in styles if lm_kinds.get(k, 0.0) >= _STYLE_SHARE}
+            ruled["articleType"] -= kept
+            if not ruled["articleType"]:
+                del ruled["articleType"]
         wanted = set(lexicon_kinds(unnegated(last), kinds)) if self.cfg.context_kinds else set()
         # "a formal shirt and trousers ..., no pink shirts": the colour is out, not a kind named as wanted
         if ruled.get("baseColour") and (both := ruled.get("articleType", set()) & wanted):
@@ -171,7 +180,9 @@ class Understanding:
             intent.unsure.pop("baseColour", None)
             if kept := {v: p for v, p in intent.avoid.pop("baseColour", {}).items() if v not in listed}:
                 intent.avoid["baseColour"] = kept  # "no heels, brown or tan": the list is not excluded
-        family = colour_family(last, allowed.get("baseColour", ())) - ruled.get("baseColour", set())
+        family = colour_family(unnegated(last), allowed.get("baseColour", ())) - ruled.get(
+            "baseColour", set()
+        )
         if family and len(listed) < 2:  # "bright so cars see me" read as Black: the words win
             said = self.vocab.match(last).get("baseColour")
             if not set(intent.want.get("baseColour", {})) & (family | {said}):
@@ -327,6 +338,19 @@ class Understanding:
             intent.unsure.pop("gender", None)
         elif read and self.cfg.audience_words and attending(self._request_text(session)):
             intent.want.pop("gender")  # "I want to look sharp at my sister's engagement": not hers
+        last = next((t.text for t in reversed(session.turns) if t.role == "user" and t.text), "")
+        if self.cfg.audience_words and (refused := refused_sides(last, allowed)):
+            # "for my sister, nothing that's marketed for men": never men's, and hers where read as his
+            want = intent.want.pop("gender", {})
+            kept = {v: p for v, p in want.items() if v not in refused}
+            if want and not kept:  # the other side, never one refused too ("not for men, not for women")
+                other = {OTHER_SIDE[v] for v in want if v in OTHER_SIDE} - refused
+                kept = dict.fromkeys(sorted(other & set(allowed)), 1.0)
+            if kept:
+                intent.want["gender"] = kept
+            if unsure := {v: p for v, p in intent.unsure.pop("gender", {}).items() if v not in refused}:
+                intent.unsure["gender"] = unsure
+            intent.avoid["gender"] = {**intent.avoid.get("gender", {}), **dict.fromkeys(sorted(refused), 1.0)}
 
     def _kind_for_audience(self, session: Session, intent, reading, their_kinds) -> None:
         """The one kind read has none for the audience read: the LM's next likeliest kind that has
@@ -357,7 +381,15 @@ class Understanding:
             titled = [k for k in self._titled[key] if k not in ruled]  # women's sandals: flats
             if titled:
                 intent.want["articleType"] = dict.fromkeys([kind, *titled], 1.0)
-        elif other is not None:
+                return
+            # else, where the words name a side, the nearest kind of its subcategory the audience
+            # has ("office shoes for a woman, no heels": her casual shoes, not men's formal shoes),
+            # else the LM's next kind they have, however unlikely ("a party outfit, man" read as
+            # dresses); not an audience the LM alone read ("a boxed set for my boss" read as women's)
+            if says_a_side(" ".join(t.text for t in session.turns if t.role == "user" and t.text)):
+                near = self._audience_near(kind, who, ruled)
+                other = kind_for_audience(kind, who, [*near, *(k for k, _ in ranked)], ruled, self._pairs)
+        if other is not None:
             intent.want["articleType"] = {other: 1.0}
             intent.alternatives.get("articleType", {}).pop(other, None)
             said = " or ".join(sorted(g.lower() for g in who))
@@ -504,6 +536,9 @@ class Understanding:
         return (q or session.words or "").strip()
 
 
+_STYLE_SHARE = 0.5
+"""How likely the intent LM must read a kind the words rule out in everyday words for that name to be
+a style of the item, not the item ("eyewear for the sun, not aviators": sunglasses at 0.99)."""
 _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
              "fifth": 4, "5th": 4, "last": -1}  # fmt: skip
 

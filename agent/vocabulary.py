@@ -117,11 +117,13 @@ _NEGATING = re.compile(
     r"(?!\s+(?:to|the|it|this|that|my|any|anything|without|much|more|long)\b)"
     r"|\b(?:don'?t|do not|doesn'?t|does not)\s+(?:want|wanna)\s+(?:to\s+)?(?:wear|buy|get|go for)\b"
     r"(?!\s+(?:(?:the|that|these|those|my|his|her|their|our|your)\s+)?(?:same|old|usual)\b)"
+    r"|\bnever\s+(?:wants?\s+to|wanna|wanted\s+to)\s+(?:see|wear)\b(?!\s+(?:anything|any other|other)\b)"
     r"|\b(?:rather than|instead of|(?:has |have |is |'s |s )?gone off|went off"
     r"|(?:other than|apart from)(?!\s+(?:that|this|the price|price|size)\b))\b",
     re.IGNORECASE,
 )
-"""Phrases that rule out what follows them like "not" does: "she can't do heels any more", "boxers rather
+"""Phrases that rule out what follows them like "not" does: "she can't do heels any more", "he never
+wants to see a button-down again", "boxers rather
 than tight briefs", "a tote instead of a backpack", "she's gone off pink", "any colour other than / apart from black" (not
 "other than that", "can't find black boots", "can't stand the heat", "can't wear anything but black":
 only verbs of wearing, right before what is worn)."""
@@ -209,6 +211,16 @@ clause ("anything but beige", "any colour but black", "any shoes but heels", "an
 pink"); elsewhere it joins clauses ("navy would be perfect but any blue works")."""
 
 
+_ONLY = re.compile(
+    r"\b(?:never|don'?t|doesn'?t|won'?t|wouldn'?t|can'?t|couldn'?t|will not|does not|do not|refuses? to|hates?)\s+"
+    r"(?:[a-z]+\s+){0,2}?(?:wear|wears|wearing|want|wants|like|likes|buy|buys|use|uses|carry|carries|see)\s+"
+    r"(?:anything|any\s+[a-z]+|something)\s+(?:but|except|other than|apart from)\b",
+    re.IGNORECASE,
+)
+"""A refusal of all but one thing: what follows is all that is wanted ("she never wants to wear
+anything but black", "he won't wear anything but sneakers"): said as "wants only"."""
+
+
 def _but(m: re.Match) -> str:
     clause = SCOPE_BREAK.split(m.string[: m.start()])[-1]
     before = re.findall(r"[a-z]+", clause.lower())[-3:]
@@ -219,9 +231,11 @@ def with_negations(text: str) -> str:
     """``text`` with each negating phrase of :data:`_NEGATING` said as "not", a thing refused after
     it is named (:data:`_REFUSED`), named as too much (:data:`_EXCESS`) or had in plenty before
     "something else" (:data:`_ENOUGH`) said as "not" that thing,
-    a "but" that rules nothing out (:data:`_BUT_AFTER`) said as "yet", and a lack ("I don't own a
+    a "but" that rules nothing out (:data:`_BUT_AFTER`) said as "yet", a refusal of all but one
+    thing ("never wears anything but black", :data:`_ONLY`) said as "wants only", and a lack ("I don't own a
     belt", :data:`_LACK`) said as "lack"."""
     text = _REFUSED.sub(r"not \1.", re.sub("[\u2018\u2019\u00b4`]", "'", text))
+    text = _ONLY.sub("wants only", text)
     text = _EXCESS.sub(_too_much, text)
     text = _NAHI.sub(r"not \1,", _OUT.sub(_out, text))
     text = _ENOUGH.sub(r"not \1, ", text)
@@ -252,10 +266,13 @@ def unnegated(text: str) -> str:
     return ", ".join(kept)
 
 
-def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]:
+def negated(text: str, vocab: Vocabulary, reach: int = 4, everyday: bool = True) -> dict[str, set[str]]:
     """Colours, kinds and uses the shopper rules out in ``text``: a catalogue value (or an everyday colour
     word) within ``reach`` words after a negation ("not", "no", "anything but", "isn't", "except"),
-    in the same clause ("no black or grey", "anything but beige", "a rucksack that isn't black")."""
+    in the same clause ("no black or grey", "anything but beige", "a rucksack that isn't black");
+    with ``everyday``, a kind named in everyday words too ("anything except a hoodie"), unless the
+    words want that kind by another name ("casual shoes that aren't sneakers")."""
+    from vlrec.agent.kinds import lexicon_kinds  # it reads negations from here
     from vlrec.data.lexicon import COLOURS
 
     words = {
@@ -263,6 +280,9 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]
     }
     out: dict[str, set[str]] = {}
     uses = vocab.values.get("usage", ())
+    kinds = vocab.values.get("articleType", ())
+    kept = unnegated(text)
+    wanted = set(lexicon_kinds(kept, kinds)) | {vocab.match(kept).get("articleType")}  # named as wanted
     text = with_negations(text)
 
     def rule_out(window: str, only: set[str] | None = None) -> set[str]:
@@ -271,6 +291,8 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4) -> dict[str, set[str]]
         for f, v in vocab.match(window).items():
             if f in ("baseColour", "articleType"):
                 found.setdefault(f, set()).add(v)
+        if everyday and (said := set(lexicon_kinds(window, kinds)) - wanted):  # "anything but a hoodie" (not
+            found.setdefault("articleType", set()).update(said)  # "casual shoes that aren't sneakers")
         for w in re.findall(r"[a-z]+", window):
             if w in words:
                 found.setdefault("baseColour", set()).add(words[w])

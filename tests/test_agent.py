@@ -320,7 +320,7 @@ def test_a_kind_ruled_out_never_fills_a_reply_and_the_lms_other_kinds_still_do(s
                 {"articleType": ["Tshirts"]})},
         k=20,
     )  # fmt: skip
-    agent.near_kinds = lambda kind: ["Tshirts"] if kind == "Casual Shoes" else []
+    agent.near_kinds = lambda kind, floor=None, n=2: ["Tshirts"] if kind == "Casual Shoes" else []
     got = [(rows[i.id]["articleType"], rows[i.id]["gender"]) for i in agent.session().send(text).items]
     assert got[:8] == [("Casual Shoes", "Women")] * 8 and len(got) == 20
     assert "Tshirts" not in {t for t, _ in got} and got.count(("Handbags", "Women")) == 4
@@ -330,7 +330,7 @@ def test_a_kind_ruled_out_never_fills_a_reply_and_the_lms_other_kinds_still_do(s
         k=24,
     )  # fmt: skip
     agent.cfg.k, agent.cfg.candidates, agent.cfg.hedge_places = 40, 40, 0.0  # no hedged places
-    agent.near_kinds = lambda kind: ["Tshirts"] if kind == "Casual Shoes" else []
+    agent.near_kinds = lambda kind, floor=None, n=2: ["Tshirts"] if kind == "Casual Shoes" else []
     reply = agent.session().send("casual shoes for her")
     got = [rows[i.id]["articleType"] for i in reply.items]
     assert len(got) == 40 and got[:8] == ["Casual Shoes"] * 8 and "Tshirts" in got and "Handbags" in got

@@ -140,8 +140,24 @@ def test_a_kind_the_catalogue_has_not_for_that_audience_gives_way_to_the_next(sh
     agent.cfg.audience_kinds = True
     only = "a handbag for me, a man"  # no other kind likely: the nearest kind men have
     agent.intent.table[only] = ({"articleType": {"Handbags": 1.0}, "gender": ["Men"]}, {})
-    agent.near_kinds = lambda kind: ["Casual Shoes"] if kind == "Handbags" else []
+    agent.near_kinds = lambda kind, floor=None, n=2: ["Casual Shoes"] if kind == "Handbags" else []
     assert agent.session().send(only).constraints == {"articleType": "Casual Shoes", "gender": "Men"}
+    # none near at the usual floor: the nearest kind of its category he has, however far
+    agent.near_kinds = lambda kind, floor=None, n=2: ["Casual Shoes"] if floor is not None else []
+    agent._kind_places = {"Handbags": ("Accessories", "Bags"), "Casual Shoes": ("Accessories", "Bags"),
+                          "Tshirts": ("Apparel", "Topwear")}  # fmt: skip
+    assert agent.session().send(only).constraints == {"articleType": "Casual Shoes", "gender": "Men"}
+    # nor that: the LM's next kind he has, however unlikely ("a party outfit, man" read as dresses)
+    agent.near_kinds = lambda kind, floor=None, n=2: []
+    unlikely = "an outfit for a party, man"
+    agent.intent.table[unlikely] = (
+        {"articleType": {"Handbags": 0.98, "Tshirts": 0.02}, "gender": ["Men"]},
+        {},
+    )
+    assert agent.session().send(unlikely).constraints == {"articleType": "Tshirts", "gender": "Men"}
+    boss = "a gift for my boss"  # no one's sex said: the LM's audience alone brings no stand-in kind
+    agent.intent.table[boss] = ({"articleType": {"Handbags": 0.98, "Tshirts": 0.02}, "gender": ["Men"]}, {})
+    assert agent.session().send(boss).constraints["articleType"] == "Handbags"
 
 
 def test_an_audience_only_the_lm_read_gives_way_to_a_kind_the_shopper_named(shop):
@@ -371,3 +387,41 @@ def test_a_kind_scarce_for_the_audience_goes_on_with_the_lms_next_kind_for_that_
     monkeypatch.setattr(agent, "lm_intent", _keep_fills(agent.lm_intent, []))  # no other kind read
     got = [rows[i.id] for i in agent.session().send(text).items]
     assert [(r["articleType"], r["gender"]) for r in got[8:16]] == [("Handbags", "Women")] * 8
+    # nor any read, but a kind of the same category near it has some for him: that kind next
+    monkeypatch.setattr(
+        agent, "near_kinds", lambda kind, floor=None, n=2: ["Tshirts"] if floor is not None else []
+    )
+    got = [rows[i.id] for i in agent.session().send(text).items]
+    assert [(r["articleType"], r["gender"]) for r in got[8:16]] == [("Tshirts", "Men")] * 8
+
+
+def test_a_side_ruled_out_is_never_wanted_and_the_other_side_is(shop):
+    """ "A tshirt for my sister, nothing that's marketed for men", read by the LM as men's: women's
+    tshirts, men's excluded; where the LM read no side, men's are still excluded."""
+    from tests.test_intent import _lm_agent
+
+    text, plain = "a tshirt for my sister, nothing that's marketed for men", "a tshirt, not for men"
+    agent, rows = _lm_agent(shop, {text: ({"articleType": ["Tshirts"], "gender": ["Men"]}, {}),
+                                   plain: ({"articleType": ["Tshirts"]}, {})}, k=4)  # fmt: skip
+    reply = agent.session().send(text)
+    assert reply.constraints["gender"] == "Women" and reply.avoid == {"gender": ["Men"]}
+    assert reply.items and all(rows[i.id]["gender"] == "Women" for i in reply.items)
+    reply = agent.session().send(plain)
+    assert "gender" not in reply.constraints and reply.avoid == {"gender": ["Men"]}
+    assert reply.items and all(rows[i.id]["gender"] != "Men" for i in reply.items)
+
+
+def test_a_kind_ruled_out_in_everyday_words_is_out_unless_the_lm_reads_it_as_the_item(shop):
+    """ "Something for him, not sneakers" rules casual shoes out; "shoes for him, not sneakers",
+    read by the LM as casual shoes, names a style of the item: casual shoes stay wanted."""
+    from tests.test_intent import _lm_agent
+
+    out, style = "something for him, not sneakers", "shoes for him, not sneakers"
+    agent, rows = _lm_agent(shop, {out: ({"articleType": {"Tshirts": 0.9, "Casual Shoes": 0.1}, "gender": ["Men"]}, {}),
+                                   style: ({"articleType": {"Casual Shoes": 0.9, "Tshirts": 0.1}, "gender": ["Men"]}, {})},
+                            k=4)  # fmt: skip
+    reply = agent.session().send(out)
+    assert reply.avoid == {"articleType": ["Casual Shoes"]}
+    assert reply.items and all(rows[i.id]["articleType"] != "Casual Shoes" for i in reply.items)
+    reply = agent.session().send(style)
+    assert "articleType" not in reply.avoid and reply.constraints["articleType"] == "Casual Shoes"

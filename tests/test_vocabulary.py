@@ -1365,3 +1365,75 @@ def test_readings_from_the_fourteenth_set():
     assert lexicon_kinds("matching sports set for men, top and bottoms", kinds) == {"Tracksuits": 1.0}
     assert lexicon_kinds("pj bottoms mens", kinds) == {"Lounge Pants": 1.0}
     assert lexicon_kinds("purse for gents", kinds) == {"Wallets": 1.0}
+
+
+def test_readings_from_the_fifteenth_set():
+    from vlrec.agent.audience import audience, refused_sides
+    from vlrec.agent.kinds import lexicon_kinds
+    from vlrec.agent.vocabulary import Vocabulary, negated
+
+    kinds = {"Sweatshirts", "Sweaters", "Casual Shoes", "Perfume and Body Mist", "Tshirts", "Watches"}
+    vocab = Vocabulary(
+        [{"articleType": k, "baseColour": c} for k in sorted(kinds) for c in ("Black", "Blue")]
+    )
+    # a kind ruled out in everyday words, unless the same kind is wanted by another name
+    text = "anything except a hoodie for my teenage brother, maybe a nice knit?"
+    assert negated(text, vocab).get("articleType") == {"Sweatshirts"}
+    assert negated("mother's day gift ideas that aren't perfume", vocab).get("articleType") == {
+        "Perfume and Body Mist"
+    }
+    assert not negated("casual shoes that aren't sneakers, something like boat shoes", vocab)
+    text = "my dad says he never wants to see a button-down again, something comfy"
+    assert negated(text.replace("button-down", "sweatshirt"), vocab).get("articleType") == {"Sweatshirts"}
+    for text in ("she never wants to wear anything but black", "she doesn't wear anything but black, a tee",
+                 "she wouldn't wear anything but black", "she refuses to wear anything but black",
+                 "he hates wearing anything but black"):  # fmt: skip
+        assert not negated(text, vocab), text  # all but black refused: black is wanted
+    assert negated("he never wanna see a hoodie again", vocab).get("articleType") == {"Sweatshirts"}
+    assert negated("any colour but black", vocab) == {"baseColour": {"Black"}}
+    # a side ruled out: never that side's, and not an audience said
+    sides = ("Men", "Women", "Boys", "Girls", "Unisex")
+    text = "bday present for my sister, she loves smelling nice... just nothing that's marketed for men lol"
+    assert refused_sides(text, sides) == {"Men"}
+    assert audience(text, text, set(), sides) is None
+    assert refused_sides("a wallet for my dad, not the womens kind", sides) == {"Women"}
+    assert refused_sides("a sweater for my son, not for girls", sides) == {"Girls"}
+    for text in ("nothing fancy for men, just a plain wallet", "no idea what to get, for men", "not sure, mens",
+                 "is there nothing for women? my wife wants one", "isn't for girls only, my son likes it too",
+                 "for my brother, nothing marketed for men, he likes unisex stuff"):  # fmt: skip
+        assert not refused_sides(text, sides), text  # for men; a question; "only"; the person named
+    assert refused_sides("a cap, not for men or women, unisex please", sides) == {"Men", "Women"}
+    assert refused_sides("not for boys or girls, for my dad", sides) == {"Boys", "Girls"}
+    assert refused_sides("no mens ones please", sides) == {"Men"}
+    # a child of no side named; a gift said of her; an aunty; a hen do
+    text = "My 7 year old keeps asking what time it is. Something for their wrist"
+    assert audience(text, text, {"Men"}, sides) == {"Boys", "Girls"}
+    text = (
+        "colleague got a job in London and we're chipping in for a farewell present. She'll need a smart knit"
+    )
+    assert audience(text, text, set(), sides) == {"Women"}
+    assert audience(text.replace("She'll", "He'll"), text, set(), sides) == {"Men"}
+    text = "Aunty's birthday. She likes shawls and stuff to drape, any colour but black"
+    assert audience(text, text, set(), sides) == {"Women"}
+    assert audience("gift for my nephew, he likes cricket", "", set(), sides) is None  # a child's or a man's
+    assert audience("a present for my boss, he'd like something smart", "", set(), sides) == {"Men"}
+    for text in ("my wife says i should get a gift for my boss", "a present for my friend's baby, she just turned one",
+                 "a gift for my cat, she loves it"):  # fmt: skip
+        assert audience(text, text, set(), sides) is None, text  # no pronoun of the one it is for
+    assert audience("something glam to wear on a hen do", "", set(), sides) == {"Women"}
+    assert audience("shirts for a stag weekend in goa", "", set(), sides) == {"Men"}
+    text = "a shirt for my husband for my sister's hen do"
+    assert audience(text, text, {"Men"}, sides) is None  # the person named, not the party
+    # both parts of "her head or neck"; a colour said in two words before what the item goes with
+    from vlrec.agent.kinds import body_kinds
+
+    worn = {"Caps", "Mufflers", "Scarves", "Watches"}
+    assert set(body_kinds("something warm for her head or neck?", worn)) == {"Caps", "Mufflers", "Scarves"}
+    assert set(body_kinds("for his neck and wrist", worn)) == {"Mufflers", "Scarves", "Watches"}
+    text = "anything in maroon for a man, going with a wine coloured kurta"
+    assert lexicon_kinds(text, kinds | {"Kurtas"}) == {}
+    assert lexicon_kinds(text, kinds | {"Kurtas"}, context=True, strict=True) == {"Kurtas": 1.0}
+    assert lexicon_kinds("a wine coloured kurta for a man", kinds | {"Kurtas"}) == {"Kurtas": 1.0}
+    # a polo neck is a jumper, a polo a tee
+    assert lexicon_kinds("a black polo neck for my husband", kinds) == {"Sweaters": 1.0}
+    assert lexicon_kinds("a white polo for golf", kinds) == {"Tshirts": 1.0}
