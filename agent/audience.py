@@ -199,11 +199,12 @@ _SHE = (
 _MALE = re.compile(rf"\b(?:(?:{_HE})(?:s|es)?|he|hes|him|his|himself|mr)\b")
 _FEMALE = re.compile(rf"\b(?:(?:{_SHE})(?:s|es)?|she|shes|her|hers|herself|mrs|ms)\b")
 _SIDED = re.compile(rf"{_MALE.pattern}|{_FEMALE.pattern}")
+"""Any word for a person of one sex ("a man", "my husband", "she", "dadi")."""
 _HE_SAID = re.compile(r"\b(?:he|hes|him|his|himself)\b")
 _SHE_SAID = re.compile(r"\b(?:she|shes|her|hers|herself)\b")
+"""A pronoun of one sex (not a relative's word: "my wife says I should get a gift for my boss")."""
 _YOUNG = re.compile(r"\b(?:baby|babies|newborn|infant|toddler|dog|dogs|cat|cats|puppy|kitten|pet)\b")
 """Whose pronoun says nothing of a catalogue audience: a baby's, a pet's."""
-"""Any word for a person of one sex ("a man", "my husband", "she", "dadi")."""
 
 
 def says_a_side(text: str, allowed=("Men", "Women", "Boys", "Girls")) -> bool:

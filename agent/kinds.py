@@ -618,8 +618,9 @@ def uncarried_kind(text: str, allowed) -> tuple[str, tuple[str, str] | None] | N
     return None
 
 
-# "my neck", "his wrist", "my mum's neck", "my ears and neck", "her head or neck" (both) — not "a v-neck" or "crew neck", nor
-# a region ("from the waist down": bottoms, not belts), nor a size ("jeans waist 32", "neck size 16").
+# "my neck", "his wrist", "my mum's neck", "my ears and neck", "her head or neck" (both) — not "a
+# v-neck" or "crew neck", nor a region ("from the waist down": bottoms, not belts), nor a size
+# ("jeans waist 32", "neck size 16").
 _BODY = re.compile(
     r"\b(?:my|his|her|their|your|our|the|[a-z]+s)\s+"
     r"(?:(?P<also>neck|head|wrists?|waist)\s+(?:and|or|&|n)\s+|[a-z]+\s+and\s+)?(?:back\s+|front\s+)?"

@@ -136,8 +136,9 @@ class Understanding:
         last = next((t.text for t in reversed(session.turns) if t.role == "user" and t.text), "")
         allowed = self.vocab.values
         ruled = {f: shades(v, allowed.get(f, ()), last) for f, v in negated(last, self.vocab).items()}
-        if styles := ruled.get("articleType", set()) - negated(last, self.vocab, everyday=False).get(
-            "articleType", set()
+        if ruled.get("articleType") and (
+            styles := ruled["articleType"]
+            - negated(last, self.vocab, everyday=False).get("articleType", set())
         ):  # a kind ruled out in everyday words that the LM reads as the item is a style of it ("eyewear
             # for the sun, not aviators": sunglasses; not "anything except a hoodie" read as jumpers)
             kept = {k for k in styles if lm_kinds.get(k, 0.0) >= _STYLE_SHARE}
