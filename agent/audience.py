@@ -398,6 +398,14 @@ _SAID = re.compile(
 _SAID_SIDES = ("Men", "Women", "Boys", "Girls")
 
 
+_GROWN_PAIR = re.compile(
+    r"\b(?:guys|blokes|lads|gents|men)\s+(?:and|&|n|or)\s+(?:girls|gals|ladies|women)\b"
+    r"|\b(?:girls|gals|ladies|women)\s+(?:and|&|n|or)\s+(?:guys|blokes|lads|gents|men)\b"
+)
+"""Grown-ups of both sides said together ("both guys and girls", "ladies & gents"): men and women
+(not "boys and girls", children)."""
+
+
 def said_gender(turns, allowed) -> set[str] | None:
     """Who the shopper's latest turn says in so many words an item is for ("cargos, olive or
     khaki, mens", "womens sandals", "flip flop for beach, menz", "boys tshirt"), where no negation
@@ -409,6 +417,11 @@ def said_gender(turns, allowed) -> set[str] | None:
         last = next((t.text for t in reversed(turns) if t.role == "user" and t.text), "")
         return said_gender(last, allowed)
     low = _unrefused(turns.lower())  # "nothing marketed for men" names no audience
+    both = False  # "for my staff, both guys and girls": men and women, unless a side is said elsewhere
+    if (pair := _GROWN_PAIR.search(low)) and not _KID.search(low):
+        company = re.search(r"\bwith (?:the|my|his|her|their|our)\s+$", low[: pair.start()])
+        low = low[: pair.start()] + " " + low[pair.end() :]  # company says no audience either
+        both = not company and not _SIDED.search(low.replace("'", ""))  # ("out with the guys and girls")
     sides = set()
     for m in _SAID.finditer(low):
         clause = SCOPE_BREAK.split(low[max(0, m.start() - 24) : m.start()])[-1]  # "no heels, womens"
@@ -418,6 +431,8 @@ def said_gender(turns, allowed) -> set[str] | None:
         if before[-1:] == ["the"] and (m.group(3) or m.group(4)):
             continue  # "brunch with the girls", "a night out with the boys": company, not an audience
         sides |= {side for side, hit in zip(_SAID_SIDES, m.groups()) if hit}
+    if both and not sides:
+        sides = {"Men", "Women"}
     return sides if sides and sides <= set(allowed) else None
 
 

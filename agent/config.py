@@ -44,7 +44,9 @@ class AgentConfig:
     not women's kurtas."""
     kinds_before_colour: bool = True
     """The nearest kinds (``near_kinds``) fill a reply up before the colour asked for is dropped: a
-    kurti in mustard, then kurtas in mustard, before kurtis in blue."""
+    kurti in mustard, then kurtas in mustard, before kurtis in blue; where none of them has the
+    colour, a named colour goes on with the kinds of the same subcategory nearest it that do (one
+    purple clutch, then purple handbags)."""
     near_colours: bool = True
     """Where the colour asked for runs out, the reply goes on with its nearest shades before any
     other colour, and before the nearest kinds (:data:`vlrec.data.lexicon.NEAR_COLOURS`: a tan belt,

@@ -253,11 +253,20 @@ def _named_kinds(
             continue
         # "my dresses and kurtis": a name joined to one the item goes with goes with it too
         joined = before[-1:] in (["and"], ["or"]) and last_context
-        last_context = joined or _goes_with(words, after=after, given=given) or start in contents
+        # "black with a heel", "with a bit of a heel": what the item has, not what it goes with
+        heeled = (
+            low[start:end] == "heel"
+            and bool(has := _WITH_A.search(low[:start]))
+            and not _PAIRED_WITH.search(low[: has.start()])
+        )
+        last_context = (
+            joined or (not heeled and _goes_with(words, after=after, given=given)) or start in contents
+        )
         if last_context == context and not (
             context
             and strict
             and not joined
+            and not heeled
             and not _goes_with(words, True, after, given)
             and start not in contents
         ):
@@ -267,6 +276,13 @@ def _named_kinds(
     return votes
 
 
+_WITH_A = re.compile(r"\bwith\s+(?:a|an)\s+(?:[a-z-]+\s+){0,3}$")
+""""with a" and up to three describing words right before a singular name: what the item has (not
+after a verb of wearing together, :data:`_PAIRED_WITH`: "trousers that look good with a heel")."""
+_PAIRED_WITH = re.compile(
+    r"\b(?:go|goes|going|wear|wears|wearing|worn|look|looks|looking|pair|pairs|paired|style|styled|team|match)"
+    r"(?:\s+[a-z]+){0,2}\s*$"
+)
 _SETS = {"set", "sets", "combo", "combos", "hamper", "hampers", "box", "boxes"}
 # What a gift set holds: a set word after these is a boxed set ("a tie and cufflink combo"), after
 # clothes it is an outfit ("a skirt-and-blouse combo", "a skirt-top set" are a skirt and a top).
@@ -709,22 +725,39 @@ def described_kinds(text: str, allowed) -> set[str]:
     return {kind for kind, said in names.items() if all(said)}
 
 
-def body_kinds(text: str, allowed) -> dict[str, float]:
+_REFUSING_FILLER = {"that", "which", "to", "be", "is", "are", "goes", "go", "worn", "wear", "sits", "for", "on",
+                    "round", "around", "something", "anything", "one", "ones", "a", "an", "the", "thing", "things",
+                    "stuff", "bag", "bags", "please", "pls"}  # fmt: skip
+
+
+def _refuses_the_part(before: list[str]) -> bool:
+    """Whether the words from the last negation up to a part of the body refuse what is worn there:
+    only filler between ("nothing that goes on my back", "nothing for my neck"; not "not itchy on
+    my neck", "she hates the cold on her neck")."""
+    at = max((i for i, w in enumerate(before) if w in NEGATION), default=None)
+    return at is not None and all(w in _REFUSING_FILLER for w in before[at + 1 :])
+
+
+def body_kinds(text: str, allowed, refused: bool = False) -> dict[str, float]:
     """The catalogue kinds worn on a part of the body the request names with an owner ("keep-warm
     stuff for my neck": mufflers, scarves, stoles; :data:`vlrec.data.lexicon.BODY_PARTS`): a vote
     for :func:`vlrec.adapters.intent.with_vote`, so the LM chooses among them. Not a part said
     within five words after a negation in its clause ("nothing that goes on her back"), nor a
     region ("below the waist"). Sweat in the eyes is the forehead's ("to keep the sweat out of my
     eyes": headbands, caps), what is carried on the back may be said after ("to carry my laptop
-    to college on my back"), and feet said with warmth want socks ("my feet are always freezing")."""
+    to college on my back"), and feet said with warmth want socks ("my feet are always freezing").
+    ``refused``: only the parts said within five words after a negation, whose kinds are ruled out
+    ("nothing that goes on my back": backpacks, rucksacks)."""
     from vlrec.data.lexicon import BODY_PARTS
 
     parts: set[str] = set()
     for clause in SCOPE_BREAK.split(with_negations(text).lower().replace("'", "").replace("\u2019", "")):
         low = " ".join(re.sub(r"[^a-z0-9 ]", " ", clause).split())
         for m in _BODY.finditer(low):
-            if set(low[: m.start()].split()[-5:]) & NEGATION:
+            if bool(set(low[: m.start()].split()[-5:]) & NEGATION) != refused:
                 continue  # "nothing that goes on her back, she hates those"
+            if refused and not _refuses_the_part(low[: m.start()].split()[-5:]):
+                continue  # "not itchy on my neck", "I don't mind carrying it on my back": no refusal
             before = low[: m.start()].split()[-1:]
             if before and before[0] in _REGION and m.group(0) == "the waist":
                 continue  # "to wear below the waist" (not "keep the wind from the neck")
@@ -745,10 +778,10 @@ def body_kinds(text: str, allowed) -> dict[str, float]:
             parts.add(part)
         if _NOT_POCKET.search(low):
             parts.discard("pocket")
-        if (feet := _COLD_FEET.search(low)) and _WARMTH.search(low):
+        if (feet := _COLD_FEET.search(low)) and _WARMTH.search(low) and not refused:
             if not set(low[: feet.start()].split()[-5:]) & NEGATION:
                 parts.add("cold feet")
-    if "neck" in parts and _formal_neck(text):
+    if "neck" in parts and not refused and _formal_neck(text):
         parts = (parts - {"neck"}) | {"formal neck"}  # "something for round my neck for the interview"
     allowed = set(allowed)
     return {k: 1.0 for part in parts for k in BODY_PARTS.get(part, []) if k in allowed}

@@ -13,7 +13,7 @@ from vlrec.agent.kinds import AUDIENCE as _AUDIENCE
 from vlrec.agent.kinds import wider_audience
 from vlrec.agent.replies import _FITS, _LIKED, Recommendation, reason
 from vlrec.agent.state import Session
-from vlrec.agent.vocabulary import CATEGORIES, FIELDS
+from vlrec.agent.vocabulary import CATEGORIES, FIELDS, asked_colours
 from vlrec.retrieval.words import passes as _passes
 from vlrec.retrieval.words import rrf
 
@@ -137,15 +137,26 @@ class Retrieving:
                         # a child's clothes: the LM's other likely kinds before an adult's size
                         near = [k for k in session.fills if k != kind and k not in unwanted]
                     coloured = False  # the LM's next kinds in the colour asked: they come first
+                    colours, who = _values(hard.get("baseColour")), _values(hard.get("gender"))
                     if (
-                        not near
-                        and order[0] == "baseColour"
-                        and self._scarce(kind, session)
+                        order[0] == "baseColour"
+                        and not any(self._in_colour(k, colours, who) for k in near)  # none in the colour
                         and _said_colour(session)  # not a colour the photo was read as
                     ):
-                        # four stoles in grey or white: grey and white mufflers next
-                        near = [k for k in self._fills(session, kind) if k not in unwanted]
-                        coloured = bool(near)
+                        # four stoles in grey or white: grey and white mufflers next; one purple
+                        # clutch: purple handbags next; three olive messenger bags (laptop and
+                        # duffel bags, the nearest kinds, have none in olive): olive backpacks next
+                        fills = [k for k in self._fills(session, kind) if k not in unwanted]
+                        fills = fills if self._scarce(kind, session) else []
+                        found = [k for k in fills if self._in_colour(k, colours, who)]
+                        if colours & asked_colours(
+                            self._request_text(session), self.vocab.values.get("baseColour", ())
+                        ):  # named
+                            found += [
+                                k for k in self._colour_near(kind, colours, unwanted, who) if k not in found
+                            ]
+                        coloured = bool(found) or (not near and bool(fills))
+                        near = found or near or fills  # (else the colour is eased with them in)
                     elif (
                         not near
                         and order[0] == "gender"
@@ -273,6 +284,39 @@ class Retrieving:
         same = [k for k in nearest(-1.0) if sub and places.get(k, ("", ""))[1] == sub]
         # of the master category, only a kind that is near indeed ("stoles": scarves, not wallets)
         return (same or [k for k in nearest(_NEAR_IN_MASTER) if places.get(k, ("", ""))[0] == master])[:3]
+
+    def _colour_near(
+        self, kind: str, colours: set[str], unwanted: set[str], genders: set[str] = frozenset()
+    ) -> list[str]:
+        """The two kinds of ``kind``'s subcategory nearest it that the catalogue has in one of
+        ``colours`` (for one of ``genders``, where given): "a purple clutch", one in the catalogue:
+        purple handbags next; none with the nearest kinds off (``agent.near_kinds``)."""
+        if not colours or self.cfg.near_kinds >= 1.0:
+            return []
+        places = self.kind_places()
+        sub = places.get(kind, ("", ""))[1]
+        return [
+            k
+            for k in self.near_kinds(kind, floor=-1.0, n=len(places))
+            if k != kind
+            and k not in unwanted
+            and sub
+            and places.get(k, ("", ""))[1] == sub
+            and self._in_colour(k, colours, genders)
+        ][:2]
+
+    def _in_colour(self, kind: str, colours: set[str], genders: set[str] = frozenset()) -> int:
+        """How many items of ``kind`` the catalogue has in one of ``colours`` (for one of ``genders``,
+        where given: white handbags for men, not for women)."""
+        if self._colour_counts is None:
+            self._colour_counts = Counter(
+                (m.get("articleType"), m.get("baseColour"), m.get("gender")) for m in self.items.values()
+            )
+        return sum(
+            n
+            for (k, c, g), n in self._colour_counts.items()
+            if k == kind and c in colours and (not genders or g in genders)
+        )
 
     def _fills(self, session: Session, kind: str) -> list[str]:
         """The LM's other likely kinds (``session.fills``) of ``kind``'s master category ("a warm

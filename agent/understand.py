@@ -30,12 +30,14 @@ from vlrec.agent.vocabulary import (
     category_named,
     colour_family,
     colour_list,
+    colour_word,
     context_colours,
     formal_usage,
     guard_negations,
     named_colours,
     negated,
     plays_sport,
+    set_aside,
     shades,
     sport_usage,
     unnegated,
@@ -141,7 +143,8 @@ class Understanding:
             - negated(last, self.vocab, everyday=False).get("articleType", set())
         ):  # a kind ruled out in everyday words that the LM reads as the item is a style of it ("eyewear
             # for the sun, not aviators": sunglasses; not "anything except a hoodie" read as jumpers)
-            kept = {k for k in styles if lm_kinds.get(k, 0.0) >= _STYLE_SHARE}
+            had = set_aside(last, kinds)  # "already has enough timepieces": the kind, no style of it
+            kept = {k for k in styles - had if lm_kinds.get(k, 0.0) >= _STYLE_SHARE}
             ruled["articleType"] -= kept
             if not ruled["articleType"]:
                 del ruled["articleType"]
@@ -194,7 +197,10 @@ class Understanding:
                 **intent.unsure.get("baseColour", {}),
             }
         if self.cfg.said_colour and len(listed) < 2 and not family:  # "jumpers in burgundy" read as Red
-            said = self.vocab.match(without_idioms(last)).get("baseColour")
+            plain = without_idioms(last)  # the catalogue's name, else an everyday word ("blk")
+            said = self.vocab.match(plain).get("baseColour") or colour_word(
+                plain, allowed.get("baseColour", ()), kinds
+            )  # ("a coffee date" names no colour)
             seen = {**intent.want.get("baseColour", {}), **intent.avoid.get("baseColour", {})}
             if said and said not in ruled.get("baseColour", ()) and said not in seen:  # the LM read it
                 intent.want["baseColour"] = {said: 1.0}

@@ -118,12 +118,13 @@ _NEGATING = re.compile(
     r"|\b(?:don'?t|do not|doesn'?t|does not)\s+(?:want|wanna)\s+(?:to\s+)?(?:wear|buy|get|go for)\b"
     r"(?!\s+(?:(?:the|that|these|those|my|his|her|their|our|your)\s+)?(?:same|old|usual)\b)"
     r"|\bnever\s+(?:wants?\s+to|wanna|wanted\s+to)\s+(?:see|wear)\b(?!\s+(?:anything|any other|other)\b)"
+    r"|\b(?:feet|toes|legs|knees)\s+(?:will|would)\s+(?:die|suffer)\s+in\b"
     r"|\b(?:rather than|instead of|(?:has |have |is |'s |s )?gone off|went off"
     r"|(?:other than|apart from)(?!\s+(?:that|this|the price|price|size)\b))\b",
     re.IGNORECASE,
 )
 """Phrases that rule out what follows them like "not" does: "she can't do heels any more", "he never
-wants to see a button-down again", "boxers rather
+wants to see a button-down again", "my feet will die in heels", "boxers rather
 than tight briefs", "a tote instead of a backpack", "she's gone off pink", "any colour other than / apart from black" (not
 "other than that", "can't find black boots", "can't stand the heat", "can't wear anything but black":
 only verbs of wearing, right before what is worn)."""
@@ -197,6 +198,17 @@ _ENOUGH = re.compile(
 """What the shopper says someone has plenty of before asking for something else is ruled out: "she
 already has like 5 handbags so anything else", "he has enough ties, something else" (not "she has a
 red saree, something else to go with it", "do you have black sneakers, anything else?")."""
+_PLENTY = re.compile(
+    r"(?:\b(?:he|she|they|i|we)(?:'s|'ve|s|ve)?\s+|\balready\s+)(?:has|have|owns?|got)\s+(?:already\s+)?"
+    r"(?:more than\s+)?(?:enough|plenty of|loads of|tons of|so many|too many)\s+"
+    r"(?!(?:those|these|them|that|it|ones?)\b)((?:[a-z][a-z-]*\s+){0,2}?[a-z][a-z-]*)(?=\s*(?:[.!;]|$))",
+    re.IGNORECASE,
+)
+"""What someone has more than enough of, said at the end of a sentence, is ruled out too: "already
+has enough timepieces", "she has loads of handbags." (not "he has 3 watches; wants a smart one",
+"I have plenty of those.")."""
+_ASIDE = re.compile(r"\b([a-z][a-z-]*)\s+aside\b(?!\s+(?:from|for)\b)", re.IGNORECASE)
+"""A thing set aside after it is named: "gloves aside" (not "put some money aside for", "aside from")."""
 _LACK = re.compile(
     r"(?<!that )(?<!which )(?<!who )(?<!it )\b(?:don'?t|do not|doesn'?t|does not|didn'?t)\s+(?:even\s+|actually\s+|really\s+)?"
     r"(?:own|have|got)\b(?!\s+to\b)",
@@ -221,6 +233,19 @@ _ONLY = re.compile(
 anything but black", "he won't wear anything but sneakers"): said as "wants only"."""
 
 
+def set_aside(text: str, kinds) -> set[str]:
+    """The kinds ``text`` says someone has plenty of (:data:`_ENOUGH`, :data:`_PLENTY`), sets aside
+    (:data:`_ASIDE`) or refuses by where they are worn ("nothing that goes on my back"): ruled out
+    as kinds, never a style of the item ("already has enough timepieces", "gloves aside")."""
+    from vlrec.agent.kinds import body_kinds, lexicon_kinds
+
+    text = re.sub("[\u2018\u2019\u00b4`]", "'", text)
+    said = [m.group(1) for pattern in (_ENOUGH, _PLENTY, _ASIDE) for m in pattern.finditer(text)]
+    return {k for words in said for k in lexicon_kinds(words, kinds)} | set(
+        body_kinds(text, kinds, refused=True)
+    )
+
+
 def _but(m: re.Match) -> str:
     clause = SCOPE_BREAK.split(m.string[: m.start()])[-1]
     before = re.findall(r"[a-z]+", clause.lower())[-3:]
@@ -229,8 +254,9 @@ def _but(m: re.Match) -> str:
 
 def with_negations(text: str) -> str:
     """``text`` with each negating phrase of :data:`_NEGATING` said as "not", a thing refused after
-    it is named (:data:`_REFUSED`), named as too much (:data:`_EXCESS`) or had in plenty before
-    "something else" (:data:`_ENOUGH`) said as "not" that thing,
+    it is named (:data:`_REFUSED`), named as too much (:data:`_EXCESS`), had in plenty before
+    "something else" (:data:`_ENOUGH`) or at a sentence's end (:data:`_PLENTY`), or set aside
+    ("gloves aside", :data:`_ASIDE`) said as "not" that thing,
     a "but" that rules nothing out (:data:`_BUT_AFTER`) said as "yet", a refusal of all but one
     thing ("never wears anything but black", :data:`_ONLY`) said as "wants only", and a lack ("I don't own a
     belt", :data:`_LACK`) said as "lack"."""
@@ -238,7 +264,8 @@ def with_negations(text: str) -> str:
     text = _ONLY.sub("wants only", text)
     text = _EXCESS.sub(_too_much, text)
     text = _NAHI.sub(r"not \1,", _OUT.sub(_out, text))
-    text = _ENOUGH.sub(r"not \1, ", text)
+    text = _PLENTY.sub(r"not \1", _ENOUGH.sub(r"not \1, ", text))
+    text = _ASIDE.sub(r"not \1", text)
     text = _BUT.sub(_but, _LACK.sub("lack", text))
     return _NEGATING.sub(" not ", text)
 
@@ -271,8 +298,9 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4, everyday: bool = True)
     word) within ``reach`` words after a negation ("not", "no", "anything but", "isn't", "except"),
     in the same clause ("no black or grey", "anything but beige", "a rucksack that isn't black");
     with ``everyday``, a kind named in everyday words too ("anything except a hoodie"), unless the
-    words want that kind by another name ("casual shoes that aren't sneakers")."""
-    from vlrec.agent.kinds import lexicon_kinds  # it reads negations from here
+    words want that kind by another name ("casual shoes that aren't sneakers"), and the kinds worn
+    on a part of the body refused ("nothing that goes on my back": :func:`body_kinds`)."""
+    from vlrec.agent.kinds import body_kinds, lexicon_kinds  # they read negations from here
     from vlrec.data.lexicon import COLOURS
 
     words = {
@@ -284,6 +312,22 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4, everyday: bool = True)
     kept = unnegated(text)
     wanted = set(lexicon_kinds(kept, kinds)) | {vocab.match(kept).get("articleType")}  # named as wanted
     text = with_negations(text)
+
+    def _names(said: list[str]) -> bool:
+        """Whether the last word of ``said`` names a colour or a kind, or its last two a kind ("flip
+        flops"); not "brown lenses"."""
+        if said and lexicon_kinds(" ".join(said[-2:]), kinds) and len(said) > 1:
+            return set(lexicon_kinds(" ".join(said[-2:]), kinds)) != set(lexicon_kinds(said[-2], kinds))
+        word = re.sub(r"[^a-z-]", "", said[-1]) if said else ""
+        return bool(
+            word
+            and (
+                word in words
+                or {"baseColour", "articleType"} & set(vocab.match(word))
+                or lexicon_kinds(word, kinds)
+                or colour_word(word, vocab.values["baseColour"])
+            )
+        )
 
     def rule_out(window: str, only: set[str] | None = None) -> set[str]:
         """Rule out what ``window`` names (of the fields ``only``, if given); returns the fields."""
@@ -311,6 +355,8 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4, everyday: bool = True)
     listing: set[str] = set()  # a negated list runs on past a comma: "not gold, silver or glittery",
     # in the same field ("no heels at all, brown or tan" wants brown or tan); not past a dash or a
     # full stop ("anything but blue - black or grey" wants black or grey)
+    if everyday and (worn := set(body_kinds(text, kinds, refused=True)) - wanted):
+        out.setdefault("articleType", set()).update(worn)  # "nothing that goes on my back"
     low = text.lower().replace("'", "").replace("\u2019", "")
     clauses = SCOPE_BREAK.split(low)
     breaks = [m.group(0) for m in SCOPE_BREAK.finditer(low)]
@@ -324,7 +370,9 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4, everyday: bool = True)
             if re.sub(r"[^a-z]", "", tok) not in NEGATION:
                 continue
             got = rule_out(" ".join(tokens[i + 1 : i + 1 + reach]))
-            listing = got if i + 1 + reach >= len(tokens) else set()
+            # the list runs on only from a clause that ends on what it rules out: "not gold, silver or
+            # glittery" (not "not brown lenses, black or grey frames": those are wanted)
+            listing = got if i + 1 + reach >= len(tokens) and _names(tokens) else set()
             # a use right after the negation, or joined to that word: "not too formal", "nothing
             # sporty", "nothing stiff or formal" (but "never worn ethnic before" tells of the past)
             # "not the formal office type"; not "loafers but the casual kind", "I'm not the sporty type"
@@ -415,6 +463,49 @@ def _colour_words(allowed: frozenset) -> tuple[dict[str, str], str]:
     return names, "|".join(re.escape(w) for w in sorted(names, key=len, reverse=True))
 
 
+def colour_words(text: str, allowed) -> set[str]:
+    """The catalogue colours that ``text`` names by a word for each ("blk", "navy", "greys"; not a
+    range such as "neutral" or "dark")."""
+    names, word = _colour_words(frozenset(allowed))
+    if not names:
+        return set()
+    return {names[w] for w in re.findall(rf"\b(?:{word})(?=(?:e?s)?\b)", text.lower().replace("-", " "))}
+
+
+def asked_colours(text: str, allowed) -> set[str]:
+    """The colours :func:`colour_words` names outside what the shopper has (:func:`context_colours`)
+    and outside what the item is to match ("shoes to match a navy suit": none; that is left to the
+    LM, as a purse to match a maroon lehenga may be maroon)."""
+    names, word = _colour_words(frozenset(allowed))
+    if not names:
+        return set()
+    rest = context_colours(text, allowed)[2].lower().replace("-", " ")
+    matched = rf"\b(?:to|that|which|will|would|can)\s+match(?:es)?\s+(?:(?:a|an|the|some)\s+)?(?:{word})\b"
+    return colour_words(re.sub(matched, " ", rest), allowed)
+
+
+def colour_word(text: str, allowed, kinds=None) -> str | None:
+    """The one catalogue colour that ``text`` names by an everyday word for it ("blk", "navy"), or
+    None where it names none or more than one. With ``kinds``, only a word said of an item: right
+    before a name of one of ``kinds`` or after "in" ("blk backpack", "a tote in blk"; not "a
+    coffee date", "a wine tasting")."""
+    if kinds is None:
+        said = colour_words(text, allowed)
+        return next(iter(said)) if len(said) == 1 else None
+    from vlrec.agent.kinds import lexicon_kinds
+
+    names, word = _colour_words(frozenset(allowed))
+    if not names:
+        return None
+    low = text.lower().replace("-", " ")
+    said = set()
+    for m in re.finditer(rf"\b(?:{word})(?=(?:e?s)?\b)", low):
+        after = " ".join(low[m.end() :].split()[:3])
+        if low[: m.start()].split()[-1:] == ["in"] or lexicon_kinds(after, kinds):
+            said.add(names[m.group(0)])
+    return next(iter(said)) if len(said) == 1 else None
+
+
 _JOIN = r"(?:,\s*(?:or|and)\b|,|/|&|\+|\bor\b|\band\b|\bn\b|\bya\b|\baur\b)"
 """What joins the colours of a list: "navy, or black", "black/brown", "black n white"."""
 
@@ -428,11 +519,12 @@ def colour_list(text: str, allowed) -> set[str]:
     low = said.replace("-", " ")  # (the same length: a match's start is the same in both)
     out: set[str] = set()
     tone = r"(?:(?:light|dark|pale|bright|deep|baby|soft|hot|dusty|powder) )?"  # "white or light pink" (not "bright - grey")
-    for m in re.finditer(rf"\b{tone}(?:{word})\b(?:\s*{_JOIN}\s*{tone}(?:{word})\b)+", low):
+    plural = r"(?:e?s)?\b"  # "greys or browns"
+    for m in re.finditer(rf"\b{tone}(?:{word}){plural}(?:\s*{_JOIN}\s*{tone}(?:{word}){plural})+", low):
         clause = SCOPE_BREAK.split(said[: m.start()])[-1]  # "can't take heels anymore. black or tan"
         if set(re.findall(r"[a-z]+", clause.replace("'", ""))[-3:]) & NEGATION:
             continue
-        out |= {names[w] for w in re.findall(rf"\b(?:{word})\b", m.group(0))}
+        out |= {names[w] for w in re.findall(rf"\b(?:{word})(?={plural})", m.group(0))}
     return out if len(out) > 1 else set()
 
 
@@ -569,7 +661,7 @@ def sport_usage(text: str, allowed) -> str | None:
 
 
 _FORMAL = re.compile(
-    r"\b(?:interviews?|formals|dress shirts?|with a tie\b(?![- ](?:dye|waist|belt|neck|front|back|detail|up))|business|boardroom|corporate|client meetings?|funerals?|tux(?:edo)?s?|suit (?:trousers|pants)"
+    r"\b(?:interviews?|formals|dress shirts?|with a tie\b(?![- ](?:dye|waist|belt|neck|front|back|detail|up))|business|boardroom|board (?:meetings?|presentations?)|corporate|client meetings?|funerals?|tux(?:edo)?s?|suit (?:trousers|pants)"
     r"|retirement (?:do|party|dinner|function|lunch)|(?:to|in) court\b(?!\s+(?:shoes|sneakers|trainers|sports?|games?))|courtroom|court (?:hearings?|dates?|appearances?)"
     r"|(?:with|under|match|matches|matching)\s+(?:(?:a|an|my|his|her|your|the|their)\s+)?(?!(?:salwar|churidar|"
     r"punjabi|patiala|anarkali|kurta|ethnic|cotton|track|swim|bathing|jump|wet|boiler|night|sweat)\b)(?:[a-z-]+\s+)?suits?)\b"

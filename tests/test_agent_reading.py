@@ -345,6 +345,46 @@ def test_a_colour_that_runs_out_in_the_kind_goes_on_with_the_lms_next_kind_in_th
     assert [r["articleType"] for r in got] == ["Handbags"] * 4 + ["Tshirts"] * 4
 
 
+def test_a_colour_that_runs_out_in_a_plentiful_kind_goes_on_with_a_kind_of_its_subcategory_in_that_colour(
+    shop, monkeypatch
+):
+    """Eight white handbags for a reply of ten (16 handbags: not scarce), no nearest kind above the
+    floor and no other kind read: the kind of the same subcategory nearest it that has the colour
+    (tshirts, the categories patched to agree) fills the reply in white before handbags of another
+    colour ("a purple clutch", one in the catalogue: purple handbags next); not where no kind of its
+    subcategory has the colour, nor for a colour the words do not name (read off a range)."""
+    from tests.test_intent import _lm_agent
+
+    text, ranged = "a white bag", "a bag in light colours"
+    agent, rows = _lm_agent(
+        shop,
+        {text: ({"articleType": ["Handbags"], "baseColour": ["White"]}, {}),
+         ranged: ({"articleType": ["Handbags"], "baseColour": ["White"]}, {})},
+        k=10,
+    )  # fmt: skip
+    monkeypatch.setattr(
+        agent,
+        "near_kinds",
+        lambda kind, floor=None, n=2: (
+            ["Tshirts", "Casual Shoes"] if floor == -1.0 and kind == "Handbags" else []
+        ),
+    )
+    places = {
+        "Handbags": ("Things", "Bags"),
+        "Tshirts": ("Things", "Bags"),
+        "Casual Shoes": ("Things", "Shoes"),
+    }
+    monkeypatch.setattr(agent, "kind_places", lambda: places)
+    got = [rows[i.id] for i in agent.session().send(text).items]
+    assert [r["articleType"] for r in got] == ["Handbags"] * 8 + ["Tshirts"] * 2
+    assert all(r["baseColour"] == "White" for r in got)
+    got = [rows[i.id] for i in agent.session().send(ranged).items]
+    assert [(r["articleType"], r["baseColour"]) for r in got[8:]] == [("Handbags", "Black")] * 2
+    places["Tshirts"] = ("Things", "Tops")  # no kind of its subcategory: handbags of another colour
+    got = [rows[i.id] for i in agent.session().send(text).items]
+    assert [(r["articleType"], r["baseColour"]) for r in got[8:]] == [("Handbags", "Black")] * 2
+
+
 def test_a_short_reply_filled_with_the_nearest_kind_eases_its_colour_where_it_has_none(shop, monkeypatch):
     """All 16 handbags shown in a reply of 20, no near kind and no other kind read: the kind nearest
     however far (tshirts, the categories patched to agree) fills the rest, in the colour asked where

@@ -1437,3 +1437,90 @@ def test_readings_from_the_fifteenth_set():
     # a polo neck is a jumper, a polo a tee
     assert lexicon_kinds("a black polo neck for my husband", kinds) == {"Sweaters": 1.0}
     assert lexicon_kinds("a white polo for golf", kinds) == {"Tshirts": 1.0}
+
+
+def test_readings_from_the_sixteenth_set():
+    from vlrec.agent.audience import audience
+    from vlrec.agent.kinds import lexicon_kinds
+    from vlrec.agent.vocabulary import Vocabulary, colour_word, negated, set_aside
+
+    kinds = {"Sunglasses", "Watches", "Gloves", "Backpacks", "Rucksacks", "Heels", "Sarees", "Perfume and Body Mist",
+             "Lounge Pants", "Dresses", "Sandals"}  # fmt: skip
+    vocab = Vocabulary(
+        [
+            {"articleType": k, "baseColour": c}
+            for k in sorted(kinds)
+            for c in ("Black", "Grey", "Brown", "Gold")
+        ]
+    )
+    colours = vocab.values["baseColour"]
+    # an everyday word for one colour; none where two are named
+    assert colour_word("blk backpack", colours) == "Black"
+    assert colour_word("a black or grey one", colours) is None and colour_word("a backpack", colours) is None
+    # a negated list runs on only from a clause that ends on what it rules out
+    text = "dark glasses for driving at noon, not brown lenses, black or grey frames"
+    assert negated(text, vocab) == {"baseColour": {"Brown"}}
+    assert negated("not gold, grey or glittery", vocab) == {"baseColour": {"Gold", "Grey"}}
+    # had in plenty at the end of a sentence, set aside, worn where it is refused, dreaded: ruled out
+    text = "present for a 70-yr-old dad, he likes simple things, already has enough timepieces"
+    assert negated(text, vocab) == {"articleType": {"Watches"}}
+    assert set_aside(text, kinds) == {"Watches"}
+    assert negated("he has 3 watches but wants a smart one", vocab) == {}  # no end of sentence after it
+    assert negated("any good stuff for a boxing class? gloves aside. female", vocab) == {
+        "articleType": {"Gloves"}
+    }
+    assert not negated("put some money aside for a bag", vocab)
+    assert negated("luggage for a work trip, nothing that goes on my back", vocab) == {
+        "articleType": {"Backpacks", "Rucksacks"}
+    }
+    assert not negated("a bag that goes on my back", vocab)
+    text = "graduation - something formal but NOT a saree, my feet will die in heels too"
+    assert negated(text, vocab) == {"articleType": {"Sarees", "Heels"}}
+    assert negated("a gift for her, maybe nothing scented in case of allergies", vocab) == {
+        "articleType": {"Perfume and Body Mist"}
+    }
+    # a heel the item has is the item's, not what it goes with; a dressing gown is no dress
+    text = "heeled boots... or whatever you have that's black with a heel"
+    assert lexicon_kinds(text, kinds) == {"Heels": 1.0}
+    assert lexicon_kinds(text, kinds, context=True) == {}
+    assert lexicon_kinds("a dress to go with heels", kinds, context=True) == {"Heels": 1.0}
+    assert lexicon_kinds("a dressing gown or comfy loungewear for her mum", kinds) == {"Lounge Pants": 1.0}
+    # grown-ups of both sides said together
+    sides = ("Men", "Women", "Boys", "Girls", "Unisex")
+    text = "I run a small cafe and want matching black tees for my staff, both guys and girls"
+    assert audience(text, text, set(), sides) == {"Men", "Women"}
+    text = "t-shirts for the kids, boys and girls"
+    assert audience(text, text, set(), sides) == {"Boys", "Girls"}
+    # a list of colours said in the plural; a board meeting is formal
+    from vlrec.agent.vocabulary import colour_list, formal_usage
+
+    assert colour_list("warm cardigan with buttons not a zip, greys or browns", colours) == {"Grey", "Brown"}
+    assert formal_usage("need to look smart for a board presentation", ("Casual", "Formal")) == "Formal"
+    # what the item is to match is no wish for its colour; a range is no colour word
+    from vlrec.agent.vocabulary import asked_colours, colour_words
+
+    assert asked_colours("shoes to match a navy suit, for my father", colours | {"Navy Blue"}) == set()
+    assert asked_colours("matching black tees for my staff", colours) == {"Black"}
+    assert asked_colours("a grey tie to go with my black suit", colours) == {"Grey"}
+    assert colour_words("running trainers, neutral cushioning", colours) == set()
+    assert colour_words("greys or browns, not blk", colours) == {"Grey", "Brown", "Black"}
+    # (from the review) no refusal where the words only describe, nor a colour word said of no item
+    assert set_aside("carry-on luggage, nothing that goes on my back", kinds) == {"Backpacks", "Rucksacks"}
+    for text in ("a warm wrap but not itchy on my neck", "I don't mind carrying it on my back, a big one",
+                 "a hat but nothing tight on my head", "he has 3 watches; wants a smart one",
+                 "I have plenty of those.", "my wife would die in happiness seeing a gold saree",
+                 "wide leg trousers that look good with a heel"):  # fmt: skip
+        assert not negated(text, vocab).get("articleType"), text
+    assert lexicon_kinds("trousers that look good with a heel", kinds | {"Trousers"}, context=True) == {
+        "Heels": 1.0
+    }
+    shoes = Vocabulary([{"articleType": k, "baseColour": "Black"} for k in ("Flip Flops", "Sandals")])
+    assert negated("no flip flops, sandals or slides", shoes) == {"articleType": {"Flip Flops", "Sandals"}}
+    assert colour_word("an outfit for a coffee date", colours | {"Coffee Brown"}, kinds) is None
+    assert (
+        colour_word("blk backpack", colours, kinds) == "Black"
+        and colour_word("a tote in blk", colours, kinds) == "Black"
+    )
+    for text in ("a dress for my wife, she is going out with the guys and girls from her office",
+                 "mens shirt for an office party with the guys and girls from work"):  # fmt: skip
+        assert audience(text, text, set(), sides) != {"Men", "Women"}, text
