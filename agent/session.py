@@ -75,7 +75,7 @@ class Agent(Understanding, Retrieving):
         self._child_kind_counts = None  # (subcategory, boys / girls) -> items of each kind, on first use
         self._kind_places = None  # article type -> (master category, subcategory), on first use
         self._kind_counts = None  # article type (and (type, gender)) -> how many items, on first use
-        self._colour_counts = None  # (article type, colour) -> how many items, on first use
+        self._colour_counts = None  # (article type, colour, gender) -> how many items, on first use
         if self.words is not None:
             self.words.sync(self.items)
         self.needs = None

@@ -316,8 +316,8 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4, everyday: bool = True)
     def _names(said: list[str]) -> bool:
         """Whether the last word of ``said`` names a colour or a kind, or its last two a kind ("flip
         flops"); not "brown lenses"."""
-        if said and lexicon_kinds(" ".join(said[-2:]), kinds) and len(said) > 1:
-            return set(lexicon_kinds(" ".join(said[-2:]), kinds)) != set(lexicon_kinds(said[-2], kinds))
+        if len(said) > 1 and (pair := lexicon_kinds(" ".join(said[-2:]), kinds)):
+            return set(pair) != set(lexicon_kinds(said[-2], kinds))
         word = re.sub(r"[^a-z-]", "", said[-1]) if said else ""
         return bool(
             word
