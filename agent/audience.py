@@ -158,6 +158,17 @@ not a size ("size (m, 12)", "(M/38)")."""
 
 _HERE = re.compile(r"\b(?:(guy|man|bloke|dude|gent)|(girl|woman|lady|gal))\s+here\b")
 """The shopper saying who they are: "guy here", "woman here"."""
+_I_AM = re.compile(
+    r"\b(?:i'?m|i am)\s+(?:a|an)\s+(?:(?!(?:of|fan)\b)[a-z0-9-]+\s+){0,3}?"
+    r"(?:(man|guy|bloke|dude|gent|gentleman|lad|male)|(woman|lady|gal|female))\b(?!\s*(?:'s|s'))"
+)
+"""The shopper saying who they are in a sentence: "I'm a woman", "i am a 25 year old guy" (not
+"I'm a man's size 10", "I'm a fan of lady gaga")."""
+_FOR_ANOTHER = re.compile(
+    r"\bfor (?:my|our|a|an|the|his|her|their)\s+(?:[a-z-]+\s+)?(?:partner|friend|bestie|boss|co-?workers?|colleague"
+    r"|mate|teacher|family|in-?laws|toddler|twins|kids?|children|child|baby|team|staff|neighbou?r|cousin|someone)\b"
+)
+"""Someone else the item is for, of no side said ("I'm a guy looking for a gift for my partner")."""
 _OUTING = re.compile(
     r"\b(?:(boys'?|lads'?|guys'?)|(girls'?|gals'?|ladies'?))\s+(?:trip|night|weekend|holiday|getaway|day out|night out)\b"
 )
@@ -188,12 +199,14 @@ where the LM reads no audience at all."""
 
 _HE = (
     r"m[ae]n|male|guy|bloke|lad|gent|gentleman|gentlemen|dude|husband|hubby|boyfriend|bf|dad|daddy|father"
-    r"|grandfather|stepdad|brother|bro|bhai|uncle|grandpa|grandad|granddad|fianc[eé]|groom|son|nephew|boy|grandson"
+    r"|grandfather|stepdad|brother|bro|bhai|uncle|grandpa|grandad|granddad|fianc[eé]|groom|son|nephew|boy"
+    r"|grandson"
     rf"|bhatij[ae]|bhanj[ae]|{_MAN_KIN}"
 )
 _SHE = (
     r"wom[ae]n|female|lady|ladie|gal|wife|wive|wifey|girlfriend|gf|mum|mom|mother|grandmother|stepmom|mummy"
-    r"|sister|sis|aunt|auntie|grandma|granny|gran|nan|fianc[eé]e|bride|daughter|niece|girl|granddaughter|bhatiji|bhanji"
+    r"|sister|sis|aunt|auntie|grandma|granny|gran|nan|fianc[eé]e|bride|daughter|niece|girl|granddaughter"
+    r"|bhatiji|bhanji"
     rf"|{_WOMAN_KIN}"
 )
 _MALE = re.compile(rf"\b(?:(?:{_HE})(?:s|es)?|he|hes|him|his|himself|mr)\b")
@@ -218,7 +231,8 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
     """Who the words say an item is for, where they overrule the LM's reading ``read``: a child
     with no side named ("a kids' wrist clock") is boys and girls; a shopper buying for themselves
     ("a frock for myself, something girly") or for work ("summer dresses for work") is an adult;
-    a one-letter sign-off ("jeans for me (f)", "for me (m)", "(f, 19)"), "guy here" or a grown-ups'
+    a one-letter sign-off ("jeans for me (f)", "for me (m)", "(f, 19)"), "guy here", "I'm a woman"
+    (where no one else is named, no child and no gift) or a grown-ups'
     outing ("a girls' trip", "lads' holiday") or friends as company ("brunch with the girls") says
     which; "her college" is an adult's; a relative's family word ("for dadi", "for bhaiya") says
     whose where nothing was read, or where the reading is the other side's and no other word names
@@ -228,6 +242,13 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
     if here := _HERE.search(low):  # "guy here, want something simple on my wrist"
         who = "Men" if here.group(1) else "Women"
         return {who} if who in allowed else None
+    if (
+        (i_am := _I_AM.search(low))
+        and not _SIDED.search(rest := _I_AM.sub(" ", low).replace("'", ""))
+        and not (_GIFTED.search(rest) or _FOR_ANOTHER.search(rest) or _KID.search(rest) or _AGE.search(rest))
+    ):  # "I'm a woman" (not "I'm a woman buying for my husband", "I'm a woman but I like men's
+        who = "Men" if i_am.group(1) else "Women"  # watches", "I'm a guy looking for a gift for my
+        return {who} if who in allowed else None  # partner", "I'm a woman looking for kids' trainers")
     if (out := _OUTING.search(low)) and not _AGE.search(low):  # "a bag for a girls' trip"
         who = "Men" if out.group(1) else "Women"
         return {who} if who in allowed else None

@@ -239,7 +239,7 @@ def _named_kinds(
             if _dress_code(every, len(low[:start].split()) - 1):
                 continue  # "a black tie gala": a dress code, no tie
         before = words[-3:]
-        after = low[end + 1 :].split()[:2]
+        after = low[end + 1 :].split()[:3]
         part = after[:1] in _PARTS and not (
             after[1:] and re.match(r"\d|size|length", after[1])
         )  # not "jeans waist 32", "a shirt sleeve length 34"
@@ -425,6 +425,13 @@ def _words(text: str, commas: bool = False) -> list[str]:
 _HOLD = {"hold", "holds", "holding", "keep", "keeps"}
 _STOP = {"stop", "stops", "stopping", "keep", "keeps"}
 _SLIP = {"slipping", "falling", "sliding", "sagging", "from"}
+_APART = {
+    "apart",
+    "off",
+    "out",
+    "over",
+    "to",
+}  # "flip flops keep falling apart", "a headband keeps slipping off"
 # "matching" after these describes the item itself ("proper matching tracksuits"); after a kind's
 # name it marks what the item goes with ("a belt matching heels").
 _MATCHING_ITSELF = {"", "proper", "nice", "cute", "cool", "fun", "little", "cheap", "good", "new", "want", "need",
@@ -469,6 +476,14 @@ def _goes_with(words: list[str], strict: bool = False, after: list[str] = (), gi
         words = words[len(words) - words[::-1].index(_BREAK) :]
     if given and set(words[-4:]) & _BOUGHT and not set(words[-4:]) & (_WANTING | NEGATION):
         return True  # "bought my son a blazer for his graduation, want something for his collar"
+    if (
+        after[:1]
+        and after[0] in _STOP
+        and after[1:2]
+        and after[1] in _SLIP - {"from"}
+        and not set(after[2:3]) & _APART
+    ):
+        return True  # "formal trousers keep sliding down", "keep slipping at work" (not "falling apart")
     if words[-1:] == ["own"] and words[-2:-1] and words[-2] in _POSSESSIVE:
         ahead = words[-3] if len(words) >= 3 else ""
         if ahead not in _CONTEXT or (ahead == "for" and len(words) >= 4 and words[-4] in _BEGGING):
@@ -640,7 +655,7 @@ def uncarried_kind(text: str, allowed) -> tuple[str, tuple[str, str] | None] | N
 _BODY = re.compile(
     r"\b(?:my|his|her|their|your|our|the|[a-z]+s)\s+"
     r"(?:(?P<also>neck|head|wrists?|waist)\s+(?:and|or|&|n)\s+|[a-z]+\s+and\s+)?(?:back\s+|front\s+)?"
-    r"(neck|wrists?|head|forehead|eyes|waist|pocket)\b(?!\s+(?:down|up|size|money|friendly|square|\d)\b|\s+\d)"
+    r"(neck|wrists?|head|forehead|eyes|waist|pocket)\b(?!\s+(?:down|up|size|money|friendly|square|\d)\b|\s+\d|\s+to\s+(?:toe|foot|feet)\b)"
     r"|\b(neck|wrist|head|waist)\s+(?=(?:thing|things|stuff|bit|piece|warmer|warmers|wear)\b)"
     r"|\b(?:for|on|round|around|at)\s+(?:my|his|their|your|our)\s+(collar)\b(?!\s+(?:size|length|\d))"
     r"|\b(?:carry|carries|carried|carrying|wear|wears|wearing|worn|sling|slung|put|goes|go|sit|sits)\s+(?:it\s+|them\s+)?"

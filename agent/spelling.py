@@ -5,7 +5,8 @@ Only a word that is no English word (symspellpy's own frequency list of 82,765 w
 the catalogue's titles (brands: "Fastrack", "Puma") and no word of the agent's vocabulary is
 changed, and only into a word that names a kind or an audience (the intent LM's training lexicon,
 :mod:`vlrec.data.lexicon`, and the catalogue's own values; not the lexicon's other words for a
-colour, nor kinds a shop may not carry: "mochi" is no "mocha", "kajol" no "kajal"):
+colour, nor kinds a shop may not carry: "mochi" is no "mocha", "kajol" no "kajal"), or into
+"except" ("any colour exept pink"):
 - within one edit (two for words of nine letters or more; a swap of two letters is one edit);
 - keeping its first letter ("jandals" are no "sandals");
 - never shortening a word under six letters, and a word of four letters only by a swap of two ("blet");
@@ -29,6 +30,8 @@ _SENTENCE = re.compile(r"(?:^|[.!?]\s+|\n)$")
 _PEOPLE = ("girl girls boy boys woman women man men lady ladies gents son daughter husband wife boyfriend "
            "girlfriend mum mom mother dad father sister brother niece nephew grandma grandpa teenager "
            "toddler baby kids children")  # fmt: skip
+# Words that rule something out ("any colour exept pink"): the agent reads negations from these.
+_CONSTRAINTS = "except"
 
 
 @functools.lru_cache(maxsize=1)
@@ -55,7 +58,11 @@ def _lexicon_words() -> tuple[frozenset[str], frozenset[str]]:
     from vlrec.data import lexicon
 
     targets = _words(
-        [_PEOPLE, *(p for table in (lexicon.NAMES, lexicon.GENDER) for ps in table.values() for p in ps)]
+        [
+            _PEOPLE,
+            _CONSTRAINTS,
+            *(p for table in (lexicon.NAMES, lexicon.GENDER) for ps in table.values() for p in ps),
+        ]
     )
     others = _words([*(p for ps in lexicon.COLOURS.values() for p in ps), *lexicon.COLOUR_FAMILIES])
     others |= _words([*lexicon.BODY_PARTS, *(w for names, _ in lexicon.UNCARRIED.values() for w in names)])

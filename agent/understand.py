@@ -36,6 +36,7 @@ from vlrec.agent.vocabulary import (
     guard_negations,
     named_colours,
     negated,
+    negated_categories,
     plays_sport,
     set_aside,
     shades,
@@ -44,6 +45,14 @@ from vlrec.agent.vocabulary import (
 )
 from vlrec.data.lexicon import NEAR_COLOURS
 from vlrec.retrieval.words import rrf
+
+_PACK = re.compile(
+    r"\b(should i|shall i|do i|to|i'?ll|i will|will|must|gonna|what to|need to|can i|help me)\s+pack\b(?!\s+light\b)"
+    r"|\b(packing)\b(?!\s+(?:cubes?|bags?|list|light)\b)",
+    re.IGNORECASE,
+)
+"""Pack said as a verb: the items nearest by their words would be backpacks (not "to pack light":
+luggage is wanted)."""
 
 
 class Understanding:
@@ -149,6 +158,10 @@ class Understanding:
             if not ruled["articleType"]:
                 del ruled["articleType"]
         wanted = set(lexicon_kinds(unnegated(last), kinds)) if self.cfg.context_kinds else set()
+        if out := {k for c in negated_categories(last) for k in self.category_kinds(*c)} - wanted:
+            ruled.setdefault("articleType", set()).update(
+                out
+            )  # "anything for a boy who loves sport? not clothes or shoes"
         # "a formal shirt and trousers ..., no pink shirts": the colour is out, not a kind named as wanted
         if ruled.get("baseColour") and (both := ruled.get("articleType", set()) & wanted):
             ruled["articleType"] -= both
@@ -407,6 +420,9 @@ class Understanding:
         by rank) are of each article type."""
         if self.words is None or not text:
             return {}
+        text = _PACK.sub(
+            lambda m: f"{m.group(1)} take" if m.group(1) else "getting ready", text
+        )  # no backpack
         near = rrf([[h.id for h in self.words.dense(text, k)], self.words.lexical(text, k)])
         top = sorted(near, key=lambda i: -near[i])[:k]
         return dict(

@@ -209,6 +209,17 @@ has enough timepieces", "she has loads of handbags." (not "he has 3 watches; wan
 "I have plenty of those.")."""
 _ASIDE = re.compile(r"\b([a-z][a-z-]*)\s+aside\b(?!\s+(?:from|for)\b)", re.IGNORECASE)
 """A thing set aside after it is named: "gloves aside" (not "put some money aside for", "aside from")."""
+_SEEN_TO = r"(?:\s+(?:is|are)|'s)?\s+(?:already\s+|all\s+)?"
+_SEEN_END = r"(?=\s*(?:[,.;!\u2014-]|$)|\s+(?:now|so|already|thanks|but|and"
+_SORTED = re.compile(
+    rf"\b([a-z][a-z-]*){_SEEN_TO}sorted{_SEEN_END})\b)"
+    rf"|\b([a-z][a-z-]*){_SEEN_TO}taken care of{_SEEN_END}|by)\b)"
+    r"|\bgot (?:the |my |his |her |their )?([a-z][a-z-]*) sorted\b",
+    re.IGNORECASE,
+)
+"""A thing the shopper has already seen to: "grey hoodie is sorted, now something for my head",
+"I've got the dress sorted, need heels", "dress sorted, need heels" (not "the watches are sorted
+cheapest first", "jeans are sorted into slim and skinny")."""
 _LACK = re.compile(
     r"(?<!that )(?<!which )(?<!who )(?<!it )\b(?:don'?t|do not|doesn'?t|does not|didn'?t)\s+(?:even\s+|actually\s+|really\s+)?"
     r"(?:own|have|got)\b(?!\s+to\b)",
@@ -216,6 +227,13 @@ _LACK = re.compile(
 )
 """What the shopper lacks is no refusal: "I don't own a belt that goes with a suit" wants a belt (not
 "doesn't have to be black", nor "a watch that doesn't have a black strap", "it doesn't have a black face")."""
+_HAVE_NOTHING = re.compile(
+    r"\b((?:i|we|he|she|they)(?:'ve|ve)?\s+(?:have|has|own|owns|got)(?:\s+got)?)\s+nothing\b"
+    r"(?!\s+(?:but|except|other than|apart from)\b)",
+    re.IGNORECASE,
+)
+"""A lack said with "nothing": "I have NOTHING desi that isn't heavy" wants something desi (not "he
+owns nothing but black": all he has)."""
 _BUT = re.compile(r"\bbut\b", re.IGNORECASE)
 _BUT_AFTER = {"anything", "everything", "any", "all", "every", "whatever"}
 """A "but" rules out what follows where one of these comes at most three words before it in its
@@ -235,15 +253,20 @@ anything but black", "he won't wear anything but sneakers"): said as "wants only
 
 def set_aside(text: str, kinds) -> set[str]:
     """The kinds ``text`` says someone has plenty of (:data:`_ENOUGH`, :data:`_PLENTY`), sets aside
-    (:data:`_ASIDE`) or refuses by where they are worn ("nothing that goes on my back"): ruled out
+    (:data:`_ASIDE`), has seen to (:data:`_SORTED`) or refuses by where they are worn ("nothing that goes on my back"): ruled out
     as kinds, never a style of the item ("already has enough timepieces", "gloves aside")."""
     from vlrec.agent.kinds import body_kinds, lexicon_kinds
 
     text = re.sub("[\u2018\u2019\u00b4`]", "'", text)
     said = [m.group(1) for pattern in (_ENOUGH, _PLENTY, _ASIDE) for m in pattern.finditer(text)]
+    said += [next(g for g in m.groups() if g) for m in _SORTED.finditer(text)]
     return {k for words in said for k in lexicon_kinds(words, kinds)} | set(
         body_kinds(text, kinds, refused=True)
     )
+
+
+def _sorted(m: re.Match) -> str:
+    return f"not {next(g for g in m.groups() if g)}"
 
 
 def _but(m: re.Match) -> str:
@@ -256,17 +279,18 @@ def with_negations(text: str) -> str:
     """``text`` with each negating phrase of :data:`_NEGATING` said as "not", a thing refused after
     it is named (:data:`_REFUSED`), named as too much (:data:`_EXCESS`), had in plenty before
     "something else" (:data:`_ENOUGH`) or at a sentence's end (:data:`_PLENTY`), or set aside
-    ("gloves aside", :data:`_ASIDE`) said as "not" that thing,
+    ("gloves aside", :data:`_ASIDE`) or seen to ("the hoodie is sorted", :data:`_SORTED`) said as "not"
+    that thing,
     a "but" that rules nothing out (:data:`_BUT_AFTER`) said as "yet", a refusal of all but one
     thing ("never wears anything but black", :data:`_ONLY`) said as "wants only", and a lack ("I don't own a
-    belt", :data:`_LACK`) said as "lack"."""
+    belt", :data:`_LACK`; "I have nothing desi", :data:`_HAVE_NOTHING`) said as "lack"."""
     text = _REFUSED.sub(r"not \1.", re.sub("[\u2018\u2019\u00b4`]", "'", text))
     text = _ONLY.sub("wants only", text)
     text = _EXCESS.sub(_too_much, text)
     text = _NAHI.sub(r"not \1,", _OUT.sub(_out, text))
     text = _PLENTY.sub(r"not \1", _ENOUGH.sub(r"not \1, ", text))
-    text = _ASIDE.sub(r"not \1", text)
-    text = _BUT.sub(_but, _LACK.sub("lack", text))
+    text = _SORTED.sub(_sorted, _ASIDE.sub(r"not \1", text))
+    text = _BUT.sub(_but, _LACK.sub("lack", _HAVE_NOTHING.sub(r"\1 lack", text)))
     return _NEGATING.sub(" not ", text)
 
 
@@ -335,6 +359,10 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4, everyday: bool = True)
         for f, v in vocab.match(window).items():
             if f in ("baseColour", "articleType"):
                 found.setdefault(f, set()).add(v)
+        if everyday and "Jeans" in kinds and "Jeans" not in wanted and _DENIM.search(window):
+            found.setdefault("articleType", set()).add("Jeans")  # "no denim please"
+        if everyday and _SCENTED.search(window) and (scented := (_SCENTS & set(kinds)) - wanted):
+            found.setdefault("articleType", set()).update(scented)  # "maybe nothing scented"
         if everyday and (said := set(lexicon_kinds(window, kinds)) - wanted):  # "anything but a hoodie" (not
             found.setdefault("articleType", set()).update(said)  # "casual shoes that aren't sneakers")
         for w in re.findall(r"[a-z]+", window):
@@ -357,6 +385,8 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4, everyday: bool = True)
     # full stop ("anything but blue - black or grey" wants black or grey)
     if everyday and (worn := set(body_kinds(text, kinds, refused=True)) - wanted):
         out.setdefault("articleType", set()).update(worn)  # "nothing that goes on my back"
+    if everyday and "Heels" in kinds and "Heels" not in wanted and _stands_all_day(text):
+        out.setdefault("articleType", set()).add("Heels")  # "something I can stand in all day"
     low = text.lower().replace("'", "").replace("\u2019", "")
     clauses = SCOPE_BREAK.split(low)
     breaks = [m.group(0) for m in SCOPE_BREAK.finditer(low)]
@@ -396,6 +426,36 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4, everyday: bool = True)
     return out
 
 
+_FEET = r"on (?:my|her|his|their|your|our) feet"
+_LONG = r"all day|(?:[6-9]|1[0-6]|six|eight|ten|twelve)[- ]?(?:hours?|hrs?)\b|(?:long|full|double|night) shifts?|shifts"
+_ON_FEET = re.compile(
+    rf"\b(?:stand(?!\s+out)|stands(?!\s+out)|standing(?!\s+out)|{_FEET})\b[^.!?]{{0,40}}?\b(?:{_LONG})"
+    rf"|\b(?:{_LONG})\b[^.!?]{{0,25}}?\b{_FEET}\b"
+)
+"""Standing the whole day ("something I can stand in all day", "12 hour shifts on her feet"):
+heels are ruled out, unless named ("heels I can stand in all day"); not "to stand out all day"."""
+
+
+def _stands_all_day(text: str) -> bool:
+    """Whether the words tell of standing the whole day (:data:`_ON_FEET`), not after a negation
+    in its clause ("I'm not on my feet all day any more")."""
+    for clause in SCOPE_BREAK.split(text.lower().replace("'", "").replace("\u2019", "")):
+        for m in _ON_FEET.finditer(clause):
+            if not set(re.findall(r"[a-z]+", clause[: m.start()])[-4:]) & NEGATION:
+                return True
+    return False
+
+
+_DENIM = re.compile(
+    r"^(?:(?:any|more|the|in|made|of)\s+)*denims?\b"
+    r"(?=\s*$|\s+(?:please|pls|plz|at|or|for|this|as|because|cos|it|its|they|thanks|though|tho)\b)"
+)
+"""Denim ruled out as a stuff ("no denim please", "nothing in denim"): jeans (not "no denim tops":
+a kind, named so or not)."""
+_SCENTED = re.compile(r"^(?:(?:any|more|the|too|strongly|heavily)\s+)*(?:scented|perfumed|fragranced)\b")
+_SCENTS = {"Perfume and Body Mist", "Deodorant", "Fragrance Gift Set"}
+"""Anything scented ruled out ("maybe nothing scented in case of allergies"): every kind that smells
+(not "not a scent that's too strong": a scent is wanted)."""
 _DEGREE = {"too", "so", "very", "overly", "that", "really"}
 _USE_WORDS = {"dressy": "Formal", "dressed": "Formal", "formals": "Formal"}
 """Words of a use that no catalogue value names: "not too dressy", "nothing too dressed up"."""
@@ -638,7 +698,7 @@ def guard_negations(intent, ruled_out: dict[str, set[str]]):
 
 _SPORT = re.compile(
     r"\b(?:run|runs|running(?! errands)|runner|jog\w*|gym|workouts?|work out|training|trek\w*|hik(?:e|es|ing)|"
-    r"yoga|pilates|zumba|aerobics|crossfit|hiit|cricket|football|soccer|5-a-side|five-a-side|five a side|futsal|tennis|badminton|basketball|squash|cycling|marathon|"
+    r"yoga|pilates|zumba|aerobics|crossfit|hiit|cricket|football|footy|footie(?!\s+(?:pyjamas|pajamas|pjs))|soccer|rugby(?!\s+(?:shirts?|tops?|polos?|stripes?))|netball|volleyball|hockey|5-a-side|five-a-side|five a side|futsal|tennis|badminton|basketball|squash|cycling|marathon|"
     r"athletic|sporty|sports?|dri-fit|dri fit|sweat(?!pants|ers?\b|shirts?\b)\w*|pe kit|p\.e\.|laps|lap times)\b"
 )
 
@@ -725,12 +785,41 @@ def category_named(text: str, items: dict) -> tuple[str, str] | None:
     return None
 
 
+_RULED_CATEGORIES = {
+    "clothes": ("masterCategory", "Apparel"), "clothing": ("masterCategory", "Apparel"),
+    "apparel": ("masterCategory", "Apparel"), "shoes": ("masterCategory", "Footwear"),
+    "footwear": ("masterCategory", "Footwear"), "accessories": ("masterCategory", "Accessories"),
+}  # fmt: skip
+_BEFORE_CATEGORY = {"any", "more", "the", "other", "need", "needs", "want", "wants", "really"}
+_OWNING = {"have", "has", "had", "got", "own", "owns", "with"}  # "he's got no shoes for the wedding"
+
+
+def negated_categories(text: str) -> list[tuple[str, str]]:
+    """The categories ruled out as a whole right after a negation, one or a list ("not clothes or
+    shoes", "neither clothes nor shoes", "no other clothes", "he doesn't need clothes"; not "no
+    formal shoes": a kind; nor a lack: "he's got no shoes for the wedding"; nor "not just
+    clothes"): (field, value) pairs."""
+    out: list[tuple[str, str]] = []
+    for clause in SCOPE_BREAK.split(with_negations(text).lower().replace("'", "").replace("\u2019", "")):
+        tokens = re.findall(r"[a-z]+", clause)
+        for i, tok in enumerate(tokens):
+            if (tok not in NEGATION and tok != "neither") or (i and tokens[i - 1] in _OWNING):
+                continue
+            j = i + 1
+            while j < len(tokens) and tokens[j] in _BEFORE_CATEGORY:
+                j += 1
+            while j < len(tokens) and tokens[j] in _RULED_CATEGORIES:
+                out.append(_RULED_CATEGORIES[tokens[j]])
+                j += 2 if j + 1 < len(tokens) and tokens[j + 1] in ("or", "nor", "and") else 1
+    return out
+
+
 def category_lean(text: str, ruled_kinds: set[str], items: dict) -> tuple[str, str] | None:
     """Where the shopper names no kind: the category a word names ("comfortable footwear",
     "underwear for men") or, failing that, the category of a kind they rule out ("anything but
     heels" still wants shoes; "not flip flops", whose own category holds nothing else, footwear) —
     a (field, value) the catalogue has; else None."""
-    for word in re.findall(r"[a-z]+", text.lower()):
+    for word in re.findall(r"[a-z]+", unnegated(text)):  # not "not footwear or clothes"
         if word in _CATEGORY_WORDS:
             f, v = _CATEGORY_WORDS[word]
             if any(m.get(f) == v for m in items.values()):

@@ -465,3 +465,53 @@ def test_a_kind_ruled_out_in_everyday_words_is_out_unless_the_lm_reads_it_as_the
     assert reply.items and all(rows[i.id]["articleType"] != "Casual Shoes" for i in reply.items)
     reply = agent.session().send(style)
     assert "articleType" not in reply.avoid and reply.constraints["articleType"] == "Casual Shoes"
+
+
+def test_a_whole_category_ruled_out_rules_out_its_kinds_even_the_one_the_lm_read(shop):
+    """ "Something for a boy who loves sport, not clothes or shoes", read by the LM as a tshirt:
+    every kind of clothing and footwear is out, so the reply holds neither. A tshirt asked for by
+    name with "no other clothes or shoes" stays wanted; "he's got no shoes" is a lack, no refusal."""
+    from tests.test_intent import _lm_agent
+
+    text = "something for him, he loves sport. not clothes or shoes"
+    agent, rows = _lm_agent(shop, {text: ({"articleType": {"Tshirts": 0.9, "Casual Shoes": 0.1}, "gender": ["Men"]}, {})},
+                            k=4)  # fmt: skip
+    reply = agent.session().send(text)
+    assert {"Tshirts", "Casual Shoes"} <= set(reply.avoid["articleType"])
+    assert reply.items and all(rows[i.id]["articleType"] == "Handbags" for i in reply.items)
+    named = "just a tshirt for him, no other clothes or shoes"
+    agent.intent.table[named] = ({"articleType": ["Tshirts"], "gender": ["Men"]}, {})
+    reply = agent.session().send(named)
+    assert reply.constraints["articleType"] == "Tshirts" and reply.avoid["articleType"] == ["Casual Shoes"]
+    lack = "he's got no shoes for the wedding, need something"
+    agent.intent.table[lack] = ({"articleType": ["Casual Shoes"], "gender": ["Men"]}, {})
+    reply = agent.session().send(lack)
+    assert reply.constraints["articleType"] == "Casual Shoes" and not reply.avoid
+
+
+def test_pack_said_as_a_verb_is_not_sent_to_the_kind_vote():
+    """ "What should I pack to stay warm": the nearest items by their words would be backpacks, so
+    the vote reads "take" (a pack named as a thing stays: "a pack for hiking")."""
+    from vlrec.agent.understand import Understanding
+
+    class Words:
+        def __init__(self):
+            self.texts = []
+
+        def dense(self, text, k):
+            self.texts.append(text)
+            return []
+
+        def lexical(self, text, k):
+            self.texts.append(text)
+            return []
+
+    reader = Understanding.__new__(Understanding)
+    reader.words, reader.items = Words(), {}
+    assert reader.kind_vote("Going to Ladakh. What should I pack to stay warm?", 10) == {}
+    assert reader.words.texts == ["Going to Ladakh. What should I take to stay warm?"] * 2
+    reader.words.texts.clear()
+    for text in ("a pack for hiking", "need to pack light for Europe"):
+        reader.words.texts.clear()
+        reader.kind_vote(text, 10)
+        assert reader.words.texts == [text] * 2

@@ -1524,3 +1524,70 @@ def test_readings_from_the_sixteenth_set():
     for text in ("a dress for my wife, she is going out with the guys and girls from her office",
                  "mens shirt for an office party with the guys and girls from work"):  # fmt: skip
         assert audience(text, text, set(), sides) != {"Men", "Women"}, text
+
+
+def test_readings_from_the_seventeenth_set():
+    from vlrec.agent.audience import audience_words
+    from vlrec.agent.kinds import body_kinds, lexicon_kinds
+    from vlrec.agent.vocabulary import Vocabulary, negated, negated_categories, set_aside, sport_usage
+
+    kinds = {"Caps", "Hat", "Sweatshirts", "Jeans", "Jackets", "Trousers", "Belts", "Shorts", "Dresses"}
+    vocab = Vocabulary(
+        [{"articleType": k, "baseColour": c} for k in sorted(kinds) for c in ("Black", "Grey", "Pink")]
+    )
+    # head to toe is no head
+    assert body_kinds("uniform rule at my new job is head-to-toe black", kinds) == {}
+    assert body_kinds("something for my head, black", kinds) == {"Caps": 1.0, "Hat": 1.0}
+    # the shopper saying who they are, unless someone else of a side is named
+    sides = ("Men", "Women", "Boys", "Girls", "Unisex")
+    assert audience_words("a 70s themed party. I'm a woman. wild colours", set(), sides) == {"Women"}
+    assert audience_words("i am a 25yo guy looking for chinos", {"Women"}, sides) == {"Men"}
+    for text in ("I'm a woman but I like men's style watches", "I'm a woman buying for my husband",
+                 "I'm a man's size 10, need shoes"):  # fmt: skip
+        assert audience_words(text, set(), sides) is None, text
+    # a thing seen to is ruled out as a kind, and its colour stays
+    text = "grey hoodie is sorted, now need something matching to go on my head for the gym, grey or black"
+    assert negated(text, vocab) == {"articleType": {"Sweatshirts"}}
+    assert set_aside(text, kinds) == {"Sweatshirts"}
+    assert not negated("are the belts sorted by price?", vocab)
+    assert set_aside("the jeans are sorted into slim and skinny, right?", kinds) == set()
+    assert set_aside("I've got the jeans sorted, need a belt", kinds) == {"Jeans"}
+    # denim ruled out as a stuff is jeans; a denim jacket is named so
+    assert negated("something cute for a picnic, no denim please", vocab) == {"articleType": {"Jeans"}}
+    assert negated("no denim jackets", vocab) == {"articleType": {"Jackets"}}
+    # what slides down is what the item holds up
+    text = "formal trousers keep sliding down at the office, need something to hold them up"
+    assert lexicon_kinds(text, kinds) == {} and lexicon_kinds(text, kinds, context=True) == {"Trousers": 1.0}
+    shoes = kinds | {"Flip Flops", "Headband"}
+    assert lexicon_kinds("flip flops keep falling apart, need sturdier ones", shoes) == {"Flip Flops": 1.0}
+    assert lexicon_kinds("my headband keeps slipping off when I run", shoes, context=True, strict=True) == {}
+    # a whole category ruled out, one or a list; not a kind of it
+    assert negated_categories("anything for a boy who loves sport? he's 12. not clothes or shoes") == [
+        ("masterCategory", "Apparel"),
+        ("masterCategory", "Footwear"),
+    ]
+    assert negated_categories("no formal shoes please") == []
+    assert sport_usage("footy shorts for my son's sunday league", ("Casual", "Sports")) == "Sports"
+    # anything scented is every kind that smells; a lack said with "nothing" is no refusal
+    smells = Vocabulary(
+        [{"articleType": k, "baseColour": "Black"} for k in ("Perfume and Body Mist", "Deodorant", "Wallets")]
+    )
+    assert negated("a gift for her teacher, maybe nothing scented in case of allergies", smells) == {
+        "articleType": {"Perfume and Body Mist", "Deodorant"}
+    }
+    assert "Deodorant" not in negated("to stay fresh, not a scent that's too strong", smells).get(
+        "articleType", ()
+    )
+    assert negated("my cousin's mehendi is on sunday and i have NOTHING black that isn't heavy", vocab) == {}
+    assert negated("a winter jacket for my boyfriend, he owns nothing but black", vocab) == {
+        "baseColour": {"Black"}
+    }
+    # standing all day rules heels out, unless they are named
+    shoes = Vocabulary(
+        [{"articleType": k, "baseColour": "Black"} for k in ("Heels", "Flats", "Sports Shoes")]
+    )
+    text = "I teach primary school and need something on my feet I can stand in all day that aren't trainers"
+    assert negated(text, shoes) == {"articleType": {"Heels", "Sports Shoes"}}
+    assert negated("a nurse doing 12 hour shifts on her feet", shoes) == {"articleType": {"Heels"}}
+    assert negated("block heels I can stand in all day", shoes) == {}
+    assert negated("wedges I can walk in all day at a festival", shoes) == {}
