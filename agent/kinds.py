@@ -425,13 +425,8 @@ def _words(text: str, commas: bool = False) -> list[str]:
 _HOLD = {"hold", "holds", "holding", "keep", "keeps"}
 _STOP = {"stop", "stops", "stopping", "keep", "keeps"}
 _SLIP = {"slipping", "falling", "sliding", "sagging", "from"}
-_APART = {
-    "apart",
-    "off",
-    "out",
-    "over",
-    "to",
-}  # "flip flops keep falling apart", "a headband keeps slipping off"
+# after a slip word: not what the item holds up ("flip flops keep falling apart", "a headband keeps slipping off")
+_APART = {"apart", "off", "out", "over", "to"}
 # "matching" after these describes the item itself ("proper matching tracksuits"); after a kind's
 # name it marks what the item goes with ("a belt matching heels").
 _MATCHING_ITSELF = {"", "proper", "nice", "cute", "cool", "fun", "little", "cheap", "good", "new", "want", "need",

@@ -158,10 +158,9 @@ class Understanding:
             if not ruled["articleType"]:
                 del ruled["articleType"]
         wanted = set(lexicon_kinds(unnegated(last), kinds)) if self.cfg.context_kinds else set()
+        # a whole category ruled out: "anything for a boy who loves sport? not clothes or shoes"
         if out := {k for c in negated_categories(last) for k in self.category_kinds(*c)} - wanted:
-            ruled.setdefault("articleType", set()).update(
-                out
-            )  # "anything for a boy who loves sport? not clothes or shoes"
+            ruled.setdefault("articleType", set()).update(out)
         # "a formal shirt and trousers ..., no pink shirts": the colour is out, not a kind named as wanted
         if ruled.get("baseColour") and (both := ruled.get("articleType", set()) & wanted):
             ruled["articleType"] -= both
@@ -420,9 +419,7 @@ class Understanding:
         by rank) are of each article type."""
         if self.words is None or not text:
             return {}
-        text = _PACK.sub(
-            lambda m: f"{m.group(1)} take" if m.group(1) else "getting ready", text
-        )  # no backpack
+        text = _PACK.sub(lambda m: f"{m.group(1)} take" if m.group(1) else "getting ready", text)
         near = rrf([[h.id for h in self.words.dense(text, k)], self.words.lexical(text, k)])
         top = sorted(near, key=lambda i: -near[i])[:k]
         return dict(

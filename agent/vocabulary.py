@@ -253,8 +253,9 @@ anything but black", "he won't wear anything but sneakers"): said as "wants only
 
 def set_aside(text: str, kinds) -> set[str]:
     """The kinds ``text`` says someone has plenty of (:data:`_ENOUGH`, :data:`_PLENTY`), sets aside
-    (:data:`_ASIDE`), has seen to (:data:`_SORTED`) or refuses by where they are worn ("nothing that goes on my back"): ruled out
-    as kinds, never a style of the item ("already has enough timepieces", "gloves aside")."""
+    (:data:`_ASIDE`), has seen to (:data:`_SORTED`) or refuses by where they are worn ("nothing
+    that goes on my back"): ruled out as kinds, never a style of the item ("already has enough
+    timepieces", "gloves aside", "grey hoodie is sorted")."""
     from vlrec.agent.kinds import body_kinds, lexicon_kinds
 
     text = re.sub("[\u2018\u2019\u00b4`]", "'", text)
