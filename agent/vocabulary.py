@@ -440,9 +440,15 @@ heels are ruled out, unless named ("heels I can stand in all day"); not "to stan
 def _stands_all_day(text: str) -> bool:
     """Whether the words tell of standing the whole day (:data:`_ON_FEET`), not after a negation
     in its clause ("I'm not on my feet all day any more")."""
-    for clause in SCOPE_BREAK.split(text.lower().replace("'", "").replace("\u2019", "")):
-        for m in _ON_FEET.finditer(clause):
-            if not set(re.findall(r"[a-z]+", clause[: m.start()])[-4:]) & NEGATION:
+    return _said_unnegated(_ON_FEET, text.lower().replace("'", "").replace("\u2019", ""), 4)
+
+
+def _said_unnegated(pattern: re.Pattern, low: str, reach: int) -> bool:
+    """Whether ``pattern`` matches in a clause of ``low`` with no negation in the ``reach`` words
+    before it in that clause."""
+    for clause in SCOPE_BREAK.split(low):
+        for m in pattern.finditer(clause):
+            if not set(re.findall(r"[a-z]+", clause[: m.start()])[-reach:]) & NEGATION:
                 return True
     return False
 
@@ -707,11 +713,7 @@ _SPORT = re.compile(
 def plays_sport(text: str) -> bool:
     """Whether the request names a sport or a workout it is for: not one ruled out within five words
     after a negation in its clause ("not the running kind", "nothing that looks like gym wear")."""
-    for clause in SCOPE_BREAK.split(with_negations(text).lower().replace("'", "")):
-        for m in _SPORT.finditer(clause):
-            if not set(re.findall(r"[a-z]+", clause[: m.start()])[-5:]) & NEGATION:
-                return True
-    return False
+    return _said_unnegated(_SPORT, with_negations(text).lower().replace("'", ""), 5)
 
 
 def sport_usage(text: str, allowed) -> str | None:
