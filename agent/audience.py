@@ -164,6 +164,11 @@ _I_AM = re.compile(
 )
 """The shopper saying who they are in a sentence: "I'm a woman", "i am a 25 year old guy" (not
 "I'm a man's size 10", "I'm a fan of lady gaga")."""
+_PREGNANT = re.compile(
+    r"\b(?:i'?m|i am|im)\s+(?:(?:\d+|one|two|three|four|five|six|seven|eight|nine)\s+(?:weeks?|months?)\s+|now\s+"
+    r"|heavily\s+)?pregnant\b"
+)
+"""The shopper saying she is pregnant ("I'm pregnant and my feet are cold"): a woman."""
 _FOR_ANOTHER = re.compile(
     r"\bfor (?:my|our|a|an|the|his|her|their)\s+(?:[a-z-]+\s+)?(?:partner|friend|bestie|boss|co-?workers?|colleague"
     r"|mate|teacher|family|in-?laws|toddler|twins|kids?|children|child|baby|team|staff|neighbou?r|cousin|someone)\b"
@@ -243,11 +248,13 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
         who = "Men" if here.group(1) else "Women"
         return {who} if who in allowed else None
     if (
-        (i_am := _I_AM.search(low))
-        and not _SIDED.search(rest := _I_AM.sub(" ", low).replace("'", ""))
+        (i_am := _I_AM.search(low) or _PREGNANT.search(low))
+        and not _SIDED.search(rest := _PREGNANT.sub(" ", _I_AM.sub(" ", low)).replace("'", ""))
         and not (_GIFTED.search(rest) or _FOR_ANOTHER.search(rest) or _KID.search(rest) or _AGE.search(rest))
     ):  # "I'm a woman" (not "I'm a woman buying for my husband", "I'm a woman but I like men's
-        who = "Men" if i_am.group(1) else "Women"  # watches", "I'm a guy looking for a gift for my
+        who = (
+            "Men" if i_am.re is _I_AM and i_am.group(1) else "Women"
+        )  # watches", "I'm a guy looking for a gift for my
         return {who} if who in allowed else None  # partner", "I'm a woman looking for kids' trainers")
     if (out := _OUTING.search(low)) and not _AGE.search(low):  # "a bag for a girls' trip"
         who = "Men" if out.group(1) else "Women"

@@ -13,6 +13,7 @@ from vlrec.agent.vocabulary import (
     SCOPE_BREAK,
     _forms,
     _plain_colour_words,
+    _said_unnegated,
     unnegated,
     with_negations,
 )
@@ -40,6 +41,7 @@ _SEEKING = {"looking", "lookin", "shopping", "searching", "hunting", "lookout", 
             "suggestions", "recommendations", "recs", "options", "help", "search", "hunt", "shop"}  # fmt: skip
 # "to throw over a sleeveless dress": these reach past a determiner and one describing word.
 _OVER = {"under", "over", "beneath", "with", "match", "matching"}
+_UNDER = {"under", "beneath", "underneath"}
 _DETERMINER = {"a", "an", "the", "some"} | _POSSESSIVE
 _ARTICLE = re.compile(r"^(?:a pair of|a pack of|an|a)\s+")
 # Names said of more than one catalogue kind (chappals, slides: sandals or flip flops; a purse: a handbag
@@ -434,6 +436,11 @@ _MATCHING_ITSELF = {"", "proper", "nice", "cute", "cool", "fun", "little", "chea
 _BEGGING = _SEEKING | {"begging", "begs", "asking", "asks", "wants", "wanted", "saving", "longing", "dying",
                        "desperate", "bugging", "nagging", "pestering"}  # fmt: skip
 _OBJECTS = {"me", "us", "him", "her"}
+_PAYING = {"money", "cash", "budget", "save", "saving", "saved", "savings", "pooling", "pooled", "collection",
+           "chipping", "chipped", "chip"}  # fmt: skip
+_PARTICLES = {"up", "in", "together"}
+"""Money put toward what follows "for" ("pooling money for a watch", "saving up for a watch", "chipping
+in for a watch"): the item itself."""
 _BOUGHT = {"bought", "gifted", "gave"}  # what the shopper has already given
 _GIVEN = re.compile(
     r"\b(?:something|anything|a thing|stuff)\s+(?:to|that|for\s+(?:(?:my|his|her|their|the|our)\s+)?(?P<who>[a-z]+))\b"
@@ -521,14 +528,24 @@ def _goes_with(words: list[str], strict: bool = False, after: list[str] = (), gi
         if word == "in" and (back == 2 or previous not in _WORN):
             continue  # "in" marks what is worn only after such a verb ("my feet hurt in heels")
         begged = previous in _OBJECTS and len(words) > back + 1 and words[-back - 2] in _ASKING
-        if (word == "for" and (previous in _SEEKING or begged)) or (
+        paid = previous in _PAYING or (
+            previous in _PARTICLES and len(words) > back + 1 and words[-back - 2] in _PAYING
+        )  # "pooling money for a watch", "saving up for a watch", "chipping in for a watch"
+        if (word == "for" and (previous in _SEEKING or begged or paid)) or (
             word == "of" and (back == 1 or words[-1] not in _POSSESSIVE)
         ):
             continue  # "looking for trainers", "begging me for jeans", "a pair of shades", "in the way
             # of gloves": the item itself
         return True
-    if len(words) >= 4 and words[-3] == "for" and words[-4] in _SEEKING:
-        return False  # "looking for a black dress": the item itself
+    if (
+        len(words) >= 4
+        and words[-3] == "for"
+        and (
+            words[-4] in _SEEKING | _PAYING
+            or (words[-4] in _PARTICLES and len(words) >= 5 and words[-5] in _PAYING)
+        )
+    ):
+        return False  # "looking for a black dress", "saving up for a new watch": the item itself
     if len(words) >= 5 and words[-3] == "for" and words[-4] in _OBJECTS and words[-5] in _ASKING:
         return False  # "begging me for a new dress"
     if (
@@ -548,6 +565,13 @@ def _goes_with(words: list[str], strict: bool = False, after: list[str] = (), gi
         and words[-1] in ("coloured", "colored", "toned")
     ):
         return True  # "going with a wine coloured kurta": a colour said in two words
+    if (
+        len(words) >= 4
+        and words[-4] in _UNDER
+        and words[-3] in _DETERMINER
+        and not set(words[-2:]) & (_PEOPLE | _LIMBS | _DETERMINER)
+    ):
+        return True  # "to wear under a white office shirt": two describing words
     return (
         len(words) >= 3
         and words[-3] in _OVER | {"for"}
@@ -650,7 +674,10 @@ def uncarried_kind(text: str, allowed) -> tuple[str, tuple[str, str] | None] | N
 _BODY = re.compile(
     r"\b(?:my|his|her|their|your|our|the|[a-z]+s)\s+"
     r"(?:(?P<also>neck|head|wrists?|waist)\s+(?:and|or|&|n)\s+|[a-z]+\s+and\s+)?(?:back\s+|front\s+)?"
-    r"(neck|wrists?|head|forehead|eyes|waist|pocket)\b(?!\s+(?:down|up|size|money|friendly|square|\d)\b|\s+\d|\s+to\s+(?:toe|foot|feet)\b)"
+    r"(neck|wrists?|heads?|forehead|eyes|waist|pocket|cuffs)\b(?!\s+(?:down|up|size|money|friendly|square|\d)\b|\s+\d|\s+to\s+(?:toe|foot|feet)\b)"
+    r"|\b(?:go|goes|going|sit|sits|wear|wears|worn|cinch|cinches|wrap|wraps|tie|ties|fasten|fastens)\s+"
+    r"(?:round|around)\s+(?:the|my|his|her|their|your|our)\s+(middle)\b"
+    r"|\b(?:my|his|her|their|your|our|for the)\s+(upper\s+(?:half|body)|top\s+half)\b(?!\s+of\b)"
     r"|\b(neck|wrist|head|waist)\s+(?=(?:thing|things|stuff|bit|piece|warmer|warmers|wear)\b)"
     r"|\b(?:for|on|round|around|at)\s+(?:my|his|their|your|our)\s+(collar)\b(?!\s+(?:size|length|\d))"
     r"|\b(?:carry|carries|carried|carrying|wear|wears|wearing|worn|sling|slung|put|goes|go|sit|sits)\s+(?:it\s+|them\s+)?"
@@ -665,6 +692,7 @@ _BODY = re.compile(
 _BODY_GROUPS = [
     next((n for n, i in _BODY.groupindex.items() if i == j), "") for j in range(1, _BODY.groups + 1)
 ]
+_INTERVIEW = re.compile(r"\binterviews?\b")
 _SUITED = re.compile(r"\b(?:suits?|interviews?|formal|formals|bank|boardroom|board meetings?|corporate)\b")
 _AT_WORK = re.compile(r"\b(?:work|office|meetings?)\b")
 _HIS = re.compile(
@@ -691,9 +719,18 @@ _COLD_FEET = re.compile(
 )  # not "six feet tall", "getting cold feet about the wedding"
 _WARMTH = re.compile(
     r"(?<!too )(?<!so )\b(?:warm|warmer)\b(?!\s+(?:weather|days?|climates?|temperatures?|countr\w+|places?|months?|summers?|all day))"
-    r"|\b(?:cold|freezing|frozen|chilly|icy|knit|knitted|knitting|woolly|wooly|cosy|cozy)\b"
+    r"|\b(?:cold|freeze|freezes|freezing|frozen|chilly|icy|knit|knitted|knitting|woolly|wooly|cosy|cozy)\b"
 )
 """Feet and warmth in one clause ("my feet are always freezing", "something warm for my feet"): socks."""
+_COLD_HANDS = re.compile(
+    r"\b(?:my|his|her|their|your|our)\s+(?:[a-z]+\s+and\s+)?(?:hands|fingers)\s+(?:[a-z]+\s+){0,3}?"
+    r"(?:cold|freeze|freezes|freezing|frozen|numb|chilly|icy|warm|toasty)\b"
+    r"|\b(?:cold|freezing|frozen|numb|icy)\s+(?:hands|fingers)\b"
+    r"|\bwarm\s+(?:for|on)\s+(?:my|his|her|their|your|our)\s+(?:hands|fingers)\b"
+)
+"""The cold said of the hands ("his hands and neck freeze", "my fingers go numb", "keep my hands warm",
+"cold hands"; also in a wish: "I don't want my hands to freeze"): gloves. Not "warm gold tones for
+her fingers", nor "so my hands are free"."""
 _NOT_POCKET = re.compile(r"\bthe (?:back |front )?pocket\b|\bhole in \w+ pocket\b")
 """Money or a garment's own pocket, not a wallet: "easy on the pocket", "burn a hole in my pocket",
 "a shirt with the pocket on the left"."""
@@ -710,6 +747,8 @@ def _formal_neck(text: str) -> bool:
         return False
     if _WARMTH.search(whole) or _AIR_CON.search(whole) or _HERS.search(whole):
         return False
+    if _said_unnegated(_INTERVIEW, text.lower().replace("'", ""), 4):
+        return True  # an occasion even where "the outfit is sorted" negates its clause for the rest
     return bool(_SUITED.search(whole) or (_AT_WORK.search(whole) and _HIS.search(whole)))
 
 
@@ -748,7 +787,7 @@ def _refuses_the_part(before: list[str]) -> bool:
     return at is not None and all(w in _REFUSING_FILLER for w in before[at + 1 :])
 
 
-def body_kinds(text: str, allowed, refused: bool = False) -> dict[str, float]:
+def body_kinds(text: str, allowed, refused: bool = False, by_part: bool = False) -> dict:
     """The catalogue kinds worn on a part of the body the request names with an owner ("keep-warm
     stuff for my neck": mufflers, scarves, stoles; :data:`vlrec.data.lexicon.BODY_PARTS`): a vote
     for :func:`vlrec.adapters.intent.with_vote`, so the LM chooses among them. Not a part said
@@ -757,7 +796,7 @@ def body_kinds(text: str, allowed, refused: bool = False) -> dict[str, float]:
     eyes": headbands, caps), what is carried on the back may be said after ("to carry my laptop
     to college on my back"), and feet said with warmth want socks ("my feet are always freezing").
     ``refused``: only the parts said within five words after a negation, whose kinds are ruled out
-    ("nothing that goes on my back": backpacks, rucksacks)."""
+    ("nothing that goes on my back": backpacks, rucksacks). ``by_part``: each part named → its kinds."""
     from vlrec.data.lexicon import BODY_PARTS
 
     parts: set[str] = set()
@@ -781,6 +820,15 @@ def body_kinds(text: str, allowed, refused: bool = False) -> dict[str, float]:
                 parts.add(also.replace("wrists", "wrist"))
             said = [g for name, g in zip(_BODY_GROUPS, m.groups()) if g and name != "also"]
             part = said[0].replace("wrists", "wrist")
+            if part in ("cuffs", "heads") and m.group(0).split()[0] not in _POSSESSIVE:
+                continue  # "my neck and cuffs", "on their heads" (not "the cuffs rolled up", "turns heads")
+            part = " ".join(part.split())  # "upper  half"
+            part = {
+                "heads": "head",
+                "middle": "waist",
+                "top half": "upper body",
+                "upper half": "upper body",
+            }.get(part, part)
             if part == "eyes" and _SWEAT.search(low):
                 parts.add("forehead")  # "keep the sweat out of my eyes" ("the sun and sweat": both)
                 if not _GLARE.search(low):
@@ -791,9 +839,13 @@ def body_kinds(text: str, allowed, refused: bool = False) -> dict[str, float]:
         if (feet := _COLD_FEET.search(low)) and _WARMTH.search(low) and not refused:
             if not set(low[: feet.start()].split()[-5:]) & NEGATION:
                 parts.add("cold feet")
+        if _COLD_HANDS.search(low) and not refused:
+            parts.add("cold hands")  # "his hands and neck freeze on the scooter"
     if "neck" in parts and not refused and _formal_neck(text):
         parts = (parts - {"neck"}) | {"formal neck"}  # "something for round my neck for the interview"
     allowed = set(allowed)
+    if by_part:
+        return {part: [k for k in BODY_PARTS.get(part, []) if k in allowed] for part in sorted(parts)}
     return {k: 1.0 for part in parts for k in BODY_PARTS.get(part, []) if k in allowed}
 
 

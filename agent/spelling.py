@@ -81,6 +81,7 @@ class Speller:
             vocab |= _words(field_values)
         self.words = frozenset(vocab)
         self.names = _kind_names(values.get("articleType", ()))  # what a word of four letters may become
+        self.colours = frozenset(w for w in _words(values.get("baseColour", ())) if len(w) == 5)
         vocab |= {_singular(w) for w in vocab if len(w) > 4}  # "tshirt"
         english = _english()
         self.common = frozenset(w for w, n in english.items() if n >= _COMMON)
@@ -100,8 +101,13 @@ class Speller:
             return None
         found = self._sym.lookup(low, Verbosity.CLOSEST, max_edit_distance=1 if len(low) < 9 else 2)
         found = [s.term for s in found if s.term[0] == low[0] and (len(low) >= 6 or len(s.term) >= len(low))]
-        if len(low) == 4:  # a word of four letters only by a swap of two into a kind's name ("blet": belt)
-            found = [t for t in found if t in self.names and sorted(t) == sorted(low)]
+        if len(low) == 4:  # a word of four letters only by a swap of two into a kind's name ("blet": belt),
+            found = [  # or by one letter left out of a colour's ("blck": black, "gren": green)
+                t
+                for t in found
+                if (t in self.names and sorted(t) == sorted(low))
+                or (t in self.colours and _one_left_out(low, t))
+            ]
         if not found:
             return None
 
@@ -131,6 +137,11 @@ class Speller:
             return self.correct(word) or word
 
         return _WORD.sub(fix, text)
+
+
+def _one_left_out(word: str, term: str) -> bool:
+    """Whether ``term`` is ``word`` with one letter put back ("blck": black)."""
+    return len(term) == len(word) + 1 and any(term[:i] + term[i + 1 :] == word for i in range(len(term)))
 
 
 def _kind_names(kinds: Iterable[str]) -> frozenset[str]:

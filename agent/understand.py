@@ -34,6 +34,7 @@ from vlrec.agent.vocabulary import (
     context_colours,
     formal_usage,
     guard_negations,
+    hot_weather_kinds,
     named_colours,
     negated,
     negated_categories,
@@ -124,7 +125,16 @@ class Understanding:
         ranked = sorted(reading.want.get("articleType", {}).items(), key=lambda kv: -kv[1])
         session.fills = [v for v, p in ranked[: 1 + self.cfg.hedge_kinds] if p >= self.cfg.hedge_share]
         if worn and (on_part := [k for k in session.fills if k in worn]):  # "around the neck": no belts
-            session.fills = on_part
+            # then the likeliest kind of each other part named ("hands and neck freezing": gloves,
+            # then mufflers)
+            share, by_part = dict(ranked), body_kinds(text, kinds, by_part=True)
+            covered = {k for theirs in by_part.values() if set(theirs) & set(on_part) for k in theirs}
+            others = [  # a kind worn on a part already covered first ("head or neck": scarves, not caps)
+                next((k for k, _ in sorted(ranked, key=lambda kv: kv[0] not in covered) if k in theirs), None)
+                for theirs in by_part.values()
+                if not set(theirs) & set(on_part)
+            ]
+            session.fills = on_part + sorted({k for k in others if k}, key=lambda k: -share[k])
         if self.cfg.lexicon_weight > 0:  # kinds named in everyday words ("a bum bag", "puffer")
             reading = with_vote(reading, "articleType", named, self.cfg.lexicon_weight, named=True)
         if worn and (not named or described):  # "for my neck"
@@ -161,6 +171,14 @@ class Understanding:
         # a whole category ruled out: "anything for a boy who loves sport? not clothes or shoes"
         if out := {k for c in negated_categories(last) for k in self.category_kinds(*c)} - wanted:
             ruled.setdefault("articleType", set()).update(out)
+        # hot weather: what keeps one warm, where the LM reads one of those ("clothes for hot sticky
+        # Chennai weather" read as jackets); not where it reads none ("a picnic, it's too hot")
+        if warm := hot_weather_kinds(last, kinds) - set(lexicon_kinds(unnegated(text), kinds)):
+            read = {k for k, p in lm_kinds.items() if p >= _STYLE_SHARE} | set(
+                intent.want.get("articleType", {})
+            )
+            if warm & read:
+                ruled.setdefault("articleType", set()).update(warm)
         # "a formal shirt and trousers ..., no pink shirts": the colour is out, not a kind named as wanted
         if ruled.get("baseColour") and (both := ruled.get("articleType", set()) & wanted):
             ruled["articleType"] -= both

@@ -52,7 +52,7 @@ class Vocabulary:
 
     def match(self, text: str) -> dict[str, str]:
         """Attribute values named in ``text``; a later mention of a field wins."""
-        low = " " + re.sub(r"[^a-z0-9 ]", " ", text.lower().replace("t-shirt", "tshirt")) + " "
+        low = " " + re.sub(r"[^a-z0-9 ]", " ", skin_tight(text).lower().replace("t-shirt", "tshirt")) + " "
         for a, b in _COLOUR_ALIASES.items():
             if b in self._colour_names:
                 low = low.replace(f" {a} ", f" {b} ")
@@ -286,6 +286,7 @@ def with_negations(text: str) -> str:
     thing ("never wears anything but black", :data:`_ONLY`) said as "wants only", and a lack ("I don't own a
     belt", :data:`_LACK`; "I have nothing desi", :data:`_HAVE_NOTHING`) said as "lack"."""
     text = _REFUSED.sub(r"not \1.", re.sub("[\u2018\u2019\u00b4`]", "'", text))
+    text = _NEVER_WITHOUT.sub(r"always \1with", text)
     text = _ONLY.sub("wants only", text)
     text = _EXCESS.sub(_too_much, text)
     text = _NAHI.sub(r"not \1,", _OUT.sub(_out, text))
@@ -293,6 +294,15 @@ def with_negations(text: str) -> str:
     text = _SORTED.sub(_sorted, _ASIDE.sub(r"not \1", text))
     text = _BUT.sub(_but, _LACK.sub("lack", _HAVE_NOTHING.sub(r"\1 lack", text)))
     return _NEGATING.sub(" not ", text)
+
+
+_NEVER_WITHOUT = re.compile(
+    r"\b(?:never|rarely|seldom|hardly ever)\s+((?:(?:is|seen|go|goes|going|leaves|leave|left|steps?|out|of|the"
+    r"|house|home|door|anywhere|a|day|travels?|walks?)\s+){0,4}?)without\b",
+    re.IGNORECASE,
+)
+"""Never without something is always with it: "he's never without something on his head", "she
+never leaves the house without sunglasses" (not "I can never wear heels without my feet hurting")."""
 
 
 SCOPE_BREAK = re.compile(r"[,.;:!?()\u2014\u2013]|\s-\s")
@@ -328,6 +338,7 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4, everyday: bool = True)
     from vlrec.agent.kinds import body_kinds, lexicon_kinds  # they read negations from here
     from vlrec.data.lexicon import COLOURS
 
+    text = skin_tight(text)
     words = {
         w: v for v, ws in COLOURS.items() for w in ws if " " not in w and v in vocab.values["baseColour"]
     }
@@ -419,6 +430,13 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4, everyday: bool = True)
                 and window[j - 2] == said[0]  # "nothing stiff or formal"; not "don't mind casual or formal"
                 and "articleType" not in vocab.match(" ".join(window[j : j + 2]))
             ]  # not "no heels or formal shoes": a kind, ruled out above
+            lack = set(tokens[max(0, i - 2) : i]) & _HAVING or set(tokens) & {
+                "wardrobe",
+                "closet",
+                "cupboard",
+            }
+            if not lack and (looks := _LOOKS.match(" ".join(tokens[i + 1 : i + 8]))):
+                said.append(looks.group(1))  # "hate anything that looks sporty", "nothing that's too formal"
             if "enough" in window or "down" in window[:3]:
                 said = []  # "isn't dressy enough", "not too dressed down": they want it
             for word in said:
@@ -463,7 +481,35 @@ _SCENTED = re.compile(r"^(?:(?:any|more|the|too|strongly|heavily)\s+)*(?:scented
 _SCENTS = {"Perfume and Body Mist", "Deodorant", "Fragrance Gift Set"}
 """Anything scented ruled out ("maybe nothing scented in case of allergies"): every kind that smells
 (not "not a scent that's too strong": a scent is wanted)."""
+_HOT = re.compile(
+    r"\b(?:hot|humid|sticky|sweltering|scorching|muggy|boiling)\s+(?:and\s+[a-z]+\s+)?(?:[a-z]+\s+)?"
+    r"(?:weather|days?|summers?|climates?|afternoons?|months?)\b|\bhot\s+(?:summer\s+)?nights\b"
+    r"|(?<!body )\bheat\b(?![\s-]*(?:proof|resistant|of the moment|tech|pack|packs|pad|pads|wave))"
+    r"|\b(?:it'?s|its|gets|getting|get|runs?|running|too)\s+(?:really\s+|so\s+|very\s+|super\s+)?(?:hot|humid|sticky)\b"
+    r"(?!\s+(?:pink|red|orange|yellow|colou?rs?|shades?|look|date))",
+    re.IGNORECASE,
+)
+_COLD = re.compile(r"\b(?:winter|winters|cold|freezing|snow|snowy|chilly)\b", re.IGNORECASE)
+_WARM_KINDS = {"Jackets", "Sweaters", "Sweatshirts", "Mufflers", "Gloves"}
+
+
+def hot_weather_kinds(text: str, kinds) -> set[str]:
+    """The kinds that keep one warm (of ``kinds``), where the words tell of hot weather ("clothes for
+    hot sticky Chennai weather", "it's too hot"; not "hot pink"): for the agent to rule out where the
+    LM reads one of them."""
+    if not _HOT.search(text) or _COLD.search(text):  # "from hot Chennai to a London winter"
+        return set()
+    return _WARM_KINDS & set(kinds)
+
+
 _DEGREE = {"too", "so", "very", "overly", "that", "really"}
+_LOOKS = re.compile(
+    r"(?:(?:want|wants|like|likes|need|needs|wear|wears)\s+)?(?:anything|something|stuff|ones?|that|which)\s+(?:(?:that|which|looks?|looking|is|are|thats|feels?|seems?"
+    r"|too|so|very|overly|really|at all|all)\s+){1,4}([a-z-]+)"
+)
+"""What a refused thing looks like: "hate anything that looks sporty", "don't want anything that looks
+too formal" (the use after the filler); not a lack ("there's nothing that looks sporty in his closet")."""
+_HAVING = {"theres", "there", "has", "have", "had", "owns", "own", "got"}
 _USE_WORDS = {"dressy": "Formal", "dressed": "Formal", "formals": "Formal"}
 """Words of a use that no catalogue value names: "not too dressy", "nothing too dressed up"."""
 
@@ -536,7 +582,17 @@ def colour_words(text: str, allowed) -> set[str]:
     names, word = _colour_words(frozenset(allowed))
     if not names:
         return set()
-    return {names[w] for w in re.findall(rf"\b(?:{word})(?=(?:e?s)?\b)", text.lower().replace("-", " "))}
+    low = skin_tight(text).lower().replace("-", " ")
+    return {names[w] for w in re.findall(rf"\b(?:{word})(?=(?:e?s)?\b)", low)}
+
+
+_SKIN_TIGHT = re.compile(r"\bskin[\s-]*(?:tight|fit|fitted|fitting|hugging)\b", re.IGNORECASE)
+
+
+def skin_tight(text: str) -> str:
+    """``text`` with "skin tight" said as one word: a fit, no colour ("loose bottoms that aren't
+    skin tight")."""
+    return _SKIN_TIGHT.sub("skintight", text)
 
 
 def asked_colours(text: str, allowed) -> set[str]:
@@ -564,7 +620,7 @@ def colour_word(text: str, allowed, kinds=None) -> str | None:
     names, word = _colour_words(frozenset(allowed))
     if not names:
         return None
-    low = text.lower().replace("-", " ")
+    low = skin_tight(text).lower().replace("-", " ")
     said = set()
     for m in re.finditer(rf"\b(?:{word})(?=(?:e?s)?\b)", low):
         after = " ".join(low[m.end() :].split()[:3])
@@ -582,7 +638,7 @@ def colour_list(text: str, allowed) -> set[str]:
     "black/brown"; "black n white" is either), unless a negation comes in the three words before it
     in its clause; empty where no list is named."""
     names, word = _colour_words(frozenset(allowed))
-    said = with_negations(text).lower()  # "great, but navy or black": no negation
+    said = skin_tight(with_negations(text)).lower()  # "great, but navy or black": no negation
     low = said.replace("-", " ")  # (the same length: a match's start is the same in both)
     out: set[str] = set()
     tone = r"(?:(?:light|dark|pale|bright|deep|baby|soft|hot|dusty|powder) )?"  # "white or light pink" (not "bright - grey")
@@ -670,7 +726,7 @@ def named_colours(text: str, allowed) -> set[str]:
     names, word = _colour_words(frozenset(allowed))
     if not names:
         return set()
-    low = text.lower().replace("-", " ")
+    low = skin_tight(text).lower().replace("-", " ")
     said = {names[w] for w in re.findall(rf"\b(?:{word})\b", low)} | colour_family(text, allowed)
     return shades(said, allowed)
 
@@ -736,7 +792,20 @@ _FORMAL = re.compile(
 def formal_usage(text: str, allowed) -> str | None:
     """``Formal`` when the request names a formal occasion or dress ("for interviews", "a business
     trip", "client meetings", "a funeral", "to wear with suits"; not a salwar suit); else None. Not "office" or "work": offices dress casual too."""
-    return "Formal" if "Formal" in allowed and _FORMAL.search(text.lower()) else None
+    if "Formal" not in allowed:
+        return None
+    low = text.lower()
+    return (
+        "Formal" if _FORMAL.search(low) or (_PROFESSION.search(low) and not _OFF_DUTY.search(low)) else None
+    )
+
+
+_PROFESSION = re.compile(r"\b(?:bank (?:job|jobs)|banking job|lawyers?|solicitors?|barristers?|attorneys?)\b")
+_OFF_DUTY = re.compile(
+    r"\b(?:casual|weekends?|hik\w*|trek\w*|gym|sports?|comfy|lounge|holidays?|beach|run|running|trainers)\b"
+)
+"""A job that dresses formal ("work shirts for my new bank job", "my husband is a lawyer"), unless the
+words are of time off ("weekend trainers for my husband, he's a lawyer")."""
 
 
 _CATEGORY_WORDS = {

@@ -42,6 +42,8 @@ def speller():
         ("hoodei", "hoodie"),  # two letters swapped wins over "hooded"
         ("shortz", "shorts"),  # the form as long as the word
         ("blet", "belt"),  # four letters: only by a swap of two
+        ("blck", "black"),  # or by one letter left out of a colour's name
+        ("blak", "black"),
     ],
 )
 def test_a_misspelt_word_becomes_the_vocabulary_word(speller, word, want):
@@ -58,6 +60,7 @@ def test_a_misspelt_word_becomes_the_vocabulary_word(speller, word, want):
         "tei",  # under four letters
         "mits",  # four letters: a swap into "mist" (a word of "body mist", no kind's name)
         "pari",  # nor "pair"
+        "wach",  # four letters: a letter put back only into a colour's name, not a kind's ("watch")
         "capsz",  # under six letters: never shortened into "caps"
         "jandals",  # "sandals" would change its first letter
         "mochi",  # a brand, one edit from "mocha": the lexicon's colour words are never targets

@@ -1591,3 +1591,103 @@ def test_readings_from_the_seventeenth_set():
     assert negated("a nurse doing 12 hour shifts on her feet", shoes) == {"articleType": {"Heels"}}
     assert negated("block heels I can stand in all day", shoes) == {}
     assert negated("wedges I can walk in all day at a festival", shoes) == {}
+
+
+def test_readings_from_the_eighteenth_set():
+    from vlrec.agent.audience import audience_words
+    from vlrec.agent.kinds import body_kinds, lexicon_kinds
+    from vlrec.agent.vocabulary import (
+        Vocabulary,
+        colour_words,
+        formal_usage,
+        hot_weather_kinds,
+        negated,
+        with_negations,
+    )
+
+    kinds = {"Caps", "Hat", "Gloves", "Mufflers", "Ties", "Cufflinks", "Belts", "Tshirts", "Shirts",
+             "Jackets", "Sweaters", "Watches", "Leggings", "Track Pants", "Socks", "Innerwear Vests"}  # fmt: skip
+    # a part said in the plural, cuffs with an owner, the middle, the upper half, cold hands
+    assert body_kinds("something cool to wear on their heads at cricket camp", kinds) == {
+        "Caps": 1.0,
+        "Hat": 1.0,
+    }
+    assert body_kinds("job interview, need the finishing touches for my neck and cuffs", kinds) == {
+        "Ties": 1.0,
+        "Cufflinks": 1.0,
+    }
+    assert body_kinds("jeans with the cuffs rolled up", kinds) == {}
+    assert body_kinds("a watch that turns heads", kinds) == {}
+    assert body_kinds("got the outfit sorted for my job interview, need something for my neck", kinds) == {
+        "Ties": 1.0
+    }
+    assert body_kinds("something for my neck, not for an interview, just for brunch", kinds) == {
+        "Mufflers": 1.0
+    }
+    assert body_kinds("jeans that are loose around the middle", kinds) == {}
+    assert body_kinds("a dress where the top half is lace", kinds) == {}
+    assert body_kinds("a crossbody for cold morning walks so my hands are free", kinds) == {}
+    assert body_kinds("something to go round the middle of my outfit", kinds) == {"Belts": 1.0}
+    assert set(body_kinds("breathable stuff for my upper half", kinds)) == {
+        "Tshirts",
+        "Shirts",
+        "Jackets",
+        "Sweaters",
+    }
+    assert body_kinds("he rides to work and his hands and neck freeze", kinds) == {
+        "Mufflers": 1.0,
+        "Gloves": 1.0,
+    }
+    assert body_kinds("my hands are full, need a bag", kinds) == {}
+    # never without is always with
+    assert (
+        with_negations("he's never without something on his head") == "he's always with something on his head"
+    )
+    assert with_negations("I can never wear heels without my feet hurting").startswith("I can never")
+    vocab = Vocabulary(
+        [{"articleType": k, "baseColour": c} for k in sorted(kinds) for c in ("Black", "Skin", "Pink")]
+    )
+    assert negated("he's never without something on his head", vocab) == {}
+    # skin tight is a fit, no colour
+    assert colour_words("loose bottoms that aren't skin tight", ["Skin", "Black"]) == set()
+    assert colour_words("a skin coloured bra", ["Skin", "Black"]) == {"Skin"}
+    assert negated("I teach yoga and want loose bottoms that aren't skin-tight", vocab) == {}
+    # hot weather: what keeps one warm (ruled out where the LM reads one); "hot pink" is a colour
+    assert hot_weather_kinds("clothes for hot sticky Chennai weather, men", kinds) == {
+        "Jackets",
+        "Sweaters",
+        "Gloves",
+        "Mufflers",
+    }
+    warm = {"Jackets", "Sweaters", "Gloves", "Mufflers"}
+    assert hot_weather_kinds("a cute top for a picnic, it's too hot", kinds) == warm
+    assert hot_weather_kinds("moving from hot weather Chennai to a London winter", kinds) == set()
+    assert hot_weather_kinds("I want to look so hot at the party, its hot pink", kinds) == set()
+    assert hot_weather_kinds("a hot pink top", kinds) == set()
+    assert hot_weather_kinds("in the heat of the moment I bought a jacket", kinds) == set()
+    # what a refused thing looks like: its use
+    uses = Vocabulary(
+        [{"articleType": "Watches", "baseColour": "Black", "usage": u} for u in ("Sports", "Formal")]
+    )
+    assert negated("I'm a watch guy but hate anything that looks sporty", uses) == {"usage": {"Sports"}}
+    assert negated("nothing that looks too formal please", uses) == {"usage": {"Formal"}}
+    assert negated("I'm not the sporty type", uses) == {}
+    assert negated("I don't want anything that looks sporty", uses) == {"usage": {"Sports"}}
+    assert negated("there's nothing that looks sporty in his closet, so a sporty watch", uses) == {}
+    # money put toward a thing: the thing is the item; under a shirt: what it goes with
+    for text in (
+        "pooling money for a watch, steel strap",
+        "saving up for a new watch",
+        "chipping in for a watch",
+    ):
+        assert lexicon_kinds(text, kinds) == {"Watches": 1.0}, text
+    assert lexicon_kinds("a strap for a watch", kinds, context=True) == {"Watches": 1.0}
+    text = "what do i wear under a white office shirt so the sweat patches dont show"
+    assert lexicon_kinds(text, kinds) == {} and lexicon_kinds(text, kinds, context=True) == {"Shirts": 1.0}
+    # a bank job or a lawyer dresses formal; a pregnant shopper is a woman
+    assert formal_usage("a few work shirts for my new bank job", ("Formal", "Casual")) == "Formal"
+    assert formal_usage("my husband is a lawyer, smart trousers", ("Formal", "Casual")) == "Formal"
+    assert formal_usage("weekend trainers for my husband, he's a lawyer", ("Formal", "Casual")) is None
+    sides = ("Men", "Women", "Boys", "Girls", "Unisex")
+    assert audience_words("I'm pregnant and my feet are cold all the time", set(), sides) == {"Women"}
+    assert audience_words("I'm pregnant, need shoes for my husband", set(), sides) is None

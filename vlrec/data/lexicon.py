@@ -27,7 +27,7 @@ NAMES: dict[str, list[str]] = {
                      "lace-up leather shoes", "shoes for a suit", "wingtips", "monk straps", "patent leather shoes"],
     "Tops": ["tops", "a top", "a blouse", "blouses", "a cami", "a tank top", "a crop top", "a peplum top",
              "a camisole", "a halter top", "a tube top", "a vest top"],
-    "Kurtas": ["kurtas", "a kurta", "a kurta for men", "a long tunic shirt", "ethnic shirts", "an anarkali", "a kameez", "an indian-style top", "an indian style top", "an indian top"],
+    "Kurtas": ["kurtas", "a kurta", "a kurta for men", "a long tunic shirt", "ethnic shirts", "an anarkali", "a kameez", "an indian-style top", "an indian style top", "an indian top", "a salwar suit", "salwar suits", "a salwar kameez", "salwar kameez"],
     "Kurtis": ["kurtis", "a kurti", "a short kurta", "an ethnic top"],
     "Watches": ["watches", "a watch", "a wristwatch", "a timepiece", "a chronograph", "something to tell the time", "a digital watch", "an analogue watch", "an analog watch", "a ghadi", "a haath ghadi"],
     "Handbags": ["handbags", "a handbag", "a purse", "a tote", "a tote bag", "a shoulder bag", "a sling bag",
@@ -49,7 +49,7 @@ NAMES: dict[str, list[str]] = {
     "Belts": ["belts", "a belt", "a leather belt", "a waist belt"],
     "Trousers": ["trousers", "pants", "chinos", "slacks", "formal pants", "cotton trousers", "dress pants", "formal trousers", "cargos", "cargo pants"],
     "Jeans": ["jeans", "denims", "a pair of denims", "skinny jeans", "straight-leg jeans"],
-    "Socks": ["socks", "ankle socks", "a pack of socks", "crew socks", "trainer socks", "no-show socks", "sock liners", "no-show liners", "loafer socks", "invisible socks", "sports socks", "sox", "moze", "moje", "mojey", "mozey", "mozay", "mojay", "jurabein"],
+    "Socks": ["socks", "ankle socks", "a pack of socks", "crew socks", "trainer socks", "no-show socks", "sock liners", "no-show liners", "loafer socks", "invisible socks", "sports socks", "sox", "moze", "moje", "mojey", "mozey", "mozay", "mojay", "jurabein", "footies", "footie socks"],
     "Jackets": ["jackets", "a jacket", "a blazer", "a bomber", "a windcheater", "a coat", "a denim jacket",
                 "a rain jacket", "a puffer", "a parka", "an anorak", "a raincoat", "a trench coat", "a windbreaker", "an overcoat", "a varsity jacket", "a down jacket", "a quilted jacket", "a fleece jacket", "a rain shell", "a shell jacket", "a track jacket", "a biker jacket", "a leather jacket", "a cagoule", "a softshell", "a zip-up jacket"],
     "Flats": ["flats", "ballet flats", "ballerinas", "flat shoes", "pumps without heels", "mojaris", "juttis",
@@ -366,6 +366,8 @@ BODY_PARTS: dict[str, list[str]] = {
     "forehead": ["Headband", "Caps"],  # "to keep the sweat out of my eyes" too
     "formal neck": ["Ties"],  # "something for round my neck for the interview"
     "cold feet": ["Socks"],  # "something warm for my feet", "my feet are always freezing"
+    "cold hands": ["Gloves"],  # "his hands and neck freeze on the scooter"
+    "upper body": ["Tshirts", "Shirts", "Tops", "Sweatshirts", "Sweaters", "Jackets"],  # "for my upper half"
     "waist": ["Belts", "Waist Pouch"],
     "back": ["Backpacks", "Rucksacks"],
     "chest": ["Messenger Bag", "Handbags", "Waist Pouch"],
