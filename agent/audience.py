@@ -251,11 +251,11 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
         (i_am := _I_AM.search(low) or _PREGNANT.search(low))
         and not _SIDED.search(rest := _PREGNANT.sub(" ", _I_AM.sub(" ", low)).replace("'", ""))
         and not (_GIFTED.search(rest) or _FOR_ANOTHER.search(rest) or _KID.search(rest) or _AGE.search(rest))
-    ):  # "I'm a woman" (not "I'm a woman buying for my husband", "I'm a woman but I like men's
-        who = (
-            "Men" if i_am.re is _I_AM and i_am.group(1) else "Women"
-        )  # watches", "I'm a guy looking for a gift for my
-        return {who} if who in allowed else None  # partner", "I'm a woman looking for kids' trainers")
+    ):  # "I'm a woman", "I'm pregnant" (not "I'm a woman buying for my husband", "I'm a woman but I
+        # like men's watches", "I'm a guy looking for a gift for my partner", "I'm a woman looking for
+        # kids' trainers")
+        who = "Men" if i_am.re is _I_AM and i_am.group(1) else "Women"
+        return {who} if who in allowed else None
     if (out := _OUTING.search(low)) and not _AGE.search(low):  # "a bag for a girls' trip"
         who = "Men" if out.group(1) else "Women"
         return {who} if who in allowed else None

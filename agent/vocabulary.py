@@ -430,11 +430,7 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4, everyday: bool = True)
                 and window[j - 2] == said[0]  # "nothing stiff or formal"; not "don't mind casual or formal"
                 and "articleType" not in vocab.match(" ".join(window[j : j + 2]))
             ]  # not "no heels or formal shoes": a kind, ruled out above
-            lack = set(tokens[max(0, i - 2) : i]) & _HAVING or set(tokens) & {
-                "wardrobe",
-                "closet",
-                "cupboard",
-            }
+            lack = set(tokens[max(0, i - 2) : i]) & _THERE_HAS or set(tokens) & _WARDROBE
             if not lack and (looks := _LOOKS.match(" ".join(tokens[i + 1 : i + 8]))):
                 said.append(looks.group(1))  # "hate anything that looks sporty", "nothing that's too formal"
             if "enough" in window or "down" in window[:3]:
@@ -504,12 +500,14 @@ def hot_weather_kinds(text: str, kinds) -> set[str]:
 
 _DEGREE = {"too", "so", "very", "overly", "that", "really"}
 _LOOKS = re.compile(
-    r"(?:(?:want|wants|like|likes|need|needs|wear|wears)\s+)?(?:anything|something|stuff|ones?|that|which)\s+(?:(?:that|which|looks?|looking|is|are|thats|feels?|seems?"
-    r"|too|so|very|overly|really|at all|all)\s+){1,4}([a-z-]+)"
+    r"(?:(?:want|wants|like|likes|need|needs|wear|wears)\s+)?(?:anything|something|stuff|ones?|that|which)\s+"
+    r"(?:(?:that|which|looks?|looking|is|are|thats|feels?|seems?|too|so|very|overly|really|at all|all)\s+){1,4}"
+    r"([a-z-]+)"
 )
 """What a refused thing looks like: "hate anything that looks sporty", "don't want anything that looks
 too formal" (the use after the filler); not a lack ("there's nothing that looks sporty in his closet")."""
-_HAVING = {"theres", "there", "has", "have", "had", "owns", "own", "got"}
+_THERE_HAS = {"theres", "there", "has", "have", "had", "owns", "own", "got"}
+_WARDROBE = {"wardrobe", "closet", "cupboard"}
 _USE_WORDS = {"dressy": "Formal", "dressed": "Formal", "formals": "Formal"}
 """Words of a use that no catalogue value names: "not too dressy", "nothing too dressed up"."""
 
