@@ -111,7 +111,8 @@ class Understanding:
             reading = with_vote(reading, "articleType", vote, d.vote_weight)
         text, kinds = self._request_text(session), self.vocab.values.get("articleType", ())
         named = lexicon_kinds(text, kinds)
-        worn = body_kinds(text, kinds) if self.cfg.body_parts else {}
+        by_part = body_kinds(text, kinds, by_part=True) if self.cfg.body_parts else {}
+        worn = {k: 1.0 for theirs in by_part.values() for k in theirs}
         described = described_kinds(text, kinds) if worn and named else set()
         if described:  # "something woolly for my head": the part says the kind, not the stuff
             named = {k: v for k, v in named.items() if k not in described}
@@ -127,7 +128,7 @@ class Understanding:
         if worn and (on_part := [k for k in session.fills if k in worn]):  # "around the neck": no belts
             # then the likeliest kind of each other part named ("hands and neck freezing": gloves,
             # then mufflers)
-            share, by_part = dict(ranked), body_kinds(text, kinds, by_part=True)
+            share = dict(ranked)
             covered = {k for theirs in by_part.values() if set(theirs) & set(on_part) for k in theirs}
             others = [  # a kind worn on a part already covered first ("head or neck": scarves, not caps)
                 next((k for k, _ in sorted(ranked, key=lambda kv: kv[0] not in covered) if k in theirs), None)
@@ -173,7 +174,9 @@ class Understanding:
             ruled.setdefault("articleType", set()).update(out)
         # hot weather: what keeps one warm, where the LM reads one of those ("clothes for hot sticky
         # Chennai weather" read as jackets); not where it reads none ("a picnic, it's too hot")
-        if warm := hot_weather_kinds(last, kinds) - set(lexicon_kinds(unnegated(text), kinds)):
+        if (warm := hot_weather_kinds(last, kinds)) and (
+            warm := warm - set(lexicon_kinds(unnegated(text), kinds))
+        ):
             read = {k for k, p in lm_kinds.items() if p >= _STYLE_SHARE} | set(
                 intent.want.get("articleType", {})
             )
