@@ -160,9 +160,10 @@ _HERE = re.compile(r"\b(?:(guy|man|bloke|dude|gent)|(girl|woman|lady|gal))\s+her
 """The shopper saying who they are: "guy here", "woman here"."""
 _I_AM = re.compile(
     r"\b(?:i'?m|i am)\s+(?:a|an)\s+(?:(?!(?:of|fan)\b)[a-z0-9-]+\s+){0,3}?"
-    r"(?:(man|guy|bloke|dude|gent|gentleman|lad|male)|(woman|lady|gal|female))\b(?!\s*(?:'s|s'))"
+    r"(?:(man|guy|bloke|dude|gent|gentleman|lad|male)|(woman|lady|gal|female|(?<=\ba )girl))\b(?!\s*(?:'s|s'))"
 )
-"""The shopper saying who they are in a sentence: "I'm a woman", "i am a 25 year old guy" (not
+"""The shopper saying who they are in a sentence: "I'm a woman", "i am a 25 year old guy", "I'm a
+girl" (right after "a": a grown shopper's way of saying it; not "I'm a 14 year old girl") (not
 "I'm a man's size 10", "I'm a fan of lady gaga")."""
 _PREGNANT = re.compile(
     r"\b(?:i'?m|i am|im)\s+(?:(?:\d+|one|two|three|four|five|six|seven|eight|nine)\s+(?:weeks?|months?)\s+|now\s+"

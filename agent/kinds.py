@@ -677,9 +677,12 @@ _BODY = re.compile(
     r"(neck|wrists?|heads?|forehead|eyes|waist|pocket|cuffs)\b(?!\s+(?:down|up|size|money|friendly|square|\d)\b|\s+\d|\s+to\s+(?:toe|foot|feet)\b)"
     r"|\b(?:go|goes|going|sit|sits|wear|wears|worn|cinch|cinches|wrap|wraps|tie|ties|fasten|fastens)\s+"
     r"(?:round|around)\s+(?:the|my|his|her|their|your|our)\s+(middle)\b"
-    r"|\b(?:my|his|her|their|your|our|for the)\s+(upper\s+(?:half|body)|top\s+half)\b(?!\s+of\b)"
+    r"|\b(?:my|his|her|their|your|our|for the)\s+(upper\s+(?:half|body)|top\s+half|lower\s+(?:half|body)|bottom\s+half)\b(?!\s+of\b)"
+    r"|\bfor\s+(?:the\s+)?top\s+(?:and|&|n)\s+(?:the\s+)?bottom\b(?P<top_bottom>)"
+    r"|\b(?:below|past|under)\s+the\s+knees?\b(?P<knee>)"
     r"|\b(neck|wrist|head|waist)\s+(?=(?:thing|things|stuff|bit|piece|warmer|warmers|wear)\b)"
     r"|\b(?:for|on|round|around|at)\s+(?:my|his|their|your|our)\s+(collar)\b(?!\s+(?:size|length|\d))"
+    r"|\b(?:for|on)\s+(?:my|his|their|your|our)\s+(?:shirt\s+)?(?:sleeves|cuff)\b(?!\s+(?:size|length|\d))(?P<own_sleeves>)"
     r"|\b(?:carry|carries|carried|carrying|wear|wears|wearing|worn|sling|slung|put|goes|go|sit|sits)\s+(?:it\s+|them\s+)?"
     r"(?:on|across)\s+(?:my|his|her|their|your|our)\s+(back)\b"
     r"|\b(?:go|goes|going|worn|wear|wears|clip|clips|fasten|fastens)\s+(?:on|onto|through|in)\s+(?:my|his|the|your|their)?\s*"
@@ -731,6 +734,18 @@ _COLD_HANDS = re.compile(
 """The cold said of the hands ("his hands and neck freeze", "my fingers go numb", "keep my hands warm",
 "cold hands"; also in a wish: "I don't want my hands to freeze"): gloves. Not "warm gold tones for
 her fingers", nor "so my hands are free"."""
+_FEET = re.compile(r"\b(?:for|on|in)\s+(?:my|his|her|their|your|our)\s+(?:feet|foot)\b")
+"""Feet said to be refused ("nothing for his feet", "except what goes on my feet"): footwear ruled out
+(:data:`_FOOTWEAR`)."""
+_FOOTWEAR = ["Casual Shoes", "Sports Shoes", "Formal Shoes", "Heels", "Flats", "Sandals", "Sports Sandals",
+             "Flip Flops"]  # fmt: skip
+_IN_SHOES = re.compile(
+    r"\b(?:wear|wears|worn|go|goes|going|under|inside|in)\s+(?:under|inside|underneath|beneath|in)?\s*"
+    r"(?:my|his|her|their|your|our|the|school|office|work|football|cricket|hiking|running|new)\s+"
+    r"(?:[a-z]+\s+)?(?:shoes|boots|trainers|sneakers|loafers|brogues|oxfords|cleats)\b"
+)
+"""What goes under or inside the shoes ("goes under the boots", "to wear under my office shoes",
+"inside his school shoes"): socks. Not "wear in my shoes" said of a fit, unless under or inside."""
 _NOT_POCKET = re.compile(r"\bthe (?:back |front )?pocket\b|\bhole in \w+ pocket\b")
 """Money or a garment's own pocket, not a wallet: "easy on the pocket", "burn a hole in my pocket",
 "a shirt with the pocket on the left"."""
@@ -774,7 +789,7 @@ def described_kinds(text: str, allowed) -> set[str]:
     return {kind for kind, said in names.items() if all(said)}
 
 
-_REFUSING_FILLER = {"that", "which", "to", "be", "is", "are", "goes", "go", "worn", "wear", "sits", "for", "on",
+_REFUSING_FILLER = {"that", "which", "what", "to", "be", "is", "are", "goes", "go", "worn", "wear", "sits", "for", "on",
                     "round", "around", "something", "anything", "one", "ones", "a", "an", "the", "thing", "things",
                     "stuff", "bag", "bags", "please", "pls"}  # fmt: skip
 
@@ -810,8 +825,21 @@ def body_kinds(text: str, allowed, refused: bool = False, by_part: bool = False)
             before = low[: m.start()].split()[-1:]
             if before and before[0] in _REGION and m.group(0) == "the waist":
                 continue  # "to wear below the waist" (not "keep the wind from the neck")
-            if m.group("cuffs") is not None or m.group("sleeves") is not None:
+            if (
+                m.group("cuffs") is not None
+                or m.group("sleeves") is not None
+                or m.group("own_sleeves") is not None
+            ):
                 parts.add("cuffs")  # "the little metal things that go on shirt sleeves"
+                continue
+            if m.group("top_bottom") is not None:
+                parts |= {"upper body", "lower body"}  # "gym kit: something for top and bottom"
+                continue
+            if m.group("knee") is not None:
+                if not re.search(r"\b(?:shorts?|capris?|boots?|socks?|stockings?)\b", low):
+                    parts.add(
+                        "below the knee"
+                    )  # "something flowy below the knee" (not "shorts below the knee")
                 continue
             if m.group("chest") is not None:
                 parts.add("chest")  # "the bags that go across your chest": crossbody
@@ -828,6 +856,8 @@ def body_kinds(text: str, allowed, refused: bool = False, by_part: bool = False)
                 "middle": "waist",
                 "top half": "upper body",
                 "upper half": "upper body",
+                "lower half": "lower body",
+                "bottom half": "lower body",
             }.get(part, part)
             if part == "eyes" and _SWEAT.search(low):
                 parts.add("forehead")  # "keep the sweat out of my eyes" ("the sun and sweat": both)
@@ -841,12 +871,22 @@ def body_kinds(text: str, allowed, refused: bool = False, by_part: bool = False)
                 parts.add("cold feet")
         if _COLD_HANDS.search(low) and not refused:
             parts.add("cold hands")  # "his hands and neck freeze on the scooter"
+        if refused and (feet := _FEET.search(low)) and _refuses_the_part(low[: feet.start()].split()[-5:]):
+            parts.add("feet")  # "so nothing for his feet", "everything except what goes on my feet"
+        if (
+            not refused
+            and (shoes := _IN_SHOES.search(low))
+            and re.search(r"\b(?:under|inside|underneath|beneath)\b", shoes.group(0))
+            and not set(low[: shoes.start()].split()[-5:]) & NEGATION
+        ):
+            parts.add("in shoes")  # "goes under the boots"
     if "neck" in parts and not refused and _formal_neck(text):
         parts = (parts - {"neck"}) | {"formal neck"}  # "something for round my neck for the interview"
     allowed = set(allowed)
+    worn = {**BODY_PARTS, "feet": _FOOTWEAR}
     if by_part:
-        return {part: [k for k in BODY_PARTS.get(part, []) if k in allowed] for part in sorted(parts)}
-    return {k: 1.0 for part in parts for k in BODY_PARTS.get(part, []) if k in allowed}
+        return {part: [k for k in worn.get(part, []) if k in allowed] for part in sorted(parts)}
+    return {k: 1.0 for part in parts for k in worn.get(part, []) if k in allowed}
 
 
 AUDIENCE = {"Girls": ("Unisex", "Women"), "Boys": ("Unisex", "Men"), "Men": ("Unisex",), "Women": ("Unisex",)}

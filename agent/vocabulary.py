@@ -119,6 +119,7 @@ _NEGATING = re.compile(
     r"(?!\s+(?:(?:the|that|these|those|my|his|her|their|our|your)\s+)?(?:same|old|usual)\b)"
     r"|\bnever\s+(?:wants?\s+to|wanna|wanted\s+to)\s+(?:see|wear)\b(?!\s+(?:anything|any other|other)\b)"
     r"|\b(?:feet|toes|legs|knees)\s+(?:will|would)\s+(?:die|suffer)\s+in\b"
+    r"|\brefus(?:e|es|ed|ing)\s+to\s+(?:wear|carry|put on|be seen in)\b"
     r"|\b(?:rather than|instead of|(?:has |have |is |'s |s )?gone off|went off"
     r"|(?:other than|apart from)(?!\s+(?:that|this|the price|price|size)\b))\b",
     re.IGNORECASE,
@@ -127,6 +128,7 @@ _NEGATING = re.compile(
 wants to see a button-down again", "my feet will die in heels", "boxers rather
 than tight briefs", "a tote instead of a backpack", "she's gone off pink", "any colour other than / apart from black" (not
 "other than that", "can't find black boots", "can't stand the heat", "can't wear anything but black":
+"I refuse to wear a tie" rules out ties;
 only verbs of wearing, right before what is worn)."""
 
 
@@ -526,9 +528,15 @@ _LIGHT_RANGES = {"bright", "neon", "fluro", "fluoro", "colourful", "colorful", "
                  "softcolours"}  # fmt: skip
 """Ranges at the other end from "dark": said together with it, no range is guessed."""
 
-_SOFT = re.compile(r"\b(?:soft|light|gentle)\s+(?=(?:colou?rs?|shades?|tones?|hues?)\b)")
+_SOFT = re.compile(r"\b(?:soft|light|gentle)[\s-]+(?=(?:colou?rs?|colou?red|shades?|tones?|toned|hues?)\b)")
 _WASH = re.compile(r"\b(dark|deep|light|pale|mid|medium|stone|acid)[\s-]*wash(?:ed)?\b")
 """A denim's wash: "dark wash jeans" are navy or blue, "light wash" and "stonewashed" blue."""
+
+
+_DARKNESS = re.compile(
+    r"\b(?:in|after|of|into)\s+the\s+dark\b(?!\s+(?:colou?rs?|shades?|tones?|ones?|side)\b)|\bafter\s+dark\b"
+)
+"""The dark as a time ("I run in the dark", "out after dark"; not "in the dark colours")."""
 
 
 def colour_family(text: str, allowed, washes: bool = True) -> set[str]:
@@ -550,7 +558,7 @@ def colour_family(text: str, allowed, washes: bool = True) -> set[str]:
             return " "
         return "darkwash" if m.group(1) in ("dark", "deep") else "lightwash"
 
-    low = _WASH.sub(wash, low)
+    low = _DARKNESS.sub(" ", _WASH.sub(wash, low))  # "I run in the dark": when, not a colour
     tokens = re.findall(r"[a-z]+", low)
     named = {
         t

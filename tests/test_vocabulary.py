@@ -1691,3 +1691,68 @@ def test_readings_from_the_eighteenth_set():
     sides = ("Men", "Women", "Boys", "Girls", "Unisex")
     assert audience_words("I'm pregnant and my feet are cold all the time", set(), sides) == {"Women"}
     assert audience_words("I'm pregnant, need shoes for my husband", set(), sides) is None
+
+
+def test_readings_from_the_nineteenth_set():
+    from vlrec.agent.audience import audience_words
+    from vlrec.agent.kinds import body_kinds, lexicon_kinds
+    from vlrec.agent.vocabulary import Vocabulary, colour_family, negated, with_negations
+
+    kinds = {"Socks", "Cufflinks", "Ties", "Mufflers", "Casual Shoes", "Sports Shoes", "Formal Shoes", "Heels",
+             "Flip Flops", "Skirts", "Dresses", "Shorts", "Track Pants", "Tshirts", "Shirts", "Mobile Pouch",
+             "Handbags", "Briefs", "Watches"}  # fmt: skip
+    feet = {"Casual Shoes", "Sports Shoes", "Formal Shoes", "Heels", "Flip Flops"}
+    # what goes under the shoes is socks; not a fit in them, nor a refusal
+    assert body_kinds("need stuff for my son's feet for football practice, goes under the boots", kinds) == {
+        "Socks": 1.0
+    }
+    assert body_kinds("something dark to wear under my office shoes", kinds) == {"Socks": 1.0}
+    assert body_kinds("insoles? no, I just want something comfy to walk in my new shoes", kinds) == {}
+    assert body_kinds("nothing to wear under my shoes, just the shoes", kinds) == {}
+    # sleeves with an owner are cuffs
+    assert body_kinds("something for his sleeves for the annual dinner", kinds) == {"Cufflinks": 1.0}
+    assert body_kinds("a shirt with the sleeves rolled up", kinds) == {}
+    # feet refused: footwear ruled out; feet wanted name no kind here
+    assert set(body_kinds("so nothing for his feet... what else would he like", kinds, refused=True)) == feet
+    text = "need everything for the reception except what goes on my feet, that's sorted"
+    assert set(body_kinds(text, kinds, refused=True)) == feet
+    assert body_kinds("something comfy for my feet", kinds) == {}
+    assert body_kinds("not itchy on my feet please, socks", kinds, refused=True) == {}
+    # top and bottom, the lower half, below the knee
+    assert {"Tshirts", "Track Pants", "Shorts"} <= set(
+        body_kinds("gym kit, something for top and bottom", kinds)
+    )
+    assert set(body_kinds("comfy stuff for my lower half", kinds)) == {"Track Pants", "Shorts", "Skirts"}
+    assert body_kinds("something flowy below the knee for college", kinds) == {"Skirts": 1.0, "Dresses": 1.0}
+    assert body_kinds("shorts that stop just below the knee", kinds) == {}
+    # refusing to wear is a negation
+    vocab = Vocabulary([{"articleType": k, "baseColour": "Black"} for k in sorted(kinds)])
+    text = "I'm a man, need the basics to look professional but I refuse to wear a tie"
+    assert negated(text, vocab) == {"articleType": {"Ties"}}
+    assert "not" in with_negations("he refuses to wear anything tight")
+    assert negated("he refuses to wear anything but watches with a leather strap", vocab) == {}
+    # light coloured is a range of pale colours; the dark as a time is no colour
+    colours = ["White", "Cream", "Beige", "Black", "Navy Blue", "Red", "Yellow", "Pink"]
+    assert colour_family("men's light coloured shirt for a beach wedding", colours) == {
+        "White",
+        "Cream",
+        "Beige",
+        "Pink",
+    }
+    assert colour_family("running jacket, bright colours only, I run in the dark", colours) == {
+        "Red",
+        "Yellow",
+        "Pink",
+    }
+    assert colour_family("a tee that glows in the dark", colours) == set()
+    assert colour_family("something in the dark colours", colours) == {"Black", "Navy Blue"}
+    # words: tighty-whities, a collar and buttons, a thing to keep a phone in
+    assert lexicon_kinds("a pack of tighty-whities for my son", kinds) == {"Briefs": 1.0}
+    assert lexicon_kinds("something with a collar and buttons, ideally blue", kinds) == {"Shirts": 1.0}
+    assert lexicon_kinds("something to keep my mobile in when i step out", kinds) == {"Mobile Pouch": 1.0}
+    # "I'm a girl", right after "a", is a grown shopper; a girl of an age is not said so
+    sides = ("Men", "Women", "Boys", "Girls", "Unisex")
+    assert audience_words("10k charity run, I need the whole outfit, I'm a girl", {"Girls"}, sides) == {
+        "Women"
+    }
+    assert audience_words("I'm a 14 year old girl, need jeans", {"Girls"}, sides) is None

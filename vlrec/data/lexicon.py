@@ -18,7 +18,8 @@ NAMES: dict[str, list[str]] = {
                 "a sports jersey", "a football jersey", "a cricket jersey", "a team jersey", "a jersey",
                 "a football shirt", "a footy shirt", "a footie shirt", "a rugby shirt"],
     "Shirts": ["shirts", "a shirt", "button-downs", "a button-up", "collared shirts", "an oxford shirt",
-               "a dress shirt", "a checked shirt", "a linen shirt", "a flannel shirt", "a flannel", "an overshirt", "a denim shirt"],
+               "a dress shirt", "a checked shirt", "a linen shirt", "a flannel shirt", "a flannel", "an overshirt", "a denim shirt",
+               "something with a collar and buttons"],
     "Casual Shoes": ["sneakers", "creps", "casual shoes", "loafers", "canvas shoes", "everyday shoes", "plimsolls",
                      "slip-ons", "boat shoes", "kicks", "moccasins", "espadrilles", "deck shoes", "high tops", "high-tops", "low tops", "low-tops"],
     "Sports Shoes": ["trainers", "running shoes", "runners", "gym shoes", "sports shoes", "training shoes",
@@ -56,7 +57,7 @@ NAMES: dict[str, list[str]] = {
               "ballet pumps", "something flat", "flat footwear", "zero heel", "zero height", "no heel",
               "with zero height", "with no heel", "with no heels", "bellies", "ballet shoes", "mary janes", "flatties"],
     "Backpacks": ["backpacks", "a backpack", "a rucksack", "a school bag", "a daypack", "a knapsack", "a bookbag", "a college bag", "a bagpack", "a hiking pack"],
-    "Briefs": ["briefs", "underwear", "undies", "boxer briefs", "jocks", "y-fronts", "panties", "knickers", "boyshorts", "hipsters"],
+    "Briefs": ["briefs", "underwear", "undies", "boxer briefs", "jocks", "y-fronts", "tighty whities", "tighty-whities", "panties", "knickers", "boyshorts", "hipsters"],
     "Shorts": ["shorts", "a pair of shorts", "bermudas", "cargo shorts", "half pants", "boardies", "board shorts", "swim shorts", "gym shorts", "running shorts", "cutoffs", "denim cutoffs", "cut-off shorts"],
     "Innerwear Vests": ["vests", "an undershirt", "a banian", "sleeveless undershirts", "inner vests", "a baniyan", "a banyan", "a singlet", "a stringer", "a stringer vest", "a gym vest", "thermals", "a thermal", "a thermal vest", "a sando", "a ganji", "ganjis"],
     "Caps": ["caps", "a cap", "a baseball cap", "a snapback", "a peaked cap", "a trucker cap", "a beanie", "a skull cap", "a visor", "a lid", "something with a peak", "a hat with a peak", "a cap with a peak", "a topi", "topis"],
@@ -80,7 +81,7 @@ NAMES: dict[str, list[str]] = {
     "Leggings": ["leggings", "jeggings", "churidar leggings", "yoga pants"],
     "Duffel Bag": ["a duffel", "a duffel bag", "a duffle", "a duffle bag", "a gym bag", "a holdall", "a weekender", "a kit bag",
                    "a travel bag", "a sports bag", "an overnight bag", "a weekend bag"],
-    "Mobile Pouch": ["a phone pouch", "a mobile pouch", "a phone case", "a mobile cover pouch", "a phone holder"],
+    "Mobile Pouch": ["a phone pouch", "a mobile pouch", "a phone case", "a mobile cover pouch", "a phone holder", "something to keep my phone in", "something to keep my mobile in"],
     "Deodorant": ["deodorant", "deo", "a body spray", "antiperspirant", "a roll-on", "a deo spray", "deos"],
     "Tracksuits": ["tracksuits", "a tracksuit", "a jogging suit", "a shell suit", "a jogging set", "a track suit", "a sweatsuit", "a training suit", "a jogger set", "a sports set", "a gym set", "a workout set", "a training set", "a track set"],
     "Sports Sandals": ["sports sandals", "hiking sandals", "trekking sandals", "outdoor sandals"],
@@ -367,7 +368,19 @@ BODY_PARTS: dict[str, list[str]] = {
     "formal neck": ["Ties"],  # "something for round my neck for the interview"
     "cold feet": ["Socks"],  # "something warm for my feet", "my feet are always freezing"
     "cold hands": ["Gloves"],  # "his hands and neck freeze on the scooter"
+    "in shoes": ["Socks"],  # "something to wear under my office shoes", "goes under the boots"
     "upper body": ["Tshirts", "Shirts", "Tops", "Sweatshirts", "Sweaters", "Jackets"],  # "for my upper half"
+    "lower body": [
+        "Track Pants",
+        "Trousers",
+        "Jeans",
+        "Shorts",
+        "Capris",
+        "Leggings",
+        "Skirts",
+        "Lounge Pants",
+    ],
+    "below the knee": ["Skirts", "Dresses"],  # "something flowy below the knee"
     "waist": ["Belts", "Waist Pouch"],
     "back": ["Backpacks", "Rucksacks"],
     "chest": ["Messenger Bag", "Handbags", "Waist Pouch"],
