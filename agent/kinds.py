@@ -679,6 +679,7 @@ _BODY = re.compile(
     r"(?:round|around)\s+(?:the|my|his|her|their|your|our)\s+(middle)\b"
     r"|\b(?:my|his|her|their|your|our|for the)\s+(upper\s+(?:half|body)|top\s+half|lower\s+(?:half|body)|bottom\s+half)\b(?!\s+of\b)"
     r"|\bfor\s+(?:the\s+)?top\s+(?:and|&|n)\s+(?:the\s+)?bottom\b(?P<top_bottom>)"
+    r"|\b(?:(?:just|only)\s+(?:the\s+)?bottoms|bottoms\s+only)\b(?P<bottoms>)"
     r"|\b(?:below|past|under)\s+the\s+knees?\b(?P<knee>)"
     r"|\b(neck|wrist|head|waist)\s+(?=(?:thing|things|stuff|bit|piece|warmer|warmers|wear)\b)"
     r"|\b(?:for|on|round|around|at)\s+(?:my|his|their|your|our)\s+(collar)\b(?!\s+(?:size|length|\d))"
@@ -746,6 +747,12 @@ _IN_SHOES = re.compile(
 )
 """What goes under or inside the shoes ("goes under the boots", "to wear under my office shoes",
 "inside his school shoes"): socks. Not "wear in my shoes" said of a fit, unless under or inside."""
+_WINTER_WEAR = re.compile(
+    r"\b(?:winter|warm|cold[\s-]weather)\s+(?:clothes|clothing|wear|wardrobe|stuff|things|gear|layers|essentials|basics)\b"
+    r"|\bwoollens\b|\bwoolens\b"
+)
+"""Clothes for the cold said as a group ("never owned winter clothes", "warm clothes for Manali",
+"woollens"): jackets, sweaters and sweatshirts."""
 _NOT_POCKET = re.compile(r"\bthe (?:back |front )?pocket\b|\bhole in \w+ pocket\b")
 """Money or a garment's own pocket, not a wallet: "easy on the pocket", "burn a hole in my pocket",
 "a shirt with the pocket on the left"."""
@@ -835,6 +842,9 @@ def body_kinds(text: str, allowed, refused: bool = False, by_part: bool = False)
             if m.group("top_bottom") is not None:
                 parts |= {"upper body", "lower body"}  # "gym kit: something for top and bottom"
                 continue
+            if m.group("bottoms") is not None:
+                parts.add("lower body")  # "comfy stuff for lounging, bottoms only"
+                continue
             if m.group("knee") is not None:
                 if not re.search(r"\b(?:shorts?|capris?|boots?|socks?|stockings?)\b", low):
                     parts.add(
@@ -869,6 +879,10 @@ def body_kinds(text: str, allowed, refused: bool = False, by_part: bool = False)
         if (feet := _COLD_FEET.search(low)) and _WARMTH.search(low) and not refused:
             if not set(low[: feet.start()].split()[-5:]) & NEGATION:
                 parts.add("cold feet")
+        if (winter := _WINTER_WEAR.search(low)) and not refused:
+            before = set(low[: winter.start()].split()[-3:])
+            if not before & NEGATION or before & {"own", "owned", "had", "have", "has"}:
+                parts.add("winter wear")  # "never owned winter clothes in my life" (not "no winter wear")
         if _COLD_HANDS.search(low) and not refused:
             parts.add("cold hands")  # "his hands and neck freeze on the scooter"
         if refused and (feet := _FEET.search(low)) and _refuses_the_part(low[: feet.start()].split()[-5:]):

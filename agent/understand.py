@@ -143,7 +143,7 @@ class Understanding:
         if self.cfg.context_kinds:  # "to throw over a sleeveless dress", "a black tie gala": not named
             theirs = set(lexicon_kinds(text, kinds, context=True, strict=True)) | idiom_kinds(text, kinds)
             session.goes_with = sorted(theirs - set(named))
-            reading = _without(reading, theirs - set(named))
+            reading = _without(reading, worn_elsewhere(theirs) - set(named))
         intent = self.intent.decode(reading)
         self._audience(session, intent)
         sport = sport_usage(self._request_text(session), self.vocab.values.get("usage", ()))
@@ -594,6 +594,18 @@ def _price(meta: dict) -> float | None:
 def _seller_summary(turn: Turn) -> str:
     """An assistant turn as the intent LM reads it: what was shown, not the whole list."""
     return f"Here are {len(turn.items)} items." if turn.items else turn.text.split("\n", 1)[0][:200]
+
+
+_LEGWEAR = {"Jeans", "Trousers", "Track Pants", "Shorts", "Capris", "Leggings", "Churidar", "Lounge Pants",
+            "Lounge Shorts"}  # fmt: skip
+"""Kinds worn on the legs: an item to wear with one of them is worn elsewhere ("a top to wear with
+jeans", "something for over my leggings"; a skirt is not among them: tights go with a skirt)."""
+
+
+def worn_elsewhere(theirs: set[str]) -> set[str]:
+    """The kinds an item to go with ``theirs`` is not: those kinds, and where all of them are worn
+    on the legs, every other kind worn there and skirts ("flowy something to wear with jeans")."""
+    return set(theirs) | (_LEGWEAR | {"Skirts"} if theirs and set(theirs) <= _LEGWEAR else set())
 
 
 def _without(reading, theirs: set[str]):

@@ -1756,3 +1756,22 @@ def test_readings_from_the_nineteenth_set():
         "Women"
     }
     assert audience_words("I'm a 14 year old girl, need jeans", {"Girls"}, sides) is None
+
+
+def test_more_readings_from_the_nineteenth_set():
+    from vlrec.agent.kinds import body_kinds
+    from vlrec.agent.understand import worn_elsewhere
+
+    kinds = {"Jackets", "Sweaters", "Sweatshirts", "Track Pants", "Lounge Pants", "Shorts", "Tshirts"}
+    # bottoms only: the lower half; clothes for the cold as a group
+    text = "something comfy for lounging round the flat on weekends, bottoms only"
+    assert set(body_kinds(text, kinds)) == {"Track Pants", "Lounge Pants", "Shorts"}
+    assert body_kinds("a top to go with my bottoms", kinds) == {}
+    text = "just moved to London and have literally never owned winter clothes in my life"
+    assert set(body_kinds(text, kinds)) == {"Jackets", "Sweaters", "Sweatshirts"}
+    assert body_kinds("a summer dress, no winter wear please", kinds) == {}
+    # an item to wear with jeans is worn elsewhere: no other bottoms; with a skirt, tights may be it
+    assert worn_elsewhere({"Jeans"}) >= {"Jeans", "Trousers", "Skirts", "Track Pants"}
+    assert worn_elsewhere({"Skirts"}) == {"Skirts"}
+    assert worn_elsewhere({"Jeans", "Tshirts"}) == {"Jeans", "Tshirts"}
+    assert worn_elsewhere(set()) == set()

@@ -381,6 +381,7 @@ BODY_PARTS: dict[str, list[str]] = {
         "Lounge Pants",
     ],
     "below the knee": ["Skirts", "Dresses"],  # "something flowy below the knee"
+    "winter wear": ["Jackets", "Sweaters", "Sweatshirts"],  # "never owned winter clothes"
     "waist": ["Belts", "Waist Pouch"],
     "back": ["Backpacks", "Rucksacks"],
     "chest": ["Messenger Bag", "Handbags", "Waist Pouch"],
