@@ -748,11 +748,11 @@ _IN_SHOES = re.compile(
 """What goes under or inside the shoes ("goes under the boots", "to wear under my office shoes",
 "inside his school shoes"): socks. Not "wear in my shoes" said of a fit, unless under or inside."""
 _WINTER_WEAR = re.compile(
-    r"\b(?:winter|warm|cold[\s-]weather)\s+(?:clothes|clothing|wear|wardrobe|stuff|things|gear|layers|essentials|basics)\b"
-    r"|\bwoollens\b|\bwoolens\b"
+    r"\b(?:winter|cold[\s-]weather)\s+(?:clothes|clothing|wear|wardrobe|gear|layers|essentials|basics)\b"
+    r"|\bwarm\s+(?:clothes|clothing|layers)\b|\bwoollens\b|\bwoolens\b"
 )
 """Clothes for the cold said as a group ("never owned winter clothes", "warm clothes for Manali",
-"woollens"): jackets, sweaters and sweatshirts."""
+"woollens"; not "keep-warm stuff for my neck"): jackets, sweaters and sweatshirts."""
 _NOT_POCKET = re.compile(r"\bthe (?:back |front )?pocket\b|\bhole in \w+ pocket\b")
 """Money or a garment's own pocket, not a wallet: "easy on the pocket", "burn a hole in my pocket",
 "a shirt with the pocket on the left"."""
