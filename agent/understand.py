@@ -42,6 +42,7 @@ from vlrec.agent.vocabulary import (
     set_aside,
     shades,
     sport_usage,
+    traditional_usage,
     unnegated,
 )
 from vlrec.data.lexicon import NEAR_COLOURS
@@ -310,6 +311,14 @@ class Understanding:
             and (cat := category_lean(last, ruled.get("articleType", set()), self.items))
         ):
             (intent.want if self.cfg.category_filter else intent.unsure)[cat[0]] = {cat[1]: 1.0}
+        if (
+            not read
+            and "usage" not in intent.want
+            and (ethnic := traditional_usage(last, allowed.get("usage", ())))
+            and ethnic not in ruled.get("usage", set())
+        ):  # "something traditional for my wife for diwali", no kind read: what is worn traditionally
+            intent.unsure.pop("usage", None)
+            intent.want["usage"] = {ethnic: 1.0}
         if read and self.cfg.hedge_kinds > 0:  # the next likeliest kinds, for a place in the reply
             excluded = set(intent.avoid.get("articleType", {}))
             ranked = sorted(reading.want.get("articleType", {}).items(), key=lambda kv: -kv[1])

@@ -795,6 +795,21 @@ _FORMAL = re.compile(
 "suit trousers"; not a salwar or swim suit, nor the verb: "what suits me")."""
 
 
+_TRADITIONAL = re.compile(r"\b(?:traditional|ethnic|desi|indian[\s-]+(?:style|wear|outfits?|clothes))\b")
+
+
+def traditional_usage(text: str, allowed) -> str | None:
+    """``Ethnic`` when the request asks for something traditional ("something traditional for
+    diwali", "indian style", "desi"), said outside a negation ("nothing too ethnic"); else None. The
+    agent wants it where no kind is read (the catalogue's ethnic wear is kurtas, kurtis, sarees and
+    the like)."""
+    if "Ethnic" not in allowed:
+        return None
+    return (
+        "Ethnic" if _said_unnegated(_TRADITIONAL, with_negations(text).lower().replace("'", ""), 4) else None
+    )
+
+
 def formal_usage(text: str, allowed) -> str | None:
     """``Formal`` when the request names a formal occasion or dress ("for interviews", "a business
     trip", "client meetings", "a funeral", "to wear with suits"; not a salwar suit); else None. Not "office" or "work": offices dress casual too."""

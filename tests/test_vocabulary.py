@@ -1775,3 +1775,15 @@ def test_more_readings_from_the_nineteenth_set():
     assert worn_elsewhere({"Skirts"}) == {"Skirts"}
     assert worn_elsewhere({"Jeans", "Tshirts"}) == {"Jeans", "Tshirts"}
     assert worn_elsewhere(set()) == set()
+
+
+def test_something_traditional_is_ethnic_wear():
+    from vlrec.agent.vocabulary import traditional_usage
+
+    uses = ("Casual", "Ethnic", "Formal")
+    assert traditional_usage("surprise my wife with something traditional, red or maroon", uses) == "Ethnic"
+    assert traditional_usage("something multicolour & printed, indian style, for my aunt", uses) == "Ethnic"
+    assert traditional_usage("a kurta, nothing too ethnic though", uses) is None
+    assert traditional_usage("she hates anything desi", uses) is None
+    assert traditional_usage("something traditional", ("Casual", "Formal")) is None
+    assert traditional_usage("a casual top for college", uses) is None
