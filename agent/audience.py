@@ -165,6 +165,11 @@ _I_AM = re.compile(
 """The shopper saying who they are in a sentence: "I'm a woman", "i am a 25 year old guy", "I'm a
 girl" (right after "a": a grown shopper's way of saying it; not "I'm a 14 year old girl") (not
 "I'm a man's size 10", "I'm a fan of lady gaga")."""
+_CHILD_SAID = re.compile(
+    r"\b(?:1[0-9]|[1-9])\b(?!\s*(?:k|km|kms|miles?|mins?|minutes?|hours?|hrs?|days?|weeks?|months?)\b)"
+    r"|\b(?:year|yr|class|grade|std)\s*\d|\bschool\b|\bscouts?\b|\bguides?\b|\bteen|\bpe\b|\bp\.e\."
+)
+"""A child's age or school said beside "I'm a girl" ("I'm a girl and I'm 13", "a girl in year 9")."""
 _PREGNANT = re.compile(
     r"\b(?:i'?m|i am|im)\s+(?:(?:\d+|one|two|three|four|five|six|seven|eight|nine)\s+(?:weeks?|months?)\s+|now\s+"
     r"|heavily\s+)?pregnant\b"
@@ -256,7 +261,8 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
         # like men's watches", "I'm a guy looking for a gift for my partner", "I'm a woman looking for
         # kids' trainers")
         who = "Men" if i_am.re is _I_AM and i_am.group(1) else "Women"
-        return {who} if who in allowed else None
+        if not (i_am.re is _I_AM and i_am.group(2) == "girl" and _CHILD_SAID.search(low)):
+            return {who} if who in allowed else None  # ("I'm a girl, 14": a child's age or school)
     if (out := _OUTING.search(low)) and not _AGE.search(low):  # "a bag for a girls' trip"
         who = "Men" if out.group(1) else "Women"
         return {who} if who in allowed else None
@@ -322,6 +328,18 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
         and (side := "Men" if him else "Women") in allowed
     ):  # "a farewell present for a colleague ... she'll need a smart knit", read as no one's: hers
         return {side}  # (a pronoun's: not "my wife says I should get a gift for my boss")
+    if (
+        not read
+        and he != she
+        and (one := _FOR_ONE.search(plain))
+        and not (
+            _WEARER.search(plain) or _TOGETHER.search(plain) or _KID.search(plain) or _YOUNG.search(plain)
+        )
+        and not (_BOY_NOUN.search(plain) or _GIRL_NOUN.search(plain))
+        and (side := "Men" if _MALE.search(one.group(0)) else "Women") in allowed
+        and bool(_MALE.search(plain)) == (side == "Men")
+    ):  # "a cardigan for a school-run mum who's always freezing", read as no one's: hers
+        return {side}
     if read and he != she and for_them and not _WEARER.search(plain) and kin <= {"Men" if he else "Women"}:
         # "a gift for a colleague who is leaving, she is always in formal shirts"
         other = {"Women", "Girls"} if he else {"Men", "Boys"}

@@ -677,13 +677,13 @@ _BODY = re.compile(
     r"(neck|wrists?|heads?|forehead|eyes|waist|pocket|cuffs)\b(?!\s+(?:down|up|size|money|friendly|square|\d)\b|\s+\d|\s+to\s+(?:toe|foot|feet)\b)"
     r"|\b(?:go|goes|going|sit|sits|wear|wears|worn|cinch|cinches|wrap|wraps|tie|ties|fasten|fastens)\s+"
     r"(?:round|around)\s+(?:the|my|his|her|their|your|our)\s+(middle)\b"
-    r"|\b(?:my|his|her|their|your|our|for the)\s+(upper\s+(?:half|body)|top\s+half|lower\s+(?:half|body)|bottom\s+half)\b(?!\s+of\b)"
-    r"|\bfor\s+(?:the\s+)?top\s+(?:and|&|n)\s+(?:the\s+)?bottom\b(?P<top_bottom>)"
-    r"|\b(?:(?:just|only)\s+(?:the\s+)?bottoms|bottoms\s+only)\b(?P<bottoms>)"
-    r"|\b(?:below|past|under)\s+the\s+knees?\b(?P<knee>)"
+    r"|\b(?:my|his|her|their|your|our|for the)\s+(upper\s+(?:half|body)|top\s+half|lower\s+(?:half|body)|bottom\s+half)\b(?!\s+(?:of|is|are|was)\b)"
+    r"|\bfor\s+(?:the\s+)?top\s+(?:and|&|n)\s+(?:the\s+)?bottoms?\b(?P<top_bottom>)"
+    r"|\b(?:(?:just|only)\s+(?:(?:need|want)\s+)?(?:the\s+|some\s+)?bottoms|bottoms\s+only)\b(?P<bottoms>)"
+    r"|\b(?:below|past)\s+the\s+knees?\b(?P<knee>)"
     r"|\b(neck|wrist|head|waist)\s+(?=(?:thing|things|stuff|bit|piece|warmer|warmers|wear)\b)"
     r"|\b(?:for|on|round|around|at)\s+(?:my|his|their|your|our)\s+(collar)\b(?!\s+(?:size|length|\d))"
-    r"|\b(?:for|on)\s+(?:my|his|their|your|our)\s+(?:shirt\s+)?(?:sleeves|cuff)\b(?!\s+(?:size|length|\d))(?P<own_sleeves>)"
+    r"|(?<!patch )(?<!patches )(?<!badge )(?<!badges )\bfor\s+(?:my|his|their|your|our)\s+(?:shirt\s+)?(?:sleeves|cuffs?)\b(?!\s+(?:size|length|\d))(?P<own_sleeves>)"
     r"|\b(?:carry|carries|carried|carrying|wear|wears|wearing|worn|sling|slung|put|goes|go|sit|sits)\s+(?:it\s+|them\s+)?"
     r"(?:on|across)\s+(?:my|his|her|their|your|our)\s+(back)\b"
     r"|\b(?:go|goes|going|worn|wear|wears|clip|clips|fasten|fastens)\s+(?:on|onto|through|in)\s+(?:my|his|the|your|their)?\s*"
@@ -742,14 +742,14 @@ _FOOTWEAR = ["Casual Shoes", "Sports Shoes", "Formal Shoes", "Heels", "Flats", "
              "Flip Flops"]  # fmt: skip
 _IN_SHOES = re.compile(
     r"\b(?:wear|wears|worn|go|goes|going|under|inside|in)\s+(?:under|inside|underneath|beneath|in)?\s*"
-    r"(?:my|his|her|their|your|our|the|school|office|work|football|cricket|hiking|running|new)\s+"
-    r"(?:[a-z]+\s+)?(?:shoes|boots|trainers|sneakers|loafers|brogues|oxfords|cleats)\b"
+    r"(?:(?:my|his|her|their|your|our|the)\s+)?(?:[a-z]+\s+){0,2}?"
+    r"(?:shoes|boots|trainers|sneakers|loafers|brogues|oxfords|cleats|heels|flats|pumps|wellies|wellingtons)\b"
 )
 """What goes under or inside the shoes ("goes under the boots", "to wear under my office shoes",
 "inside his school shoes"): socks. Not "wear in my shoes" said of a fit, unless under or inside."""
 _WINTER_WEAR = re.compile(
     r"\b(?:winter|cold[\s-]weather)\s+(?:clothes|clothing|wear|wardrobe|gear|layers|essentials|basics)\b"
-    r"|\bwarm\s+(?:clothes|clothing|layers)\b|\bwoollens\b|\bwoolens\b"
+    r"|\bwarm\s+(?:clothes|clothing|layers)\b|\bwoollens\b|\bwoolens\b|\bwinterwear\b"
 )
 """Clothes for the cold said as a group ("never owned winter clothes", "warm clothes for Manali",
 "woollens"; not "keep-warm stuff for my neck"): jackets, sweaters and sweatshirts."""
@@ -846,7 +846,11 @@ def body_kinds(text: str, allowed, refused: bool = False, by_part: bool = False)
                 parts.add("lower body")  # "comfy stuff for lounging, bottoms only"
                 continue
             if m.group("knee") is not None:
-                if not re.search(r"\b(?:shorts?|capris?|boots?|socks?|stockings?)\b", low):
+                if not (
+                    lexicon_kinds(clause, allowed)
+                    or _HIS.search(text.lower())
+                    or re.search(r"\bknee\s+(?:pain|injury|brace)", low)
+                ):
                     parts.add(
                         "below the knee"
                     )  # "something flowy below the knee" (not "shorts below the knee")
@@ -861,6 +865,8 @@ def body_kinds(text: str, allowed, refused: bool = False, by_part: bool = False)
             if part in ("cuffs", "heads") and m.group(0).split()[0] not in _POSSESSIVE:
                 continue  # "my neck and cuffs", "on their heads" (not "the cuffs rolled up", "turns heads")
             part = " ".join(part.split())  # "upper  half"
+            if part in ("lower half", "bottom half", "lower body") and before == ["in"]:
+                continue  # "heavy in my bottom half": a shape, not what is wanted
             part = {
                 "heads": "head",
                 "middle": "waist",
@@ -881,17 +887,29 @@ def body_kinds(text: str, allowed, refused: bool = False, by_part: bool = False)
                 parts.add("cold feet")
         if (winter := _WINTER_WEAR.search(low)) and not refused:
             before = set(low[: winter.start()].split()[-3:])
-            if not before & NEGATION or before & {"own", "owned", "had", "have", "has"}:
+            had = {"plenty", "loads", "lots", "enough", "my", "away", "packing", "full", "of", "our"}
+            if (not before & NEGATION and not before & had) or (
+                before & NEGATION and before & {"own", "owned", "had", "have", "has"}
+            ):
                 parts.add("winter wear")  # "never owned winter clothes in my life" (not "no winter wear")
         if _COLD_HANDS.search(low) and not refused:
             parts.add("cold hands")  # "his hands and neck freeze on the scooter"
-        if refused and (feet := _FEET.search(low)) and _refuses_the_part(low[: feet.start()].split()[-5:]):
+        if (
+            refused
+            and (feet := _FEET.search(low))
+            and _refuses_the_part(low[: feet.start()].split()[-5:])
+            and set(low[feet.end() :].split()[:1])
+            <= {"please", "pls", "thanks", "though", "either", "this", "thats"}
+        ):
             parts.add("feet")  # "so nothing for his feet", "everything except what goes on my feet"
         if (
             not refused
             and (shoes := _IN_SHOES.search(low))
             and re.search(r"\b(?:under|inside|underneath|beneath)\b", shoes.group(0))
             and not set(low[: shoes.start()].split()[-5:]) & NEGATION
+            and not re.search(
+                r"\b(?:tuck|tucks|tucked|tucking|fit|fits|insoles?|inserts?)\b", low[: shoes.start()]
+            )
         ):
             parts.add("in shoes")  # "goes under the boots"
     if "neck" in parts and not refused and _formal_neck(text):

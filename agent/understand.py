@@ -144,7 +144,7 @@ class Understanding:
         if self.cfg.context_kinds:  # "to throw over a sleeveless dress", "a black tie gala": not named
             theirs = set(lexicon_kinds(text, kinds, context=True, strict=True)) | idiom_kinds(text, kinds)
             session.goes_with = sorted(theirs - set(named))
-            reading = _without(reading, worn_elsewhere(theirs) - set(named))
+            reading = _without(reading, worn_elsewhere(theirs, text) - set(named))
         intent = self.intent.decode(reading)
         self._audience(session, intent)
         sport = sport_usage(self._request_text(session), self.vocab.values.get("usage", ()))
@@ -611,10 +611,14 @@ _LEGWEAR = {"Jeans", "Trousers", "Track Pants", "Shorts", "Capris", "Leggings", 
 jeans", "something for over my leggings"; a skirt is not among them: tights go with a skirt)."""
 
 
-def worn_elsewhere(theirs: set[str]) -> set[str]:
+def worn_elsewhere(theirs: set[str], text: str = "") -> set[str]:
     """The kinds an item to go with ``theirs`` is not: those kinds, and where all of them are worn
-    on the legs, every other kind worn there and skirts ("flowy something to wear with jeans")."""
-    return set(theirs) | (_LEGWEAR | {"Skirts"} if theirs and set(theirs) <= _LEGWEAR else set())
+    on the legs and the item goes with them (not under or over them: "something warm to wear under
+    my jeans" may be leggings), every other kind worn there and skirts ("flowy something to wear
+    with jeans")."""
+    layered = re.search(r"\b(?:under|underneath|beneath|over|inside)\b", text.lower())
+    legs = bool(theirs) and set(theirs) <= _LEGWEAR and not layered
+    return set(theirs) | (_LEGWEAR | {"Skirts"} if legs else set())
 
 
 def _without(reading, theirs: set[str]):

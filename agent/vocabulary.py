@@ -120,6 +120,7 @@ _NEGATING = re.compile(
     r"|\bnever\s+(?:wants?\s+to|wanna|wanted\s+to)\s+(?:see|wear)\b(?!\s+(?:anything|any other|other)\b)"
     r"|\b(?:feet|toes|legs|knees)\s+(?:will|would)\s+(?:die|suffer)\s+in\b"
     r"|\brefus(?:e|es|ed|ing)\s+to\s+(?:wear|carry|put on|be seen in)\b"
+    r"(?!\s+(?:(?:the|that|these|those|my|his|her|their|our|your)\s+)?(?:same|old|usual)\b)"
     r"|\b(?:rather than|instead of|(?:has |have |is |'s |s )?gone off|went off"
     r"|(?:other than|apart from)(?!\s+(?:that|this|the price|price|size)\b))\b",
     re.IGNORECASE,
@@ -528,11 +529,19 @@ _LIGHT_RANGES = {"bright", "neon", "fluro", "fluoro", "colourful", "colorful", "
                  "softcolours"}  # fmt: skip
 """Ranges at the other end from "dark": said together with it, no range is guessed."""
 
-_SOFT = re.compile(r"\b(?:soft|light|gentle)[\s-]+(?=(?:colou?rs?|colou?red|shades?|tones?|toned|hues?)\b)")
+_SOFT = re.compile(
+    r"\b(?:soft|light|gentle)[\s-]+(?=(?:colou?rs?|colou?red|shades?|tones?|toned|hues?)\b(?!\s+skin))"
+)
 _WASH = re.compile(r"\b(dark|deep|light|pale|mid|medium|stone|acid)[\s-]*wash(?:ed)?\b")
 """A denim's wash: "dark wash jeans" are navy or blue, "light wash" and "stonewashed" blue."""
 
 
+_SOME_COLOUR = re.compile(
+    r"\b(?:want|wants|need|needs|like|likes|love|loves|add|adds|with|bring|brings)\s+"
+    r"(?:some|a\s+(?:bit|splash|pop|dash|touch)\s+of|a\s+little|more)\s+colou?r\b(?!\s*(?:-|\s)?(?:blind|block|scheme|chart|palette|code))"
+)
+"""Colour wished for as such ("I want some colour on my wrist", "want a bit of colour in the photos",
+"something to add a pop of colour"): the bright ones and multi."""
 _DARKNESS = re.compile(
     r"\b(?:in|after|of|into)\s+the\s+dark\b(?!\s+(?:colou?rs?|shades?|tones?|ones?|side)\b)|\bafter\s+dark\b"
 )
@@ -548,6 +557,7 @@ def colour_family(text: str, allowed, washes: bool = True) -> set[str]:
     from vlrec.data.lexicon import COLOUR_FAMILIES
 
     low = _SOFT.sub("softcolours ", text.lower())  # "in a soft colour", "light shades": pale ones
+    low = _SOME_COLOUR.sub(" colourful ", low)  # "I want some colour on my wrist": bright ones
     coloured = re.search(rf"\b(?:{_colour_words(frozenset(allowed))[1] or '(?!)'})\b", _WASH.sub(" ", low))
 
     def wash(m: re.Match) -> str:
@@ -795,7 +805,14 @@ _FORMAL = re.compile(
 "suit trousers"; not a salwar or swim suit, nor the verb: "what suits me")."""
 
 
-_TRADITIONAL = re.compile(r"\b(?:traditional|ethnic|desi|indian[\s-]+(?:style|wear|outfits?|clothes))\b")
+_TRADITIONAL = re.compile(
+    r"\b(?:something|anything|outfits?|wear|clothes|clothing|look|style|attire|dress)\s+(?:\w+\s+)?(?:traditional|desi)\b"
+    r"|\b(?:traditional|desi)\s+(?:wear|outfits?|clothes|clothing|attire|dress|look|style|something|piece|indian)\b"
+    r"|(?<!over )(?<!than )\bethnic\b|\bindo[\s-]*western\b"
+    r"|\bindian[\s-]+(?:style|wear|outfits?|clothes|clothing|dress|attire|look)\b"
+)
+"""What is worn traditionally, said of an item ("something traditional", "traditional wear",
+"ethnic", "indian style", "indo-western"; not "my dad is quite traditional", "western over ethnic")."""
 
 
 def traditional_usage(text: str, allowed) -> str | None:
@@ -806,7 +823,7 @@ def traditional_usage(text: str, allowed) -> str | None:
     if "Ethnic" not in allowed:
         return None
     return (
-        "Ethnic" if _said_unnegated(_TRADITIONAL, with_negations(text).lower().replace("'", ""), 4) else None
+        "Ethnic" if _said_unnegated(_TRADITIONAL, with_negations(text).lower().replace("'", ""), 6) else None
     )
 
 

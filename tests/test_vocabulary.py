@@ -1395,7 +1395,8 @@ def test_readings_from_the_fifteenth_set():
     sides = ("Men", "Women", "Boys", "Girls", "Unisex")
     text = "bday present for my sister, she loves smelling nice... just nothing that's marketed for men lol"
     assert refused_sides(text, sides) == {"Men"}
-    assert audience(text, text, set(), sides) is None
+    assert audience(text, text, {"Women"}, sides) is None  # the LM's reading of "sister" stands
+    assert audience(text, text, set(), sides) == {"Women"}  # read as no one's: the sister's, never men's
     assert refused_sides("a wallet for my dad, not the womens kind", sides) == {"Women"}
     assert refused_sides("a sweater for my son, not for girls", sides) == {"Girls"}
     for text in ("nothing fancy for men, just a plain wallet", "no idea what to get, for men", "not sure, mens",
@@ -1787,3 +1788,70 @@ def test_something_traditional_is_ethnic_wear():
     assert traditional_usage("she hates anything desi", uses) is None
     assert traditional_usage("something traditional", ("Casual", "Formal")) is None
     assert traditional_usage("a casual top for college", uses) is None
+
+
+def test_the_nineteenth_sets_readings_keep_clear_of_near_misses():
+    """Sentences a review found the new readings misread, each with its right reading."""
+    from vlrec.agent.audience import audience_words
+    from vlrec.agent.kinds import body_kinds, lexicon_kinds
+    from vlrec.agent.understand import worn_elsewhere
+    from vlrec.agent.vocabulary import Vocabulary, colour_family, negated, traditional_usage
+
+    kinds = {"Socks", "Cufflinks", "Skirts", "Dresses", "Jackets", "Sweaters", "Sweatshirts", "Track Pants",
+             "Shorts", "Casual Shoes", "Heels", "Shirts", "Dresses", "Leggings", "Jeans", "Capris"}  # fmt: skip
+    vocab = Vocabulary([{"articleType": k, "baseColour": "Black"} for k in sorted(kinds)])
+    # an item to wear under or over leg-wear may be leg-wear
+    assert worn_elsewhere({"Jeans"}, "something warm to wear under my jeans") == {"Jeans"}
+    assert "Skirts" in worn_elsewhere({"Jeans"}, "flowy something to wear with jeans")
+    # feet said in a statement, not a refusal
+    assert negated("I'm not on my feet as much now, want something smart for the office", vocab) == {}
+    assert negated("I walk a lot but nothing on my feet lasts, any suggestions?", vocab) == {}
+    # refusing the same or an old thing is no refusal of the kind
+    assert negated("he refuses to wear the same shirt twice", vocab) == {}
+    # traditional said of a person, or ethnic set against western
+    assert traditional_usage("my dad is quite traditional, something for his 60th", ("Ethnic",)) is None
+    assert traditional_usage("she prefers western over ethnic", ("Ethnic",)) is None
+    assert traditional_usage("an indo-western outfit for a sangeet", ("Ethnic",)) == "Ethnic"
+    # a girl of an age or at school is a child
+    sides = ("Men", "Women", "Boys", "Girls", "Unisex")
+    for text in ("I'm a girl and I'm 13, need trainers for PE", "I'm a girl in year 9, need a bag"):
+        assert audience_words(text, {"Girls"}, sides) is None, text
+    # winter clothes had, or put away
+    assert body_kinds("I have plenty of winter clothes, need stuff for Goa", kinds) == {}
+    assert body_kinds("packing away my winter clothes, something for spring", kinds) == {}
+    # below the knee said of a named kind, a man, or a knee
+    assert body_kinds("3/4 pants that end just below the knee", kinds | {"Trousers"}) == {}
+    assert body_kinds("leggings that stop just below the knee", kinds) == {}
+    assert body_kinds("for my husband, something that covers below the knee", kinds) == {}
+    # sleeves with a patch; tucked into boots; insoles; a body shape
+    assert body_kinds("a jacket with leather patch for my sleeves", kinds) == {}
+    assert body_kinds("something for his shirt cuffs", kinds) == {"Cufflinks": 1.0}
+    assert body_kinds("skinny jeans I can tuck inside my riding boots", kinds) == {}
+    assert body_kinds("something thin to wear under my heels", kinds) == {"Socks": 1.0}
+    assert body_kinds("I'm pear shaped, heavy in my bottom half, a dress", kinds) == {}
+    assert body_kinds("my lower half is bigger so I need something flattering", kinds) == {}
+    assert set(body_kinds("I already have tops, just need bottoms", kinds)) >= {"Track Pants", "Shorts"}
+    # light toned skin is no colour
+    assert (
+        colour_family("I have light toned skin, which colours suit me?", ["White", "Cream", "Black"]) == set()
+    )
+    assert lexicon_kinds("a pack of tighty whiteys", kinds | {"Briefs"}) == {"Briefs": 1.0}
+
+
+def test_one_person_named_where_nothing_is_read_and_colour_wished_for():
+    from vlrec.agent.audience import audience_words
+    from vlrec.agent.vocabulary import colour_family
+
+    sides = ("Men", "Women", "Boys", "Girls", "Unisex")
+    text = "cardigan or jumper in navy or grey for a school-run mum who's always freezing"
+    assert audience_words(text, set(), sides) == {"Women"}
+    assert audience_words(text, {"Women"}, sides) is None  # the LM's reading stands
+    assert audience_words("a jumper for my son and my mum", set(), sides) is None
+    assert audience_words("a top for my mum, I need it by friday", set(), sides) is None  # the shopper's own
+    assert audience_words("a wallet for my dad", set(), sides) == {"Men"}
+    colours = ["Black", "White", "Silver", "Red", "Yellow", "Multi"]
+    text = "anything but a black or white watch - I want some colour on my wrist for a change"
+    assert colour_family(text, colours) == {"Red", "Yellow", "Multi"}
+    assert colour_family("a top to add a pop of colour", colours) == {"Red", "Yellow", "Multi"}
+    assert colour_family("a bag with some colour blocking", colours) == set()
+    assert colour_family("a watch, colour doesn't matter", colours) == set()
