@@ -1798,7 +1798,7 @@ def test_the_nineteenth_sets_readings_keep_clear_of_near_misses():
     from vlrec.agent.vocabulary import Vocabulary, colour_family, negated, traditional_usage
 
     kinds = {"Socks", "Cufflinks", "Skirts", "Dresses", "Jackets", "Sweaters", "Sweatshirts", "Track Pants",
-             "Shorts", "Casual Shoes", "Heels", "Shirts", "Dresses", "Leggings", "Jeans", "Capris"}  # fmt: skip
+             "Shorts", "Casual Shoes", "Heels", "Shirts", "Leggings", "Jeans", "Capris"}  # fmt: skip
     vocab = Vocabulary([{"articleType": k, "baseColour": "Black"} for k in sorted(kinds)])
     # an item to wear under or over leg-wear may be leg-wear
     assert worn_elsewhere({"Jeans"}, "something warm to wear under my jeans") == {"Jeans"}
