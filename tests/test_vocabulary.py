@@ -1835,7 +1835,7 @@ def test_the_nineteenth_sets_readings_keep_clear_of_near_misses():
     assert (
         colour_family("I have light toned skin, which colours suit me?", ["White", "Cream", "Black"]) == set()
     )
-    assert lexicon_kinds("a pack of tighty whiteys", kinds | {"Briefs"}) == {"Briefs": 1.0}
+    assert lexicon_kinds("a pack of tighty whities", kinds | {"Briefs"}) == {"Briefs": 1.0}
 
 
 def test_one_person_named_where_nothing_is_read_and_colour_wished_for():

@@ -57,7 +57,7 @@ NAMES: dict[str, list[str]] = {
               "ballet pumps", "something flat", "flat footwear", "zero heel", "zero height", "no heel",
               "with zero height", "with no heel", "with no heels", "bellies", "ballet shoes", "mary janes", "flatties"],
     "Backpacks": ["backpacks", "a backpack", "a rucksack", "a school bag", "a daypack", "a knapsack", "a bookbag", "a college bag", "a bagpack", "a hiking pack"],
-    "Briefs": ["briefs", "underwear", "undies", "boxer briefs", "jocks", "y-fronts", "tighty whities", "tighty-whities", "tighty whiteys", "panties", "knickers", "boyshorts", "hipsters"],
+    "Briefs": ["briefs", "underwear", "undies", "boxer briefs", "jocks", "y-fronts", "tighty whities", "tighty-whities", "panties", "knickers", "boyshorts", "hipsters"],
     "Shorts": ["shorts", "a pair of shorts", "bermudas", "cargo shorts", "half pants", "boardies", "board shorts", "swim shorts", "gym shorts", "running shorts", "cutoffs", "denim cutoffs", "cut-off shorts"],
     "Innerwear Vests": ["vests", "an undershirt", "a banian", "sleeveless undershirts", "inner vests", "a baniyan", "a banyan", "a singlet", "a stringer", "a stringer vest", "a gym vest", "thermals", "a thermal", "a thermal vest", "a sando", "a ganji", "ganjis"],
     "Caps": ["caps", "a cap", "a baseball cap", "a snapback", "a peaked cap", "a trucker cap", "a beanie", "a skull cap", "a visor", "a lid", "something with a peak", "a hat with a peak", "a cap with a peak", "a topi", "topis"],
