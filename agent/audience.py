@@ -137,7 +137,11 @@ def child_gender(text: str, allowed) -> set[str] | None:
     return {value} if value in allowed else None
 
 
-_KID = re.compile(r"\b(?:kids?|kids'|kid's|child|children|children's|toddlers?|little ones?)\b")
+_KID = re.compile(
+    r"\b(?:kids?|kids'|kid's|child|children|children's|toddlers?)\b"
+    r"|(?:^|\b(?:my|our|the|your|his|her|their|for|two|three|2|3)\s+)little ones?\b"
+)
+"""A child of no side said ("for the kids", "our little one"; not "a proper little one for coins")."""
 _SELF = re.compile(
     r"\b(?:for myself|for me|i'm a (?:woman|man|lady|guy)|i am a (?:woman|man|lady|guy)"
     r"|for (?:work|the office|my office|my job|meetings|interviews?)"
@@ -238,6 +242,20 @@ def says_a_side(text: str, allowed=("Men", "Women", "Boys", "Girls")) -> bool:
     return bool(_SIDED.search(low)) or audience(text, text, set(), allowed) is not None
 
 
+_GROWN_MEN = (
+    r"husband|hubby|boyfriend|bf|fianc[eé]|dad|daddy|father|father-in-law|stepdad|grandfather|grandpa|grandad"
+    r"|granddad|uncle|boss|" + _MAN_KIN
+)
+_GROWN_WOMEN = (
+    r"wife|wifey|girlfriend|gf|fianc[eé]e|mum|mom|mummy|mother|mother-in-law|stepmom|grandmother|grandma|granny"
+    r"|gran|nan|nana|aunt|auntie|aunty|" + _WOMAN_KIN
+)
+_GROWN_HE = re.compile(rf"\b(?:{_GROWN_MEN})s?\b")
+_GROWN_SHE = re.compile(rf"\b(?:{_GROWN_WOMEN})s?\b")
+_GROWN = re.compile(rf"\b(?:{_GROWN_MEN}|{_GROWN_WOMEN})s?\b")
+"""People who are grown-ups whatever else is said ("my nan", "my husband", "dadi"): not a child's audience."""
+
+
 def audience_words(text: str, read, allowed) -> set[str] | None:
     """Who the words say an item is for, where they overrule the LM's reading ``read``: a child
     with no side named ("a kids' wrist clock") is boys and girls; a shopper buying for themselves
@@ -301,6 +319,21 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
         )
         if read <= other and gifted and not _SIDED.search(rest):  # "muffler for my nanaji" read as women's
             return kin
+    if (
+        read
+        and read <= {"Boys", "Girls"}
+        and not (_BOY_NOUN.search(low) or _GIRL_NOUN.search(low))
+        and len(kin) <= 1
+        and not (_AGE.search(low) or _TEEN.search(low) or _CHILDHOOD.search(low) or _SCHOOL.search(low))
+        and not (_YOUNG.search(low) or _CAMP.search(low) or re.search(r"\b(?:school|class|grade)\b", low))
+    ):  # "my nan needs a new purse" read as a child's: the one adult named (not "a kurta for
+        # bhaiya's wedding": whose event it is)
+        bare = re.sub(r"\b[a-z]+(?:'s|s')(?![a-z])", " ", low.replace("\u2019", "'")).replace("'", "")
+        he_, she_ = bool(_GROWN_HE.search(bare)), bool(_GROWN_SHE.search(bare))
+        side = ("Men" if he_ else "Women") if he_ != she_ else None
+        other = _FEMALE if side == "Men" else _MALE
+        if side and side in allowed and kin <= {side} and not other.search(_GROWN.sub(" ", bare)):
+            return {side}
     plain = _STYLE.sub(" ", low.replace("\u2019", "'"))  # "boyfriend jeans", "dad sneakers": styles
     plain = re.sub(r"\b(s?he)'(?:ll|d)\b", r"\1 will", plain)  # "she'll need": not "shell"
     plain = re.sub(r"\b(?!(?:he|she|it)'s)[a-z]+(?:'s|s')(?![a-z])", " ", plain).replace("'", "")

@@ -80,7 +80,13 @@ _IDIOMS = {"black tie": "tie", "white tie": "tie", "on top": "top", "tie dye": "
            "shades of": "shades", "blisters on my heels": "heels", "blisters on his heels": "heels",
            "blisters on her heels": "heels", "stocking filler": "stocking", "stocking fillers": "stocking",
            "stocking stuffer": "stocking", "stocking stuffers": "stocking",
-           **{f"{cuff} cuff shirt{s}": f"shirt{s}" for cuff in ("french", "double") for s in ("", "s")}}  # fmt: skip
+           **{f"{cuff} cuff shirt{s}": f"shirt{s}" for cuff in ("french", "double") for s in ("", "s")},
+           **{f"{grey} {time}": "" for grey in ("grey", "gray") for time in (
+               "year", "day", "days", "week", "weeks", "month", "months", "winter", "skies", "sky", "weather",
+               "mornings")},
+           "feeling blue": "", "feeling grey": ""}  # fmt: skip
+"""(A grey year, a grey day, feeling blue: a mood or the weather, no colour wished for: "something
+yellow, it's been a grey year".)"""
 _CUFF = {idiom for idiom in _IDIOMS if " cuff " in idiom}
 """The shirts said by their cuffs: they hide the shirt unless a wish for one comes just before
 ("I want a white double-cuff shirt": :data:`_WANTING`)."""
@@ -139,7 +145,11 @@ def _lexicon_pattern(allowed: frozenset):
 # "He wears white shirts to work, he needs new ones": what the shopper has is what they want again.
 _AGAIN = re.compile(
     r"\b(?:new|fresh|more|replacement|another)\s+(?:ones?|pairs?|of them|of those)\b|\breplace(?:ments?)?\b"
+    r"|\b(?:falling|fell|fallen|coming|came|come)\s+apart\b|\b(?:has|have|got|gotten)\s+(?:a\s+)?(?:holes?|big holes?)\b"
+    r"|\bworn\s+(?:out|through)\b|\bwore\s+(?:out|through)\b|\bseen better days\b|\bon (?:its|their) last legs\b"
 )
+"""New ones of what someone has: "he needs new ones", "a replacement", and what is worn out ("my bf
+owns one belt and it's falling apart", "mine's got holes now", "worn through")."""
 
 
 def _fond_kinds(text: str, allowed) -> dict[str, float]:
@@ -672,7 +682,9 @@ def uncarried_kind(text: str, allowed) -> tuple[str, tuple[str, str] | None] | N
 # v-neck" or "crew neck", nor a region ("from the waist down": bottoms, not belts), nor a size
 # ("jeans waist 32", "neck size 16").
 _BODY = re.compile(
-    r"\b(?:my|his|her|their|your|our|the|[a-z]+s)\s+"
+    r"(?:\b(?:my|his|her|their|your|our|the|[a-z]+s)\s+(?:bald\s+|poor\s+|sore\s+|bare\s+|shaved\s+|sweaty\s+)?"
+    r"|^(?=(?:[a-z]+\s+(?:and|&|n)\s+)?(?:neck|head)\s+(?:are|is|r|get|gets|keep|keeps|go|goes|always|freeze|freezes"
+    r"|freezing|hurt|hurts|burn|burns|got)\b))"
     r"(?:(?P<also>neck|head|wrists?|waist)\s+(?:and|or|&|n)\s+|[a-z]+\s+and\s+)?(?:back\s+|front\s+)?"
     r"(neck|wrists?|heads?|forehead|eyes|waist|pocket|cuffs)\b(?!\s+(?:down|up|size|money|friendly|square|\d)\b|\s+\d|\s+to\s+(?:toe|foot|feet)\b)"
     r"|\b(?:go|goes|going|sit|sits|wear|wears|worn|cinch|cinches|wrap|wraps|tie|ties|fasten|fastens)\s+"
@@ -730,10 +742,12 @@ _COLD_HANDS = re.compile(
     r"\b(?:my|his|her|their|your|our)\s+(?:[a-z]+\s+and\s+)?(?:hands|fingers)\s+(?:[a-z]+\s+){0,3}?"
     r"(?:cold|freeze|freezes|freezing|frozen|numb|chilly|icy|warm|toasty)\b"
     r"|\b(?:cold|freezing|frozen|numb|icy)\s+(?:hands|fingers)\b"
+    r"|^(?:[a-z]+\s+and\s+)?(?:hands|fingers)\s+(?:and\s+[a-z]+\s+)?(?:are|r|get|keep|go|always)\s+"
+    r"(?:[a-z]+\s+){0,2}?(?:cold|freezing|frozen|numb|icy)\b"
     r"|\bwarm\s+(?:for|on)\s+(?:my|his|her|their|your|our)\s+(?:hands|fingers)\b"
 )
 """The cold said of the hands ("his hands and neck freeze", "my fingers go numb", "keep my hands warm",
-"cold hands"; also in a wish: "I don't want my hands to freeze"): gloves. Not "warm gold tones for
+"cold hands", "hands and neck are freezing" at a clause's start; also in a wish: "I don't want my hands to freeze"): gloves. Not "warm gold tones for
 her fingers", nor "so my hands are free"."""
 _FEET = re.compile(r"\b(?:for|on|in)\s+(?:my|his|her|their|your|our)\s+(?:feet|foot)\b")
 """Feet said to be refused ("nothing for his feet", "except what goes on my feet"): footwear ruled out
@@ -741,18 +755,32 @@ _FEET = re.compile(r"\b(?:for|on|in)\s+(?:my|his|her|their|your|our)\s+(?:feet|f
 _FOOTWEAR = ["Casual Shoes", "Sports Shoes", "Formal Shoes", "Heels", "Flats", "Sandals", "Sports Sandals",
              "Flip Flops"]  # fmt: skip
 _IN_SHOES = re.compile(
-    r"\b(?:wear|wears|worn|go|goes|going|under|inside|in)\s+(?:under|inside|underneath|beneath|in)?\s*"
+    r"\b(?:wear|wears|worn|go|goes|going|under|inside|in)\s+(?:under|inside|underneath|beneath|in|with)?\s*"
     r"(?:(?:my|his|her|their|your|our|the)\s+)?(?:[a-z]+\s+){0,2}?"
     r"(?:shoes|boots|trainers|sneakers|loafers|brogues|oxfords|cleats|heels|flats|pumps|wellies|wellingtons)\b"
 )
 """What goes under or inside the shoes ("goes under the boots", "to wear under my office shoes",
-"inside his school shoes"): socks. Not "wear in my shoes" said of a fit, unless under or inside."""
+"inside his school shoes"): socks. Not "wear in my shoes" said of a fit, unless under or inside (or
+"with", after the feet: "for my feet to wear with work shoes")."""
+_UNDERNEATH = re.compile(
+    r"\b(?:goes|go|going|wear|worn)\s+(?:under(?:neath)?|beneath|inside)\s*(?:them|those)?\s*\?"
+)
+"""Asked what goes underneath, after shoes are named ("blisters in my badminton shoes, what goes
+underneath?"): socks."""
 _WINTER_WEAR = re.compile(
     r"\b(?:winter|cold[\s-]weather)\s+(?:clothes|clothing|wear|wardrobe|gear|layers|essentials|basics)\b"
     r"|\bwarm\s+(?:clothes|clothing|layers)\b|\bwoollens\b|\bwoolens\b|\bwinterwear\b"
 )
 """Clothes for the cold said as a group ("never owned winter clothes", "warm clothes for Manali",
 "woollens"; not "keep-warm stuff for my neck"): jackets, sweaters and sweatshirts."""
+_UNDER_GARMENT = re.compile(
+    r"\b(?:under|underneath|beneath)\s+(?:(?:my|her|the|their|your|a|an)\s+)?(?:[a-z]+\s+){0,2}?"
+    r"(?:(kurtis|kurti|tunics?)|(skirts?|dresses|dress|frocks?))\b"
+)
+_LEGS_COLD = re.compile(r"\b(?:legs?|sheer|cold|chilly|freezing|frozen|warm|warmer)\b")
+"""Worn under a woman's long top ("what do I wear under kurtis?": leggings, churidars), or under a
+skirt for the legs' warmth or a sheer look ("my legs are freezing, something sheer to go under
+skirts": stockings, tights; not "to wear under a sleeveless dress")."""
 _NOT_POCKET = re.compile(r"\bthe (?:back |front )?pocket\b|\bhole in \w+ pocket\b")
 """Money or a garment's own pocket, not a wallet: "easy on the pocket", "burn a hole in my pocket",
 "a shirt with the pocket on the left"."""
@@ -831,7 +859,11 @@ def body_kinds(text: str, allowed, refused: bool = False, by_part: bool = False)
                 continue  # "not itchy on my neck", "I don't mind carrying it on my back": no refusal
             before = low[: m.start()].split()[-1:]
             if before and before[0] in _REGION and m.group(0) == "the waist":
-                continue  # "to wear below the waist" (not "keep the wind from the neck")
+                if before[0] in ("below", "under"):
+                    parts.add("lower body")  # "what should I be wearing below the waist?"
+                elif before[0] == "above":
+                    parts.add("upper body")
+                continue  # "to wear below the waist": a region, no belt (not "keep the wind from the neck")
             if (
                 m.group("cuffs") is not None
                 or m.group("sleeves") is not None
@@ -892,6 +924,12 @@ def body_kinds(text: str, allowed, refused: bool = False, by_part: bool = False)
                 before & NEGATION and before & {"own", "owned", "had", "have", "has"}
             ):
                 parts.add("winter wear")  # "never owned winter clothes in my life" (not "no winter wear")
+        if (under := _UNDER_GARMENT.search(low)) and not refused:
+            if not set(low[: under.start()].split()[-5:]) & NEGATION:
+                if under.group(1):
+                    parts.add("under kurtis")  # "what do I wear under kurtis?"
+                elif _LEGS_COLD.search(low):
+                    parts.add("under skirts")  # "my legs are freezing, something sheer to go under skirts"
         if _COLD_HANDS.search(low) and not refused:
             parts.add("cold hands")  # "his hands and neck freeze on the scooter"
         if (
@@ -912,6 +950,21 @@ def body_kinds(text: str, allowed, refused: bool = False, by_part: bool = False)
             )
         ):
             parts.add("in shoes")  # "goes under the boots"
+        if (
+            not refused
+            and (shoes := _IN_SHOES.search(low))
+            and " with " in f" {shoes.group(0)} "
+            and re.search(
+                r"\b(?:for|on)\s+(?:my|his|her|their|your|our)\s+feet\s+to\s*$", low[: shoes.start()]
+            )
+        ):
+            parts.add("in shoes")  # "dark stuff for my feet to wear with work shoes"
+    if (
+        not refused
+        and _UNDERNEATH.search(text.lower())
+        and _IN_SHOES.search(" ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split()))
+    ):
+        parts.add("in shoes")  # "blisters in my badminton shoes, what goes underneath?"
     if "neck" in parts and not refused and _formal_neck(text):
         parts = (parts - {"neck"}) | {"formal neck"}  # "something for round my neck for the interview"
     allowed = set(allowed)

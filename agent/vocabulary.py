@@ -119,6 +119,10 @@ _NEGATING = re.compile(
     r"(?!\s+(?:(?:the|that|these|those|my|his|her|their|our|your)\s+)?(?:same|old|usual)\b)"
     r"|\bnever\s+(?:wants?\s+to|wanna|wanted\s+to)\s+(?:see|wear)\b(?!\s+(?:anything|any other|other)\b)"
     r"|\b(?:feet|toes|legs|knees)\s+(?:will|would)\s+(?:die|suffer)\s+in\b"
+    r"|\b(?:is|are|am|im|i'm|she's|shes|he's|hes|they're|theyre)\s+(?:totally\s+|completely\s+|just\s+)?"
+    r"(?:hopeless|useless|rubbish|terrible|awful|a disaster)\s+in\b"
+    r"|\b(?:would|'d|d|will)\s+(?:literally\s+|actually\s+|honestly\s+)?(?:die|hate it|freak out|cringe)\s+if\s+"
+    r"(?:i|we|you|u)\s+(?:got|get|bought|buy|gave|give)\s+(?:her|him|them|me)\b"
     r"|\brefus(?:e|es|ed|ing)\s+to\s+(?:wear|carry|put on|be seen in)\b"
     r"(?!\s+(?:(?:the|that|these|those|my|his|her|their|our|your)\s+)?(?:same|old|usual)\b)"
     r"|\b(?:rather than|instead of|(?:has |have |is |'s |s )?gone off|went off"
@@ -130,16 +134,19 @@ wants to see a button-down again", "my feet will die in heels", "boxers rather
 than tight briefs", "a tote instead of a backpack", "she's gone off pink", "any colour other than / apart from black" (not
 "other than that", "can't find black boots", "can't stand the heat", "can't wear anything but black":
 "I refuse to wear a tie" rules out ties;
-only verbs of wearing, right before what is worn)."""
+only verbs of wearing, right before what is worn); "she's hopeless in anything with a heel", "she'd
+literally die if I got her anything pink" rule out what follows too."""
 
 
 _REFUSED = re.compile(
-    r"\b([a-z][a-z-]*(?:\s+[a-z][a-z-]*)?)\s*[?!]+\s*(?:no way|nope|no thanks|no thank you|no chance|hell no)"
+    r"\b([a-z][a-z-]*(?:\s+[a-z][a-z-]*)?)\s*(?:[?!]+|\s[-\u2013\u2014]+|[\u2013\u2014]+)\s*"
+    r"(?:actually\s+|wait\s+|hmm+\s+|on second thoughts?\s+)?(?:no way|nope|no thanks|no thank you|no chance|hell no|no)"
     r"(?=\s*(?:[.,;!]|$))",
     re.IGNORECASE,
 )
 """A thing refused after it is named: "Heels? no way.", "leather?! nope" (the one or two words before
-the question; the refusal ends its clause: not "black jeans! no way am I wearing blue")."""
+the question; the refusal ends its clause: not "black jeans! no way am I wearing blue"); "cufflinks? no,
+he doesn't do cuffs", "tie - actually no, he never wears them" (taken back)."""
 
 
 _EXCESS = re.compile(
@@ -289,6 +296,7 @@ def with_negations(text: str) -> str:
     thing ("never wears anything but black", :data:`_ONLY`) said as "wants only", and a lack ("I don't own a
     belt", :data:`_LACK`; "I have nothing desi", :data:`_HAVE_NOTHING`) said as "lack"."""
     text = _REFUSED.sub(r"not \1.", re.sub("[\u2018\u2019\u00b4`]", "'", text))
+    text = _LOOKS_LIKE.sub(" for", text)
     text = _NEVER_WITHOUT.sub(r"always \1with", text)
     text = _ONLY.sub("wants only", text)
     text = _EXCESS.sub(_too_much, text)
@@ -297,6 +305,16 @@ def with_negations(text: str) -> str:
     text = _SORTED.sub(_sorted, _ASIDE.sub(r"not \1", text))
     text = _BUT.sub(_but, _LACK.sub("lack", _HAVE_NOTHING.sub(r"\1 lack", text)))
     return _NEGATING.sub(" not ", text)
+
+
+_LOOKS_LIKE = re.compile(
+    r"\s+(?:that\s+|which\s+)?(?:looks?|looking)\s+like\s+(?:(?:it|they)\s+belongs?\s+(?:in|at|on)"
+    r"|(?:it|they)(?:'s|'re|\s+is|\s+are)\s+(?:for|from)|(?:it|they)\s+came\s+from"
+    r"|(?:i|you|he|she|they|we)\s+(?:just\s+)?came\s+(?:straight\s+)?(?:from|out of))(?=\s)",
+    re.IGNORECASE,
+)
+"""Looking like a place's is being for it: "nothing that looks like it belongs in a gym" is "nothing
+for a gym", "not look like I came straight from the gym" is "not for the gym"."""
 
 
 _NEVER_WITHOUT = re.compile(
@@ -438,6 +456,10 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4, everyday: bool = True)
                 said.append(looks.group(1))  # "hate anything that looks sporty", "nothing that's too formal"
             if "enough" in window or "down" in window[:3]:
                 said = []  # "isn't dressy enough", "not too dressed down": they want it
+            if said == ["for"] and (
+                place := [t for t in tokens[i + 2 : i + 4] if t not in ("the", "a", "an")][:1]
+            ):
+                said = place  # "not for the gym", "nothing for a gym"
             for word in said:
                 if use := vocab.match(word).get("usage") or sport_usage(word, uses) or _use_word(word, uses):
                     out.setdefault("usage", set()).add(use)
@@ -778,7 +800,8 @@ def guard_negations(intent, ruled_out: dict[str, set[str]]):
 _SPORT = re.compile(
     r"\b(?:run|runs|running(?! errands)|runner|jog\w*|gym|workouts?|work out|training|trek\w*|hik(?:e|es|ing)|"
     r"yoga|pilates|zumba|aerobics|crossfit|hiit|cricket|football|footy|footie(?!\s+(?:pyjamas|pajamas|pjs))|soccer|rugby(?!\s+(?:shirts?|tops?|polos?|stripes?))|netball|volleyball|hockey|5-a-side|five-a-side|five a side|futsal|tennis|badminton|basketball|squash|cycling|marathon|"
-    r"athletic|sporty|sports?|dri-fit|dri fit|sweat(?!pants|ers?\b|shirts?\b)\w*|pe kit|p\.e\.|laps|lap times)\b"
+    r"athletic|sporty|sports?|dri-fit|dri fit|sweat(?!pants|ers?\b|shirts?\b)\w*|pe kit|p\.e\.|laps|lap times"
+    r"|couch to 5k|c25k|parkrun|park run|leg day|arm day|chest day)\b"
 )
 
 

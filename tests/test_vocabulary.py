@@ -921,7 +921,8 @@ def test_readings_from_the_eleventh_set():
         assert lexicon_kinds(text, sets | {"Wallets", "Belts"}, context=True) == {}, text
     for text in ("co-ord sets where the top and trousers match", "a set where the kurta and trousers match"):
         assert lexicon_kinds(text, {"Tops", "Trousers", "Kurtas"}, context=True) == {}, text
-    assert body_kinds("something twirly to wear below the waist", kinds) == {}
+    below = body_kinds("something twirly to wear below the waist", kinds)  # the lower body, no belt
+    assert "Belts" not in below and "Skirts" in below
     assert body_kinds("keep the cold wind from the neck", kinds | {"Mufflers"}) == {"Mufflers": 1.0}
     assert body_kinds("something for my waist", kinds) == {"Belts": 1.0}
     assert body_kinds("something to stop the sweat running into my eyes", kinds) == {
@@ -1855,3 +1856,70 @@ def test_one_person_named_where_nothing_is_read_and_colour_wished_for():
     assert colour_family("a top to add a pop of colour", colours) == {"Red", "Yellow", "Multi"}
     assert colour_family("a bag with some colour blocking", colours) == set()
     assert colour_family("a watch, colour doesn't matter", colours) == set()
+
+
+def test_readings_from_the_twentieth_set():
+    from vlrec.agent.audience import audience_words
+    from vlrec.agent.kinds import body_kinds, lexicon_kinds, without_idioms
+    from vlrec.agent.vocabulary import Vocabulary, negated, plays_sport, with_negations
+
+    kinds = {"Socks", "Belts", "Sweaters", "Heels", "Flats", "Ties", "Cufflinks", "Wallets", "Gloves", "Mufflers",
+             "Caps", "Leggings", "Churidar", "Stockings", "Tights", "Track Pants", "Trousers", "Shorts", "Casual Shoes",
+             "Sports Shoes", "Tshirts", "Shirts", "Briefs", "Boxers", "Handbags"}  # fmt: skip
+    vocab = Vocabulary([{"articleType": k, "baseColour": c, "usage": u} for k in sorted(kinds)
+                        for c, u in (("Black", "Casual"), ("Pink", "Sports"), ("Grey", "Formal"))])  # fmt: skip
+    # what someone has that is worn out is the item wanted again
+    assert lexicon_kinds("my bf owns ONE belt and its literally falling apart", kinds) == {"Belts": 1.0}
+    text = "I'm always the one reaching for a cardigan. mine's got holes now"
+    assert lexicon_kinds(text, kinds) == {"Sweaters": 1.0}
+    assert lexicon_kinds("a belt to go with my jeans", kinds) == {"Belts": 1.0}
+    assert lexicon_kinds("he owns a belt", kinds) == {}
+    # hopeless in, would die if: ruled out; a thing taken back with a bare "no"
+    assert negated("mary janes for my wife, she's hopeless in anything with a heel", vocab) == {
+        "articleType": {"Heels"}
+    }
+    text = "she only wears black and would literally die if I got her anything pink"
+    assert negated(text, vocab) == {"baseColour": {"Pink"}}
+    text = "tie - actually no, he never wears them. cufflinks? no, he doesn't do cuffs. ok... a wallet then"
+    assert negated(text, vocab)["articleType"] == {"Ties", "Cufflinks"}
+    assert negated("cufflinks? he loves them", vocab) == {}
+    # a use refused after "for", and what looks like a place's is for it
+    assert negated("white sneakers for everyday, not for the gym", vocab) == {"usage": {"Sports"}}
+    text = "white sneakers, nothing that looks like it belongs in a gym"
+    assert negated(text, vocab) == {"usage": {"Sports"}} and not plays_sport(text)
+    assert "for the gym" in with_negations("shoes that look like they belong in the gym")
+    assert negated("not just for the gym, for everyday too", vocab) == {}
+    assert plays_sport("starting couch to 5k on monday, what do i put on my feet")
+    # parts of the body: a clause that starts with them, a describing word, regions of the waist
+    assert set(body_kinds("hands and neck are freezing on my scooty rides, need woollies", kinds)) == {
+        "Gloves",
+        "Mufflers",
+    }
+    assert body_kinds("neck size 16, a formal shirt", kinds) == {}
+    assert set(body_kinds("my dad's bald head got properly sunburnt", kinds)) == {"Caps"}
+    assert {"Trousers", "Track Pants"} <= set(body_kinds("what should I be wearing below the waist?", kinds))
+    assert body_kinds("the belt sits just above the hips", kinds) == {}
+    # what goes under the shoes: socks
+    assert body_kinds("blisters in my badminton shoes, what goes underneath?", kinds) == {"Socks": 1.0}
+    assert body_kinds("boring dark stuff for my feet to wear with work shoes", kinds) == {"Socks": 1.0}
+    assert body_kinds("what goes underneath? it's for a dress", kinds) == {}
+    # under a kurti: leggings; under a skirt for the legs' warmth: stockings and tights
+    assert set(body_kinds("what do I wear under kurtis?", kinds)) == {"Leggings", "Churidar"}
+    text = "my legs are freezing at my desk, something sheer to go under skirts"
+    assert set(body_kinds(text, kinds)) == {"Stockings", "Tights"}
+    assert body_kinds("something to wear under a sleeveless dress", kinds) == {}
+    # a grey year is no colour
+    assert "grey" not in without_idioms("something yellow. for me. it's been a grey year")
+    assert "grey" in without_idioms("a grey jumper for winter")
+    # words
+    assert lexicon_kinds("jockeys for men, pack of 3", kinds) == {"Briefs": 1.0}
+    assert lexicon_kinds("undies, more the boxer-ish sort", kinds) == {"Boxers": 1.0, "Briefs": 1.0}
+    assert lexicon_kinds("skater shoes", kinds) == {"Casual Shoes": 1.0}
+    # an adult named where the LM reads a child's audience
+    allowed = {"Men", "Women", "Boys", "Girls", "Unisex"}
+    text = "my nan needs a new purse, a proper little one for coins and cards"
+    assert audience_words(text, {"Boys", "Girls"}, allowed) == {"Women"}
+    assert audience_words("something for our little one", set(), allowed) == {"Boys", "Girls"}
+    assert audience_words("a proper little one for coins, for my friend", set(), allowed) is None
+    assert audience_words("my mum wants a watch for my nephew", {"Boys"}, allowed) is None
+    assert audience_words("my husband and my sister's kids", {"Boys", "Girls"}, allowed) == {"Boys", "Girls"}

@@ -20,7 +20,7 @@ NAMES: dict[str, list[str]] = {
     "Shirts": ["shirts", "a shirt", "button-downs", "a button-up", "collared shirts", "an oxford shirt",
                "a dress shirt", "a checked shirt", "a linen shirt", "a flannel shirt", "a flannel", "an overshirt", "a denim shirt",
                "something with a collar and buttons"],
-    "Casual Shoes": ["sneakers", "creps", "casual shoes", "loafers", "canvas shoes", "everyday shoes", "plimsolls",
+    "Casual Shoes": ["sneakers", "creps", "casual shoes", "loafers", "skater shoes", "canvas shoes", "everyday shoes", "plimsolls",
                      "slip-ons", "boat shoes", "kicks", "moccasins", "espadrilles", "deck shoes", "high tops", "high-tops", "low tops", "low-tops"],
     "Sports Shoes": ["trainers", "running shoes", "runners", "gym shoes", "sports shoes", "training shoes",
                      "jogging shoes", "athletic shoes", "sneakers for running", "football boots", "cleats", "running trainers", "track spikes", "badminton shoes", "tennis shoes", "basketball shoes", "hiking shoes", "trail shoes", "walking shoes", "non-marking shoes", "trail runners", "badminton court shoes", "tennis court shoes", "squash court shoes", "indoor court shoes"],
@@ -57,7 +57,7 @@ NAMES: dict[str, list[str]] = {
               "ballet pumps", "something flat", "flat footwear", "zero heel", "zero height", "no heel",
               "with zero height", "with no heel", "with no heels", "bellies", "ballet shoes", "mary janes", "flatties"],
     "Backpacks": ["backpacks", "a backpack", "a rucksack", "a school bag", "a daypack", "a knapsack", "a bookbag", "a college bag", "a bagpack", "a hiking pack"],
-    "Briefs": ["briefs", "underwear", "undies", "boxer briefs", "jocks", "y-fronts", "tighty whities", "tighty-whities", "panties", "knickers", "boyshorts", "hipsters"],
+    "Briefs": ["briefs", "underwear", "undies", "boxer briefs", "jocks", "jockeys", "y-fronts", "tighty whities", "tighty-whities", "panties", "knickers", "boyshorts", "hipsters"],
     "Shorts": ["shorts", "a pair of shorts", "bermudas", "cargo shorts", "half pants", "boardies", "board shorts", "swim shorts", "gym shorts", "running shorts", "cutoffs", "denim cutoffs", "cut-off shorts"],
     "Innerwear Vests": ["vests", "an undershirt", "a banian", "sleeveless undershirts", "inner vests", "a baniyan", "a banyan", "a singlet", "a stringer", "a stringer vest", "a gym vest", "thermals", "a thermal", "a thermal vest", "a sando", "a ganji", "ganjis"],
     "Caps": ["caps", "a cap", "a baseball cap", "a snapback", "a peaked cap", "a trucker cap", "a beanie", "a skull cap", "a visor", "a lid", "something with a peak", "a hat with a peak", "a cap with a peak", "a topi", "topis"],
@@ -83,7 +83,7 @@ NAMES: dict[str, list[str]] = {
                    "a travel bag", "a sports bag", "an overnight bag", "a weekend bag"],
     "Mobile Pouch": ["a phone pouch", "a mobile pouch", "a phone case", "a mobile cover pouch", "a phone holder", "something to keep my phone in", "something to keep my mobile in", "something to keep his phone in", "something to keep her phone in"],
     "Deodorant": ["deodorant", "deo", "a body spray", "antiperspirant", "a roll-on", "a deo spray", "deos"],
-    "Tracksuits": ["tracksuits", "a tracksuit", "a jogging suit", "a shell suit", "a jogging set", "a track suit", "a sweatsuit", "a training suit", "a jogger set", "a sports set", "a gym set", "a workout set", "a training set", "a track set"],
+    "Tracksuits": ["tracksuits", "a tracksuit", "a jogging suit", "a shell suit", "a jogging set", "a track suit", "a sweatsuit", "a training suit", "a jogger set", "a sports set", "a gym set", "a workout set", "a training set", "a track set", "a tracksuit set"],
     "Sports Sandals": ["sports sandals", "hiking sandals", "trekking sandals", "outdoor sandals"],
     "Gloves": ["gloves", "mittens", "a pair of gloves", "riding gloves"],
     "Bra": ["bras", "a bra", "a sports bra", "a bralette", "lingerie", "a push-up bra", "a t-shirt bra"],
@@ -98,7 +98,7 @@ NAMES: dict[str, list[str]] = {
     "Hat": ["hats", "a hat", "a sun hat", "a fedora", "a bucket hat", "a woolly hat", "a panama"],
     "Headband": ["a headband", "hair bands", "a sweatband", "a hairband"],
     "Churidar": ["churidars", "a churidar", "churidar pyjamas"],
-    "Boxers": ["boxers", "boxer shorts"],
+    "Boxers": ["boxers", "boxer shorts", "boxerish", "boxer-ish"],
     "Waistcoat": ["a waistcoat", "waistcoats", "a gilet"],
     "Shrug": ["a shrug", "shrugs", "a bolero"],
     "Sarees": ["sarees", "a saree", "a sari", "saris"],
@@ -381,6 +381,8 @@ BODY_PARTS: dict[str, list[str]] = {
         "Lounge Pants",
     ],
     "below the knee": ["Skirts", "Dresses"],  # "something flowy below the knee"
+    "under kurtis": ["Leggings", "Churidar"],  # "what do I wear under kurtis?"
+    "under skirts": ["Stockings", "Tights"],  # "my legs are freezing, something sheer to go under skirts"
     "winter wear": ["Jackets", "Sweaters", "Sweatshirts"],  # "never owned winter clothes"
     "waist": ["Belts", "Waist Pouch"],
     "back": ["Backpacks", "Rucksacks"],
