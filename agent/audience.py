@@ -139,9 +139,10 @@ def child_gender(text: str, allowed) -> set[str] | None:
 
 _KID = re.compile(
     r"\b(?:kids?|kids'|kid's|child|children|children's|toddlers?)\b"
-    r"|(?:^|\b(?:my|our|the|your|his|her|their|for|two|three|2|3)\s+)little ones?\b"
+    r"|(?:^|\b(?:my|our|your|his|her|their|for the|for my|for our)\s+)little ones?\b"
 )
-"""A child of no side said ("for the kids", "our little one"; not "a proper little one for coins")."""
+"""A child of no side said ("for the kids", "our little one"; not "a proper little one for coins", "the
+little one in black")."""
 _SELF = re.compile(
     r"\b(?:for myself|for me|i'm a (?:woman|man|lady|guy)|i am a (?:woman|man|lady|guy)"
     r"|for (?:work|the office|my office|my job|meetings|interviews?)"
@@ -242,13 +243,25 @@ def says_a_side(text: str, allowed=("Men", "Women", "Boys", "Girls")) -> bool:
     return bool(_SIDED.search(low)) or audience(text, text, set(), allowed) is not None
 
 
+_HER_GARMENT = re.compile(
+    r"\b(?:over|under|underneath|beneath|with|match|matching|pair with)\s+(?:(?:my|a|an|the|this|that|these|those)\s+)?"
+    r"(?:[a-z-]+\s+){0,2}?(?:dress|dresses|skirts?|sarees?|saris?|lehengas?|kurtis?|gowns?|frocks?|salwars?)\b"
+    r"(?![\s-]+(?:shirts?|shoes|trousers|pants|code|sense|up|down)\b)"
+)
+"""What is worn with a woman's garment, where no one is named ("something to throw on over a dress",
+"for my feet to go with my lehenga"; not "a belt for dress trousers", "shoes with dress pants"): hers."""
+_CHILD_WORDS = re.compile(
+    r"\b(?:school|class|grade|grandkids?|grandchild|grandchildren|twins|god(?:son|daughter|child|children|kids?)"
+    r"|step(?:son|daughter|kids?|child|children)|princess|prince|mummy and me|mommy and me|mini[- ]me)\b"
+)
+"""Words of a child beside an adult's ("grandma wants matching pyjamas for the grandkids")."""
 _GROWN_MEN = (
     r"husband|hubby|boyfriend|bf|fianc[eé]|dad|daddy|father|father-in-law|stepdad|grandfather|grandpa|grandad"
     r"|granddad|uncle|boss|" + _MAN_KIN
 )
 _GROWN_WOMEN = (
     r"wife|wifey|girlfriend|gf|fianc[eé]e|mum|mom|mummy|mother|mother-in-law|stepmom|grandmother|grandma|granny"
-    r"|gran|nan|nana|aunt|auntie|aunty|" + _WOMAN_KIN
+    r"|gran|nan|aunt|auntie|aunty|" + _WOMAN_KIN
 )
 _GROWN_HE = re.compile(rf"\b(?:{_GROWN_MEN})s?\b")
 _GROWN_SHE = re.compile(rf"\b(?:{_GROWN_WOMEN})s?\b")
@@ -320,15 +333,25 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
         if read <= other and gifted and not _SIDED.search(rest):  # "muffler for my nanaji" read as women's
             return kin
     if (
+        not read
+        and "Women" in allowed
+        and _HER_GARMENT.search(low)
+        and not _SIDED.search(low.replace("'", "").replace("\u2019", ""))
+        and not (_AGE.search(low) or _TEEN.search(low) or _SCHOOL.search(low) or _CHILDHOOD.search(low))
+    ):  # "something to throw on over a dress when it gets chilly", read as no one's: hers
+        return {"Women"}
+    if (
         read
         and read <= {"Boys", "Girls"}
         and not (_BOY_NOUN.search(low) or _GIRL_NOUN.search(low))
         and len(kin) <= 1
         and not (_AGE.search(low) or _TEEN.search(low) or _CHILDHOOD.search(low) or _SCHOOL.search(low))
-        and not (_YOUNG.search(low) or _CAMP.search(low) or re.search(r"\b(?:school|class|grade)\b", low))
+        and not (_YOUNG.search(low) or _CAMP.search(low) or _CHILD_WORDS.search(low) or _FROM.search(low))
     ):  # "my nan needs a new purse" read as a child's: the one adult named (not "a kurta for
         # bhaiya's wedding": whose event it is)
-        bare = re.sub(r"\b[a-z]+(?:'s|s')(?![a-z])", " ", low.replace("\u2019", "'")).replace("'", "")
+        bare = re.sub(
+            r"\b[a-z]+(?:'s|s')(?![a-z])", " ", _STYLE.sub(" ", low.replace("\u2019", "'"))
+        ).replace("'", "")
         he_, she_ = bool(_GROWN_HE.search(bare)), bool(_GROWN_SHE.search(bare))
         side = ("Men" if he_ else "Women") if he_ != she_ else None
         other = _FEMALE if side == "Men" else _MALE

@@ -88,6 +88,7 @@ _IDIOMS = {"black tie": "tie", "white tie": "tie", "on top": "top", "tie dye": "
 """(A grey year, a grey day, feeling blue: a mood or the weather, no colour wished for: "something
 yellow, it's been a grey year".)"""
 _CUFF = {idiom for idiom in _IDIOMS if " cuff " in idiom}
+_GREY_TIMES = {idiom for idiom, word in _IDIOMS.items() if word == ""}
 """The shirts said by their cuffs: they hide the shirt unless a wish for one comes just before
 ("I want a white double-cuff shirt": :data:`_WANTING`)."""
 _NO_HEAD = {idiom for idiom in _IDIOMS if idiom.startswith("in ") or "dresses" in idiom}
@@ -145,11 +146,35 @@ def _lexicon_pattern(allowed: frozenset):
 # "He wears white shirts to work, he needs new ones": what the shopper has is what they want again.
 _AGAIN = re.compile(
     r"\b(?:new|fresh|more|replacement|another)\s+(?:ones?|pairs?|of them|of those)\b|\breplace(?:ments?)?\b"
-    r"|\b(?:falling|fell|fallen|coming|came|come)\s+apart\b|\b(?:has|have|got|gotten)\s+(?:a\s+)?(?:holes?|big holes?)\b"
-    r"|\bworn\s+(?:out|through)\b|\bwore\s+(?:out|through)\b|\bseen better days\b|\bon (?:its|their) last legs\b"
 )
-"""New ones of what someone has: "he needs new ones", "a replacement", and what is worn out ("my bf
-owns one belt and it's falling apart", "mine's got holes now", "worn through")."""
+_WORN_OUT = re.compile(
+    r"\b(?:falling|fell|fallen|coming|came|come)\s+apart\b|\b(?:has|have|got|gotten)\s+(?:a\s+)?(?:big\s+)?holes?\b(?!\s+in\s+one)"
+    r"|\b(?:worn|wore)\s+(?:out|through)\b|\bseen better days\b|\bon (?:its|their) last legs\b"
+)
+_IT = {"it", "its", "they", "theyre", "mine", "mines", "one", "ones", "theirs", "hers"}
+"""What is worn out ("my bf owns one belt and it's falling apart", "a cardigan. mine's got holes now",
+"his only formal shoes are worn out"): the kinds named just before it, or, after "it" / "mine", the
+last kind named before; not "I'm worn out after work", "my life is falling apart", "a hole in one"."""
+
+
+def _worn_out(text: str, allowed) -> dict[str, float]:
+    """The kinds :data:`_WORN_OUT` says are worn out: the item wanted again."""
+    low = " ".join(_words(text))
+    out: dict[str, float] = {}
+    for m in _WORN_OUT.finditer(low):
+        before = low[: m.start()].split()
+        clause = before[len(before) - before[::-1].index(_BREAK) :] if _BREAK in before else before
+        window = [w for w in clause[-5:] if w != _BREAK]
+        said = {**_named_kinds(" ".join(window), allowed, False, False),
+                **_named_kinds(" ".join(window), allowed, True, False)}  # fmt: skip
+        if not said and set(window[-4:]) & _IT:
+            found: list = []
+            _named_kinds(" ".join(before), allowed, True, False, found)
+            _named_kinds(" ".join(before), allowed, False, False, found)
+            if found:
+                said = {max(found)[2]: 1.0}  # the last named before "it"
+        out.update(said)
+    return out
 
 
 def _fond_kinds(text: str, allowed) -> dict[str, float]:
@@ -204,6 +229,10 @@ def lexicon_kinds(text: str, allowed, context: bool = False, strict: bool = Fals
     Where the shopper wants new ones of what they have and names nothing else ("he wears white
     shirts, he needs new ones"), those kinds are the item, not context."""
     named = _named_kinds(text, allowed, False, strict)
+    if not named and (worn := _worn_out(text, allowed)):  # "owns one belt and it's falling apart"
+        if not context:
+            return worn
+        return {k: v for k, v in _named_kinds(text, allowed, True, strict).items() if k not in worn}
     if not named and (fond := _fond_kinds(text, allowed)):  # "my mom loves wearing kurtas"
         if not context:
             return fond
@@ -621,6 +650,10 @@ def _idioms(text: str) -> tuple[str, list[tuple[int, int, str]]]:
             continue
         if m.group(0) in _CUFF and set(low[: m.start()].split()[-3:]) & _WANTING:
             continue  # "I want a white double-cuff shirt": the shirt itself
+        if m.group(0) in _GREY_TIMES and re.match(
+            r" (?!(?:so|and|but|lol|now|ahead|for|this|already)\b)[a-z]", low[m.end() :]
+        ):
+            continue  # "a grey winter coat": a grey coat (not "it's been a grey year")
         if m.group(0) == "tie up" and re.match(r" (?:to|till)\b", low[m.end() :]):
             continue  # "a silk tie up to 2000": a tie and a price
         out.append((m.start(), m.end(), m.group(0)))
@@ -682,9 +715,9 @@ def uncarried_kind(text: str, allowed) -> tuple[str, tuple[str, str] | None] | N
 # v-neck" or "crew neck", nor a region ("from the waist down": bottoms, not belts), nor a size
 # ("jeans waist 32", "neck size 16").
 _BODY = re.compile(
-    r"(?:\b(?:my|his|her|their|your|our|the|[a-z]+s)\s+(?:bald\s+|poor\s+|sore\s+|bare\s+|shaved\s+|sweaty\s+)?"
-    r"|^(?=(?:[a-z]+\s+(?:and|&|n)\s+)?(?:neck|head)\s+(?:are|is|r|get|gets|keep|keeps|go|goes|always|freeze|freezes"
-    r"|freezing|hurt|hurts|burn|burns|got)\b))"
+    r"(?:\b(?:my|his|her|their|your|our|the|[a-z]+s)\s+(?:bald\s+|bare\s+|shaved\s+|sweaty\s+)?"
+    r"|^(?=(?:[a-z]+\s+(?:and|&|n)\s+)?(?:neck|head)\s+(?:(?:are|is|r|get|gets|keep|keeps|go|goes|always|got|getting"
+    r"|properly|so|really)\s+){0,3}(?:freez\w*|frozen|cold|numb|icy|chilly|sunburn\w*|burnt|burned|burning)\b))"
     r"(?:(?P<also>neck|head|wrists?|waist)\s+(?:and|or|&|n)\s+|[a-z]+\s+and\s+)?(?:back\s+|front\s+)?"
     r"(neck|wrists?|heads?|forehead|eyes|waist|pocket|cuffs)\b(?!\s+(?:down|up|size|money|friendly|square|\d)\b|\s+\d|\s+to\s+(?:toe|foot|feet)\b)"
     r"|\b(?:go|goes|going|sit|sits|wear|wears|worn|cinch|cinches|wrap|wraps|tie|ties|fasten|fastens)\s+"
@@ -743,7 +776,7 @@ _COLD_HANDS = re.compile(
     r"(?:cold|freeze|freezes|freezing|frozen|numb|chilly|icy|warm|toasty)\b"
     r"|\b(?:cold|freezing|frozen|numb|icy)\s+(?:hands|fingers)\b"
     r"|^(?:[a-z]+\s+and\s+)?(?:hands|fingers)\s+(?:and\s+[a-z]+\s+)?(?:are|r|get|keep|go|always)\s+"
-    r"(?:[a-z]+\s+){0,2}?(?:cold|freezing|frozen|numb|icy)\b"
+    r"(?:(?!(?:not|never|nt|no)\b)[a-z]+\s+){0,2}?(?:cold|freezing|frozen|numb|icy)\b"
     r"|\bwarm\s+(?:for|on)\s+(?:my|his|her|their|your|our)\s+(?:hands|fingers)\b"
 )
 """The cold said of the hands ("his hands and neck freeze", "my fingers go numb", "keep my hands warm",
@@ -775,12 +808,13 @@ _WINTER_WEAR = re.compile(
 "woollens"; not "keep-warm stuff for my neck"): jackets, sweaters and sweatshirts."""
 _UNDER_GARMENT = re.compile(
     r"\b(?:under|underneath|beneath)\s+(?:(?:my|her|the|their|your|a|an)\s+)?(?:[a-z]+\s+){0,2}?"
-    r"(?:(kurtis|kurti|tunics?)|(skirts?|dresses|dress|frocks?))\b"
+    r"(?:(kurtis|kurti|tunics?)|(skirts?|dresses|dress|frocks?))\b(?!\s+(?:shirts?|shoes|pants|trousers)\b)"
 )
-_LEGS_COLD = re.compile(r"\b(?:legs?|sheer|cold|chilly|freezing|frozen|warm|warmer)\b")
+_LEGS_COLD = re.compile(r"\b(?:legs|cold|chilly|freezing|frozen|warm|warmer)\b")
 """Worn under a woman's long top ("what do I wear under kurtis?": leggings, churidars), or under a
 skirt for the legs' warmth or a sheer look ("my legs are freezing, something sheer to go under
-skirts": stockings, tights; not "to wear under a sleeveless dress")."""
+skirts": stockings, tights; not "to wear under a sleeveless dress", nor where an item is named: "a
+camisole to wear under my kurti")."""
 _NOT_POCKET = re.compile(r"\bthe (?:back |front )?pocket\b|\bhole in \w+ pocket\b")
 """Money or a garment's own pocket, not a wallet: "easy on the pocket", "burn a hole in my pocket",
 "a shirt with the pocket on the left"."""
@@ -859,6 +893,8 @@ def body_kinds(text: str, allowed, refused: bool = False, by_part: bool = False)
                 continue  # "not itchy on my neck", "I don't mind carrying it on my back": no refusal
             before = low[: m.start()].split()[-1:]
             if before and before[0] in _REGION and m.group(0) == "the waist":
+                if lexicon_kinds(clause, allowed):
+                    continue  # "a belt that sits just below the waist": where the item sits
                 if before[0] in ("below", "under"):
                     parts.add("lower body")  # "what should I be wearing below the waist?"
                 elif before[0] == "above":
@@ -924,11 +960,11 @@ def body_kinds(text: str, allowed, refused: bool = False, by_part: bool = False)
                 before & NEGATION and before & {"own", "owned", "had", "have", "has"}
             ):
                 parts.add("winter wear")  # "never owned winter clothes in my life" (not "no winter wear")
-        if (under := _UNDER_GARMENT.search(low)) and not refused:
+        if (under := _UNDER_GARMENT.search(low)) and not refused and not lexicon_kinds(clause, allowed):
             if not set(low[: under.start()].split()[-5:]) & NEGATION:
                 if under.group(1):
                     parts.add("under kurtis")  # "what do I wear under kurtis?"
-                elif _LEGS_COLD.search(low):
+                elif _LEGS_COLD.search(text.lower()):
                     parts.add("under skirts")  # "my legs are freezing, something sheer to go under skirts"
         if _COLD_HANDS.search(low) and not refused:
             parts.add("cold hands")  # "his hands and neck freeze on the scooter"
@@ -957,12 +993,14 @@ def body_kinds(text: str, allowed, refused: bool = False, by_part: bool = False)
             and re.search(
                 r"\b(?:for|on)\s+(?:my|his|her|their|your|our)\s+feet\s+to\s*$", low[: shoes.start()]
             )
+            and not set(low[: shoes.start()].split()[-8:]) & NEGATION
         ):
             parts.add("in shoes")  # "dark stuff for my feet to wear with work shoes"
     if (
         not refused
         and _UNDERNEATH.search(text.lower())
-        and _IN_SHOES.search(" ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split()))
+        and (worn_in := _IN_SHOES.search(" ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split())))
+        and not re.search(r"\bwith\b", worn_in.group(0))
     ):
         parts.add("in shoes")  # "blisters in my badminton shoes, what goes underneath?"
     if "neck" in parts and not refused and _formal_neck(text):

@@ -113,7 +113,7 @@ NEGATION = {"not", "no", "never", "without", "except", "but", "avoid", "hate", "
 
 
 _NEGATING = re.compile(
-    r"\b(?:can'?t|cannot|won'?t|couldn'?t|wouldn'?t)\s+(?:do|wear|stand|handle|bear|take|walk in)\b"
+    r"\b(?:can'?t|cannot|won'?t|couldn'?t|wouldn'?t)\s+(?:exactly\s+|really\s+|just\s+)?(?:do|wear|stand|handle|bear|take|walk in)\b"
     r"(?!\s+(?:to|the|it|this|that|my|any|anything|without|much|more|long)\b)"
     r"|\b(?:don'?t|do not|doesn'?t|does not)\s+(?:want|wanna)\s+(?:to\s+)?(?:wear|buy|get|go for)\b"
     r"(?!\s+(?:(?:the|that|these|those|my|his|her|their|our|your)\s+)?(?:same|old|usual)\b)"
@@ -121,8 +121,8 @@ _NEGATING = re.compile(
     r"|\b(?:feet|toes|legs|knees)\s+(?:will|would)\s+(?:die|suffer)\s+in\b"
     r"|\b(?:is|are|am|im|i'm|she's|shes|he's|hes|they're|theyre)\s+(?:totally\s+|completely\s+|just\s+)?"
     r"(?:hopeless|useless|rubbish|terrible|awful|a disaster)\s+in\b"
-    r"|\b(?:would|'d|d|will)\s+(?:literally\s+|actually\s+|honestly\s+)?(?:die|hate it|freak out|cringe)\s+if\s+"
-    r"(?:i|we|you|u)\s+(?:got|get|bought|buy|gave|give)\s+(?:her|him|them|me)\b"
+    r"|\b(?:would|'d|d|will)\s+(?:literally\s+|actually\s+|honestly\s+)?(?:die|hate it|cringe)\s+if\s+"
+    r"(?:i|we|you|u)\s+(?:got|get|bought|buy|gave|give)\s+(?:her|him|them|me)(?=\s+(?:anything|something)\b)"
     r"|\brefus(?:e|es|ed|ing)\s+to\s+(?:wear|carry|put on|be seen in)\b"
     r"(?!\s+(?:(?:the|that|these|those|my|his|her|their|our|your)\s+)?(?:same|old|usual)\b)"
     r"|\b(?:rather than|instead of|(?:has |have |is |'s |s )?gone off|went off"
@@ -276,6 +276,19 @@ def set_aside(text: str, kinds) -> set[str]:
     )
 
 
+def _stem(word: str) -> str:
+    return re.sub(r"(?:es|s)$", "", word.lower())
+
+
+def _refused(m: re.Match) -> str:
+    """A thing refused after it is named, said as "not" it; not where the words after the "no" say
+    it again ("a tie - no, a bow tie", "pink? no, hot pink", "a watch? no, two watches")."""
+    again = {_stem(w) for w in re.findall(r"[a-z]+", m.string[m.end() : m.end() + 40].lower())}
+    if {_stem(w) for w in m.group(1).split()} & again:
+        return m.group(0)
+    return f"not {m.group(1)}."
+
+
 def _sorted(m: re.Match) -> str:
     return f"not {next(g for g in m.groups() if g)}"
 
@@ -295,7 +308,7 @@ def with_negations(text: str) -> str:
     a "but" that rules nothing out (:data:`_BUT_AFTER`) said as "yet", a refusal of all but one
     thing ("never wears anything but black", :data:`_ONLY`) said as "wants only", and a lack ("I don't own a
     belt", :data:`_LACK`; "I have nothing desi", :data:`_HAVE_NOTHING`) said as "lack"."""
-    text = _REFUSED.sub(r"not \1.", re.sub("[\u2018\u2019\u00b4`]", "'", text))
+    text = _REFUSED.sub(_refused, re.sub("[\u2018\u2019\u00b4`]", "'", text))
     text = _LOOKS_LIKE.sub(" for", text)
     text = _NEVER_WITHOUT.sub(r"always \1with", text)
     text = _ONLY.sub("wants only", text)
@@ -309,7 +322,7 @@ def with_negations(text: str) -> str:
 
 _LOOKS_LIKE = re.compile(
     r"\s+(?:that\s+|which\s+)?(?:looks?|looking)\s+like\s+(?:(?:it|they)\s+belongs?\s+(?:in|at|on)"
-    r"|(?:it|they)(?:'s|'re|\s+is|\s+are)\s+(?:for|from)|(?:it|they)\s+came\s+from"
+    r"|(?:it|they)(?:'s|'re|\s+is|\s+are)\s+for"
     r"|(?:i|you|he|she|they|we)\s+(?:just\s+)?came\s+(?:straight\s+)?(?:from|out of))(?=\s)",
     re.IGNORECASE,
 )
@@ -459,11 +472,38 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4, everyday: bool = True)
             if said == ["for"] and (
                 place := [t for t in tokens[i + 2 : i + 4] if t not in ("the", "a", "an")][:1]
             ):
-                said = place  # "not for the gym", "nothing for a gym"
+                later = " ".join(clauses[n + 1 :])  # "it's not for the gym, it's for yoga": a use asked for
+                said = [] if sport_usage(place[0], uses) and sport_usage(later, uses) else place
             for word in said:
                 if use := vocab.match(word).get("usage") or sport_usage(word, uses) or _use_word(word, uses):
                     out.setdefault("usage", set()).add(use)
+    if _DIFFERENT.search(low):  # "has way too many black and navy ties, want something different"
+        for m in _TOO_MANY.finditer(low):
+            ahead = m.group(1).split()
+            at = next(
+                (
+                    j
+                    for j, w in enumerate(ahead)
+                    if lexicon_kinds(w, kinds) or "articleType" in vocab.match(w)
+                ),
+                0,
+            )
+            said = {words[w] for w in ahead[:at] if w in words}
+            said |= {v for w in ahead[:at] if (v := vocab.match(w).get("baseColour"))}
+            if said:
+                out.setdefault("baseColour", set()).update(said)
     return out
+
+
+_TOO_MANY = re.compile(
+    r"\b(?:has|have|got|owns?|owned)\s+(?:way\s+|far\s+|so\s+|already\s+)?(?:too many|more than enough|enough"
+    r"|plenty of|loads of|so many|a million|a hundred)\s+((?:[a-z]+\b\s*){1,5})"
+)
+_DIFFERENT = re.compile(
+    r"\b(?:different|something else|anything else|other colou?rs?|a change|new colou?r)\b"
+)
+"""Colours someone has too many of, where something different is asked for ("husband has way too
+many black and navy ties, want something different"): those colours ruled out, the kind not."""
 
 
 _FEET = r"on (?:my|her|his|their|your|our) feet"
@@ -801,7 +841,7 @@ _SPORT = re.compile(
     r"\b(?:run|runs|running(?! errands)|runner|jog\w*|gym|workouts?|work out|training|trek\w*|hik(?:e|es|ing)|"
     r"yoga|pilates|zumba|aerobics|crossfit|hiit|cricket|football|footy|footie(?!\s+(?:pyjamas|pajamas|pjs))|soccer|rugby(?!\s+(?:shirts?|tops?|polos?|stripes?))|netball|volleyball|hockey|5-a-side|five-a-side|five a side|futsal|tennis|badminton|basketball|squash|cycling|marathon|"
     r"athletic|sporty|sports?|dri-fit|dri fit|sweat(?!pants|ers?\b|shirts?\b)\w*|pe kit|p\.e\.|laps|lap times"
-    r"|couch to 5k|c25k|parkrun|park run|leg day|arm day|chest day)\b"
+    r"|couch to 5k|c25k|parkrun|park run|leg day|arm day|chest day|sunday league)\b"
 )
 
 
@@ -819,7 +859,7 @@ def sport_usage(text: str, allowed) -> str | None:
 
 
 _FORMAL = re.compile(
-    r"\b(?:interviews?|formals|dress shirts?|with a tie\b(?![- ](?:dye|waist|belt|neck|front|back|detail|up))|business|boardroom|board (?:meetings?|presentations?)|corporate|client meetings?|funerals?|tux(?:edo)?s?|suit (?:trousers|pants)"
+    r"\b(?:interviews?|formals|office[\s-]?wear|work[\s-]?wear|dress shirts?|with a tie\b(?![- ](?:dye|waist|belt|neck|front|back|detail|up))|business|boardroom|board (?:meetings?|presentations?)|corporate|client meetings?|funerals?|tux(?:edo)?s?|suit (?:trousers|pants)"
     r"|retirement (?:do|party|dinner|function|lunch)|(?:to|in) court\b(?!\s+(?:shoes|sneakers|trainers|sports?|games?))|courtroom|court (?:hearings?|dates?|appearances?)"
     r"|(?:with|under|match|matches|matching)\s+(?:(?:a|an|my|his|her|your|the|their)\s+)?(?!(?:salwar|churidar|"
     r"punjabi|patiala|anarkali|kurta|ethnic|cotton|track|swim|bathing|jump|wet|boiler|night|sweat)\b)(?:[a-z-]+\s+)?suits?)\b"

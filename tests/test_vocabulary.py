@@ -1923,3 +1923,65 @@ def test_readings_from_the_twentieth_set():
     assert audience_words("a proper little one for coins, for my friend", set(), allowed) is None
     assert audience_words("my mum wants a watch for my nephew", {"Boys"}, allowed) is None
     assert audience_words("my husband and my sister's kids", {"Boys", "Girls"}, allowed) == {"Boys", "Girls"}
+
+
+def test_the_twentieth_sets_readings_keep_clear_of_near_misses():
+    from vlrec.agent.audience import audience_words
+    from vlrec.agent.kinds import body_kinds, lexicon_kinds, without_idioms
+    from vlrec.agent.vocabulary import Vocabulary, formal_usage, negated, sport_usage, with_negations
+
+    kinds = {"Socks", "Belts", "Sweaters", "Heels", "Tights", "Stockings", "Leggings", "Churidar", "Tops", "Track Pants",
+             "Trousers", "Skirts", "Jackets", "Ties", "Watches", "Tshirts", "Caps", "Mufflers", "Gloves", "Jeans",
+             "Dresses", "Clutches", "Wallets", "Kurtis", "Shirts"}  # fmt: skip
+    vocab = Vocabulary([{"articleType": k, "baseColour": c, "usage": u} for k in sorted(kinds)
+                        for c, u in (("Black", "Casual"), ("Navy Blue", "Sports"), ("Pink", "Party"))])  # fmt: skip
+    # worn out: only what its subject names
+    assert lexicon_kinds("i'm worn out after work, need something comfy to wear with my joggers", kinds) == {}
+    assert lexicon_kinds("something to wear under my kurti, my old leggings came apart", kinds) == {
+        "Leggings": 1.0
+    }
+    assert lexicon_kinds("my life is falling apart, something to wear with my black skirt", kinds) == {}
+    # a part at a clause's start only with the cold or the sun; the waist's regions not of a named item
+    assert body_kinds("head is spinning, just show me belts", kinds) == {}
+    assert body_kinds("neck hurts from looking at my phone, any comfy tshirts", kinds) == {}
+    assert body_kinds("hands are never cold, I just want a nice watch", kinds) == {}
+    assert body_kinds("a belt that sits just below the waist", kinds) == {}
+    # under a garment: not where the item is named, nor a dress shirt
+    assert body_kinds("a camisole to wear under my sheer kurti", kinds) == {}
+    assert body_kinds("a warm vest to wear under his dress shirt for cold mornings", kinds) == {}
+    # socks: not what goes with heels, nor feet refused
+    assert body_kinds("a sheer dress to go with my heels, what goes underneath?", kinds) == {}
+    assert body_kinds("nothing for my feet to wear with heels, I hate tights", kinds) == {}
+    # delight is no refusal; a correction that says the word again is no refusal
+    assert negated("my wife would literally die if I got her these heels, she's obsessed", vocab) == {}
+    assert negated("a tie - no, a bow tie", vocab) == {}
+    assert negated("a watch? no, two watches", vocab) == {}
+    assert negated("it's not for the gym, it's for yoga", vocab) == {}
+    assert "for" not in with_negations("a dress that doesn't look like it's from a party shop").split()[-4:]
+    # too many of a colour, something different: the colours out, the kind kept
+    text = "husband has way too many black and navy ties, want something different for him"
+    assert negated(text, vocab) == {"baseColour": {"Black", "Navy Blue"}}
+    assert negated("he has loads of black tees, wants more of them", vocab) == {}
+    # can't exactly wear is a refusal
+    text = "my legs are freezing but I can't exactly wear trackies to the office, something sheer to go under skirts"
+    assert negated(text, vocab) == {"articleType": {"Track Pants"}}
+    assert set(body_kinds(text, kinds)) == {"Stockings", "Tights"}
+    # grey weather only at a clause's end
+    assert "grey" in without_idioms("a grey winter coat")
+    assert sport_usage("sunday league kit, shorts and socks", {"Sports"}) == "Sports"
+    assert formal_usage("need office wear, shirts and trousers", {"Formal"}) == "Formal"
+    assert lexicon_kinds("tiny bag for a wedding, just phone and keys", kinds) == {"Clutches": 1.0}
+    # worn with a woman's garment, no one named: hers
+    allowed = {"Men", "Women", "Boys", "Girls", "Unisex"}
+    assert audience_words("something to throw on over a dress when it gets chilly", set(), allowed) == {
+        "Women"
+    }
+    assert audience_words("something for my feet to go with my lehenga", set(), allowed) == {"Women"}
+    assert audience_words("a belt to go with dress trousers", set(), allowed) is None
+    assert audience_words("a jacket to wear over my daughter's party dress", set(), allowed) is None
+    assert audience_words("a shawl to go with her saree", set(), allowed) is None
+    # a grown-up with a child's word beside is not the audience
+    for text in ("grandma wants to get the grandkids matching pyjamas", "boyfriend jeans for my stepdaughter",
+                 "my husband wants a gift for our goddaughter"):  # fmt: skip
+        assert audience_words(text, {"Girls"}, allowed) is None, text
+    assert audience_words("the little one in black, please", set(), allowed) is None
