@@ -245,16 +245,22 @@ def says_a_side(text: str, allowed=("Men", "Women", "Boys", "Girls")) -> bool:
 
 _HER_GARMENT = re.compile(
     r"\b(?:over|under|underneath|beneath|with|match|matching|pair with)\s+(?:(?:my|a|an|the|this|that|these|those)\s+)?"
-    r"(?:[a-z-]+\s+){0,2}?(?:dress|dresses|skirts?|sarees?|saris?|lehengas?|kurtis?|gowns?|frocks?|salwars?)\b"
-    r"(?![\s-]+(?:shirts?|shoes|trousers|pants|code|sense|up|down)\b)"
+    r"(?:(?!(?:dates?|wifes?|girlfriends?|gfs?|partners?|sisters?|mums?|moms?|daughters?|bridesmaids?|school)\b)"
+    r"[a-z-]+\s+){0,2}?(?:dress|dresses|skirts?|sarees?|saris?|lehengas?|kurtis?|frocks?|salwars?)\b"
+    r"(?![\s-]+(?:shirts?|shoes|trousers|pants|slacks|socks|boots|watch|watches|code|sense|up|down)\b)"
+)
+_NOT_HERS = re.compile(
+    r"\b(?:groomsmen|bridesmaids?|partner|couple|both of us|me and|and me|twins|matching)\b"
 )
 """What is worn with a woman's garment, where no one is named ("something to throw on over a dress",
 "for my feet to go with my lehenga"; not "a belt for dress trousers", "shoes with dress pants"): hers."""
 _CHILD_WORDS = re.compile(
     r"\b(?:school|class|grade|grandkids?|grandchild|grandchildren|twins|god(?:son|daughter|child|children|kids?)"
-    r"|step(?:son|daughter|kids?|child|children)|princess|prince|mummy and me|mommy and me|mini[- ]me)\b"
+    r"|step(?:son|daughter|kids?|child|children)|mummy and me|mommy and me|mini[- ]me)\b"
 )
 """Words of a child beside an adult's ("grandma wants matching pyjamas for the grandkids")."""
+_GIVER = re.compile(r"\bfrom\s+(?:my|our|his|her)\s+[a-z]+|\b(?:gave|got|get|bought)\s+me\b|\bgift cards?\b")
+"""The one named gives ("from my dad to his grandchildren"), not wears."""
 _GROWN_MEN = (
     r"husband|hubby|boyfriend|bf|fianc[eé]|dad|daddy|father|father-in-law|stepdad|grandfather|grandpa|grandad"
     r"|granddad|uncle|boss|" + _MAN_KIN
@@ -337,6 +343,7 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
         and "Women" in allowed
         and _HER_GARMENT.search(low)
         and not _SIDED.search(low.replace("'", "").replace("\u2019", ""))
+        and not (_NOT_HERS.search(low) or _CHILD_WORDS.search(low) or _KID.search(low))
         and not (_AGE.search(low) or _TEEN.search(low) or _SCHOOL.search(low) or _CHILDHOOD.search(low))
     ):  # "something to throw on over a dress when it gets chilly", read as no one's: hers
         return {"Women"}
@@ -346,7 +353,7 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
         and not (_BOY_NOUN.search(low) or _GIRL_NOUN.search(low))
         and len(kin) <= 1
         and not (_AGE.search(low) or _TEEN.search(low) or _CHILDHOOD.search(low) or _SCHOOL.search(low))
-        and not (_YOUNG.search(low) or _CAMP.search(low) or _CHILD_WORDS.search(low) or _FROM.search(low))
+        and not (_YOUNG.search(low) or _CAMP.search(low) or _CHILD_WORDS.search(low) or _GIVER.search(low))
     ):  # "my nan needs a new purse" read as a child's: the one adult named (not "a kurta for
         # bhaiya's wedding": whose event it is)
         bare = re.sub(

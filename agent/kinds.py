@@ -148,9 +148,11 @@ _AGAIN = re.compile(
     r"\b(?:new|fresh|more|replacement|another)\s+(?:ones?|pairs?|of them|of those)\b|\breplace(?:ments?)?\b"
 )
 _WORN_OUT = re.compile(
-    r"\b(?:falling|fell|fallen|coming|came|come)\s+apart\b|\b(?:has|have|got|gotten)\s+(?:a\s+)?(?:big\s+)?holes?\b(?!\s+in\s+one)"
-    r"|\b(?:worn|wore)\s+(?:out|through)\b|\bseen better days\b|\bon (?:its|their) last legs\b"
+    r"\b(?:falling|fell|fallen|coming|came|come)\s+apart\b"
+    r"|\b(?:has|have|got|gotten)\s+(?:a\s+)?(?:big\s+)?holes?\b(?!\s+(?:in\s+one|on\s+purpose))"
+    r"|\bworn\s+(?:out|through)\b|\bseen better days\b|\bon (?:its|their) last legs\b"
 )
+_GOES_WITH = re.compile(r"\b(?:goes?|going|go)\s+with\b|\bto\s+(?:match|pair with|wear with)\b|\bmatching\b")
 _IT = {"it", "its", "they", "theyre", "mine", "mines", "one", "ones", "theirs", "hers"}
 """What is worn out ("my bf owns one belt and it's falling apart", "a cardigan. mine's got holes now",
 "his only formal shoes are worn out"): the kinds named just before it, or, after "it" / "mine", the
@@ -161,10 +163,14 @@ def _worn_out(text: str, allowed) -> dict[str, float]:
     """The kinds :data:`_WORN_OUT` says are worn out: the item wanted again."""
     low = " ".join(_words(text))
     out: dict[str, float] = {}
+    if _GOES_WITH.search(low):
+        return out  # "what goes with my leggings? honestly it's all falling apart": what it goes with
     for m in _WORN_OUT.finditer(low):
         before = low[: m.start()].split()
         clause = before[len(before) - before[::-1].index(_BREAK) :] if _BREAK in before else before
         window = [w for w in clause[-5:] if w != _BREAK]
+        if set(window) & (NEGATION | {"i", "im", "yet"}):
+            continue  # "my jacket isn't worn out yet", "I'm totally worn out"
         said = {**_named_kinds(" ".join(window), allowed, False, False),
                 **_named_kinds(" ".join(window), allowed, True, False)}  # fmt: skip
         if not said and set(window[-4:]) & _IT:
@@ -650,14 +656,21 @@ def _idioms(text: str) -> tuple[str, list[tuple[int, int, str]]]:
             continue
         if m.group(0) in _CUFF and set(low[: m.start()].split()[-3:]) & _WANTING:
             continue  # "I want a white double-cuff shirt": the shirt itself
-        if m.group(0) in _GREY_TIMES and re.match(
-            r" (?!(?:so|and|but|lol|now|ahead|for|this|already)\b)[a-z]", low[m.end() :]
-        ):
-            continue  # "a grey winter coat": a grey coat (not "it's been a grey year")
+        if m.group(0) in _GREY_TIMES and set(low[m.end() :].split()[:2]) & _name_words():
+            continue  # "a grey winter coat": a grey coat (not "it's been a grey year", "grey days like these")
         if m.group(0) == "tie up" and re.match(r" (?:to|till)\b", low[m.end() :]):
             continue  # "a silk tie up to 2000": a tie and a price
         out.append((m.start(), m.end(), m.group(0)))
     return low, out
+
+
+@functools.lru_cache(maxsize=1)
+def _name_words() -> frozenset[str]:
+    """The last word of each everyday name of a kind ("coat", "boots", "tee"), singular and plural."""
+    from vlrec.data.lexicon import NAMES
+
+    last = {p.lower().split()[-1] for ps in NAMES.values() for p in ps if p.strip()}
+    return frozenset(last | {w + "s" for w in last} | {w[:-1] for w in last if w.endswith("s")})
 
 
 def without_idioms(text: str) -> str:
@@ -815,6 +828,19 @@ _LEGS_COLD = re.compile(r"\b(?:legs|cold|chilly|freezing|frozen|warm|warmer)\b")
 skirt for the legs' warmth or a sheer look ("my legs are freezing, something sheer to go under
 skirts": stockings, tights; not "to wear under a sleeveless dress", nor where an item is named: "a
 camisole to wear under my kurti")."""
+_RAIN = re.compile(
+    r"\b(?:it|its|it s)\s+(?:has\s+|keeps\s+|been\s+|is\s+|always\s+|just\s+|never\s+stops\s+)*"
+    r"(?:rain\w*|pouring|bucketing|chucking it down|drizzl\w*|tipping it down|pissing down|lashing)\b"
+    r"|\b(?:rains|raining)\s+(?:constantly|all the time|every day|non stop|nonstop|so much|a lot|all week)\b"
+    r"|\bbucketing down\b|\bpouring down\b|\bchucking it down\b"
+)
+_NOT_RAINWEAR = re.compile(
+    r"\b(?:feet|foot|footwear|shoes?|boots|sandals?|chappals?|flip[\s-]?flops?|floaters|crocs|socks|bags?|backpacks?"
+    r"|phone|laptop|watch|hair|head)\b"
+)
+"""Rain said as the shopper's trouble ("it's been bucketing down all week and I walk to the station",
+"it rains constantly and she refuses to carry an umbrella"): umbrellas and jackets; not where the
+rain is the feet's, a bag's or a phone's ("my leather shoes keep dying in the monsoon")."""
 _NOT_POCKET = re.compile(r"\bthe (?:back |front )?pocket\b|\bhole in \w+ pocket\b")
 """Money or a garment's own pocket, not a wallet: "easy on the pocket", "burn a hole in my pocket",
 "a shirt with the pocket on the left"."""
@@ -966,6 +992,13 @@ def body_kinds(text: str, allowed, refused: bool = False, by_part: bool = False)
                     parts.add("under kurtis")  # "what do I wear under kurtis?"
                 elif _LEGS_COLD.search(text.lower()):
                     parts.add("under skirts")  # "my legs are freezing, something sheer to go under skirts"
+        if (
+            not refused
+            and (rain := _RAIN.search(low))
+            and not set(low[: rain.start()].split()[-4:]) & NEGATION
+            and not _NOT_RAINWEAR.search(text.lower())
+        ):
+            parts.add("rain")  # "it's been bucketing down all week and I walk to the station"
         if _COLD_HANDS.search(low) and not refused:
             parts.add("cold hands")  # "his hands and neck freeze on the scooter"
         if (

@@ -207,6 +207,19 @@ class Understanding:
         )
         if sported:  # "kicks for basketball": shoes for a sport are sports shoes
             intent.want["articleType"] = {"Sports Shoes": 1.0}
+        elif (
+            sport is not None
+            and self.cfg.sport_usage != "off"
+            and (read := set(intent.want.get("articleType", {})))
+            and read <= _SHOES_READ
+            and not read & set(named)
+            and "Sports Shoes" in allowed.get("articleType", ())
+            and "Sports Shoes" not in ruled.get("articleType", set())
+            and _ON_FEET.search(last.lower())
+            and plays_sport(last)
+            and not re.search(r"\b(?:casual|smart|smarter|office|work|club|dinner|party)\b", last.lower())
+        ):  # "trekking in Himachal in May, what do I wear on my feet" read as flip flops
+            intent.want["articleType"] = {"Sports Shoes": 1.0}
         their_colours, other, unowned = (
             context_colours(last, allowed.get("baseColour", ()))
             if self.cfg.context_colours
@@ -609,6 +622,12 @@ _LEGWEAR = {"Jeans", "Trousers", "Track Pants", "Shorts", "Capris", "Leggings", 
             "Lounge Shorts"}  # fmt: skip
 """Kinds worn on the legs: an item to wear with one of them is worn elsewhere ("a top to wear with
 jeans", "something for over my leggings"; a skirt is not among them: tights go with a skirt)."""
+
+
+_SHOES_READ = {"Casual Shoes", "Flip Flops", "Sandals", "Formal Shoes", "Flats", "Heels"}
+_ON_FEET = re.compile(r"\b(?:on|for)\s+(?:my|his|her|their|your|our)\s+feet\b")
+"""A sport and the feet, with a kind of shoe the words do not name ("couch to 5k, what do I put on my
+feet", "trekking, what do I wear on my feet"): sports shoes."""
 
 
 def worn_elsewhere(theirs: set[str], text: str = "") -> set[str]:

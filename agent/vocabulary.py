@@ -113,7 +113,7 @@ NEGATION = {"not", "no", "never", "without", "except", "but", "avoid", "hate", "
 
 
 _NEGATING = re.compile(
-    r"\b(?:can'?t|cannot|won'?t|couldn'?t|wouldn'?t)\s+(?:exactly\s+|really\s+|just\s+)?(?:do|wear|stand|handle|bear|take|walk in)\b"
+    r"\b(?:can'?t|cannot|won'?t|couldn'?t|wouldn'?t)\s+(?:exactly\s+|really\s+)?(?:do|wear|stand|handle|bear|take|walk in)\b"
     r"(?!\s+(?:to|the|it|this|that|my|any|anything|without|much|more|long)\b)"
     r"|\b(?:don'?t|do not|doesn'?t|does not)\s+(?:want|wanna)\s+(?:to\s+)?(?:wear|buy|get|go for)\b"
     r"(?!\s+(?:(?:the|that|these|those|my|his|her|their|our|your)\s+)?(?:same|old|usual)\b)"
@@ -280,11 +280,18 @@ def _stem(word: str) -> str:
     return re.sub(r"(?:es|s)$", "", word.lower())
 
 
+_NOT_A_NAME = {"he", "she", "they", "i", "we", "it", "you", "wore", "wears", "got", "has", "have", "had", "owns", "likes",
+               "loves", "is", "are", "was", "already", "hates", "hurt", "hurts"}  # fmt: skip
+
+
 def _refused(m: re.Match) -> str:
     """A thing refused after it is named, said as "not" it; not where the words after the "no" say
     it again ("a tie - no, a bow tie", "pink? no, hot pink", "a watch? no, two watches")."""
-    again = {_stem(w) for w in re.findall(r"[a-z]+", m.string[m.end() : m.end() + 40].lower())}
-    if {_stem(w) for w in m.group(1).split()} & again:
+    after = SCOPE_BREAK.split(re.sub(r"^[\s,.;:!?\u2014\u2013-]+", "", m.string[m.end() :].lower()))[0]
+    words = re.findall(r"[a-z]+", after)[:4]
+    said = {_stem(w) for w in m.group(1).split()}
+    at = next((i for i, w in enumerate(words) if _stem(w) in said), None)
+    if at is not None and at <= 2 and not set(words[:at]) & _NOT_A_NAME:
         return m.group(0)
     return f"not {m.group(1)}."
 
@@ -477,8 +484,11 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4, everyday: bool = True)
             for word in said:
                 if use := vocab.match(word).get("usage") or sport_usage(word, uses) or _use_word(word, uses):
                     out.setdefault("usage", set()).add(use)
-    if _DIFFERENT.search(low):  # "has way too many black and navy ties, want something different"
-        for m in _TOO_MANY.finditer(low):
+    if different := _DIFFERENT.search(
+        low
+    ):  # "has way too many black and navy ties, want something different"
+        again = set(re.findall(r"[a-z]+", low[different.start() :]))  # not "a navy bow tie" after
+        for m in _TOO_MANY.finditer(low[: different.start()]):
             ahead = m.group(1).split()
             at = next(
                 (
@@ -488,8 +498,8 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4, everyday: bool = True)
                 ),
                 0,
             )
-            said = {words[w] for w in ahead[:at] if w in words}
-            said |= {v for w in ahead[:at] if (v := vocab.match(w).get("baseColour"))}
+            said = {words[w] for w in ahead[:at] if w in words and w not in again}
+            said |= {v for w in ahead[:at] if w not in again and (v := vocab.match(w).get("baseColour"))}
             if said:
                 out.setdefault("baseColour", set()).update(said)
     return out
@@ -500,7 +510,8 @@ _TOO_MANY = re.compile(
     r"|plenty of|loads of|so many|a million|a hundred)\s+((?:[a-z]+\b\s*){1,5})"
 )
 _DIFFERENT = re.compile(
-    r"\b(?:different|something else|anything else|other colou?rs?|a change|new colou?r)\b"
+    r"\b(?:different(?!\s+(?:size|style|cut|brand|neckline|fit|length|shape|design|pattern|material|fabric|kind|type))"
+    r"|something else|anything else|other colou?rs?|a change|new colou?r)\b"
 )
 """Colours someone has too many of, where something different is asked for ("husband has way too
 many black and navy ties, want something different"): those colours ruled out, the kind not."""
@@ -859,7 +870,7 @@ def sport_usage(text: str, allowed) -> str | None:
 
 
 _FORMAL = re.compile(
-    r"\b(?:interviews?|formals|office[\s-]?wear|work[\s-]?wear|dress shirts?|with a tie\b(?![- ](?:dye|waist|belt|neck|front|back|detail|up))|business|boardroom|board (?:meetings?|presentations?)|corporate|client meetings?|funerals?|tux(?:edo)?s?|suit (?:trousers|pants)"
+    r"\b(?:interviews?|formals|dress shirts?|with a tie\b(?![- ](?:dye|waist|belt|neck|front|back|detail|up))|business|boardroom|board (?:meetings?|presentations?)|corporate|client meetings?|funerals?|tux(?:edo)?s?|suit (?:trousers|pants)"
     r"|retirement (?:do|party|dinner|function|lunch)|(?:to|in) court\b(?!\s+(?:shoes|sneakers|trainers|sports?|games?))|courtroom|court (?:hearings?|dates?|appearances?)"
     r"|(?:with|under|match|matches|matching)\s+(?:(?:a|an|my|his|her|your|the|their)\s+)?(?!(?:salwar|churidar|"
     r"punjabi|patiala|anarkali|kurta|ethnic|cotton|track|swim|bathing|jump|wet|boiler|night|sweat)\b)(?:[a-z-]+\s+)?suits?)\b"
@@ -967,6 +978,14 @@ _BEFORE_CATEGORY = {"any", "more", "the", "other", "need", "needs", "want", "wan
 _OWNING = {"have", "has", "had", "got", "own", "owns", "with"}  # "he's got no shoes for the wedding"
 
 
+_HAS_ALREADY = re.compile(
+    r"\balready\s+(?:has|have|got|owns?)\s+(?:(?:some|the|his|her|their|my|enough|plenty of)\s+)?([a-z]+)"
+    r"(?:\s+(?:sorted|covered|so|though|already))?$"
+)
+"""A category someone already has, said at the end of its clause ("clothes only - he already has
+shoes"): ruled out as a whole."""
+
+
 def negated_categories(text: str) -> list[tuple[str, str]]:
     """The categories ruled out as a whole right after a negation, one or a list ("not clothes or
     shoes", "neither clothes nor shoes", "no other clothes", "he doesn't need clothes"; not "no
@@ -975,6 +994,8 @@ def negated_categories(text: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for clause in SCOPE_BREAK.split(with_negations(text).lower().replace("'", "").replace("\u2019", "")):
         tokens = re.findall(r"[a-z]+", clause)
+        if (had := _HAS_ALREADY.search(" ".join(tokens))) and had.group(1) in _RULED_CATEGORIES:
+            out.append(_RULED_CATEGORIES[had.group(1)])  # "clothes only - he already has shoes"
         for i, tok in enumerate(tokens):
             if (tok not in NEGATION and tok != "neither") or (i and tokens[i - 1] in _OWNING):
                 continue

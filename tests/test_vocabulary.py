@@ -1969,7 +1969,7 @@ def test_the_twentieth_sets_readings_keep_clear_of_near_misses():
     # grey weather only at a clause's end
     assert "grey" in without_idioms("a grey winter coat")
     assert sport_usage("sunday league kit, shorts and socks", {"Sports"}) == "Sports"
-    assert formal_usage("need office wear, shirts and trousers", {"Formal"}) == "Formal"
+    assert formal_usage("need office wear, shirts and trousers", {"Formal"}) is None  # office is not formal
     assert lexicon_kinds("tiny bag for a wedding, just phone and keys", kinds) == {"Clutches": 1.0}
     # worn with a woman's garment, no one named: hers
     allowed = {"Men", "Women", "Boys", "Girls", "Unisex"}
@@ -1985,3 +1985,34 @@ def test_the_twentieth_sets_readings_keep_clear_of_near_misses():
                  "my husband wants a gift for our goddaughter"):  # fmt: skip
         assert audience_words(text, {"Girls"}, allowed) is None, text
     assert audience_words("the little one in black, please", set(), allowed) is None
+
+
+def test_the_twentieth_sets_readings_after_a_second_review():
+    from vlrec.agent.audience import audience_words
+    from vlrec.agent.kinds import lexicon_kinds, without_idioms
+    from vlrec.agent.vocabulary import Vocabulary, formal_usage, negated
+
+    kinds = {"Jackets", "Skirts", "Leggings", "Trousers", "Ties", "Heels", "Flats", "Dresses", "Tops", "Watches",
+             "Formal Shoes", "Socks"}  # fmt: skip
+    vocab = Vocabulary([{"articleType": k, "baseColour": c} for k in sorted(kinds)
+                        for c in ("Black", "Navy Blue", "Grey", "Pink", "Red")])  # fmt: skip
+    allowed = {"Men", "Women", "Boys", "Girls", "Unisex"}
+    # worn out: not said of what the item goes with, nor negated
+    assert lexicon_kinds("my jacket isn't worn out yet, just want something to go with it", kinds) == {}
+    assert lexicon_kinds("what goes with my leggings? honestly it's all falling apart", kinds) == {}
+    # a refusal with the word said again further on is still a refusal
+    assert negated("black? no, he already owns too much black", vocab) == {"baseColour": {"Black"}}
+    assert negated("pink? no, she wore pink last time, something red", vocab) == {"baseColour": {"Pink"}}
+    assert negated("heels? no, flats, heels hurt her back", vocab) == {"articleType": {"Heels"}}
+    # too many: not a different size or cut, nor a colour asked for again
+    assert negated("plenty of black leggings but need a different size", vocab) == {}
+    assert negated("loads of navy ties, something different like a navy bow tie", vocab) == {}
+    # grey weather before a name is the item's colour
+    assert "grey" not in without_idioms("after a grey week I want a yellow dress")
+    assert "grey" in without_idioms("grey winter boots")
+    assert formal_usage("casual office wear for a tech startup", {"Formal"}) is None
+    # no woman's garment: dress socks, a date's dress, the bridesmaids'
+    for text in ("formal shoes to wear with dress socks", "a tie to match my date's dress",
+                 "ties for the groomsmen to match the bridesmaids dresses", "matching dresses for my twins"):  # fmt: skip
+        assert audience_words(text, set(), allowed) is None, text
+    assert audience_words("my husband needs a new watch from this collection", {"Boys"}, allowed) == {"Men"}

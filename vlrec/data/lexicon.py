@@ -385,6 +385,7 @@ BODY_PARTS: dict[str, list[str]] = {
     "under kurtis": ["Leggings", "Churidar"],  # "what do I wear under kurtis?"
     "under skirts": ["Stockings", "Tights"],  # "my legs are freezing, something sheer to go under skirts"
     "winter wear": ["Jackets", "Sweaters", "Sweatshirts"],  # "never owned winter clothes"
+    "rain": ["Umbrellas", "Jackets"],  # "it's been bucketing down all week and I walk to the station"
     "waist": ["Belts", "Waist Pouch"],
     "back": ["Backpacks", "Rucksacks"],
     "chest": ["Messenger Bag", "Handbags", "Waist Pouch"],
