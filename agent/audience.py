@@ -249,9 +249,9 @@ _HER_GARMENT = re.compile(
     r"[a-z-]+\s+){0,2}?(?:dress|dresses|skirts?|sarees?|saris?|lehengas?|kurtis?|frocks?|salwars?)\b"
     r"(?![\s-]+(?:shirts?|shoes|trousers|pants|slacks|socks|boots|watch|watches|code|sense|up|down)\b)"
 )
-_NOT_HERS = re.compile(
-    r"\b(?:groomsmen|bridesmaids?|partner|couple|both of us|me and|and me|twins|matching)\b"
-)
+_HER_ITEM = re.compile(r"\b(?:knickers|panties|bras?|lingerie|nighties?|bikinis?|camisoles?)\b")
+"""What only a woman wears, where no one is named ("knickers for me, cotton ones"): hers."""
+_NOT_HERS = re.compile(r"\b(?:groomsmen|bridesmaids?|partner|couple(?! of)|both of us|me and|and me|twins)\b")
 """What is worn with a woman's garment, where no one is named ("something to throw on over a dress",
 "for my feet to go with my lehenga"; not "a belt for dress trousers", "shoes with dress pants"): hers."""
 _CHILD_WORDS = re.compile(
@@ -259,7 +259,10 @@ _CHILD_WORDS = re.compile(
     r"|step(?:son|daughter|kids?|child|children)|mummy and me|mommy and me|mini[- ]me)\b"
 )
 """Words of a child beside an adult's ("grandma wants matching pyjamas for the grandkids")."""
-_GIVER = re.compile(r"\bfrom\s+(?:my|our|his|her)\s+[a-z]+|\b(?:gave|got|get|bought)\s+me\b|\bgift cards?\b")
+_GIVER = re.compile(
+    r"\bfrom\s+(?!(?:this|the|that|your|these|those)\s+(?:collection|range|sale|section|shop|store|site|brand|page)\b)"
+    r"(?:(?:my|our|his|her)\s+)?[a-z]+|\b(?:gave|got|get|bought)\s+me\b|\bgift cards?\b"
+)
 """The one named gives ("from my dad to his grandchildren"), not wears."""
 _GROWN_MEN = (
     r"husband|hubby|boyfriend|bf|fianc[eé]|dad|daddy|father|father-in-law|stepdad|grandfather|grandpa|grandad"
@@ -341,7 +344,7 @@ def audience_words(text: str, read, allowed) -> set[str] | None:
     if (
         not read
         and "Women" in allowed
-        and _HER_GARMENT.search(low)
+        and (_HER_GARMENT.search(low) or _HER_ITEM.search(low))
         and not _SIDED.search(low.replace("'", "").replace("\u2019", ""))
         and not (_NOT_HERS.search(low) or _CHILD_WORDS.search(low) or _KID.search(low))
         and not (_AGE.search(low) or _TEEN.search(low) or _SCHOOL.search(low) or _CHILDHOOD.search(low))

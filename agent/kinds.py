@@ -163,13 +163,19 @@ def _worn_out(text: str, allowed) -> dict[str, float]:
     """The kinds :data:`_WORN_OUT` says are worn out: the item wanted again."""
     low = " ".join(_words(text))
     out: dict[str, float] = {}
-    if _GOES_WITH.search(low):
-        return out  # "what goes with my leggings? honestly it's all falling apart": what it goes with
+    goes = _GOES_WITH.search(low)  # "what goes with my leggings? honestly it's all falling apart"
     for m in _WORN_OUT.finditer(low):
+        if goes and goes.start() < m.start() and not _named_kinds(low[: goes.start()], allowed, False, False):
+            if not _named_kinds(low[: goes.start()], allowed, True, False):
+                continue  # what it goes with is all that is named before
         before = low[: m.start()].split()
         clause = before[len(before) - before[::-1].index(_BREAK) :] if _BREAK in before else before
         window = [w for w in clause[-5:] if w != _BREAK]
-        if set(window) & (NEGATION | {"i", "im", "yet"}):
+        if (
+            set(window) & (NEGATION | {"yet"})
+            or window[-2:-1] in (["im"], ["i"])
+            or window[-1:] in (["im"], ["i"])
+        ):
             continue  # "my jacket isn't worn out yet", "I'm totally worn out"
         said = {**_named_kinds(" ".join(window), allowed, False, False),
                 **_named_kinds(" ".join(window), allowed, True, False)}  # fmt: skip
@@ -737,6 +743,7 @@ _BODY = re.compile(
     r"(?:round|around)\s+(?:the|my|his|her|their|your|our)\s+(middle)\b"
     r"|\b(?:my|his|her|their|your|our|for the)\s+(upper\s+(?:half|body)|top\s+half|lower\s+(?:half|body)|bottom\s+half)\b(?!\s+(?:of|is|are|was)\b)"
     r"|\bfor\s+(?:the\s+)?top\s+(?:and|&|n)\s+(?:the\s+)?bottoms?\b(?P<top_bottom>)"
+    r"|\b(?:wear|wearing|put)\s+on\s+top\b(?!\s+of\b)(?P<on_top>)"
     r"|\b(?:(?:just|only)\s+(?:(?:need|want)\s+)?(?:the\s+|some\s+)?bottoms|bottoms\s+only)\b(?P<bottoms>)"
     r"|\b(?:below|past)\s+the\s+knees?\b(?P<knee>)"
     r"|\b(neck|wrist|head|waist)\s+(?=(?:thing|things|stuff|bit|piece|warmer|warmers|wear)\b)"
@@ -830,7 +837,9 @@ skirts": stockings, tights; not "to wear under a sleeveless dress", nor where an
 camisole to wear under my kurti")."""
 _RAIN = re.compile(
     r"\b(?:it|its|it s)\s+(?:has\s+|keeps\s+|been\s+|is\s+|always\s+|just\s+|never\s+stops\s+)*"
-    r"(?:rain\w*|pouring|bucketing|chucking it down|drizzl\w*|tipping it down|pissing down|lashing)\b"
+    r"(?:rain(?:s|ing|y)?|pouring|bucketing|chucking it down|drizzl(?:es|ing|y)|tipping it down|pissing down|lashing)\b"
+    r"(?!\s+(?:in|men|offers|compliments|cats and dogs in)\b)"
+    r"|\b(?:wont|won t|doesnt|hasnt|never|not)\s+stop(?:ped)?\s+raining\b"
     r"|\b(?:rains|raining)\s+(?:constantly|all the time|every day|non stop|nonstop|so much|a lot|all week)\b"
     r"|\bbucketing down\b|\bpouring down\b|\bchucking it down\b"
 )
@@ -936,6 +945,9 @@ def body_kinds(text: str, allowed, refused: bool = False, by_part: bool = False)
             if m.group("top_bottom") is not None:
                 parts |= {"upper body", "lower body"}  # "gym kit: something for top and bottom"
                 continue
+            if m.group("on_top") is not None:
+                parts.add("upper body")  # "bank interview, what do I wear on top" (not "on top of")
+                continue
             if m.group("bottoms") is not None:
                 parts.add("lower body")  # "comfy stuff for lounging, bottoms only"
                 continue
@@ -995,8 +1007,9 @@ def body_kinds(text: str, allowed, refused: bool = False, by_part: bool = False)
         if (
             not refused
             and (rain := _RAIN.search(low))
-            and not set(low[: rain.start()].split()[-4:]) & NEGATION
+            and (" stop" in rain.group(0) or not set(low[: rain.start()].split()[-4:]) & NEGATION)
             and not _NOT_RAINWEAR.search(text.lower())
+            and not re.search(r"\b(?:inside|indoors|at home|stuck in)\b", low)
         ):
             parts.add("rain")  # "it's been bucketing down all week and I walk to the station"
         if _COLD_HANDS.search(low) and not refused:

@@ -217,7 +217,11 @@ class Understanding:
             and "Sports Shoes" not in ruled.get("articleType", set())
             and _ON_FEET.search(last.lower())
             and plays_sport(last)
-            and not re.search(r"\b(?:casual|smart|smarter|office|work|club|dinner|party)\b", last.lower())
+            and not re.search(
+                r"\b(?:casual|smart|smarter|office|work(?!\s*outs?\b)|club|dinner|party|watch|watching|all day|slip"
+                r"|open|recovery|after (?:a|the)|sports day|shop)\b",
+                re.sub(r"\bafter work\b", " ", last.lower()),
+            )
         ):  # "trekking in Himachal in May, what do I wear on my feet" read as flip flops
             intent.want["articleType"] = {"Sports Shoes": 1.0}
         their_colours, other, unowned = (

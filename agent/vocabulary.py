@@ -280,19 +280,39 @@ def _stem(word: str) -> str:
     return re.sub(r"(?:es|s)$", "", word.lower())
 
 
-_NOT_A_NAME = {"he", "she", "they", "i", "we", "it", "you", "wore", "wears", "got", "has", "have", "had", "owns", "likes",
-               "loves", "is", "are", "was", "already", "hates", "hurt", "hurts"}  # fmt: skip
+_NOT_A_NAME = {"they", "we", "it", "you", "wore", "wears", "got", "has", "have", "had", "owns", "was", "already", "hates",
+               "hurt", "hurts", "owned", "bought", "gets"}  # fmt: skip
+_VERB_AFTER = {
+    "is",
+    "are",
+    "was",
+    "were",
+    "hurt",
+    "hurts",
+    "makes",
+    "make",
+    "looks",
+    "look",
+    "feels",
+    "never",
+    "always",
+}
 
 
 def _refused(m: re.Match) -> str:
     """A thing refused after it is named, said as "not" it; not where the words after the "no" say
     it again ("a tie - no, a bow tie", "pink? no, hot pink", "a watch? no, two watches")."""
     after = SCOPE_BREAK.split(re.sub(r"^[\s,.;:!?\u2014\u2013-]+", "", m.string[m.end() :].lower()))[0]
-    words = re.findall(r"[a-z]+", after)[:4]
+    words = re.findall(r"[a-z]+", after)[:7]
     said = {_stem(w) for w in m.group(1).split()}
     at = next((i for i, w in enumerate(words) if _stem(w) in said), None)
-    if at is not None and at <= 2 and not set(words[:at]) & _NOT_A_NAME:
-        return m.group(0)
+    if (
+        at is not None
+        and at <= 4
+        and not set(words[:at]) & _NOT_A_NAME
+        and not set(words[at + 1 : at + 2]) & _VERB_AFTER  # "black? no, black is boring": refused
+    ):
+        return m.group(0)  # "heels? no, I mean lower heels", "watch? no, he wants a smart watch"
     return f"not {m.group(1)}."
 
 
@@ -487,8 +507,13 @@ def negated(text: str, vocab: Vocabulary, reach: int = 4, everyday: bool = True)
     if different := _DIFFERENT.search(
         low
     ):  # "has way too many black and navy ties, want something different"
-        again = set(re.findall(r"[a-z]+", low[different.start() :]))  # not "a navy bow tie" after
-        for m in _TOO_MANY.finditer(low[: different.start()]):
+        rest = re.sub(
+            r"\b(?:from|to|than|usual)\s+(?:(?:his|her|my|the|their|usual)\s+)*[a-z]+",
+            " ",
+            _TOO_MANY.sub(" ", low[different.start() :]),
+        )
+        again = set(re.findall(r"[a-z]+", rest))  # not "a navy bow tie" (but "different from black")
+        for m in _TOO_MANY.finditer(low):
             ahead = m.group(1).split()
             at = next(
                 (
@@ -510,7 +535,8 @@ _TOO_MANY = re.compile(
     r"|plenty of|loads of|so many|a million|a hundred)\s+((?:[a-z]+\b\s*){1,5})"
 )
 _DIFFERENT = re.compile(
-    r"\b(?:different(?!\s+(?:size|style|cut|brand|neckline|fit|length|shape|design|pattern|material|fabric|kind|type))"
+    r"\b(?:different(?!\s+(?:size|style|cut|brand|neckline|fit|length|shape|design|pattern|material|fabric|kind|type"
+    r"|occasion|event|look))"
     r"|something else|anything else|other colou?rs?|a change|new colou?r)\b"
 )
 """Colours someone has too many of, where something different is asked for ("husband has way too
@@ -992,9 +1018,15 @@ def negated_categories(text: str) -> list[tuple[str, str]]:
     formal shoes": a kind; nor a lack: "he's got no shoes for the wedding"; nor "not just
     clothes"): (field, value) pairs."""
     out: list[tuple[str, str]] = []
+    low_text = text.lower()
     for clause in SCOPE_BREAK.split(with_negations(text).lower().replace("'", "").replace("\u2019", "")):
         tokens = re.findall(r"[a-z]+", clause)
-        if (had := _HAS_ALREADY.search(" ".join(tokens))) and had.group(1) in _RULED_CATEGORIES:
+        if (
+            (had := _HAS_ALREADY.search(" ".join(tokens)))
+            and had.group(1) in _RULED_CATEGORIES
+            and tokens[:1] not in (["do"], ["does"], ["did"], ["if"])
+            and not re.search(r"\b(?:new ones|more|another|replace\w*)\b", low_text)
+        ):
             out.append(_RULED_CATEGORIES[had.group(1)])  # "clothes only - he already has shoes"
         for i, tok in enumerate(tokens):
             if (tok not in NEGATION and tok != "neither") or (i and tokens[i - 1] in _OWNING):

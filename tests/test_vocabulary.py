@@ -2016,3 +2016,46 @@ def test_the_twentieth_sets_readings_after_a_second_review():
                  "ties for the groomsmen to match the bridesmaids dresses", "matching dresses for my twins"):  # fmt: skip
         assert audience_words(text, set(), allowed) is None, text
     assert audience_words("my husband needs a new watch from this collection", {"Boys"}, allowed) == {"Men"}
+    # what only a woman wears, no one named: hers; what to wear on top: the upper body
+    assert audience_words("knickers for me, cotton ones", set(), allowed) == {"Women"}
+    assert audience_words("knickers for my son", set(), allowed) is None
+    from vlrec.agent.kinds import body_kinds
+
+    assert "Tops" in body_kinds("bank interview, I'm female, what do I wear on top", kinds)
+    assert body_kinds("something to wear on top of my dress", kinds) == {}
+
+
+def test_the_twentieth_sets_readings_after_a_third_review():
+    from vlrec.agent.audience import audience_words
+    from vlrec.agent.kinds import body_kinds, lexicon_kinds
+    from vlrec.agent.vocabulary import Vocabulary, negated, negated_categories
+
+    kinds = {"Umbrellas", "Jackets", "Heels", "Flats", "Watches", "Ties", "Dresses", "Wallets", "Cufflinks"}
+    vocab = Vocabulary(
+        [{"articleType": k, "baseColour": c} for k in sorted(kinds) for c in ("Black", "Navy Blue")]
+    )
+    allowed = {"Men", "Women", "Boys", "Girls", "Unisex"}
+    # corrections with a wanting verb are no refusal; the word again with a verb after it is
+    assert negated("heels? no, I mean lower heels", vocab) == {}
+    assert negated("watch? no, he wants a smart watch", vocab) == {}
+    assert negated("black? no, black is boring", vocab) == {"baseColour": {"Black"}}
+    # too many of a colour, said after the wish for something different
+    assert negated("want something different, he has way too many black ties", vocab) == {
+        "baseColour": {"Black"}
+    }
+    # worn out and a go-with phrase after it; "I think my flats are worn out"
+    text = "her black heels are falling apart, need a pair to go with her wedding dress"
+    assert lexicon_kinds(text, kinds) == {"Heels": 1.0}
+    assert lexicon_kinds("i think my flats are worn out", kinds) == {"Flats": 1.0}
+    # rain: now, not once
+    assert set(body_kinds("it won't stop raining and I walk to work", kinds)) == {"Umbrellas", "Jackets"}
+    assert body_kinds("it rained on my wedding day, want something to remember it by", kinds) == {}
+    assert body_kinds("it's been raining all week and I'm stuck inside, bored", kinds) == {}
+    # a category had, not asked about
+    assert negated_categories("gym stuff for a guy, clothes only - he already has shoes") == [
+        ("masterCategory", "Footwear")
+    ]
+    assert negated_categories("does he already have shoes?") == []
+    # matching a saree is hers; a gift from granny names the giver
+    assert audience_words("earrings matching my red saree", set(), allowed) == {"Women"}
+    assert audience_words("a birthday gift from granny, something cute", {"Girls"}, allowed) is None
