@@ -249,11 +249,12 @@ _HER_GARMENT = re.compile(
     r"[a-z-]+\s+){0,2}?(?:dress|dresses|skirts?|sarees?|saris?|lehengas?|kurtis?|frocks?|salwars?)\b"
     r"(?![\s-]+(?:shirts?|shoes|trousers|pants|slacks|socks|boots|watch|watches|code|sense|up|down)\b)"
 )
+"""What is worn with a woman's garment, where no one is named ("something to throw on over a dress",
+"for my feet to go with my lehenga"; not "a belt for dress trousers", "shoes with dress pants"): hers."""
 _HER_ITEM = re.compile(r"\b(?:knickers|panties|bras?|lingerie|nighties?|bikinis?|camisoles?)\b")
 """What only a woman wears, where no one is named ("knickers for me, cotton ones"): hers."""
 _NOT_HERS = re.compile(r"\b(?:groomsmen|bridesmaids?|partner|couple(?! of)|both of us|me and|and me|twins)\b")
-"""What is worn with a woman's garment, where no one is named ("something to throw on over a dress",
-"for my feet to go with my lehenga"; not "a belt for dress trousers", "shoes with dress pants"): hers."""
+"""Who else is named beside a woman's garment: the groomsmen, a couple, twins (not hers alone)."""
 _CHILD_WORDS = re.compile(
     r"\b(?:school|class|grade|grandkids?|grandchild|grandchildren|twins|god(?:son|daughter|child|children|kids?)"
     r"|step(?:son|daughter|kids?|child|children)|mummy and me|mommy and me|mini[- ]me)\b"

@@ -88,9 +88,10 @@ _IDIOMS = {"black tie": "tie", "white tie": "tie", "on top": "top", "tie dye": "
 """(A grey year, a grey day, feeling blue: a mood or the weather, no colour wished for: "something
 yellow, it's been a grey year".)"""
 _CUFF = {idiom for idiom in _IDIOMS if " cuff " in idiom}
-_GREY_TIMES = {idiom for idiom, word in _IDIOMS.items() if word == ""}
 """The shirts said by their cuffs: they hide the shirt unless a wish for one comes just before
 ("I want a white double-cuff shirt": :data:`_WANTING`)."""
+_GREY_TIMES = {idiom for idiom, word in _IDIOMS.items() if word == ""}
+"""A mood or the weather ("a grey year", "feeling blue"): no colour, unless a name follows ("a grey winter coat")."""
 _NO_HEAD = {idiom for idiom in _IDIOMS if idiom.startswith("in ") or "dresses" in idiom}
 """Idioms that say nothing of the name before them ("shirts in light shades", "a kurta he dresses up in")."""
 _WANTING = {"want", "wants", "need", "needs", "looking", "lookin", "buy", "get", "find", "order", "after",
@@ -152,11 +153,12 @@ _WORN_OUT = re.compile(
     r"|\b(?:has|have|got|gotten)\s+(?:a\s+)?(?:big\s+)?holes?\b(?!\s+(?:in\s+one|on\s+purpose))"
     r"|\bworn\s+(?:out|through)\b|\bseen better days\b|\bon (?:its|their) last legs\b"
 )
-_GOES_WITH = re.compile(r"\b(?:goes?|going|go)\s+with\b|\bto\s+(?:match|pair with|wear with)\b|\bmatching\b")
 _IT = {"it", "its", "they", "theyre", "mine", "mines", "one", "ones", "theirs", "hers"}
 """What is worn out ("my bf owns one belt and it's falling apart", "a cardigan. mine's got holes now",
 "his only formal shoes are worn out"): the kinds named just before it, or, after "it" / "mine", the
 last kind named before; not "I'm worn out after work", "my life is falling apart", "a hole in one"."""
+_GOES_WITH = re.compile(r"\b(?:goes?|going|go)\s+with\b|\bto\s+(?:match|pair with|wear with)\b|\bmatching\b")
+"""A go-with phrase: a worn-out thing named only before it is what the item goes with."""
 
 
 def _worn_out(text: str, allowed) -> dict[str, float]:
