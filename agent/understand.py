@@ -194,35 +194,30 @@ class Understanding:
             if kept:
                 intent.avoid["articleType"] = kept
         intent = guard_negations(intent, ruled)
+        read, low_last = set(intent.want.get("articleType", {})), last.lower()
         sported = (
             sport is not None
             and self.cfg.sport_usage != "off"
-            and set(intent.want.get("articleType", {})) == {"Casual Shoes"}
             and "Sports Shoes" in allowed.get("articleType", ())
             and "Sports Shoes" not in ruled.get("articleType", set())
-            and not re.search(
-                r"\b(?:casual|loafers?|moccasins?|boat shoes|club|dinner|party)\b", last.lower()
-            )
             and plays_sport(last)
+            and (
+                (  # "kicks for basketball": shoes for a sport are sports shoes
+                    read == {"Casual Shoes"}
+                    and not re.search(
+                        r"\b(?:casual|loafers?|moccasins?|boat shoes|club|dinner|party)\b", low_last
+                    )
+                )
+                or (  # "trekking in Himachal in May, what do I wear on my feet" read as flip flops
+                    bool(read)
+                    and read <= _SHOES_READ
+                    and not read & set(named)
+                    and bool(_ON_FEET.search(low_last))
+                    and not _NOT_PLAYED.search(re.sub(r"\bafter work\b", " ", low_last))
+                )
+            )
         )
-        if sported:  # "kicks for basketball": shoes for a sport are sports shoes
-            intent.want["articleType"] = {"Sports Shoes": 1.0}
-        elif (
-            sport is not None
-            and self.cfg.sport_usage != "off"
-            and (read := set(intent.want.get("articleType", {})))
-            and read <= _SHOES_READ
-            and not read & set(named)
-            and "Sports Shoes" in allowed.get("articleType", ())
-            and "Sports Shoes" not in ruled.get("articleType", set())
-            and _ON_FEET.search(last.lower())
-            and plays_sport(last)
-            and not re.search(
-                r"\b(?:casual|smart|smarter|office|work(?!\s*outs?\b)|club|dinner|party|watch|watching|all day|slip"
-                r"|open|recovery|after (?:a|the)|sports day|shop)\b",
-                re.sub(r"\bafter work\b", " ", last.lower()),
-            )
-        ):  # "trekking in Himachal in May, what do I wear on my feet" read as flip flops
+        if sported:
             intent.want["articleType"] = {"Sports Shoes": 1.0}
         their_colours, other, unowned = (
             context_colours(last, allowed.get("baseColour", ()))
@@ -632,6 +627,12 @@ _SHOES_READ = {"Casual Shoes", "Flip Flops", "Sandals", "Formal Shoes", "Flats",
 _ON_FEET = re.compile(r"\b(?:on|for)\s+(?:my|his|her|their|your|our)\s+feet\b")
 """A sport and the feet, with a kind of shoe the words do not name ("couch to 5k, what do I put on my
 feet", "trekking, what do I wear on my feet"): sports shoes."""
+_NOT_PLAYED = re.compile(
+    r"\b(?:casual|smart|smarter|office|work(?!\s*outs?\b)|club|dinner|party|watch|watching|all day|slip"
+    r"|open|recovery|after (?:a|the)|sports day|shop)\b"
+)
+"""Feet said beside a sport not played in those shoes ("casual fridays, smarter than gym stuff",
+"watching the tennis", "on my feet all day in the sports shop")."""
 
 
 def worn_elsewhere(theirs: set[str], text: str = "") -> set[str]:
